@@ -1,0 +1,838 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * kcctl: command-line client of a KingCobra appliance (lib/client).
+ *
+ * One command per run; human-readable output by default, one JSON object
+ * with --json. The exit code says what happened (see usage()), so scripts
+ * can tell "the appliance said no" (1) from "nobody answered" (3).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "kc_auth.h"
+#include "kc_client.h"
+#include "kc_proto.h"
+
+#ifndef KC_VERSION
+#define KC_VERSION "unknown"
+#endif
+
+#define KCCTL_SERVER_DEFAULT "10.77.0.2:60000" /* the default TAP set-up */
+#define KCCTL_TIMEOUT_DEFAULT_MS 1000u
+#define KCCTL_TIMEOUT_MAX_MS 600000u
+#define KCCTL_RETRIES_DEFAULT 2u
+#define KCCTL_RETRIES_MAX 100u
+
+enum kcctl_exit {
+	EXIT_OK = 0,	    /* a REPLY with status OK */
+	EXIT_STATUS = 1,    /* a REPLY with an error status */
+	EXIT_USAGE = 2,	    /* bad command line */
+	EXIT_TIMEOUT = 3,   /* no REPLY after every attempt */
+	EXIT_AUTH = 4,	    /* a REPLY failed authentication */
+	EXIT_SYSTEM = 5,    /* socket, file or protocol error */
+};
+
+struct kcctl {
+	const char *server;
+	char server_disp[300]; /* HOST:PORT as the messages show it */
+	const char *keyfile;
+	uint32_t client_id;
+	bool json;
+	uint32_t timeout_ms;
+	uint32_t retries;
+	const char *op; /* command name, for output */
+	struct kc_client *client;
+	struct kc_reply reply;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+"usage: kcctl [OPTIONS] COMMAND [ARGS]\n"
+"\n"
+"Talk to a KingCobra appliance over KCP (UDP).\n"
+"\n"
+"Commands:\n"
+"  ping [TEXT]                        round trip; the appliance echoes TEXT\n"
+"  publish QUEUE MESSAGE              append MESSAGE to QUEUE, print its offset\n"
+"  publish QUEUE -                    read the message from stdin (bytes as is)\n"
+"  fetch QUEUE OFFSET [MAX]           print messages from OFFSET, each with its\n"
+"                                     offset (MAX 0: as many as fit one reply)\n"
+"  commit QUEUE CONSUMER OFFSET       record CONSUMER's position in QUEUE\n"
+"  offset QUEUE CONSUMER              print CONSUMER's committed offset\n"
+"\n"
+"Options:\n"
+"  -s, --server HOST[:PORT]   appliance address (default " KCCTL_SERVER_DEFAULT ");\n"
+"                             IPv6 as [ADDR]:PORT\n"
+"  -k, --keys KEYFILE         keys file (\"CLIENT_ID HEX_KEY [NAME]\" lines); without\n"
+"                             it the built-in development key of client 1 is used,\n"
+"                             which a production appliance refuses\n"
+"  -c, --client CLIENT_ID     which entry of KEYFILE to use (default: the lowest id)\n"
+"      --json                 print one JSON object instead of text\n"
+"      --timeout MS           wait per attempt, 1..%u (default %u)\n"
+"      --retries N            resends after the first attempt, 0..%u (default %u);\n"
+"                             a resend repeats the identical datagram\n"
+"  -h, --help                 this text\n"
+"  -V, --version              print the version\n"
+"\n"
+"Queue and consumer names: 1..64 characters of A-Z a-z 0-9 . _ -\n"
+"Use -- before a MESSAGE or TEXT that starts with '-'.\n"
+"\n"
+"Exit codes: 0 reply OK; 1 reply with an error status; 2 usage error;\n"
+"3 no reply (timeout); 4 reply failed authentication; 5 system or protocol\n"
+"error.\n",
+		KCCTL_TIMEOUT_MAX_MS, KCCTL_TIMEOUT_DEFAULT_MS, KCCTL_RETRIES_MAX,
+		KCCTL_RETRIES_DEFAULT);
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("kcctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\n(kcctl --help for usage)\n", stderr);
+	return EXIT_USAGE;
+}
+
+/* Strict unsigned decimal in [min, max]. */
+static bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *v)
+{
+	char *end;
+	unsigned long long x;
+
+	if (s == NULL || s[0] < '0' || s[0] > '9')
+		return false;
+	errno = 0;
+	x = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || x < min || x > max)
+		return false;
+	*v = x;
+	return true;
+}
+
+/* HOST:PORT for messages, with the default port filled in. */
+static void server_display(struct kcctl *k)
+{
+	const char *s = k->server;
+	const char *colon = strchr(s, ':');
+
+	if (s[0] == '[') {
+		if (strstr(s, "]:") != NULL)
+			snprintf(k->server_disp, sizeof(k->server_disp), "%s", s);
+		else
+			snprintf(k->server_disp, sizeof(k->server_disp),
+				 "%s:%u", s, KC_UDP_PORT_DEFAULT);
+	} else if (colon != NULL && strchr(colon + 1, ':') != NULL) {
+		snprintf(k->server_disp, sizeof(k->server_disp), "[%s]:%u", s,
+			 KC_UDP_PORT_DEFAULT);
+	} else if (colon != NULL) {
+		snprintf(k->server_disp, sizeof(k->server_disp), "%s", s);
+	} else {
+		snprintf(k->server_disp, sizeof(k->server_disp), "%s:%u", s,
+			 KC_UDP_PORT_DEFAULT);
+	}
+}
+
+/*
+ * Is this valid UTF-8 without control characters (tab allowed; newline and
+ * CR only if allow_lines)? Such data is shown as text, anything else in hex.
+ */
+static bool is_text(const uint8_t *p, size_t n, bool allow_lines)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint8_t c = p[i];
+		size_t extra;
+		uint32_t cp;
+		size_t j;
+
+		if (c < 0x80) {
+			if (c == 0x7f)
+				return false;
+			if (c < 0x20 && c != '\t' &&
+			    !(allow_lines && (c == '\n' || c == '\r')))
+				return false;
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			extra = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			extra = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			extra = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (extra > n - i - 1)
+			return false;
+		for (j = 1; j <= extra; j++) {
+			if ((p[i + j] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i + j] & 0x3f);
+		}
+		/* Overlong forms, surrogates, beyond U+10FFFF, C1 controls. */
+		if ((extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff ||
+		    (cp >= 0x80 && cp <= 0x9f))
+			return false;
+		i += 1 + extra;
+	}
+	return true;
+}
+
+static char *to_hex(const uint8_t *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	char *s = malloc(2 * n + 1);
+	size_t i;
+
+	if (s == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		s[2 * i] = digits[p[i] >> 4];
+		s[2 * i + 1] = digits[p[i] & 0x0f];
+	}
+	s[2 * n] = '\0';
+	return s;
+}
+
+/* Print data as text if it is, else as "hex:..." (human output). */
+static int print_data(FILE *out, const uint8_t *p, size_t n)
+{
+	char *hex;
+
+	if (is_text(p, n, false)) {
+		fwrite(p, 1, n, out);
+		return 0;
+	}
+	hex = to_hex(p, n);
+	if (hex == NULL)
+		return -1;
+	fprintf(out, "hex:%s", hex);
+	free(hex);
+	return 0;
+}
+
+/* Add "data" (text) or "data_hex" to a JSON object. */
+static int json_add_data(json_t *o, const uint8_t *p, size_t n)
+{
+	if (is_text(p, n, true))
+		return json_object_set_new(o, "data",
+					   json_stringn((const char *)p, n));
+	{
+		char *hex = to_hex(p, n);
+		int rc;
+
+		if (hex == NULL)
+			return -1;
+		rc = json_object_set_new(o, "data_hex", json_string(hex));
+		free(hex);
+		return rc;
+	}
+}
+
+/* The reason text of an error REPLY, made printable. */
+static void reason_text(const struct kc_reply *r, char *out, size_t out_len)
+{
+	size_t n = r->payload_len;
+	size_t i;
+
+	if (n > KC_ERROR_TEXT_MAX)
+		n = KC_ERROR_TEXT_MAX;
+	if (n >= out_len)
+		n = out_len - 1;
+	if (is_text(r->payload, n, false)) {
+		memcpy(out, r->payload, n);
+	} else {
+		for (i = 0; i < n; i++) {
+			uint8_t c = r->payload[i];
+
+			out[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+		}
+	}
+	out[n] = '\0';
+}
+
+static json_t *json_base(const struct kcctl *k, const char *status)
+{
+	json_t *o = json_object();
+	char id[33];
+
+	if (o == NULL)
+		return NULL;
+	kc_msg_id_format(k->reply.hdr.msg_id, id);
+	json_object_set_new(o, "status", json_string(status));
+	json_object_set_new(o, "op", json_string(k->op));
+	json_object_set_new(o, "msg_id", json_string(id));
+	json_object_set_new(o, "attempts", json_integer(k->reply.attempts));
+	return o;
+}
+
+static int json_print(json_t *o)
+{
+	int rc;
+
+	if (o == NULL) {
+		fprintf(stderr, "kcctl: out of memory building JSON\n");
+		return -1;
+	}
+	rc = json_dumpf(o, stdout, JSON_PRESERVE_ORDER | JSON_COMPACT);
+	json_decref(o);
+	if (rc != 0) {
+		fprintf(stderr, "kcctl: cannot write JSON output\n");
+		return -1;
+	}
+	fputc('\n', stdout);
+	return 0;
+}
+
+static void print_timing(const struct kcctl *k)
+{
+	printf(" (%u attempt%s, %.2f ms)\n", k->reply.attempts,
+	       k->reply.attempts == 1 ? "" : "s",
+	       (double)k->reply.rtt_us / 1000.0);
+}
+
+/*
+ * Report a call that did not end in a REPLY with status OK; returns the exit
+ * code. One place, so every command words failures the same way.
+ */
+static int report_failure(struct kcctl *k, enum kc_client_err e)
+{
+	char msg[1024];
+	const char *status;
+	int code;
+
+	switch (e) {
+	case KC_CLIENT_OK: {
+		char reason[KC_ERROR_TEXT_MAX + 1];
+
+		reason_text(&k->reply, reason, sizeof(reason));
+		if (k->json) {
+			json_t *o = json_base(k, kc_status_name(k->reply.status));
+
+			if (o != NULL) {
+				json_object_set_new(o, "rtt_us",
+						    json_integer((json_int_t)k->reply.rtt_us));
+				json_object_set_new(o, "status_code",
+						    json_integer(k->reply.status));
+				json_object_set_new(o, "error",
+						    json_string(kc_status_text(k->reply.status)));
+				json_object_set_new(o, "reason",
+						    json_string(reason));
+			}
+			return json_print(o) == 0 ? EXIT_STATUS : EXIT_SYSTEM;
+		}
+		if (reason[0] != '\0')
+			fprintf(stderr, "ERR %s: %s: %s\n",
+				kc_status_name(k->reply.status),
+				kc_status_text(k->reply.status), reason);
+		else
+			fprintf(stderr, "ERR %s: %s\n",
+				kc_status_name(k->reply.status),
+				kc_status_text(k->reply.status));
+		return EXIT_STATUS;
+	}
+	case KC_CLIENT_TIMEOUT: {
+		int n = snprintf(msg, sizeof(msg),
+				 "no reply from %s after %u attempt%s (timeout "
+				 "%u ms each); ",
+				 k->server_disp, k->reply.attempts,
+				 k->reply.attempts == 1 ? "" : "s",
+				 k->timeout_ms);
+
+		if (n < 0 || (size_t)n >= sizeof(msg))
+			n = 0;
+		if (kc_client_errno(k->client) == ECONNREFUSED) {
+			/* The host said nothing listens there: the key is
+			 * not the problem, so do not send people after it. */
+			snprintf(msg + n, sizeof(msg) - (size_t)n,
+				 "%s answered 'port unreachable': is the "
+				 "appliance running and listening on that "
+				 "address?",
+				 k->server_disp);
+		} else if (k->keyfile == NULL) {
+			snprintf(msg + n, sizeof(msg) - (size_t)n,
+				 "the appliance drops requests it cannot "
+				 "authenticate: check -k and the client id "
+				 "(without -k kcctl uses the built-in "
+				 "development key of client %u, which a "
+				 "production appliance refuses)",
+				 KC_DEV_CLIENT_ID);
+		} else {
+			snprintf(msg + n, sizeof(msg) - (size_t)n,
+				 "the appliance drops requests it cannot "
+				 "authenticate: check -k and the client id");
+		}
+		status = "TIMEOUT";
+		code = EXIT_TIMEOUT;
+		break;
+	}
+	case KC_CLIENT_BAD_REPLY_AUTH:
+		snprintf(msg, sizeof(msg),
+			 "reply from %s failed authentication: wrong key for "
+			 "client %u?",
+			 k->server_disp, k->client_id);
+		status = "BAD_REPLY_AUTH";
+		code = EXIT_AUTH;
+		break;
+	case KC_CLIENT_BAD_REPLY:
+		snprintf(msg, sizeof(msg),
+			 "malformed %s reply from %s (status %s): is it a "
+			 "KingCobra appliance of a compatible version?",
+			 k->op, k->server_disp,
+			 kc_status_name(k->reply.status));
+		status = "BAD_REPLY";
+		code = EXIT_SYSTEM;
+		break;
+	case KC_CLIENT_SYSTEM:
+		snprintf(msg, sizeof(msg), "talking to %s: %s",
+			 k->server_disp, strerror(kc_client_errno(k->client)));
+		status = "SYSTEM_ERROR";
+		code = EXIT_SYSTEM;
+		break;
+	case KC_CLIENT_INVALID:
+	default:
+		/* Arguments are checked before the call; this is a bug. */
+		snprintf(msg, sizeof(msg), "invalid %s request", k->op);
+		status = "INVALID";
+		code = EXIT_USAGE;
+		break;
+	}
+	if (k->json) {
+		json_t *o = json_base(k, status);
+
+		if (o != NULL)
+			json_object_set_new(o, "error", json_string(msg));
+		if (json_print(o) != 0)
+			return EXIT_SYSTEM;
+	} else {
+		fprintf(stderr, "kcctl: %s\n", msg);
+	}
+	return code;
+}
+
+/* Common tail of a command: failure, or OK output in JSON or text. */
+static bool call_failed(enum kc_client_err e, const struct kcctl *k)
+{
+	return e != KC_CLIENT_OK || k->reply.status != KC_STATUS_OK;
+}
+
+static json_t *json_ok(const struct kcctl *k)
+{
+	json_t *o = json_base(k, "OK");
+
+	if (o != NULL)
+		json_object_set_new(o, "rtt_us",
+				    json_integer((json_int_t)k->reply.rtt_us));
+	return o;
+}
+
+static int ok_exit(int print_rc)
+{
+	if (print_rc != 0)
+		return EXIT_SYSTEM;
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "kcctl: writing output: %s\n", strerror(errno));
+		return EXIT_SYSTEM;
+	}
+	return EXIT_OK;
+}
+
+/* --- commands ------------------------------------------------------------ */
+
+static int cmd_ping(struct kcctl *k, int argc, char **argv)
+{
+	const char *text = argc >= 1 ? argv[0] : "";
+	size_t len = strlen(text);
+	enum kc_client_err e;
+
+	if (argc > 1)
+		return usage_error("ping takes at most one argument");
+	if (len > KC_PAYLOAD_MAX)
+		return usage_error("ping text is %zu bytes; at most %u fit",
+				   len, KC_PAYLOAD_MAX);
+	e = kc_client_ping(k->client, text, len, &k->reply);
+	if (call_failed(e, k))
+		return report_failure(k, e);
+	if (k->json) {
+		json_t *o = json_ok(k);
+
+		if (o != NULL && json_add_data(o, k->reply.payload,
+					       k->reply.payload_len) != 0) {
+			json_decref(o);
+			o = NULL;
+		}
+		return ok_exit(json_print(o));
+	}
+	printf("OK");
+	if (k->reply.payload_len > 0) {
+		printf(" echo=");
+		if (print_data(stdout, k->reply.payload, k->reply.payload_len))
+			return EXIT_SYSTEM;
+	}
+	print_timing(k);
+	return ok_exit(0);
+}
+
+/* Read all of stdin into buf (cap bytes); -1 if it holds more. */
+static ssize_t read_stdin(uint8_t *buf, size_t cap)
+{
+	size_t n = 0;
+
+	for (;;) {
+		ssize_t r;
+
+		if (n == cap) {
+			uint8_t extra;
+
+			do {
+				r = read(STDIN_FILENO, &extra, 1);
+			} while (r < 0 && errno == EINTR);
+			if (r < 0)
+				return -2;
+			return r == 0 ? (ssize_t)n : -1;
+		}
+		r = read(STDIN_FILENO, buf + n, cap - n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -2;
+		}
+		if (r == 0)
+			return (ssize_t)n;
+		n += (size_t)r;
+	}
+}
+
+static bool name_ok(const char *s)
+{
+	return kc_name_valid((const uint8_t *)s, strnlen(s, KC_NAME_MAX + 1));
+}
+
+static int bad_name(const char *what, const char *s)
+{
+	return usage_error("bad %s name '%s': 1..%u characters of A-Z a-z "
+			   "0-9 . _ -",
+			   what, s, KC_NAME_MAX);
+}
+
+static int cmd_publish(struct kcctl *k, int argc, char **argv)
+{
+	static uint8_t stdin_buf[KC_PAYLOAD_MAX];
+	const uint8_t *msg;
+	size_t len;
+	size_t fit;
+	uint64_t offset = 0;
+	enum kc_client_err e;
+
+	if (argc != 2)
+		return usage_error("usage: publish QUEUE MESSAGE (or - for "
+				   "stdin)");
+	if (!name_ok(argv[0]))
+		return bad_name("queue", argv[0]);
+	fit = KC_PAYLOAD_MAX - 1u - strlen(argv[0]);
+	if (strcmp(argv[1], "-") == 0) {
+		ssize_t n = read_stdin(stdin_buf, fit);
+
+		if (n == -2) {
+			fprintf(stderr, "kcctl: reading stdin: %s\n",
+				strerror(errno));
+			return EXIT_SYSTEM;
+		}
+		if (n < 0)
+			return usage_error("message on stdin is longer than "
+					   "the %zu bytes that fit one "
+					   "datagram with queue '%s'",
+					   fit, argv[0]);
+		msg = stdin_buf;
+		len = (size_t)n;
+	} else {
+		msg = (const uint8_t *)argv[1];
+		len = strlen(argv[1]);
+		if (len > fit)
+			return usage_error("message is %zu bytes; at most %zu "
+					   "fit one datagram with queue '%s'",
+					   len, fit, argv[0]);
+	}
+	e = kc_client_publish(k->client, argv[0], msg, len, &k->reply,
+			      &offset);
+	if (call_failed(e, k))
+		return report_failure(k, e);
+	if (k->json) {
+		json_t *o = json_ok(k);
+
+		if (o != NULL)
+			json_object_set_new(o, "offset",
+					    json_integer((json_int_t)offset));
+		return ok_exit(json_print(o));
+	}
+	printf("OK offset=%" PRIu64, offset);
+	print_timing(k);
+	return ok_exit(0);
+}
+
+static int cmd_fetch(struct kcctl *k, int argc, char **argv)
+{
+	struct kc_fetch_reply fr;
+	uint64_t offset;
+	uint64_t max = 0;
+	enum kc_client_err e;
+	const uint8_t *m;
+	uint32_t ml;
+	uint32_t pos = 0;
+	uint64_t i = 0;
+
+	if (argc < 2 || argc > 3)
+		return usage_error("usage: fetch QUEUE OFFSET [MAX]");
+	if (!name_ok(argv[0]))
+		return bad_name("queue", argv[0]);
+	if (!parse_u64(argv[1], 0, UINT64_MAX, &offset))
+		return usage_error("bad offset '%s'", argv[1]);
+	if (argc == 3 && !parse_u64(argv[2], 0, UINT16_MAX, &max))
+		return usage_error("bad MAX '%s' (0..%u, 0: as many as fit)",
+				   argv[2], UINT16_MAX);
+	e = kc_client_fetch(k->client, argv[0], offset, (uint16_t)max,
+			    &k->reply, &fr);
+	if (call_failed(e, k))
+		return report_failure(k, e);
+
+	if (k->json) {
+		json_t *o = json_ok(k);
+		json_t *msgs = json_array();
+		bool bad = (o == NULL || msgs == NULL);
+
+		while (!bad && kc_fetch_reply_next(&fr, &pos, &m, &ml)) {
+			json_t *x = json_object();
+
+			if (x == NULL ||
+			    json_object_set_new(x, "offset",
+						json_integer((json_int_t)(fr.first_offset + i))) != 0 ||
+			    json_add_data(x, m, ml) != 0 ||
+			    json_array_append_new(msgs, x) != 0) {
+				json_decref(x);
+				bad = true;
+			}
+			i++;
+		}
+		if (bad) {
+			json_decref(o);
+			json_decref(msgs);
+			return ok_exit(json_print(NULL));
+		}
+		json_object_set_new(o, "count", json_integer(fr.count));
+		json_object_set_new(o, "messages", msgs);
+		json_object_set_new(o, "next_offset",
+				    json_integer((json_int_t)fr.next_offset));
+		json_object_set_new(o, "end_offset",
+				    json_integer((json_int_t)fr.end_offset));
+		return ok_exit(json_print(o));
+	}
+	while (kc_fetch_reply_next(&fr, &pos, &m, &ml)) {
+		printf("%" PRIu64 " ", fr.first_offset + i);
+		if (print_data(stdout, m, ml) != 0)
+			return EXIT_SYSTEM;
+		putchar('\n');
+		i++;
+	}
+	printf("OK count=%u next_offset=%" PRIu64 " end_offset=%" PRIu64,
+	       fr.count, fr.next_offset, fr.end_offset);
+	print_timing(k);
+	return ok_exit(0);
+}
+
+static int cmd_commit(struct kcctl *k, int argc, char **argv)
+{
+	uint64_t offset;
+	enum kc_client_err e;
+
+	if (argc != 3)
+		return usage_error("usage: commit QUEUE CONSUMER OFFSET");
+	if (!name_ok(argv[0]))
+		return bad_name("queue", argv[0]);
+	if (!name_ok(argv[1]))
+		return bad_name("consumer", argv[1]);
+	if (!parse_u64(argv[2], 0, UINT64_MAX, &offset))
+		return usage_error("bad offset '%s'", argv[2]);
+	e = kc_client_commit(k->client, argv[0], argv[1], offset, &k->reply);
+	if (call_failed(e, k))
+		return report_failure(k, e);
+	if (k->json) {
+		json_t *o = json_ok(k);
+
+		if (o != NULL)
+			json_object_set_new(o, "offset",
+					    json_integer((json_int_t)offset));
+		return ok_exit(json_print(o));
+	}
+	printf("OK committed offset=%" PRIu64, offset);
+	print_timing(k);
+	return ok_exit(0);
+}
+
+static int cmd_offset(struct kcctl *k, int argc, char **argv)
+{
+	uint64_t offset = 0;
+	enum kc_client_err e;
+
+	if (argc != 2)
+		return usage_error("usage: offset QUEUE CONSUMER");
+	if (!name_ok(argv[0]))
+		return bad_name("queue", argv[0]);
+	if (!name_ok(argv[1]))
+		return bad_name("consumer", argv[1]);
+	e = kc_client_offset(k->client, argv[0], argv[1], &k->reply, &offset);
+	if (call_failed(e, k))
+		return report_failure(k, e);
+	if (k->json) {
+		json_t *o = json_ok(k);
+
+		if (o != NULL)
+			json_object_set_new(o, "offset",
+					    json_integer((json_int_t)offset));
+		return ok_exit(json_print(o));
+	}
+	printf("OK offset=%" PRIu64, offset);
+	print_timing(k);
+	return ok_exit(0);
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(struct kcctl *k, int argc, char **argv);
+} commands[] = {
+	{ "ping", cmd_ping },	  { "publish", cmd_publish },
+	{ "fetch", cmd_fetch },	  { "commit", cmd_commit },
+	{ "offset", cmd_offset },
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "server", required_argument, NULL, 's' },
+		{ "keys", required_argument, NULL, 'k' },
+		{ "client", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "retries", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct kcctl k;
+	struct kc_client_opts o;
+	char err[512];
+	uint64_t v;
+	size_t i;
+	int opt;
+	int rc;
+
+	k.server = KCCTL_SERVER_DEFAULT;
+	k.timeout_ms = KCCTL_TIMEOUT_DEFAULT_MS;
+	k.retries = KCCTL_RETRIES_DEFAULT;
+
+	while ((opt = getopt_long(argc, argv, "s:k:c:hV", longopts, NULL)) !=
+	       -1) {
+		switch (opt) {
+		case 's':
+			k.server = optarg;
+			break;
+		case 'k':
+			k.keyfile = optarg;
+			break;
+		case 'c':
+			if (!parse_u64(optarg, 1, UINT32_MAX, &v))
+				return usage_error("bad client id '%s' "
+						   "(1..%u)",
+						   optarg, UINT32_MAX);
+			k.client_id = (uint32_t)v;
+			break;
+		case 'j':
+			k.json = true;
+			break;
+		case 't':
+			if (!parse_u64(optarg, 1, KCCTL_TIMEOUT_MAX_MS, &v))
+				return usage_error("bad timeout '%s' (1..%u ms)",
+						   optarg,
+						   KCCTL_TIMEOUT_MAX_MS);
+			k.timeout_ms = (uint32_t)v;
+			break;
+		case 'r':
+			if (!parse_u64(optarg, 0, KCCTL_RETRIES_MAX, &v))
+				return usage_error("bad retries '%s' (0..%u)",
+						   optarg, KCCTL_RETRIES_MAX);
+			k.retries = (uint32_t)v;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("kcctl %s (KCP version %u)\n", KC_VERSION,
+			       KC_PROTO_VERSION);
+			return EXIT_OK;
+		default:
+			fputs("(kcctl --help for usage)\n", stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[optind], commands[i].name) == 0)
+			break;
+	if (i == sizeof(commands) / sizeof(commands[0]))
+		return usage_error("unknown command '%s'", argv[optind]);
+	k.op = commands[i].name;
+
+	memset(&o, 0, sizeof(o));
+	if (k.keyfile != NULL) {
+		if (kc_client_key_from_file(&o, k.keyfile, k.client_id, err,
+					    sizeof(err)) != 0) {
+			fprintf(stderr, "kcctl: %s\n", err);
+			return EXIT_SYSTEM;
+		}
+	} else {
+		if (k.client_id != 0 && k.client_id != KC_DEV_CLIENT_ID)
+			return usage_error("-c %u needs -k KEYFILE (the "
+					   "built-in development key belongs "
+					   "to client %u)",
+					   k.client_id, KC_DEV_CLIENT_ID);
+		o.client_id = KC_DEV_CLIENT_ID;
+		memcpy(o.key, kc_dev_key, KC_KEY_LEN);
+	}
+	k.client_id = o.client_id;
+	o.server = k.server;
+	o.timeout_ms = k.timeout_ms;
+	o.retries = k.retries;
+	server_display(&k);
+
+	k.client = kc_client_open(&o, err, sizeof(err));
+	memset(o.key, 0, sizeof(o.key));
+	if (k.client == NULL) {
+		fprintf(stderr, "kcctl: %s\n", err);
+		return EXIT_SYSTEM;
+	}
+	rc = commands[i].fn(&k, argc - optind - 1, argv + optind + 1);
+	kc_client_close(k.client);
+	return rc;
+}

@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * kingcobra: the appliance. Reads the YAML config and the keys file (and
+ * exits on any error before a device is touched), starts the EAL, the ports
+ * and the pipeline lcores, then runs the control plane on the main lcore
+ * until SIGINT or SIGTERM.
+ *
+ * Exit status: 0 after a clean shutdown, 1 on a start-up failure of the
+ * host or a device, 2 on a usage, config or keys file error.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_mbuf.h>
+
+#include "kc_auth.h"
+#include "kc_config.h"
+#include "kc_pipeline.h"
+#include "kc_port.h"
+#include "kc_stats.h"
+
+#define EXIT_START 1
+#define EXIT_CONFIG 2
+#define EAL_ARGS_MAX (24 + KC_PORT_EAL_ARGS_MAX + KC_CFG_EAL_EXTRA_MAX)
+
+static int kc_logtype;
+#define LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_##level, kc_logtype, "kingcobra: " fmt "\n", \
+		##__VA_ARGS__)
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: kingcobra [--config FILE] [--check-config]\n"
+		"       kingcobra --print-default-config | --version | --help\n"
+		"\n"
+		"  -c, --config FILE        YAML configuration (default: the "
+		"embedded\n"
+		"                           config/default.yaml)\n"
+		"  -n, --check-config       validate the config and keys file, "
+		"then exit\n"
+		"      --print-default-config  print the embedded default "
+		"config\n"
+		"  -V, --version            print the version\n"
+		"  -h, --help               this text\n"
+		"\n"
+		"Exit status: 0 clean shutdown, 1 start-up failure, 2 usage, "
+		"config or keys error.\n");
+}
+
+static uint32_t rte_level(enum kc_log_level l)
+{
+	static const uint32_t map[] = {
+		[KC_LOG_ERROR] = RTE_LOG_ERR,
+		[KC_LOG_WARNING] = RTE_LOG_WARNING,
+		[KC_LOG_NOTICE] = RTE_LOG_NOTICE,
+		[KC_LOG_INFO] = RTE_LOG_INFO,
+		[KC_LOG_DEBUG] = RTE_LOG_DEBUG,
+	};
+	return map[l];
+}
+
+struct eal_args {
+	int argc;
+	char *argv[EAL_ARGS_MAX + 1];
+	char buf[EAL_ARGS_MAX][2 * KC_CFG_ARG_MAX];
+};
+
+static void eal_add(struct eal_args *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void eal_add(struct eal_args *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (a->argc >= (int)EAL_ARGS_MAX)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(a->buf[a->argc], sizeof(a->buf[0]), fmt, ap);
+	va_end(ap);
+	a->argv[a->argc] = a->buf[a->argc];
+	a->argc++;
+}
+
+static void eal_build(const struct kc_config *cfg, const char *prog,
+		      uint16_t nb_rxq, uint16_t nb_txq, struct eal_args *a)
+{
+	char port_args[KC_PORT_EAL_ARGS_MAX][2 * KC_CFG_ARG_MAX];
+	int nb_port_args;
+
+	a->argc = 0;
+	eal_add(a, "%s", prog);
+	eal_add(a, "--lcores=%s", cfg->eal.lcores);
+	eal_add(a, "--main-lcore=%u", cfg->eal.main_lcore);
+	eal_add(a, "-m");
+	eal_add(a, "%u", cfg->eal.memory_mb);
+	/* DPDK takes --no-huge for legacy memory, which --in-memory refuses;
+	 * without hugepages, --no-shconf is the part of --in-memory that
+	 * remains (no shared config files). */
+	if (!cfg->eal.hugepages)
+		eal_add(a, "--no-huge");
+	if (cfg->eal.in_memory)
+		eal_add(a, cfg->eal.hugepages ? "--in-memory" : "--no-shconf");
+	eal_add(a, "--file-prefix=%s", cfg->eal.file_prefix);
+	/* DPDK's own libraries and drivers stay at warning unless we debug;
+	 * the global level is a cap over every type, so it is ours. */
+	eal_add(a, "--log-level=%u", rte_level(cfg->log_level));
+	if (cfg->log_level != KC_LOG_DEBUG) {
+		eal_add(a, "--log-level=lib.*:%u", RTE_LOG_WARNING);
+		eal_add(a, "--log-level=pmd.*:%u", RTE_LOG_WARNING);
+	}
+	eal_add(a, "--log-level=kingcobra:%u", rte_level(cfg->log_level));
+	nb_port_args = kc_ports_eal_args(cfg, nb_rxq, nb_txq, port_args,
+					 KC_PORT_EAL_ARGS_MAX);
+	for (int i = 0; i < nb_port_args; i++)
+		eal_add(a, "%s", port_args[i]);
+	for (uint32_t i = 0; i < cfg->eal.extra_count; i++)
+		eal_add(a, "%s", cfg->eal.extra[i]);
+	a->argv[a->argc] = NULL;
+}
+
+static void print_counters(FILE *f, const char *title)
+{
+	uint64_t sum[KC_CTR_COUNT];
+
+	kc_stats_sum(sum);
+	fprintf(f, "%s (nonzero counters, all lcores):\n", title);
+	for (unsigned int i = 0; i < KC_CTR_COUNT; i++)
+		if (sum[i] != 0)
+			fprintf(f, "  %-20s %20llu  %s\n", kc_counter_name(i),
+				(unsigned long long)sum[i], kc_counter_desc(i));
+	fprintf(f, "  %-20s %20llu  every drop_* counter\n", "drops",
+		(unsigned long long)kc_stats_drops(sum));
+	fflush(f);
+}
+
+static int load_config(const char *path, struct kc_config *cfg,
+		       struct kc_keyring **keys)
+{
+	char err[KC_CFG_ERR_MAX];
+	int rc;
+
+	if (path != NULL)
+		rc = kc_config_load(path, cfg, err, sizeof(err));
+	else
+		rc = kc_config_load_default(cfg, err, sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "kingcobra: config error: %s\n", err);
+		return -1;
+	}
+	*keys = kc_keyring_load(cfg->kcp.keys_file, err, sizeof(err));
+	if (*keys == NULL) {
+		fprintf(stderr, "kingcobra: keys file error: %s\n", err);
+		return -1;
+	}
+	if ((*keys)->count == 0) {
+		fprintf(stderr, "kingcobra: keys file %s holds no client: no "
+			"request could be authenticated\n", cfg->kcp.keys_file);
+		return -1;
+	}
+	if (cfg->production && (*keys)->has_dev_key) {
+		fprintf(stderr, "kingcobra: keys file %s holds the development "
+			"key, which is refused with production: true (%s); "
+			"make real keys with deploy/kc-keygen\n",
+			cfg->kcp.keys_file, cfg->source);
+		return -1;
+	}
+	return 0;
+}
+
+static void banner(const struct kc_config *cfg,
+		   const struct kc_port_state *ps,
+		   const struct kc_keyring *keys, const struct kc_pipeline *p)
+{
+	char lcores[1024];
+
+	printf("kingcobra %s: config %s, KCP on UDP port %u, %u client "
+	       "key(s)%s\n", KC_VERSION, cfg->source, cfg->kcp.udp_port,
+	       keys->count, keys->has_dev_key ?
+	       " (including the development key: local use only)" : "");
+	for (uint32_t i = 0; i < cfg->port_count; i++) {
+		const struct kc_port_cfg *pc = &cfg->ports[i];
+		char ip[16], host[16];
+
+		kc_ipv4_format(pc->ip.addr, ip);
+		printf("  port %s: %s (%s, port %u, socket %d) mac "
+		       RTE_ETHER_ADDR_PRT_FMT " ip %s/%u link %s",
+		       pc->name, ps[i].dev_name, ps[i].driver, ps[i].port_id,
+		       ps[i].socket_id, RTE_ETHER_ADDR_BYTES(&ps[i].mac), ip,
+		       pc->ip.prefix, ps[i].link_up ? "up" : "DOWN");
+		if (pc->driver == KC_PORT_TAP && pc->has_host_ip) {
+			kc_ipv4_format(pc->host_ip.addr, host);
+			printf(", host side %s %s/%u", pc->iface, host,
+			       pc->host_ip.prefix);
+		}
+		printf("\n");
+	}
+	kc_pipeline_describe(p, lcores, sizeof(lcores));
+	printf("%s", lcores);
+	printf("kingcobra ready\n");
+	fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'n' },
+		{ "print-default-config", no_argument, NULL, 'P' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct kc_port_state ports[KC_CFG_PORTS_MAX];
+	struct kc_pipeline_port pports[KC_CFG_PORTS_MAX];
+	const char *config_path = NULL;
+	struct kc_pipeline *pipeline;
+	struct kc_keyring *keys = NULL;
+	static struct kc_config cfg;
+	static struct eal_args eal;
+	struct rte_mempool *mp;
+	uint16_t nb_rxq, nb_txq;
+	bool check_only = false;
+	char err[512];
+	int opt, rc;
+	unsigned int ticks = 0;
+
+	while ((opt = getopt_long(argc, argv, "c:nVh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'n':
+			check_only = true;
+			break;
+		case 'P':
+			fwrite(kc_default_config_yaml, 1,
+			       kc_default_config_yaml_len, stdout);
+			return 0;
+		case 'V':
+			printf("kingcobra %s\n", KC_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_CONFIG;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "kingcobra: unexpected argument '%s'\n",
+			argv[optind]);
+		usage(stderr);
+		return EXIT_CONFIG;
+	}
+	if (load_config(config_path, &cfg, &keys) != 0)
+		return EXIT_CONFIG;
+	for (uint32_t i = 0; i < cfg.port_count; i++)
+		if (cfg.ports[i].driver == KC_PORT_MEMIF && cfg.eal.in_memory &&
+		    !cfg.eal.hugepages) {
+			fprintf(stderr, "kingcobra: %s: port %s is memif, which "
+				"needs the EAL's multi-process channel; "
+				"in_memory: true without hugepages turns it "
+				"off (--no-shconf): set eal.in_memory: false "
+				"or eal.hugepages: true\n", cfg.source,
+				cfg.ports[i].name);
+			kc_keyring_free(keys);
+			return EXIT_CONFIG;
+		}
+	if (check_only) {
+		printf("kingcobra: %s is valid: %u port(s), %u rx and %u "
+		       "worker lcore(s), %u client key(s) from %s\n",
+		       cfg.source, cfg.port_count, cfg.pipeline.lcores.rx_count,
+		       cfg.pipeline.lcores.worker_count, keys->count,
+		       cfg.kcp.keys_file);
+		kc_keyring_free(keys);
+		return 0;
+	}
+
+	kc_pipeline_queue_needs(&cfg, &nb_rxq, &nb_txq);
+	eal_build(&cfg, argv[0], nb_rxq, nb_txq, &eal);
+	kc_logtype = rte_log_register_type_and_pick_level("kingcobra",
+		rte_level(cfg.log_level));
+	rc = rte_eal_init(eal.argc, eal.argv);
+	if (rc < 0) {
+		fprintf(stderr, "kingcobra: cannot initialise the EAL: %s "
+			"(arguments:", rte_strerror(rte_errno));
+		for (int i = 1; i < eal.argc; i++)
+			fprintf(stderr, " %s", eal.argv[i]);
+		fprintf(stderr, ")\n");
+		kc_keyring_free(keys);
+		return EXIT_START;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+
+	rc = kc_stats_telemetry_register();
+	if (rc != 0)
+		LOG(WARNING, "telemetry commands not registered: %s",
+		    rte_strerror(-rc));
+
+	mp = rte_pktmbuf_pool_create("kc_mbufs", cfg.mempool.mbufs,
+				     cfg.mempool.cache, 0,
+				     (uint16_t)cfg.mempool.data_room,
+				     (int)rte_socket_id());
+	if (mp == NULL) {
+		fprintf(stderr, "kingcobra: cannot create mbuf pool of %u "
+			"mbufs of %u bytes on socket %u: %s\n",
+			cfg.mempool.mbufs, cfg.mempool.data_room,
+			rte_socket_id(), rte_strerror(rte_errno));
+		goto fail_eal;
+	}
+	rc = kc_ports_start(&cfg, nb_rxq, nb_txq, mp, ports, err,
+			    sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "kingcobra: %s\n", err);
+		goto fail_eal;
+	}
+	for (uint32_t i = 0; i < cfg.port_count; i++) {
+		pports[i].port_id = ports[i].port_id;
+		pports[i].ip = cfg.ports[i].ip.addr;
+		pports[i].netmask = cfg.ports[i].ip.prefix == 0 ? 0 :
+			~0u << (32 - cfg.ports[i].ip.prefix);
+		pports[i].mac = ports[i].mac;
+		if (!ports[i].link_up)
+			LOG(WARNING, "port %s: link still down after %u ms",
+			    cfg.ports[i].name, cfg.ports[i].link_wait_ms);
+	}
+	pipeline = kc_pipeline_create(&cfg, keys, pports,
+				      (uint16_t)cfg.port_count, err,
+				      sizeof(err));
+	if (pipeline == NULL) {
+		fprintf(stderr, "kingcobra: %s\n", err);
+		goto fail_ports;
+	}
+	rc = kc_pipeline_launch(pipeline);
+	if (rc != 0) {
+		fprintf(stderr, "kingcobra: cannot launch the lcores: %s\n",
+			rte_strerror(-rc));
+		kc_pipeline_free(pipeline);
+		goto fail_ports;
+	}
+	banner(&cfg, ports, keys, pipeline);
+
+	while (stop_signal == 0) {
+		usleep(100 * 1000);
+		if (cfg.control.stats_interval_s == 0)
+			continue;
+		if (++ticks % (cfg.control.stats_interval_s * 10) == 0)
+			print_counters(stdout, "kingcobra counters");
+	}
+	LOG(NOTICE, "signal %d: stopping", (int)stop_signal);
+	kc_pipeline_stop(pipeline);
+	kc_ports_stop(&cfg, ports);
+	kc_pipeline_free(pipeline);
+	print_counters(stdout, "kingcobra stopped");
+	rte_mempool_free(mp);
+	rte_eal_cleanup();
+	kc_keyring_free(keys);
+	return 0;
+
+fail_ports:
+	kc_ports_stop(&cfg, ports);
+fail_eal:
+	rte_eal_cleanup();
+	kc_keyring_free(keys);
+	return EXIT_START;
+}

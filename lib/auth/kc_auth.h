@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Request authentication: per-client 256-bit keys from a keys file, and the
+ * HMAC-SHA256 tag of a KCP message (docs/protocol.md, "Authentication").
+ *
+ * The data path must not allocate, and OpenSSL's EVP HMAC duplicates a
+ * context (a heap allocation) on every message. So each key keeps the SHA-256
+ * states after the inner and outer padded key blocks, computed once at load
+ * time; a tag is then two copies of a plain struct and two hash passes. The
+ * result is checked against OpenSSL's own HMAC() in tests/unit/test_auth.c.
+ * No DPDK dependency: the client library uses this too.
+ */
+#ifndef KC_AUTH_H
+#define KC_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/sha.h>
+
+#include "kc_proto.h"
+
+#define KC_KEYRING_MAX 4096u /* clients in one keys file */
+#define KC_KEY_NAME_MAX 32u
+
+/* The development key: client id 1, trusted by config/default.yaml through
+ * config/dev.keys, used by kcctl when no -k is given. For local use only;
+ * the appliance refuses to start with it when the config says production. */
+#define KC_DEV_CLIENT_ID 1u
+extern const uint8_t kc_dev_key[KC_KEY_LEN];
+
+/* SHA-256 states after absorbing the inner and outer padded key blocks. */
+struct kc_hmac_state {
+	SHA256_CTX inner;
+	SHA256_CTX outer;
+};
+
+struct kc_key {
+	uint32_t client_id;
+	uint8_t key[KC_KEY_LEN];
+	char name[KC_KEY_NAME_MAX];
+	struct kc_hmac_state hmac;
+};
+
+/* Sorted by client id; read-only once loaded, so lcores share it freely. */
+struct kc_keyring {
+	uint32_t count;
+	bool has_dev_key; /* some entry holds kc_dev_key */
+	struct kc_key keys[];
+};
+
+/* Prepare a key's HMAC state. */
+void kc_key_init(struct kc_key *k, uint32_t client_id,
+		 const uint8_t key[KC_KEY_LEN], const char *name);
+
+/*
+ * Keys file: one client per line, "CLIENT_ID HEX_KEY [NAME]", where HEX_KEY
+ * is 64 hex digits; '#' starts a comment; blank lines are ignored. Returns a
+ * malloc'd keyring or NULL with "FILE:LINE: what is wrong" in err.
+ */
+struct kc_keyring *kc_keyring_load(const char *path, char *err,
+				   size_t err_len);
+/* Parse from a buffer; path is only used in messages. */
+struct kc_keyring *kc_keyring_parse(const char *text, size_t len,
+				    const char *path, char *err,
+				    size_t err_len);
+void kc_keyring_free(struct kc_keyring *kr);
+const struct kc_key *kc_keyring_find(const struct kc_keyring *kr,
+				     uint32_t client_id);
+
+/*
+ * The tag of a message: HMAC-SHA256 over the first KC_HDR_SIGNED_LEN bytes of
+ * the header followed by the payload.
+ */
+void kc_auth_tag(const struct kc_key *k, const uint8_t *hdr,
+		 const uint8_t *payload, size_t payload_len,
+		 uint8_t tag[KC_TAG_LEN]);
+/* Compute the tag and write it into the header at KC_OFF_TAG. */
+void kc_auth_sign(const struct kc_key *k, uint8_t *msg, size_t msg_len);
+/* Constant-time check of the tag in msg (header + payload). */
+bool kc_auth_verify(const struct kc_key *k, const uint8_t *msg,
+		    size_t msg_len);
+
+/* Parse 64 hex digits into a key; false on any other input. */
+bool kc_key_from_hex(const char *hex, size_t len, uint8_t key[KC_KEY_LEN]);
+
+#endif /* KC_AUTH_H */

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * KCP client library: ordinary kernel UDP sockets, no DPDK. Used by kcctl,
+ * the integration tests, and later tools. One kc_client is one socket and one
+ * identity (client id + key); it is not thread-safe, so use one per thread.
+ *
+ * Every call sends one signed REQUEST and waits for the REPLY with the same
+ * message id, retransmitting the identical datagram (same message id, same
+ * tag) on timeout, up to retries times. Replies are verified with the key.
+ */
+#ifndef KC_CLIENT_H
+#define KC_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kc_auth.h"
+#include "kc_proto.h"
+
+struct kc_client;
+
+struct kc_client_opts {
+	const char *server;	/* "HOST" or "HOST:PORT"; port defaults to 60000 */
+	uint32_t client_id;
+	uint8_t key[KC_KEY_LEN];
+	uint32_t timeout_ms;	/* per attempt; default 1000 */
+	uint32_t retries;	/* extra attempts after the first; default 2 */
+};
+
+/* Outcome of one call, beyond the REPLY's own status. */
+enum kc_client_err {
+	KC_CLIENT_OK = 0,	   /* a REPLY arrived (check reply.status) */
+	KC_CLIENT_TIMEOUT,	   /* no REPLY after every attempt */
+	KC_CLIENT_BAD_REPLY_AUTH,  /* a REPLY whose tag failed verification */
+	KC_CLIENT_BAD_REPLY,	   /* a REPLY that does not decode */
+	KC_CLIENT_SYSTEM,	   /* socket error: see errno_value */
+	KC_CLIENT_INVALID,	   /* bad argument (name, size) */
+};
+
+struct kc_reply {
+	struct kc_hdr hdr;
+	uint16_t status;
+	uint32_t attempts;	/* how many sends it took */
+	uint64_t rtt_us;	/* last send to REPLY */
+	uint32_t payload_len;
+	uint8_t payload[KC_PAYLOAD_MAX];
+};
+
+/* NULL on failure with a message in err. */
+struct kc_client *kc_client_open(const struct kc_client_opts *o, char *err,
+				 size_t err_len);
+void kc_client_close(struct kc_client *c);
+
+/* Fill opts' id and key from a keys file (its first entry, or the entry of
+ * client_id when nonzero). 0 or -1 with a message in err. */
+int kc_client_key_from_file(struct kc_client_opts *o, const char *path,
+			    uint32_t client_id, char *err, size_t err_len);
+
+/* Any op: payload as encoded by the kc_enc_* helpers of kc_proto.h. */
+enum kc_client_err kc_client_call(struct kc_client *c, uint8_t op,
+				  const void *payload, size_t len,
+				  struct kc_reply *reply);
+
+/* Convenience wrappers; reply->status tells the appliance's answer. */
+enum kc_client_err kc_client_ping(struct kc_client *c, const void *data,
+				  size_t len, struct kc_reply *reply);
+enum kc_client_err kc_client_publish(struct kc_client *c, const char *queue,
+				     const void *msg, size_t len,
+				     struct kc_reply *reply, uint64_t *offset);
+enum kc_client_err kc_client_fetch(struct kc_client *c, const char *queue,
+				   uint64_t offset, uint16_t max,
+				   struct kc_reply *reply,
+				   struct kc_fetch_reply *fr);
+enum kc_client_err kc_client_commit(struct kc_client *c, const char *queue,
+				    const char *consumer, uint64_t offset,
+				    struct kc_reply *reply);
+enum kc_client_err kc_client_offset(struct kc_client *c, const char *queue,
+				    const char *consumer,
+				    struct kc_reply *reply, uint64_t *offset);
+
+const char *kc_client_err_text(enum kc_client_err e);
+/* errno of the last KC_CLIENT_SYSTEM. */
+int kc_client_errno(const struct kc_client *c);
+
+#endif /* KC_CLIENT_H */

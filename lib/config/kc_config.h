@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The appliance's configuration: one YAML file (docs/configuration.md).
+ * Parsed with libyaml before anything touches a device; every error names
+ * the file, line and column and what was expected.
+ *
+ * No DPDK dependency: the parser runs before rte_eal_init() and the EAL
+ * argument vector is built from the result.
+ */
+#ifndef KC_CONFIG_H
+#define KC_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KC_CFG_PATH_MAX 256u
+#define KC_CFG_NAME_MAX 32u
+#define KC_CFG_PORTS_MAX 8u
+#define KC_CFG_LCORES_MAX 64u	  /* EAL lcore ids 0..63 */
+#define KC_CFG_EAL_EXTRA_MAX 16u
+#define KC_CFG_ARG_MAX 256u
+#define KC_CFG_ERR_MAX 512u
+
+enum kc_port_driver {
+	KC_PORT_TAP,	   /* net_tap: creates an interface on the host */
+	KC_PORT_AF_PACKET, /* net_af_packet on an existing interface */
+	KC_PORT_AF_XDP,	   /* net_af_xdp on an existing interface */
+	KC_PORT_MEMIF,	   /* net_memif: shared memory with another process */
+	KC_PORT_PCAP,	   /* net_pcap: read/write pcap files */
+	KC_PORT_RING,	   /* net_ring: in-process rings (tests) */
+	KC_PORT_NULL,	   /* net_null: sink and source (tests) */
+	KC_PORT_PCI,	   /* a NIC bound to vfio-pci */
+};
+
+enum kc_memif_role { KC_MEMIF_SERVER, KC_MEMIF_CLIENT };
+
+enum kc_idle_policy {
+	KC_IDLE_SPIN,	  /* poll flat out (production) */
+	KC_IDLE_ADAPTIVE, /* back off with rte_pause and short sleeps */
+};
+
+enum kc_log_level {
+	KC_LOG_ERROR,
+	KC_LOG_WARNING,
+	KC_LOG_NOTICE,
+	KC_LOG_INFO,
+	KC_LOG_DEBUG,
+};
+
+struct kc_ipv4_cidr {
+	uint32_t addr;	  /* host byte order */
+	uint8_t prefix;	  /* netmask as prefix length, 0..32 */
+};
+
+struct kc_port_cfg {
+	char name[KC_CFG_NAME_MAX];	 /* operator's name for the port */
+	enum kc_port_driver driver;
+	char iface[KC_CFG_NAME_MAX];	 /* tap/af_packet/af_xdp: host iface */
+	char pci[KC_CFG_NAME_MAX];	 /* pci: DDDD:BB:DD.F */
+	char socket_path[KC_CFG_PATH_MAX]; /* memif */
+	enum kc_memif_role memif_role;
+	uint32_t memif_id;
+	char rx_pcap[KC_CFG_PATH_MAX];	 /* pcap */
+	char tx_pcap[KC_CFG_PATH_MAX];
+	char devargs[KC_CFG_ARG_MAX];	 /* extra driver arguments, appended */
+	struct kc_ipv4_cidr ip;		 /* the appliance's address/netmask */
+	bool has_mac;
+	uint8_t mac[6];			 /* override of the port's MAC */
+	bool has_host_ip;
+	struct kc_ipv4_cidr host_ip;	 /* tap: address given to the host side */
+	uint16_t rx_desc;
+	uint16_t tx_desc;
+	uint16_t mtu;
+	uint32_t link_wait_ms;		 /* how long to wait for link up */
+};
+
+/* Where the pipeline stages run. An lcore listed as both rx and worker runs
+ * them run-to-completion (RX, execute, TX in one loop, no ring between). */
+struct kc_lcore_map {
+	uint32_t rx_count;
+	uint32_t rx[KC_CFG_LCORES_MAX];
+	uint32_t worker_count;
+	uint32_t worker[KC_CFG_LCORES_MAX];
+};
+
+struct kc_config {
+	/* Where it came from, for messages and relative paths. */
+	char source[KC_CFG_PATH_MAX]; /* file path or "<embedded default>" */
+	char base_dir[KC_CFG_PATH_MAX];
+
+	bool production;
+	enum kc_log_level log_level;
+
+	struct {
+		char lcores[KC_CFG_ARG_MAX];	/* EAL --lcores list */
+		uint64_t lcore_set;		/* parsed: bit n = lcore n */
+		uint32_t main_lcore;
+		uint32_t memory_mb;
+		bool hugepages;			/* false: --no-huge */
+		bool in_memory;			/* --in-memory */
+		char file_prefix[KC_CFG_NAME_MAX];
+		uint32_t extra_count;
+		char extra[KC_CFG_EAL_EXTRA_MAX][KC_CFG_ARG_MAX];
+	} eal;
+
+	uint32_t port_count;
+	struct kc_port_cfg ports[KC_CFG_PORTS_MAX];
+
+	struct {
+		struct kc_lcore_map lcores;
+		uint32_t burst;		 /* packets per burst, 1..256 */
+		uint32_t ring_size;	 /* entries, power of two */
+		enum kc_idle_policy idle;
+		uint32_t idle_sleep_max_us; /* adaptive: longest sleep */
+	} pipeline;
+
+	struct {
+		uint32_t mbufs;		/* per mempool */
+		uint32_t cache;		/* per-lcore cache */
+		uint32_t data_room;	/* bytes per mbuf, headroom included */
+	} mempool;
+
+	struct {
+		uint16_t udp_port;
+		char keys_file[KC_CFG_PATH_MAX]; /* resolved against base_dir */
+	} kcp;
+
+	struct {
+		uint32_t max_queues;		/* per worker */
+		uint32_t max_bytes_per_queue;
+		uint32_t max_messages_per_queue;
+		uint32_t max_consumers_per_queue;
+	} queues;
+
+	struct {
+		uint32_t stats_interval_s; /* console counters; 0: off */
+	} control;
+};
+
+/* config/default.yaml, compiled into the binary. */
+extern const char kc_default_config_yaml[];
+extern const size_t kc_default_config_yaml_len;
+
+/*
+ * Parse YAML text into cfg. source names it in messages ("FILE" or
+ * "<embedded default>"); base_dir resolves relative paths in it. Returns 0,
+ * or -EINVAL with one message "SOURCE:LINE:COLUMN: what is wrong (expected
+ * what)" in err. cfg is fully initialised either way.
+ */
+int kc_config_parse(const char *text, size_t len, const char *source,
+		    const char *base_dir, struct kc_config *cfg, char *err,
+		    size_t err_len);
+/* Read and parse a file; the file's directory becomes base_dir. */
+int kc_config_load(const char *path, struct kc_config *cfg, char *err,
+		   size_t err_len);
+/* The embedded default; base_dir is KC_DEFAULT_CONFIG_DIR. */
+int kc_config_load_default(struct kc_config *cfg, char *err, size_t err_len);
+
+const char *kc_port_driver_name(enum kc_port_driver d);
+const char *kc_log_level_name(enum kc_log_level l);
+
+/* Format an address as dotted quad into out (16 bytes). */
+void kc_ipv4_format(uint32_t addr, char out[16]);
+
+#endif /* KC_CONFIG_H */

@@ -1,0 +1,465 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Data-path lcores: the poll loop, the ring handoff between the RX and worker
+ * stages, TX buffering and the idle policy. Nothing here allocates, locks or
+ * logs once the lcores run; the adaptive idle policy's short sleeps are the
+ * only system calls, and only while there is no work.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_pause.h>
+#include <rte_ring.h>
+
+#include "kc_pipeline_priv.h"
+
+/* Adaptive idle: empty loops spun before pausing, then before sleeping. */
+#define KC_IDLE_SPIN_LOOPS 256u
+#define KC_IDLE_PAUSE_LOOPS 4096u
+
+struct kc_txbuf {
+	uint16_t n;
+	struct rte_mbuf *pkts[KC_BURST_MAX];
+};
+
+struct kc_lcore_ctx {
+	struct kc_pipeline *p;
+	unsigned int lcore_id;
+	bool rx;		/* polls an RX queue of every port */
+	bool worker;		/* executes ops */
+	bool rtc;		/* both, with no ring in between */
+	uint16_t rxq;
+	uint16_t txq;
+	uint32_t worker_idx;
+	struct rte_ring *ring;	/* a worker's input (pipeline mode) */
+	struct kc_worker_state ws;
+	struct kc_lcore_stats *st;
+	uint32_t idle_loops;
+	uint32_t sleep_us;
+	struct kc_txbuf tx[KC_MAX_PORTS];
+} __rte_cache_aligned;
+
+struct kc_pipeline {
+	struct kc_pkt_ctx pc;
+	uint32_t burst;
+	enum kc_idle_policy idle;
+	uint32_t idle_sleep_max_us;
+	uint16_t nb_ports;
+	uint16_t port_id[KC_MAX_PORTS];
+	uint8_t port_idx[RTE_MAX_ETHPORTS];	/* port id -> index */
+	uint32_t nb_workers;
+	struct kc_lcore_ctx *workers[KC_MAX_WORKERS];
+	uint32_t nb_lcores;
+	struct kc_lcore_ctx *lc;		/* nb_lcores of them */
+	volatile int quit;
+};
+
+void kc_pipeline_queue_needs(const struct kc_config *cfg, uint16_t *nb_rxq,
+			     uint16_t *nb_txq)
+{
+	const struct kc_lcore_map *map = &cfg->pipeline.lcores;
+	uint32_t distinct = map->rx_count;
+
+	for (uint32_t w = 0; w < map->worker_count; w++) {
+		bool also_rx = false;
+
+		for (uint32_t r = 0; r < map->rx_count; r++)
+			also_rx |= map->rx[r] == map->worker[w];
+		distinct += also_rx ? 0 : 1;
+	}
+	*nb_rxq = (uint16_t)map->rx_count;
+	*nb_txq = (uint16_t)distinct;
+}
+
+static void tx_flush(struct kc_lcore_ctx *lc, uint32_t pi)
+{
+	struct kc_txbuf *b = &lc->tx[pi];
+	uint16_t port = lc->p->port_id[pi];
+	uint64_t bytes = 0;
+	uint16_t sent;
+
+	if (b->n == 0)
+		return;
+	for (uint16_t i = 0; i < b->n; i++)
+		bytes += b->pkts[i]->pkt_len;
+	sent = rte_eth_tx_burst(port, lc->txq, b->pkts, b->n);
+	/* One more try for a full TX ring, then drop: never spin here. */
+	if (sent < b->n)
+		sent += rte_eth_tx_burst(port, lc->txq, b->pkts + sent,
+					 b->n - sent);
+	for (uint16_t i = sent; i < b->n; i++) {
+		bytes -= b->pkts[i]->pkt_len;
+		rte_pktmbuf_free(b->pkts[i]);
+	}
+	KC_ADD(lc->st, tx_packets, sent);
+	KC_ADD(lc->st, tx_bytes, bytes);
+	KC_ADD(lc->st, drop_tx_full, b->n - sent);
+	b->n = 0;
+}
+
+static void tx_add(struct kc_lcore_ctx *lc, struct rte_mbuf *m)
+{
+	uint32_t pi = lc->p->port_idx[m->port];
+	struct kc_txbuf *b = &lc->tx[pi];
+
+	b->pkts[b->n++] = m;
+	if (b->n >= lc->p->burst)
+		tx_flush(lc, pi);
+}
+
+static void execute_burst(struct kc_lcore_ctx *lc, struct rte_mbuf **pkts,
+			  uint16_t n)
+{
+	for (uint16_t i = 0; i < n; i++) {
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		if (kc_ops_execute(&lc->ws, pkts[i]))
+			tx_add(lc, pkts[i]);
+		else
+			rte_pktmbuf_free(pkts[i]);
+	}
+}
+
+static uint16_t rx_poll_port(struct kc_lcore_ctx *lc, uint32_t pi)
+{
+	struct kc_pipeline *p = lc->p;
+	struct rte_mbuf *pkts[KC_BURST_MAX];
+	struct rte_mbuf *kcp[KC_BURST_MAX];
+	struct rte_mbuf *drops[KC_BURST_MAX];
+	struct rte_mbuf *bucket[KC_MAX_WORKERS][KC_BURST_MAX];
+	uint16_t nb_bucket[KC_MAX_WORKERS];
+	uint16_t n, nb_kcp = 0, nb_drop = 0;
+
+	n = rte_eth_rx_burst(p->port_id[pi], lc->rxq, pkts,
+			     (uint16_t)p->burst);
+	KC_COUNT(lc->st, rx_polls);
+	if (n == 0) {
+		KC_COUNT(lc->st, rx_idle_polls);
+		return 0;
+	}
+	for (uint16_t i = 0; i < n; i++) {
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		/* Not every PMD sets it (net_ring does not); the REPLY path
+		 * and the port table rely on it. */
+		pkts[i]->port = p->port_id[pi];
+		switch (kc_pkt_classify(&p->pc, pkts[i], lc->st)) {
+		case KC_VERDICT_TX:
+			tx_add(lc, pkts[i]);
+			break;
+		case KC_VERDICT_KCP:
+			kcp[nb_kcp++] = pkts[i];
+			break;
+		case KC_VERDICT_DROP:
+			drops[nb_drop++] = pkts[i];
+			break;
+		}
+	}
+	if (nb_drop != 0)
+		rte_pktmbuf_free_bulk(drops, nb_drop);
+	if (nb_kcp == 0)
+		return n;
+	if (lc->rtc) {
+		execute_burst(lc, kcp, nb_kcp);
+		return n;
+	}
+
+	/* Pipeline: one enqueue burst per worker that gets anything. */
+	memset(nb_bucket, 0, sizeof(uint16_t) * p->nb_workers);
+	for (uint16_t i = 0; i < nb_kcp; i++) {
+		uint32_t w = kc_ops_shard(kcp[i]) % p->nb_workers;
+
+		bucket[w][nb_bucket[w]++] = kcp[i];
+	}
+	for (uint32_t w = 0; w < p->nb_workers; w++) {
+		unsigned int done;
+
+		if (nb_bucket[w] == 0)
+			continue;
+		done = rte_ring_enqueue_burst(p->workers[w]->ring,
+					      (void **)bucket[w], nb_bucket[w],
+					      NULL);
+		KC_ADD(lc->st, ring_enqueued, done);
+		if (done < nb_bucket[w]) {
+			KC_ADD(lc->st, drop_ring_full, nb_bucket[w] - done);
+			rte_pktmbuf_free_bulk(bucket[w] + done,
+					      nb_bucket[w] - done);
+		}
+	}
+	return n;
+}
+
+static unsigned int worker_poll(struct kc_lcore_ctx *lc)
+{
+	struct rte_mbuf *pkts[KC_BURST_MAX];
+	unsigned int n;
+
+	n = rte_ring_dequeue_burst(lc->ring, (void **)pkts, lc->p->burst,
+				   NULL);
+	if (n == 0)
+		return 0;
+	KC_ADD(lc->st, ring_dequeued, n);
+	execute_burst(lc, pkts, (uint16_t)n);
+	return n;
+}
+
+static void idle(struct kc_lcore_ctx *lc)
+{
+	if (lc->p->idle == KC_IDLE_SPIN)
+		return;
+	lc->idle_loops++;
+	if (lc->idle_loops < KC_IDLE_SPIN_LOOPS)
+		return;
+	if (lc->idle_loops < KC_IDLE_PAUSE_LOOPS) {
+		rte_pause();
+		return;
+	}
+	lc->sleep_us = lc->sleep_us == 0 ? 1 : lc->sleep_us * 2;
+	if (lc->sleep_us > lc->p->idle_sleep_max_us)
+		lc->sleep_us = lc->p->idle_sleep_max_us;
+	rte_delay_us_sleep(lc->sleep_us);
+}
+
+static int lcore_main(void *arg)
+{
+	struct kc_lcore_ctx *lc = arg;
+	struct kc_pipeline *p = lc->p;
+
+	while (!__atomic_load_n(&p->quit, __ATOMIC_RELAXED)) {
+		uint64_t t0 = rte_rdtsc();
+		uint64_t dt;
+		unsigned int work = 0;
+
+		if (lc->rx)
+			for (uint32_t pi = 0; pi < p->nb_ports; pi++)
+				work += rx_poll_port(lc, pi);
+		if (lc->worker && !lc->rtc)
+			work += worker_poll(lc);
+		for (uint32_t pi = 0; pi < p->nb_ports; pi++)
+			tx_flush(lc, pi);
+		if (work == 0) {
+			idle(lc);
+		} else {
+			lc->idle_loops = 0;
+			lc->sleep_us = 0;
+		}
+		dt = rte_rdtsc() - t0;
+		KC_ADD(lc->st, total_cycles, dt);
+		if (work != 0)
+			KC_ADD(lc->st, busy_cycles, dt);
+	}
+	return 0;
+}
+
+static struct kc_lcore_ctx *lcore_get(struct kc_pipeline *p, uint32_t id)
+{
+	for (uint32_t i = 0; i < p->nb_lcores; i++)
+		if (p->lc[i].lcore_id == id)
+			return &p->lc[i];
+	p->lc[p->nb_lcores].lcore_id = id;
+	p->lc[p->nb_lcores].p = p;
+	p->lc[p->nb_lcores].st = &kc_stats[id];
+	p->lc[p->nb_lcores].txq = (uint16_t)p->nb_lcores;
+	return &p->lc[p->nb_lcores++];
+}
+
+struct kc_pipeline *kc_pipeline_create(const struct kc_config *cfg,
+				       const struct kc_keyring *keys,
+				       const struct kc_pipeline_port *ports,
+				       uint16_t nb_ports, char *err,
+				       size_t err_len)
+{
+	const struct kc_lcore_map *map = &cfg->pipeline.lcores;
+	struct kc_queue_limits lim = {
+		.max_queues = cfg->queues.max_queues,
+		.max_bytes_per_queue = cfg->queues.max_bytes_per_queue,
+		.max_messages_per_queue = cfg->queues.max_messages_per_queue,
+		.max_consumers_per_queue =
+			cfg->queues.max_consumers_per_queue,
+	};
+	struct kc_pipeline *p;
+
+	if (nb_ports == 0 || nb_ports > KC_MAX_PORTS) {
+		snprintf(err, err_len, "%u ports configured (expected 1..%u)",
+			 nb_ports, KC_MAX_PORTS);
+		return NULL;
+	}
+	if (map->worker_count == 0 || map->worker_count > KC_MAX_WORKERS ||
+	    map->rx_count == 0) {
+		snprintf(err, err_len,
+			 "%u rx and %u worker lcores (expected at least one "
+			 "rx and 1..%u workers)",
+			 map->rx_count, map->worker_count, KC_MAX_WORKERS);
+		return NULL;
+	}
+	if (cfg->pipeline.burst == 0 || cfg->pipeline.burst > KC_BURST_MAX) {
+		snprintf(err, err_len, "burst %u (expected 1..%u)",
+			 cfg->pipeline.burst, KC_BURST_MAX);
+		return NULL;
+	}
+	p = rte_zmalloc("kc_pipeline", sizeof(*p), RTE_CACHE_LINE_SIZE);
+	if (p == NULL) {
+		snprintf(err, err_len, "cannot allocate the pipeline");
+		return NULL;
+	}
+	p->lc = rte_zmalloc("kc_lcores", sizeof(struct kc_lcore_ctx) *
+			    (map->rx_count + map->worker_count),
+			    RTE_CACHE_LINE_SIZE);
+	if (p->lc == NULL) {
+		snprintf(err, err_len, "cannot allocate %u lcore contexts",
+			 map->rx_count + map->worker_count);
+		goto fail;
+	}
+	p->burst = cfg->pipeline.burst;
+	p->idle = cfg->pipeline.idle;
+	p->idle_sleep_max_us = cfg->pipeline.idle_sleep_max_us;
+	p->pc.udp_port = cfg->kcp.udp_port;
+	p->pc.keys = keys;
+	p->nb_ports = nb_ports;
+	for (uint16_t i = 0; i < nb_ports; i++) {
+		p->port_id[i] = ports[i].port_id;
+		p->port_idx[ports[i].port_id] = (uint8_t)i;
+		p->pc.port[ports[i].port_id] = ports[i];
+	}
+
+	for (uint32_t i = 0; i < map->rx_count; i++) {
+		struct kc_lcore_ctx *lc = lcore_get(p, map->rx[i]);
+
+		lc->rx = true;
+		lc->rxq = (uint16_t)i;
+	}
+	for (uint32_t i = 0; i < map->worker_count; i++) {
+		struct kc_lcore_ctx *lc = lcore_get(p, map->worker[i]);
+		int socket = (int)rte_lcore_to_socket_id(lc->lcore_id);
+		char name[RTE_RING_NAMESIZE];
+
+		lc->worker = true;
+		lc->rtc = lc->rx;
+		lc->worker_idx = i;
+		p->workers[p->nb_workers++] = lc;
+		snprintf(name, sizeof(name), "kc_queues_%u", i);
+		lc->ws.pc = &p->pc;
+		lc->ws.st = lc->st;
+		lc->ws.store = kc_queue_store_create(name, &lim, socket);
+		if (lc->ws.store == NULL) {
+			snprintf(err, err_len,
+				 "cannot allocate the queues of worker lcore "
+				 "%u: %llu bytes on socket %d: %s",
+				 lc->lcore_id,
+				 (unsigned long long)kc_queue_store_bytes(&lim),
+				 socket, rte_strerror(rte_errno));
+			goto fail;
+		}
+		if (lc->rtc)
+			continue;
+		snprintf(name, sizeof(name), "kc_worker_%u", i);
+		lc->ring = rte_ring_create(name, cfg->pipeline.ring_size,
+			socket, RING_F_SC_DEQ |
+			(map->rx_count == 1 ? RING_F_SP_ENQ : 0));
+		if (lc->ring == NULL) {
+			snprintf(err, err_len,
+				 "cannot create ring %s of %u entries on "
+				 "socket %d: %s", name,
+				 cfg->pipeline.ring_size, socket,
+				 rte_strerror(rte_errno));
+			goto fail;
+		}
+	}
+	for (uint32_t i = 0; i < p->nb_workers; i++)
+		if (p->workers[i]->rtc && p->nb_workers != 1) {
+			snprintf(err, err_len,
+				 "lcore %u is both rx and worker "
+				 "(run-to-completion) but there are %u "
+				 "workers: run-to-completion needs exactly one",
+				 p->workers[i]->lcore_id, p->nb_workers);
+			goto fail;
+		}
+	return p;
+fail:
+	kc_pipeline_free(p);
+	return NULL;
+}
+
+int kc_pipeline_launch(struct kc_pipeline *p)
+{
+	for (uint32_t i = 0; i < p->nb_lcores; i++) {
+		int rc = rte_eal_remote_launch(lcore_main, &p->lc[i],
+					       p->lc[i].lcore_id);
+
+		if (rc != 0) {
+			kc_pipeline_stop(p);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+void kc_pipeline_stop(struct kc_pipeline *p)
+{
+	__atomic_store_n(&p->quit, 1, __ATOMIC_RELAXED);
+	for (uint32_t i = 0; i < p->nb_lcores; i++)
+		rte_eal_wait_lcore(p->lc[i].lcore_id);
+	for (uint32_t i = 0; i < p->nb_lcores; i++) {
+		struct kc_lcore_ctx *lc = &p->lc[i];
+		void *m;
+
+		for (uint32_t pi = 0; pi < p->nb_ports; pi++)
+			tx_flush(lc, pi);
+		while (lc->ring != NULL && rte_ring_dequeue(lc->ring, &m) == 0)
+			rte_pktmbuf_free(m);
+	}
+}
+
+void kc_pipeline_free(struct kc_pipeline *p)
+{
+	if (p == NULL)
+		return;
+	for (uint32_t i = 0; p->lc != NULL && i < p->nb_lcores; i++) {
+		rte_ring_free(p->lc[i].ring);
+		kc_queue_store_free(p->lc[i].ws.store);
+	}
+	rte_free(p->lc);
+	rte_free(p);
+}
+
+void kc_pipeline_describe(const struct kc_pipeline *p, char *out, size_t len)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (uint32_t i = 0; i < p->nb_lcores && used < len; i++) {
+		const struct kc_lcore_ctx *lc = &p->lc[i];
+		int n;
+
+		if (lc->rtc)
+			n = snprintf(out + used, len - used,
+				     "  lcore %u: run-to-completion (rx queue "
+				     "%u, worker %u, tx queue %u)\n",
+				     lc->lcore_id, lc->rxq, lc->worker_idx,
+				     lc->txq);
+		else if (lc->rx && lc->worker)
+			n = snprintf(out + used, len - used,
+				     "  lcore %u: rx queue %u + worker %u "
+				     "(ring %s), tx queue %u\n", lc->lcore_id,
+				     lc->rxq, lc->worker_idx, lc->ring->name,
+				     lc->txq);
+		else if (lc->rx)
+			n = snprintf(out + used, len - used,
+				     "  lcore %u: rx queue %u -> %u worker "
+				     "ring(s), tx queue %u\n", lc->lcore_id,
+				     lc->rxq, p->nb_workers, lc->txq);
+		else
+			n = snprintf(out + used, len - used,
+				     "  lcore %u: worker %u (ring %s), tx "
+				     "queue %u\n", lc->lcore_id,
+				     lc->worker_idx, lc->ring->name, lc->txq);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+}

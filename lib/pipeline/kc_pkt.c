@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Frame handling of the RX stage: ARP and ICMP echo answered in place, KCP
+ * requests validated and authenticated, everything else dropped and counted.
+ */
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
+
+#include "kc_pipeline_priv.h"
+
+#define KC_TTL 64
+
+static enum kc_verdict drop(struct kc_lcore_stats *st, enum kc_counter c)
+{
+	st->c[c]++;
+	return KC_VERDICT_DROP;
+}
+
+static void eth_reply(struct rte_ether_hdr *eth,
+		      const struct kc_pipeline_port *p)
+{
+	rte_ether_addr_copy(&eth->src_addr, &eth->dst_addr);
+	rte_ether_addr_copy(&p->mac, &eth->src_addr);
+}
+
+static enum kc_verdict arp_input(const struct kc_pipeline_port *p,
+				 struct rte_mbuf *m,
+				 struct kc_lcore_stats *st)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_arp_hdr *arp;
+
+	if (m->data_len < KC_L2_LEN + sizeof(*arp))
+		return drop(st, KC_CTR_drop_arp);
+	arp = (struct rte_arp_hdr *)(eth + 1);
+	if (arp->arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) ||
+	    arp->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
+	    arp->arp_hlen != RTE_ETHER_ADDR_LEN || arp->arp_plen != 4 ||
+	    arp->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) ||
+	    arp->arp_data.arp_tip != rte_cpu_to_be_32(p->ip))
+		return drop(st, KC_CTR_drop_arp);
+
+	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
+	rte_ether_addr_copy(&arp->arp_data.arp_sha, &arp->arp_data.arp_tha);
+	arp->arp_data.arp_tip = arp->arp_data.arp_sip;
+	rte_ether_addr_copy(&p->mac, &arp->arp_data.arp_sha);
+	arp->arp_data.arp_sip = rte_cpu_to_be_32(p->ip);
+	eth_reply(eth, p);
+	m->data_len = m->pkt_len = KC_L2_LEN + sizeof(*arp);
+	m->ol_flags = 0;
+	st->c[KC_CTR_arp_replies]++;
+	return KC_VERDICT_TX;
+}
+
+static void ip_reply(struct rte_ipv4_hdr *ip, const struct kc_pipeline_port *p,
+		     uint16_t total_len)
+{
+	ip->dst_addr = ip->src_addr;
+	ip->src_addr = rte_cpu_to_be_32(p->ip);
+	ip->total_length = rte_cpu_to_be_16(total_len);
+	ip->time_to_live = KC_TTL;
+	ip->packet_id = 0;
+	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+	ip->type_of_service = 0;
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+}
+
+static enum kc_verdict icmp_input(const struct kc_pipeline_port *p,
+				  struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
+				  uint16_t ip_len, struct kc_lcore_stats *st)
+{
+	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(ip + 1);
+	uint16_t icmp_len = ip_len - KC_L3_LEN;
+
+	if (icmp_len < sizeof(*icmp) ||
+	    icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST ||
+	    icmp->icmp_code != 0 || rte_raw_cksum(icmp, icmp_len) != 0xffff)
+		return drop(st, KC_CTR_drop_icmp);
+
+	icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
+	icmp->icmp_cksum = 0;
+	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, icmp_len);
+	ip_reply(ip, p, ip_len);
+	eth_reply(rte_pktmbuf_mtod(m, struct rte_ether_hdr *), p);
+	m->ol_flags = 0;
+	st->c[KC_CTR_icmp_echo_replies]++;
+	return KC_VERDICT_TX;
+}
+
+/* The UDP checksum is right if the sum over the pseudo header and the
+ * datagram, checksum field included, folds to 0xffff. */
+static bool udp_cksum_ok(const struct rte_ipv4_hdr *ip,
+			 const struct rte_udp_hdr *udp, uint16_t udp_len)
+{
+	uint32_t sum = rte_ipv4_phdr_cksum(ip, 0);
+
+	sum += rte_raw_cksum(udp, udp_len);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return sum == 0xffff;
+}
+
+static enum kc_verdict kcp_input(const struct kc_pkt_ctx *c,
+				 struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
+				 uint16_t ip_len, struct kc_lcore_stats *st)
+{
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+	const struct kc_key *key;
+	const uint8_t *kcp;
+	struct kc_hdr h;
+	uint16_t kcp_len;
+	uint64_t l4_flags;
+
+	if (ip_len < KC_L3_LEN + KC_L4_LEN ||
+	    rte_be_to_cpu_16(udp->dgram_len) != ip_len - KC_L3_LEN)
+		return drop(st, KC_CTR_drop_bad_udp);
+	if (rte_be_to_cpu_16(udp->dst_port) != c->udp_port)
+		return drop(st, KC_CTR_drop_udp_port);
+	l4_flags = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+	if (l4_flags == RTE_MBUF_F_RX_L4_CKSUM_BAD ||
+	    (l4_flags != RTE_MBUF_F_RX_L4_CKSUM_GOOD && udp->dgram_cksum != 0 &&
+	     !udp_cksum_ok(ip, udp, ip_len - KC_L3_LEN)))
+		return drop(st, KC_CTR_drop_udp_checksum);
+
+	kcp = (const uint8_t *)(udp + 1);
+	kcp_len = ip_len - KC_L3_LEN - KC_L4_LEN;
+	switch (kc_hdr_decode(kcp, kcp_len, &h)) {
+	case KC_PARSE_OK:
+		break;
+	case KC_PARSE_SHORT:
+		return drop(st, KC_CTR_drop_kcp_short);
+	case KC_PARSE_BAD_MAGIC:
+		return drop(st, KC_CTR_drop_kcp_magic);
+	case KC_PARSE_BAD_VERSION:
+		return drop(st, KC_CTR_drop_kcp_version);
+	case KC_PARSE_BAD_TYPE:
+		return drop(st, KC_CTR_drop_kcp_type);
+	case KC_PARSE_BAD_FLAGS:
+		return drop(st, KC_CTR_drop_kcp_flags);
+	case KC_PARSE_BAD_LENGTH:
+		return drop(st, KC_CTR_drop_kcp_length);
+	case KC_PARSE_TOO_LARGE:
+		return drop(st, KC_CTR_drop_kcp_too_large);
+	}
+	if (h.type != KC_TYPE_REQUEST)
+		return drop(st, KC_CTR_drop_kcp_type);
+	if (h.status != 0)
+		return drop(st, KC_CTR_drop_kcp_flags);
+	key = kc_keyring_find(c->keys, h.client_id);
+	if (key == NULL)
+		return drop(st, KC_CTR_drop_bad_client);
+	if (!kc_auth_verify(key, kcp, kcp_len))
+		return drop(st, KC_CTR_drop_bad_auth);
+
+	m->l2_len = KC_L2_LEN;
+	m->l3_len = KC_L3_LEN;
+	m->l4_len = KC_L4_LEN;
+	m->hash.usr = (uint32_t)(key - c->keys->keys);
+	st->c[KC_CTR_kcp_requests]++;
+	return KC_VERDICT_KCP;
+}
+
+static enum kc_verdict ipv4_input(const struct kc_pkt_ctx *c,
+				  const struct kc_pipeline_port *p,
+				  struct rte_mbuf *m,
+				  struct kc_lcore_stats *st)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	uint64_t ip_flags = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+	uint16_t ip_len;
+
+	if (!rte_is_same_ether_addr(&eth->dst_addr, &p->mac))
+		return drop(st, KC_CTR_drop_not_for_us);
+	if (m->data_len < KC_L2_LEN + KC_L3_LEN ||
+	    (ip->version_ihl >> 4) != 4 || (ip->version_ihl & 0xf) < 5)
+		return drop(st, KC_CTR_drop_bad_ip);
+	if ((ip->version_ihl & 0xf) != 5)
+		return drop(st, KC_CTR_drop_ip_options);
+	ip_len = rte_be_to_cpu_16(ip->total_length);
+	if (ip_len < KC_L3_LEN || ip_len > m->data_len - KC_L2_LEN)
+		return drop(st, KC_CTR_drop_bad_ip);
+	if (ip_flags == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
+	    (ip_flags != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
+	     rte_raw_cksum(ip, KC_L3_LEN) != 0xffff))
+		return drop(st, KC_CTR_drop_ip_checksum);
+	if (ip->dst_addr != rte_cpu_to_be_32(p->ip))
+		return drop(st, KC_CTR_drop_not_for_us);
+	if (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG |
+						   RTE_IPV4_HDR_OFFSET_MASK))
+		return drop(st, KC_CTR_drop_ip_fragment);
+	/* Ethernet pads short frames: keep only the IP datagram. */
+	m->data_len = m->pkt_len = KC_L2_LEN + ip_len;
+
+	switch (ip->next_proto_id) {
+	case IPPROTO_UDP:
+		return kcp_input(c, m, ip, ip_len, st);
+	case IPPROTO_ICMP:
+		return icmp_input(p, m, ip, ip_len, st);
+	default:
+		return drop(st, KC_CTR_drop_ip_proto);
+	}
+}
+
+enum kc_verdict kc_pkt_classify(const struct kc_pkt_ctx *c,
+				struct rte_mbuf *m,
+				struct kc_lcore_stats *st)
+{
+	const struct kc_pipeline_port *p = &c->port[m->port];
+	const struct rte_ether_hdr *eth;
+
+	st->c[KC_CTR_rx_packets]++;
+	st->c[KC_CTR_rx_bytes] += m->pkt_len;
+	if (m->nb_segs != 1)
+		return drop(st, KC_CTR_drop_segmented);
+	if (m->data_len < KC_L2_LEN)
+		return drop(st, KC_CTR_drop_runt);
+	if (p->ip == 0)
+		return drop(st, KC_CTR_drop_not_for_us);
+	eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	switch (rte_be_to_cpu_16(eth->ether_type)) {
+	case RTE_ETHER_TYPE_IPV4:
+		return ipv4_input(c, p, m, st);
+	case RTE_ETHER_TYPE_ARP:
+		return arp_input(p, m, st);
+	default:
+		return drop(st, KC_CTR_drop_ethertype);
+	}
+}
+
+bool kc_pkt_finish_reply(const struct kc_pkt_ctx *c, struct rte_mbuf *m,
+			 uint32_t kcp_len)
+{
+	const struct kc_pipeline_port *p = &c->port[m->port];
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+	uint16_t port;
+
+	if (KC_KCP_OFF + kcp_len > (uint32_t)(m->buf_len - m->data_off) ||
+	    kcp_len > KC_DATAGRAM_MAX)
+		return false;
+	eth_reply(eth, p);
+	ip_reply(ip, p, (uint16_t)(KC_L3_LEN + KC_L4_LEN + kcp_len));
+	port = udp->src_port;
+	udp->src_port = udp->dst_port;
+	udp->dst_port = port;
+	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(KC_L4_LEN + kcp_len));
+	udp->dgram_cksum = 0;
+	m->data_len = m->pkt_len = KC_KCP_OFF + kcp_len;
+	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+	m->ol_flags = 0;
+	return true;
+}

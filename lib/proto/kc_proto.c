@@ -1,0 +1,580 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * KCP codecs (kc_proto.h, docs/protocol.md). The appliance's data path calls
+ * the decoders for every packet, so nothing here allocates, logs or blocks,
+ * and every read is checked against the length it was given first.
+ */
+#include "kc_proto.h"
+
+#include <string.h>
+
+#define KC_MSG_ID_TIME_OFF 0u
+#define KC_MSG_ID_CLIENT_OFF 6u
+#define KC_MSG_ID_SEQ_OFF 10u
+#define KC_MASK48 ((UINT64_C(1) << 48) - 1u)
+
+_Static_assert(KC_OFF_TAG == KC_HDR_SIGNED_LEN, "the tag follows the signed part");
+_Static_assert(KC_OFF_TAG + KC_TAG_LEN == KC_HDR_LEN, "the tag ends the header");
+_Static_assert(KC_PAYLOAD_MAX == 1408u, "docs/protocol.md states 1408");
+_Static_assert(KC_MSG_MAX == 1343u, "docs/protocol.md states 1343");
+_Static_assert(KC_NAME_MAX <= UINT8_MAX, "a name length fits its length byte");
+
+/* --- message id ---------------------------------------------------------- */
+
+static void put_u48(uint8_t *p, uint64_t v)
+{
+	kc_put_u16(p, (uint16_t)(v >> 32));
+	kc_put_u32(p + 2, (uint32_t)v);
+}
+
+static uint64_t get_u48(const uint8_t *p)
+{
+	return (uint64_t)kc_get_u16(p) << 32 | kc_get_u32(p + 2);
+}
+
+void kc_msg_id_make(uint8_t id[KC_MSG_ID_LEN], uint64_t unix_ms,
+		    uint32_t client_id, uint64_t seq)
+{
+	/* 48 bits of milliseconds last until the year 10889. */
+	put_u48(id + KC_MSG_ID_TIME_OFF, unix_ms & KC_MASK48);
+	kc_put_u32(id + KC_MSG_ID_CLIENT_OFF, client_id);
+	put_u48(id + KC_MSG_ID_SEQ_OFF, seq & KC_MASK48);
+}
+
+uint64_t kc_msg_id_time_ms(const uint8_t id[KC_MSG_ID_LEN])
+{
+	return get_u48(id + KC_MSG_ID_TIME_OFF);
+}
+
+uint32_t kc_msg_id_client(const uint8_t id[KC_MSG_ID_LEN])
+{
+	return kc_get_u32(id + KC_MSG_ID_CLIENT_OFF);
+}
+
+uint64_t kc_msg_id_seq(const uint8_t id[KC_MSG_ID_LEN])
+{
+	return get_u48(id + KC_MSG_ID_SEQ_OFF);
+}
+
+void kc_msg_id_format(const uint8_t id[KC_MSG_ID_LEN], char out[33])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned int i;
+
+	for (i = 0; i < KC_MSG_ID_LEN; i++) {
+		out[2 * i] = hex[id[i] >> 4];
+		out[2 * i + 1] = hex[id[i] & 0x0f];
+	}
+	out[2 * KC_MSG_ID_LEN] = '\0';
+}
+
+/* --- header -------------------------------------------------------------- */
+
+void kc_hdr_encode(uint8_t *buf, const struct kc_hdr *h)
+{
+	kc_put_u16(buf + KC_OFF_MAGIC, h->magic);
+	buf[KC_OFF_VERSION] = h->version;
+	buf[KC_OFF_TYPE] = h->type;
+	buf[KC_OFF_OP] = h->op;
+	buf[KC_OFF_FLAGS] = h->flags;
+	kc_put_u16(buf + KC_OFF_STATUS, h->status);
+	memcpy(buf + KC_OFF_MSG_ID, h->msg_id, KC_MSG_ID_LEN);
+	kc_put_u32(buf + KC_OFF_CLIENT_ID, h->client_id);
+	kc_put_u32(buf + KC_OFF_PAYLOAD_LEN, h->payload_len);
+	memcpy(buf + KC_OFF_TAG, h->tag, KC_TAG_LEN);
+}
+
+enum kc_parse kc_hdr_decode(const uint8_t *buf, size_t len, struct kc_hdr *h)
+{
+	if (len < KC_HDR_LEN)
+		return KC_PARSE_SHORT;
+
+	/* Fill every field first so a caller can log or count what it got. */
+	h->magic = kc_get_u16(buf + KC_OFF_MAGIC);
+	h->version = buf[KC_OFF_VERSION];
+	h->type = buf[KC_OFF_TYPE];
+	h->op = buf[KC_OFF_OP];
+	h->flags = buf[KC_OFF_FLAGS];
+	h->status = kc_get_u16(buf + KC_OFF_STATUS);
+	memcpy(h->msg_id, buf + KC_OFF_MSG_ID, KC_MSG_ID_LEN);
+	h->client_id = kc_get_u32(buf + KC_OFF_CLIENT_ID);
+	h->payload_len = kc_get_u32(buf + KC_OFF_PAYLOAD_LEN);
+	memcpy(h->tag, buf + KC_OFF_TAG, KC_TAG_LEN);
+
+	if (h->magic != KC_PROTO_MAGIC)
+		return KC_PARSE_BAD_MAGIC;
+	if (h->version != KC_PROTO_VERSION)
+		return KC_PARSE_BAD_VERSION;
+	if (h->type != KC_TYPE_REQUEST && h->type != KC_TYPE_REPLY)
+		return KC_PARSE_BAD_TYPE;
+	if ((h->flags & ~KC_FLAGS_KNOWN) != 0)
+		return KC_PARSE_BAD_FLAGS;
+	if (h->payload_len > KC_PAYLOAD_MAX)
+		return KC_PARSE_TOO_LARGE;
+	if (h->payload_len != len - KC_HDR_LEN)
+		return KC_PARSE_BAD_LENGTH;
+	return KC_PARSE_OK;
+}
+
+/* --- names and descriptions ---------------------------------------------- */
+
+/* Tables built from the X-macro lists, so each list stays the only source. */
+static const struct {
+	unsigned int value;
+	const char *name;
+} kc_ops[] = {
+#define KC_OP_ROW(sym, val, name) { val, name },
+	KC_OP_LIST(KC_OP_ROW)
+#undef KC_OP_ROW
+};
+
+static const struct {
+	unsigned int value;
+	const char *name;
+	const char *text;
+} kc_statuses[] = {
+#define KC_STATUS_ROW(sym, val, desc) { val, #sym, desc },
+	KC_STATUS_LIST(KC_STATUS_ROW)
+#undef KC_STATUS_ROW
+};
+
+#define KC_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+const char *kc_op_name(unsigned int op)
+{
+	size_t i;
+
+	for (i = 0; i < KC_ARRAY_LEN(kc_ops); i++)
+		if (kc_ops[i].value == op)
+			return kc_ops[i].name;
+	return NULL;
+}
+
+int kc_op_from_name(const char *name)
+{
+	size_t i;
+
+	if (name == NULL)
+		return -1;
+	for (i = 0; i < KC_ARRAY_LEN(kc_ops); i++)
+		if (strcmp(kc_ops[i].name, name) == 0)
+			return (int)kc_ops[i].value;
+	return -1;
+}
+
+bool kc_op_known(unsigned int op)
+{
+	return kc_op_name(op) != NULL;
+}
+
+const char *kc_status_name(unsigned int status)
+{
+	size_t i;
+
+	for (i = 0; i < KC_ARRAY_LEN(kc_statuses); i++)
+		if (kc_statuses[i].value == status)
+			return kc_statuses[i].name;
+	return "?";
+}
+
+const char *kc_status_text(unsigned int status)
+{
+	size_t i;
+
+	for (i = 0; i < KC_ARRAY_LEN(kc_statuses); i++)
+		if (kc_statuses[i].value == status)
+			return kc_statuses[i].text;
+	return "unknown status";
+}
+
+const char *kc_parse_text(enum kc_parse p)
+{
+	switch (p) {
+	case KC_PARSE_OK:
+		return "ok";
+	case KC_PARSE_SHORT:
+		return "shorter than the 64-byte header";
+	case KC_PARSE_BAD_MAGIC:
+		return "bad magic";
+	case KC_PARSE_BAD_VERSION:
+		return "unsupported protocol version";
+	case KC_PARSE_BAD_TYPE:
+		return "type is neither REQUEST nor REPLY";
+	case KC_PARSE_BAD_FLAGS:
+		return "unknown flags set";
+	case KC_PARSE_BAD_LENGTH:
+		return "payload length disagrees with the datagram";
+	case KC_PARSE_TOO_LARGE:
+		return "payload length above the maximum";
+	}
+	return "unknown parse outcome";
+}
+
+bool kc_name_valid(const uint8_t *name, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > KC_NAME_MAX)
+		return false;
+	for (i = 0; i < len; i++) {
+		uint8_t c = name[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+			  c == '-';
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* --- payload writer and reader ------------------------------------------- */
+
+/*
+ * A writer or reader is a cursor with a sticky failure bit: once a write
+ * would not fit or a read would pass the end, every later step is a no-op
+ * and the caller checks once at the end.
+ */
+struct wr {
+	uint8_t *p;
+	size_t cap;
+	size_t pos;
+	bool bad;
+};
+
+static bool wr_room(struct wr *w, size_t n)
+{
+	if (w->bad || n > w->cap - w->pos) {
+		w->bad = true;
+		return false;
+	}
+	return true;
+}
+
+static void wr_bytes(struct wr *w, const void *src, size_t n)
+{
+	if (!wr_room(w, n))
+		return;
+	if (n > 0)
+		memcpy(w->p + w->pos, src, n);
+	w->pos += n;
+}
+
+static void wr_u16(struct wr *w, uint16_t v)
+{
+	if (!wr_room(w, 2))
+		return;
+	kc_put_u16(w->p + w->pos, v);
+	w->pos += 2;
+}
+
+static void wr_u64(struct wr *w, uint64_t v)
+{
+	if (!wr_room(w, 8))
+		return;
+	kc_put_u64(w->p + w->pos, v);
+	w->pos += 8;
+}
+
+static void wr_name(struct wr *w, const char *name)
+{
+	size_t n;
+
+	if (name == NULL) {
+		w->bad = true;
+		return;
+	}
+	/* Never read further than one byte past the longest valid name. */
+	n = strnlen(name, KC_NAME_MAX + 1u);
+	if (!kc_name_valid((const uint8_t *)name, n)) {
+		w->bad = true;
+		return;
+	}
+	if (!wr_room(w, 1 + n))
+		return;
+	w->p[w->pos] = (uint8_t)n;
+	memcpy(w->p + w->pos + 1, name, n);
+	w->pos += 1 + n;
+}
+
+static size_t wr_done(const struct wr *w)
+{
+	return w->bad ? 0 : w->pos;
+}
+
+struct rd {
+	const uint8_t *p;
+	size_t len;
+	size_t pos;
+	bool bad;
+};
+
+static bool rd_have(struct rd *r, size_t n)
+{
+	if (r->bad || n > r->len - r->pos) {
+		r->bad = true;
+		return false;
+	}
+	return true;
+}
+
+static uint16_t rd_u16(struct rd *r)
+{
+	uint16_t v;
+
+	if (!rd_have(r, 2))
+		return 0;
+	v = kc_get_u16(r->p + r->pos);
+	r->pos += 2;
+	return v;
+}
+
+static uint32_t rd_u32(struct rd *r)
+{
+	uint32_t v;
+
+	if (!rd_have(r, 4))
+		return 0;
+	v = kc_get_u32(r->p + r->pos);
+	r->pos += 4;
+	return v;
+}
+
+static uint64_t rd_u64(struct rd *r)
+{
+	uint64_t v;
+
+	if (!rd_have(r, 8))
+		return 0;
+	v = kc_get_u64(r->p + r->pos);
+	r->pos += 8;
+	return v;
+}
+
+static void rd_name(struct rd *r, struct kc_name *n)
+{
+	uint8_t len;
+
+	n->len = 0;
+	n->s[0] = '\0';
+	if (!rd_have(r, 1))
+		return;
+	len = r->p[r->pos];
+	if (!rd_have(r, 1u + len))
+		return;
+	if (!kc_name_valid(r->p + r->pos + 1, len)) {
+		r->bad = true;
+		return;
+	}
+	n->len = len;
+	memcpy(n->s, r->p + r->pos + 1, len);
+	n->s[len] = '\0';
+	r->pos += 1u + len;
+}
+
+/* Malformed if a read failed or bytes are left over. */
+static enum kc_status rd_done(const struct rd *r)
+{
+	if (r->bad || r->pos != r->len)
+		return KC_STATUS_BAD_REQUEST;
+	return KC_STATUS_OK;
+}
+
+static struct wr wr_start(uint8_t *p, size_t cap)
+{
+	struct wr w = { .p = p, .cap = cap, .pos = 0, .bad = (p == NULL) };
+	return w;
+}
+
+static struct rd rd_start(const uint8_t *p, size_t len)
+{
+	struct rd r = { .p = p, .len = len, .pos = 0,
+			.bad = (p == NULL && len > 0) };
+	return r;
+}
+
+/* --- request payloads ---------------------------------------------------- */
+
+/*
+ * PUBLISH: name, then the message as the rest of the payload (its length is
+ * the payload's). Not limited to KC_MSG_MAX here: the appliance answers
+ * TOO_LARGE, and tests need to be able to provoke that.
+ */
+size_t kc_enc_publish(uint8_t *p, size_t cap, const char *queue,
+		      const void *msg, size_t msg_len)
+{
+	struct wr w = wr_start(p, cap);
+
+	if (msg == NULL && msg_len > 0)
+		return 0;
+	wr_name(&w, queue);
+	wr_bytes(&w, msg, msg_len);
+	return wr_done(&w);
+}
+
+enum kc_status kc_dec_publish(const uint8_t *p, size_t len,
+			      struct kc_publish_req *r)
+{
+	struct rd d = rd_start(p, len);
+
+	rd_name(&d, &r->queue);
+	if (d.bad)
+		return KC_STATUS_BAD_REQUEST;
+	r->msg = p + d.pos;
+	r->msg_len = (uint32_t)(len - d.pos);
+	return KC_STATUS_OK;
+}
+
+/* FETCH: name, u64 offset, u16 max. */
+size_t kc_enc_fetch(uint8_t *p, size_t cap, const char *queue,
+		    uint64_t offset, uint16_t max)
+{
+	struct wr w = wr_start(p, cap);
+
+	wr_name(&w, queue);
+	wr_u64(&w, offset);
+	wr_u16(&w, max);
+	return wr_done(&w);
+}
+
+enum kc_status kc_dec_fetch(const uint8_t *p, size_t len,
+			    struct kc_fetch_req *r)
+{
+	struct rd d = rd_start(p, len);
+
+	rd_name(&d, &r->queue);
+	r->offset = rd_u64(&d);
+	r->max = rd_u16(&d);
+	return rd_done(&d);
+}
+
+/* COMMIT: queue name, consumer name, u64 offset. */
+size_t kc_enc_commit(uint8_t *p, size_t cap, const char *queue,
+		     const char *consumer, uint64_t offset)
+{
+	struct wr w = wr_start(p, cap);
+
+	wr_name(&w, queue);
+	wr_name(&w, consumer);
+	wr_u64(&w, offset);
+	return wr_done(&w);
+}
+
+enum kc_status kc_dec_commit(const uint8_t *p, size_t len,
+			     struct kc_commit_req *r)
+{
+	struct rd d = rd_start(p, len);
+
+	rd_name(&d, &r->queue);
+	rd_name(&d, &r->consumer);
+	r->offset = rd_u64(&d);
+	return rd_done(&d);
+}
+
+/* OFFSET: queue name, consumer name. */
+size_t kc_enc_offset(uint8_t *p, size_t cap, const char *queue,
+		     const char *consumer)
+{
+	struct wr w = wr_start(p, cap);
+
+	wr_name(&w, queue);
+	wr_name(&w, consumer);
+	return wr_done(&w);
+}
+
+enum kc_status kc_dec_offset(const uint8_t *p, size_t len,
+			     struct kc_offset_req *r)
+{
+	struct rd d = rd_start(p, len);
+
+	rd_name(&d, &r->queue);
+	rd_name(&d, &r->consumer);
+	return rd_done(&d);
+}
+
+/* --- reply payloads ------------------------------------------------------ */
+
+size_t kc_enc_u64_reply(uint8_t *p, size_t cap, uint64_t v)
+{
+	struct wr w = wr_start(p, cap);
+
+	wr_u64(&w, v);
+	return wr_done(&w);
+}
+
+bool kc_dec_u64_reply(const uint8_t *p, size_t len, uint64_t *v)
+{
+	struct rd d = rd_start(p, len);
+
+	*v = rd_u64(&d);
+	return rd_done(&d) == KC_STATUS_OK;
+}
+
+/*
+ * FETCH reply fixed part: u64 first_offset, u64 next_offset, u64 end_offset,
+ * u16 count, u16 reserved (zero in version 1).
+ */
+#define KC_FETCH_OFF_FIRST 0u
+#define KC_FETCH_OFF_NEXT 8u
+#define KC_FETCH_OFF_END 16u
+#define KC_FETCH_OFF_COUNT 24u
+#define KC_FETCH_OFF_RESERVED 26u
+_Static_assert(KC_FETCH_OFF_RESERVED + 2u == KC_FETCH_REPLY_FIXED,
+	       "the fixed part of a FETCH reply is 28 bytes");
+
+void kc_enc_fetch_reply_fixed(uint8_t *p, const struct kc_fetch_reply *r)
+{
+	kc_put_u64(p + KC_FETCH_OFF_FIRST, r->first_offset);
+	kc_put_u64(p + KC_FETCH_OFF_NEXT, r->next_offset);
+	kc_put_u64(p + KC_FETCH_OFF_END, r->end_offset);
+	kc_put_u16(p + KC_FETCH_OFF_COUNT, r->count);
+	kc_put_u16(p + KC_FETCH_OFF_RESERVED, 0);
+}
+
+/*
+ * Validates the whole record area up front (count records, each inside the
+ * payload, nothing after the last), so kc_fetch_reply_next cannot fail on a
+ * reply that decoded.
+ */
+bool kc_dec_fetch_reply(const uint8_t *p, size_t len,
+			struct kc_fetch_reply *r)
+{
+	struct rd d = rd_start(p, len);
+	uint16_t i;
+
+	r->first_offset = rd_u64(&d);
+	r->next_offset = rd_u64(&d);
+	r->end_offset = rd_u64(&d);
+	r->count = rd_u16(&d);
+	if (rd_u16(&d) != 0 || d.bad)
+		return false;
+	r->records = p + d.pos;
+	r->records_len = (uint32_t)(len - d.pos);
+	for (i = 0; i < r->count; i++) {
+		uint32_t n = rd_u32(&d);
+
+		if (!rd_have(&d, n))
+			return false;
+		d.pos += n;
+	}
+	return rd_done(&d) == KC_STATUS_OK;
+}
+
+bool kc_fetch_reply_next(const struct kc_fetch_reply *r, uint32_t *pos,
+			 const uint8_t **msg, uint32_t *msg_len)
+{
+	struct rd d = rd_start(r->records, r->records_len);
+	uint32_t n;
+
+	if (*pos > r->records_len)
+		return false;
+	d.pos = *pos;
+	if (d.pos == d.len)
+		return false;
+	n = rd_u32(&d);
+	if (!rd_have(&d, n))
+		return false;
+	*msg = r->records + d.pos;
+	*msg_len = n;
+	*pos = (uint32_t)(d.pos + n);
+	return true;
+}

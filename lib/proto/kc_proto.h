@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * KCP, the KingCobra wire protocol: the one definition of it in code.
+ * docs/protocol.md describes the same layout byte by byte, with test vectors.
+ *
+ * Everything here is plain C with no DPDK dependency, so the client library
+ * (kcctl, tests, later the load generator) shares it with the appliance.
+ * Multi-byte fields are big-endian (network order) on the wire; the encode and
+ * decode helpers work byte-wise, so buffers need no particular alignment.
+ */
+#ifndef KC_PROTO_H
+#define KC_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KC_PROTO_MAGIC 0x4B43u /* "KC" */
+#define KC_PROTO_VERSION 1u
+#define KC_UDP_PORT_DEFAULT 60000u
+
+#define KC_HDR_LEN 64u	      /* fixed header, tag included */
+#define KC_HDR_SIGNED_LEN 32u /* header bytes covered by the tag */
+#define KC_TAG_LEN 32u	      /* HMAC-SHA256 */
+#define KC_MSG_ID_LEN 16u
+#define KC_KEY_LEN 32u
+
+/*
+ * One KCP message is one UDP datagram in one untagged Ethernet frame with a
+ * 1500-byte MTU: 1500 - 20 (IPv4, no options) - 8 (UDP) = 1472 bytes of UDP
+ * payload, of which the header takes 64.
+ */
+#define KC_MTU 1500u
+#define KC_DATAGRAM_MAX (KC_MTU - 20u - 8u)
+#define KC_PAYLOAD_MAX (KC_DATAGRAM_MAX - KC_HDR_LEN)
+
+#define KC_NAME_MAX 64u	      /* queue and consumer names */
+#define KC_ERROR_TEXT_MAX 128u /* reason text in an error REPLY */
+
+/* Header field offsets. */
+#define KC_OFF_MAGIC 0u
+#define KC_OFF_VERSION 2u
+#define KC_OFF_TYPE 3u
+#define KC_OFF_OP 4u
+#define KC_OFF_FLAGS 5u
+#define KC_OFF_STATUS 6u
+#define KC_OFF_MSG_ID 8u
+#define KC_OFF_CLIENT_ID 24u
+#define KC_OFF_PAYLOAD_LEN 28u
+#define KC_OFF_TAG 32u
+
+enum kc_type {
+	KC_TYPE_REQUEST = 1,
+	KC_TYPE_REPLY = 2,
+};
+
+/* Flags: none are defined in version 1; a nonzero value is malformed. */
+#define KC_FLAGS_KNOWN 0x00u
+
+/*
+ * Operations: symbol, wire value, name used by kcctl and logs.
+ * Values 16..31 are reserved for the ledger, 32..47 for admin operations.
+ */
+#define KC_OP_LIST(X)                   \
+	X(PING, 1, "ping")              \
+	X(PUBLISH, 2, "publish")        \
+	X(FETCH, 3, "fetch")            \
+	X(COMMIT, 4, "commit")          \
+	X(OFFSET, 5, "offset")
+
+enum kc_op {
+#define KC_OP_ENUM(sym, val, name) KC_OP_##sym = val,
+	KC_OP_LIST(KC_OP_ENUM)
+#undef KC_OP_ENUM
+	KC_OP_MAX_VALUE = 255,
+};
+
+/*
+ * Status codes of a REPLY: symbol, wire value, short description.
+ * Any status but OK carries a UTF-8 reason text as its payload.
+ */
+#define KC_STATUS_LIST(X)                                                    \
+	X(OK, 0, "ok")                                                       \
+	X(BAD_REQUEST, 1, "malformed request payload")                       \
+	X(UNKNOWN_OP, 2, "unknown operation")                                \
+	X(NOT_FOUND, 3, "not found")                                         \
+	X(QUEUE_FULL, 4, "queue is full")                                    \
+	X(NO_SPACE, 5, "no room for another queue or consumer")              \
+	X(TOO_LARGE, 6, "message too large")                                 \
+	X(OUT_OF_RANGE, 7, "offset out of range")                            \
+	X(UNAVAILABLE, 8, "appliance busy or draining, retry later")        \
+	X(INTERNAL, 9, "internal error")
+
+enum kc_status {
+#define KC_STATUS_ENUM(sym, val, desc) KC_STATUS_##sym = val,
+	KC_STATUS_LIST(KC_STATUS_ENUM)
+#undef KC_STATUS_ENUM
+};
+
+/* Decoded fixed header (host byte order). */
+struct kc_hdr {
+	uint16_t magic;
+	uint8_t version;
+	uint8_t type;
+	uint8_t op;
+	uint8_t flags;
+	uint16_t status;
+	uint8_t msg_id[KC_MSG_ID_LEN];
+	uint32_t client_id;
+	uint32_t payload_len;
+	uint8_t tag[KC_TAG_LEN];
+};
+
+/* Outcome of decoding a datagram's header; each maps to a drop counter. */
+enum kc_parse {
+	KC_PARSE_OK = 0,
+	KC_PARSE_SHORT,	      /* fewer than KC_HDR_LEN bytes */
+	KC_PARSE_BAD_MAGIC,
+	KC_PARSE_BAD_VERSION,
+	KC_PARSE_BAD_TYPE,
+	KC_PARSE_BAD_FLAGS,
+	KC_PARSE_BAD_LENGTH,  /* payload_len disagrees with the datagram */
+	KC_PARSE_TOO_LARGE,   /* payload_len above KC_PAYLOAD_MAX */
+};
+
+/* Byte-order helpers over unaligned buffers. */
+static inline void kc_put_u16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void kc_put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static inline void kc_put_u64(uint8_t *p, uint64_t v)
+{
+	kc_put_u32(p, (uint32_t)(v >> 32));
+	kc_put_u32(p + 4, (uint32_t)v);
+}
+
+static inline uint16_t kc_get_u16(const uint8_t *p)
+{
+	return (uint16_t)((uint16_t)p[0] << 8 | p[1]);
+}
+
+static inline uint32_t kc_get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint64_t kc_get_u64(const uint8_t *p)
+{
+	return (uint64_t)kc_get_u32(p) << 32 | kc_get_u32(p + 4);
+}
+
+/*
+ * Message id (128 bits, RFC 9562 UUIDv7 in spirit): bytes 0-5 milliseconds
+ * since the Unix epoch, bytes 6-9 the client id, bytes 10-15 a per-client
+ * sequence. Unique across a deployment, ordered by time, and the idempotency
+ * key and correlation id of a request and its REPLY.
+ */
+void kc_msg_id_make(uint8_t id[KC_MSG_ID_LEN], uint64_t unix_ms,
+		    uint32_t client_id, uint64_t seq);
+uint64_t kc_msg_id_time_ms(const uint8_t id[KC_MSG_ID_LEN]);
+uint32_t kc_msg_id_client(const uint8_t id[KC_MSG_ID_LEN]);
+uint64_t kc_msg_id_seq(const uint8_t id[KC_MSG_ID_LEN]);
+/* 32 lowercase hex digits and a NUL. */
+void kc_msg_id_format(const uint8_t id[KC_MSG_ID_LEN], char out[33]);
+
+/* Header codec. Encode writes all 64 bytes, tag included as given. */
+void kc_hdr_encode(uint8_t *buf, const struct kc_hdr *h);
+/*
+ * Decode and validate the header of a datagram of len bytes: magic, version,
+ * type, flags, and payload_len exactly equal to len - KC_HDR_LEN.
+ */
+enum kc_parse kc_hdr_decode(const uint8_t *buf, size_t len, struct kc_hdr *h);
+
+const char *kc_op_name(unsigned int op);	     /* NULL if unknown */
+int kc_op_from_name(const char *name);		     /* -1 if unknown */
+bool kc_op_known(unsigned int op);
+const char *kc_status_name(unsigned int status);    /* "OK", ...; "?" */
+const char *kc_status_text(unsigned int status);    /* description */
+const char *kc_parse_text(enum kc_parse p);
+
+/*
+ * Names of queues and consumers: 1..KC_NAME_MAX bytes of [A-Za-z0-9._-].
+ */
+bool kc_name_valid(const uint8_t *name, size_t len);
+
+/*
+ * Op payloads. A name travels as one length byte and the bytes. A reader
+ * keeps a cursor over a payload; any read past the end, or bytes left over
+ * at the end, makes the payload malformed (KC_STATUS_BAD_REQUEST).
+ */
+struct kc_name {
+	uint8_t len;
+	char s[KC_NAME_MAX + 1]; /* NUL-terminated copy */
+};
+
+struct kc_publish_req {
+	struct kc_name queue;
+	const uint8_t *msg; /* points into the payload */
+	uint32_t msg_len;
+};
+
+struct kc_fetch_req {
+	struct kc_name queue;
+	uint64_t offset;
+	uint16_t max; /* 0: as many as fit in one datagram */
+};
+
+struct kc_commit_req {
+	struct kc_name queue;
+	struct kc_name consumer;
+	uint64_t offset;
+};
+
+struct kc_offset_req {
+	struct kc_name queue;
+	struct kc_name consumer;
+};
+
+/* FETCH reply: fixed part, then count records of u32 length + bytes. */
+#define KC_FETCH_REPLY_FIXED 28u
+#define KC_FETCH_RECORD_OVERHEAD 4u
+struct kc_fetch_reply {
+	uint64_t first_offset; /* offset of the first record returned */
+	uint64_t next_offset;  /* offset to fetch next */
+	uint64_t end_offset;   /* offset the next PUBLISH will get */
+	uint16_t count;
+	const uint8_t *records; /* count x (u32 len, bytes) */
+	uint32_t records_len;
+};
+
+/*
+ * Longest message a queue accepts (1343 bytes): a PUBLISH of it fits one
+ * datagram whatever the queue name, and one FETCH reply can carry it.
+ * A longer message gets KC_STATUS_TOO_LARGE.
+ */
+#define KC_MSG_MAX (KC_PAYLOAD_MAX - 1u - KC_NAME_MAX)
+_Static_assert(KC_FETCH_REPLY_FIXED + KC_FETCH_RECORD_OVERHEAD + KC_MSG_MAX <=
+		       KC_PAYLOAD_MAX,
+	       "the longest message fits one FETCH reply");
+
+/* Request payload encoders: return bytes written, or 0 if cap is too small
+ * or an argument is invalid (bad name). Message length is not
+ * limited here so tests can send oversize messages. */
+size_t kc_enc_publish(uint8_t *p, size_t cap, const char *queue,
+		      const void *msg, size_t msg_len);
+size_t kc_enc_fetch(uint8_t *p, size_t cap, const char *queue,
+		    uint64_t offset, uint16_t max);
+size_t kc_enc_commit(uint8_t *p, size_t cap, const char *queue,
+		     const char *consumer, uint64_t offset);
+size_t kc_enc_offset(uint8_t *p, size_t cap, const char *queue,
+		     const char *consumer);
+
+/* Request payload decoders: KC_STATUS_OK or KC_STATUS_BAD_REQUEST. */
+enum kc_status kc_dec_publish(const uint8_t *p, size_t len,
+			      struct kc_publish_req *r);
+enum kc_status kc_dec_fetch(const uint8_t *p, size_t len,
+			    struct kc_fetch_req *r);
+enum kc_status kc_dec_commit(const uint8_t *p, size_t len,
+			     struct kc_commit_req *r);
+enum kc_status kc_dec_offset(const uint8_t *p, size_t len,
+			     struct kc_offset_req *r);
+
+/* Reply payloads. */
+size_t kc_enc_u64_reply(uint8_t *p, size_t cap, uint64_t v);
+bool kc_dec_u64_reply(const uint8_t *p, size_t len, uint64_t *v);
+/* Writes the fixed part; records are appended by the caller after it. */
+void kc_enc_fetch_reply_fixed(uint8_t *p, const struct kc_fetch_reply *r);
+bool kc_dec_fetch_reply(const uint8_t *p, size_t len,
+			struct kc_fetch_reply *r);
+/* Walk the records of a decoded FETCH reply: *pos starts at 0. Returns
+ * false at the end or on a malformed record. */
+bool kc_fetch_reply_next(const struct kc_fetch_reply *r, uint32_t *pos,
+			 const uint8_t **msg, uint32_t *msg_len);
+
+#endif /* KC_PROTO_H */

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_telemetry.h>
+
+#include "kc_stats.h"
+
+struct kc_lcore_stats kc_stats[RTE_MAX_LCORE];
+
+static const char *const counter_names[KC_CTR_COUNT] = {
+#define KC_COUNTER_NAME(sym, desc) #sym,
+	KC_COUNTERS(KC_COUNTER_NAME)
+#undef KC_COUNTER_NAME
+};
+
+static const char *const counter_descs[KC_CTR_COUNT] = {
+#define KC_COUNTER_DESC(sym, desc) desc,
+	KC_COUNTERS(KC_COUNTER_DESC)
+#undef KC_COUNTER_DESC
+};
+
+const char *kc_counter_name(enum kc_counter c)
+{
+	return c < KC_CTR_COUNT ? counter_names[c] : "?";
+}
+
+const char *kc_counter_desc(enum kc_counter c)
+{
+	return c < KC_CTR_COUNT ? counter_descs[c] : "?";
+}
+
+void kc_stats_sum(uint64_t out[KC_CTR_COUNT])
+{
+	memset(out, 0, sizeof(uint64_t) * KC_CTR_COUNT);
+	for (unsigned int l = 0; l < RTE_MAX_LCORE; l++) {
+		const volatile uint64_t *src = kc_stats[l].c;
+
+		for (unsigned int i = 0; i < KC_CTR_COUNT; i++)
+			out[i] += src[i];
+	}
+}
+
+uint64_t kc_stats_drops(const uint64_t sum[KC_CTR_COUNT])
+{
+	uint64_t drops = 0;
+
+	for (unsigned int i = 0; i < KC_CTR_COUNT; i++)
+		if (strncmp(counter_names[i], "drop_", 5) == 0)
+			drops += sum[i];
+	return drops;
+}
+
+static int telemetry_stats(const char *cmd, const char *params,
+			   struct rte_tel_data *d)
+{
+	uint64_t sum[KC_CTR_COUNT];
+
+	kc_stats_sum(sum);
+	rte_tel_data_start_dict(d);
+	for (unsigned int i = 0; i < KC_CTR_COUNT; i++)
+		rte_tel_data_add_dict_u64(d, counter_names[i], sum[i]);
+	rte_tel_data_add_dict_u64(d, "drops", kc_stats_drops(sum));
+	return 0;
+}
+
+static int telemetry_lcores(const char *cmd, const char *params,
+			    struct rte_tel_data *d)
+{
+	unsigned int lcore;
+
+	rte_tel_data_start_dict(d);
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		struct rte_tel_data *l = rte_tel_data_alloc();
+		char key[16];
+
+		if (l == NULL)
+			return -ENOMEM;
+		rte_tel_data_start_dict(l);
+		for (unsigned int i = 0; i < KC_CTR_COUNT; i++)
+			rte_tel_data_add_dict_u64(l, counter_names[i],
+						  kc_stats[lcore].c[i]);
+		snprintf(key, sizeof(key), "%u", lcore);
+		rte_tel_data_add_dict_container(d, key, l, 0);
+	}
+	return 0;
+}
+
+int kc_stats_telemetry_register(void)
+{
+	int rc;
+
+	rc = rte_telemetry_register_cmd("/kingcobra/stats", telemetry_stats,
+		"Counters of every lcore, summed. No parameters");
+	if (rc != 0)
+		return rc;
+	return rte_telemetry_register_cmd("/kingcobra/lcores",
+		telemetry_lcores, "Counters per data-path lcore. No parameters");
+}

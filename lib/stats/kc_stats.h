@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Per-lcore counters. Declared once in KC_COUNTERS, kept in one cache-aligned
+ * struct per lcore that only that lcore writes, and summed by readers (the
+ * control thread, telemetry). Lcores count; they do not log.
+ */
+#ifndef KC_STATS_H
+#define KC_STATS_H
+
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_lcore.h>
+
+/* symbol, description */
+#define KC_COUNTERS(X)                                                        \
+	X(rx_packets, "frames received")                                      \
+	X(rx_bytes, "bytes received")                                         \
+	X(tx_packets, "frames sent")                                          \
+	X(tx_bytes, "bytes sent")                                             \
+	X(rx_polls, "rx_burst calls")                                         \
+	X(rx_idle_polls, "rx_burst calls that returned nothing")              \
+	X(arp_replies, "ARP requests for our address answered")               \
+	X(icmp_echo_replies, "ICMP echo requests answered")                   \
+	X(kcp_requests, "authenticated KCP requests accepted")                \
+	X(kcp_replies, "KCP replies sent")                                    \
+	X(kcp_error_replies, "KCP replies with an error status")              \
+	X(drop_runt, "frames shorter than an Ethernet header")                \
+	X(drop_segmented, "frames that arrived in more than one mbuf")        \
+	X(drop_not_for_us, "frames for another MAC or IP address")            \
+	X(drop_ethertype, "frames of an ethertype we do not serve")           \
+	X(drop_arp, "ARP frames not asking for our address or malformed")     \
+	X(drop_bad_ip, "IPv4 header malformed or truncated")                  \
+	X(drop_ip_checksum, "IPv4 header checksum wrong")                     \
+	X(drop_ip_options, "IPv4 packets with options")                       \
+	X(drop_ip_fragment, "IPv4 fragments")                                 \
+	X(drop_ip_proto, "IPv4 protocols we do not serve")                    \
+	X(drop_icmp, "ICMP other than a well-formed echo request")            \
+	X(drop_bad_udp, "UDP header or length malformed")                     \
+	X(drop_udp_checksum, "UDP checksum wrong")                            \
+	X(drop_udp_port, "UDP to a port we do not serve")                     \
+	X(drop_kcp_short, "KCP datagrams shorter than the header")            \
+	X(drop_kcp_magic, "KCP datagrams with a wrong magic")                 \
+	X(drop_kcp_version, "KCP datagrams of an unknown version")            \
+	X(drop_kcp_type, "KCP datagrams that are not a REQUEST")              \
+	X(drop_kcp_flags, "KCP datagrams with unknown flags or status set")   \
+	X(drop_kcp_length, "KCP payload length disagrees with the datagram")  \
+	X(drop_kcp_too_large, "KCP payload length above the maximum")         \
+	X(drop_bad_client, "KCP requests from an unknown client id")          \
+	X(drop_bad_auth, "KCP requests whose tag does not verify")            \
+	X(drop_ring_full, "requests dropped because a worker ring was full")  \
+	X(drop_tx_full, "frames the TX queue did not take")                   \
+	X(drop_no_mbuf, "replies not sent for lack of an mbuf or room")       \
+	X(op_ping, "PING requests executed")                                  \
+	X(op_publish, "PUBLISH requests executed")                            \
+	X(op_fetch, "FETCH requests executed")                                \
+	X(op_commit, "COMMIT requests executed")                              \
+	X(op_offset, "OFFSET requests executed")                              \
+	X(op_unknown, "requests with an unknown op (answered UNKNOWN_OP)")    \
+	X(op_bad_request, "requests with a malformed payload (answered)")     \
+	X(ring_enqueued, "requests handed to a worker ring")                  \
+	X(ring_dequeued, "requests taken from a worker ring")                 \
+	X(busy_cycles, "TSC cycles spent on polls that found work")           \
+	X(total_cycles, "TSC cycles spent in the poll loop")
+
+enum kc_counter {
+#define KC_COUNTER_ENUM(sym, desc) KC_CTR_##sym,
+	KC_COUNTERS(KC_COUNTER_ENUM)
+#undef KC_COUNTER_ENUM
+	KC_CTR_COUNT
+};
+
+/* One per lcore, written only by it. Readers may see a value a few
+ * increments old; counters are 64-bit and aligned, so reads do not tear. */
+struct kc_lcore_stats {
+	uint64_t c[KC_CTR_COUNT];
+} __rte_cache_aligned;
+
+extern struct kc_lcore_stats kc_stats[RTE_MAX_LCORE];
+
+#define KC_COUNT(st, sym) ((st)->c[KC_CTR_##sym]++)
+#define KC_ADD(st, sym, n) ((st)->c[KC_CTR_##sym] += (n))
+
+const char *kc_counter_name(enum kc_counter c);
+const char *kc_counter_desc(enum kc_counter c);
+
+/* Sum of every lcore's counters. */
+void kc_stats_sum(uint64_t out[KC_CTR_COUNT]);
+/* Sum of the drop_* counters. */
+uint64_t kc_stats_drops(const uint64_t sum[KC_CTR_COUNT]);
+
+/*
+ * Register the telemetry commands /kingcobra/stats (summed counters) and
+ * /kingcobra/lcores (per-lcore counters). 0 or a negative errno.
+ */
+int kc_stats_telemetry_register(void);
+
+#endif /* KC_STATS_H */

@@ -1,0 +1,459 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * kc-itest: the integration tests' client, over real kernel sockets.
+ *
+ *   kc-itest publish-concurrent SERVER QUEUE TOTAL CLIENTS
+ *     CLIENTS threads, each with its own kc_client, publish TOTAL messages
+ *     between them to QUEUE (which must be new), then everything is fetched
+ *     back from offset 0: no loss, no duplicate, each client's messages in
+ *     the order it sent them, offsets dense.
+ *   kc-itest sequence SERVER PREFIX
+ *     A fixed mix of requests; prints one normalised line per REPLY so two
+ *     runs (run-to-completion, pipeline) can be compared with diff.
+ *   kc-itest garbage SERVER IFACE COUNT
+ *     Bad input of every class over UDP and, through an AF_PACKET socket on
+ *     IFACE, malformed IPv4 frames; then COUNT datagrams of random garbage as
+ *     fast as the socket takes them. Authenticated bad requests must get
+ *     their error status back.
+ *
+ * Exit status 0 when every check held; the last line says what was checked.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netpacket/packet.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "kc_auth.h"
+#include "kc_client.h"
+#include "kc_proto.h"
+
+static const char *server;
+static int checks, failures;
+
+#define CHECK(cond, ...)                                   \
+	do {                                               \
+		checks++;                                  \
+		if (!(cond)) {                             \
+			failures++;                        \
+			fprintf(stderr, "FAIL: " __VA_ARGS__); \
+			fprintf(stderr, "\n");             \
+		}                                          \
+	} while (0)
+
+static struct kc_client *open_client(uint32_t timeout_ms)
+{
+	struct kc_client_opts o = {
+		.server = server,
+		.client_id = KC_DEV_CLIENT_ID,
+		.timeout_ms = timeout_ms,
+		.retries = 5,
+	};
+	struct kc_client *c;
+	char err[256];
+
+	memcpy(o.key, kc_dev_key, KC_KEY_LEN);
+	c = kc_client_open(&o, err, sizeof(err));
+	if (c == NULL) {
+		fprintf(stderr, "kc-itest: %s\n", err);
+		exit(2);
+	}
+	return c;
+}
+
+struct pub_arg {
+	const char *queue;
+	uint32_t client;
+	uint32_t count;
+	uint32_t failed;
+};
+
+static void *publisher(void *arg)
+{
+	struct pub_arg *a = arg;
+	struct kc_client *c = open_client(500);
+	struct kc_reply *r = malloc(sizeof(*r));
+	char msg[64];
+
+	for (uint32_t i = 0; i < a->count; i++) {
+		uint64_t off;
+		int n = snprintf(msg, sizeof(msg), "client-%u-msg-%u",
+				 a->client, i);
+
+		if (kc_client_publish(c, a->queue, msg, (size_t)n, r, &off) !=
+			    KC_CLIENT_OK ||
+		    r->status != KC_STATUS_OK)
+			a->failed++;
+	}
+	free(r);
+	kc_client_close(c);
+	return NULL;
+}
+
+static int publish_concurrent(const char *queue, uint32_t total,
+			      uint32_t clients)
+{
+	pthread_t th[64];
+	struct pub_arg args[64];
+	uint32_t *next = calloc(clients, sizeof(uint32_t));
+	struct kc_client *c;
+	struct kc_reply *r = malloc(sizeof(*r));
+	uint64_t offset = 0, seen = 0;
+
+	if (clients == 0 || clients > 64 || next == NULL || r == NULL)
+		return 2;
+	for (uint32_t t = 0; t < clients; t++) {
+		args[t] = (struct pub_arg){ queue, t, total / clients +
+			(t < total % clients ? 1 : 0), 0 };
+		pthread_create(&th[t], NULL, publisher, &args[t]);
+	}
+	for (uint32_t t = 0; t < clients; t++) {
+		pthread_join(th[t], NULL);
+		CHECK(args[t].failed == 0, "client %u: %u publishes failed", t,
+		      args[t].failed);
+	}
+
+	c = open_client(1000);
+	for (;;) {
+		struct kc_fetch_reply fr;
+		const uint8_t *m;
+		uint32_t pos = 0, len;
+
+		if (kc_client_fetch(c, queue, offset, 0, r, &fr) !=
+			    KC_CLIENT_OK || r->status != KC_STATUS_OK) {
+			CHECK(0, "fetch at offset %llu failed",
+			      (unsigned long long)offset);
+			break;
+		}
+		CHECK(fr.first_offset == offset, "fetch returned from %llu",
+		      (unsigned long long)fr.first_offset);
+		while (kc_fetch_reply_next(&fr, &pos, &m, &len)) {
+			unsigned int cl, i;
+			char buf[80];
+
+			snprintf(buf, sizeof(buf), "%.*s", (int)len,
+				 (const char *)m);
+			if (sscanf(buf, "client-%u-msg-%u", &cl, &i) != 2 ||
+			    cl >= clients) {
+				CHECK(0, "offset %llu: unexpected message '%s'",
+				      (unsigned long long)seen, buf);
+			} else {
+				CHECK(i == next[cl], "offset %llu: client %u "
+				      "message %u, expected %u (loss, "
+				      "duplicate or reorder)",
+				      (unsigned long long)seen, cl, i,
+				      next[cl]);
+				next[cl] = i + 1;
+			}
+			seen++;
+		}
+		if (fr.count == 0 || fr.next_offset >= fr.end_offset)
+			break;
+		offset = fr.next_offset;
+	}
+	CHECK(seen == total, "fetched %llu messages, published %u",
+	      (unsigned long long)seen, total);
+	for (uint32_t t = 0; t < clients; t++)
+		CHECK(next[t] == args[t].count, "client %u: %u of %u fetched",
+		      t, next[t], args[t].count);
+	kc_client_close(c);
+	free(r);
+	free(next);
+	printf("publish-concurrent: %u messages from %u clients fetched back "
+	       "in order: %d checks, %d failed\n", total, clients, checks,
+	       failures);
+	return failures == 0 ? 0 : 1;
+}
+
+static void print_reply(const char *what, enum kc_client_err e,
+			const struct kc_reply *r)
+{
+	printf("%s: ", what);
+	if (e != KC_CLIENT_OK) {
+		printf("client error %s\n", kc_client_err_text(e));
+		return;
+	}
+	printf("%s", kc_status_name(r->status));
+	for (uint32_t i = 0; i < r->payload_len; i++)
+		printf("%s%02x", i == 0 ? " " : "", r->payload[i]);
+	printf("\n");
+}
+
+static int sequence(const char *prefix)
+{
+	struct kc_client *c = open_client(1000);
+	struct kc_reply *r = malloc(sizeof(*r));
+	uint8_t p[KC_PAYLOAD_MAX];
+	char q[64], what[96], msg[64];
+
+	for (int i = 0; i < 120; i++) {
+		size_t n;
+		int k = i % 4;
+
+		snprintf(q, sizeof(q), "%s-%d", prefix, k);
+		if (i < 80) {
+			n = kc_enc_publish(p, sizeof(p), q, msg,
+				(size_t)snprintf(msg, sizeof(msg), "m%d", i));
+			snprintf(what, sizeof(what), "%d publish %d", i, k);
+			print_reply(what, kc_client_call(c, KC_OP_PUBLISH, p,
+							 n, r), r);
+		} else if (i < 100) {
+			n = kc_enc_fetch(p, sizeof(p), q, (uint64_t)(i - 80),
+					 3);
+			snprintf(what, sizeof(what), "%d fetch %d", i, k);
+			print_reply(what, kc_client_call(c, KC_OP_FETCH, p, n,
+							 r), r);
+		} else if (i < 108) {
+			n = kc_enc_commit(p, sizeof(p), q, "cons",
+					  (uint64_t)(i - 100) * 3);
+			snprintf(what, sizeof(what), "%d commit %d", i, k);
+			print_reply(what, kc_client_call(c, KC_OP_COMMIT, p,
+							 n, r), r);
+		} else if (i < 112) {
+			n = kc_enc_offset(p, sizeof(p), q, "cons");
+			snprintf(what, sizeof(what), "%d offset %d", i, k);
+			print_reply(what, kc_client_call(c, KC_OP_OFFSET, p,
+							 n, r), r);
+		} else if (i < 116) {
+			snprintf(what, sizeof(what), "%d ping", i);
+			print_reply(what, kc_client_call(c, KC_OP_PING, what,
+							 strlen(what), r), r);
+		} else {
+			snprintf(what, sizeof(what), "%d op 77", i);
+			print_reply(what, kc_client_call(c, 77, "x", 1, r), r);
+		}
+	}
+	kc_client_close(c);
+	free(r);
+	return 0;
+}
+
+/* A signed request datagram, for tampering. */
+static size_t make_request(uint8_t *buf, uint8_t op, const void *payload,
+			   uint32_t len, uint64_t seq)
+{
+	struct kc_key key;
+	struct kc_hdr h = {
+		.magic = KC_PROTO_MAGIC, .version = KC_PROTO_VERSION,
+		.type = KC_TYPE_REQUEST, .op = op,
+		.client_id = KC_DEV_CLIENT_ID, .payload_len = len,
+	};
+
+	kc_key_init(&key, KC_DEV_CLIENT_ID, kc_dev_key, "dev");
+	kc_msg_id_make(h.msg_id, 1, KC_DEV_CLIENT_ID, seq);
+	kc_hdr_encode(buf, &h);
+	memcpy(buf + KC_HDR_LEN, payload, len);
+	kc_auth_sign(&key, buf, KC_HDR_LEN + len);
+	return KC_HDR_LEN + len;
+}
+
+static int udp_socket(struct sockaddr_in *dst)
+{
+	char host[64];
+	char *colon;
+	int fd;
+
+	snprintf(host, sizeof(host), "%s", server);
+	colon = strchr(host, ':');
+	memset(dst, 0, sizeof(*dst));
+	dst->sin_family = AF_INET;
+	dst->sin_port = htons(colon ? (uint16_t)atoi(colon + 1) :
+			      KC_UDP_PORT_DEFAULT);
+	if (colon)
+		*colon = '\0';
+	if (inet_pton(AF_INET, host, &dst->sin_addr) != 1) {
+		fprintf(stderr, "kc-itest: bad address %s\n", host);
+		exit(2);
+	}
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)dst, sizeof(*dst)) < 0) {
+		perror("kc-itest: udp socket");
+		exit(2);
+	}
+	return fd;
+}
+
+static void send_udp(int fd, const void *buf, size_t len)
+{
+	/* ECONNREFUSED from an earlier ICMP error is expected noise. */
+	if (send(fd, buf, len, 0) < 0 && errno != ECONNREFUSED)
+		perror("kc-itest: send");
+}
+
+/* Malformed IPv4 frames through AF_PACKET: the kernel would not build them. */
+static void raw_frames(const char *iface, const struct sockaddr_in *dst)
+{
+	struct sockaddr_ll sll = { 0 };
+	uint8_t frame[128];
+	uint8_t dmac[6];
+	unsigned int b[6];
+	char line[256], ip[32];
+	FILE *arp;
+	int fd, found = 0;
+
+	/* The appliance's MAC, as the kernel learnt it by ARP. */
+	inet_ntop(AF_INET, &dst->sin_addr, ip, sizeof(ip));
+	arp = fopen("/proc/net/arp", "r");
+	while (arp != NULL && fgets(line, sizeof(line), arp) != NULL) {
+		char a[32], mac[32];
+
+		if (sscanf(line, "%31s %*s %*s %31s", a, mac) == 2 &&
+		    strcmp(a, ip) == 0 &&
+		    sscanf(mac, "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2],
+			   &b[3], &b[4], &b[5]) == 6) {
+			for (int i = 0; i < 6; i++)
+				dmac[i] = (uint8_t)b[i];
+			found = 1;
+		}
+	}
+	if (arp != NULL)
+		fclose(arp);
+	CHECK(found, "no ARP entry for %s: the appliance never answered ARP",
+	      ip);
+	if (!found)
+		return;
+	fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+	if (fd < 0) {
+		perror("kc-itest: AF_PACKET");
+		failures++;
+		return;
+	}
+	sll.sll_family = AF_PACKET;
+	sll.sll_ifindex = (int)if_nametoindex(iface);
+	sll.sll_halen = 6;
+	memcpy(sll.sll_addr, dmac, 6);
+
+	for (int kind = 0; kind < 4; kind++) {
+		memset(frame, 0, sizeof(frame));
+		memcpy(frame, dmac, 6);
+		frame[6] = 0x02;
+		frame[12] = 0x08; /* IPv4 */
+		frame[14] = 0x45;
+		frame[16] = 0; frame[17] = 60;	/* total length 60 */
+		frame[22] = 64; frame[23] = 17;	/* TTL, UDP */
+		memcpy(frame + 30, &dst->sin_addr, 4);
+		switch (kind) {
+		case 0: /* total length larger than the frame */
+			frame[16] = 0x05;
+			break;
+		case 1: /* header checksum left zero: wrong */
+			break;
+		case 2: /* IPv4 with options */
+			frame[14] = 0x47;
+			break;
+		case 3: /* a runt: 10 bytes */
+			break;
+		}
+		if (sendto(fd, frame, kind == 3 ? 10 : 74, 0,
+			   (struct sockaddr *)&sll, sizeof(sll)) < 0)
+			perror("kc-itest: sendto raw");
+	}
+	close(fd);
+}
+
+static int garbage(const char *iface, uint32_t count)
+{
+	struct kc_client *c = open_client(1000);
+	struct kc_reply *r = malloc(sizeof(*r));
+	uint8_t buf[2048], big[KC_MSG_MAX + 1];
+	struct sockaddr_in dst;
+	enum kc_client_err e;
+	size_t n;
+	int fd = udp_socket(&dst);
+
+	/* Unauthenticated or malformed: dropped and counted, no reply. */
+	send_udp(fd, "KC", 2);					/* short */
+	n = make_request(buf, KC_OP_PING, "x", 1, 1);
+	buf[0] = 'X';
+	send_udp(fd, buf, n);					/* magic */
+	n = make_request(buf, KC_OP_PING, "x", 1, 2);
+	buf[KC_OFF_VERSION] = 9;
+	send_udp(fd, buf, n);					/* version */
+	n = make_request(buf, KC_OP_PING, "x", 1, 3);
+	kc_put_u32(buf + KC_OFF_PAYLOAD_LEN, 1000);
+	send_udp(fd, buf, n);				/* length > datagram */
+	n = make_request(buf, KC_OP_PING, "x", 1, 4);
+	buf[KC_OFF_TAG] ^= 1;
+	send_udp(fd, buf, n);					/* bad tag */
+	n = make_request(buf, KC_OP_PING, "x", 1, 5);
+	kc_put_u32(buf + KC_OFF_CLIENT_ID, 4242);
+	send_udp(fd, buf, n);				/* unknown client */
+	memset(buf, 0xab, sizeof(buf));
+	send_udp(fd, buf, 1800);		/* oversize: IP fragments */
+
+	/* Authenticated but bad: answered with an error status. */
+	e = kc_client_call(c, 123, "x", 1, r);
+	CHECK(e == KC_CLIENT_OK && r->status == KC_STATUS_UNKNOWN_OP,
+	      "unknown op: %s / %s", kc_client_err_text(e),
+	      kc_status_name(r->status));
+	e = kc_client_call(c, KC_OP_FETCH, "\x40q", 2, r);
+	CHECK(e == KC_CLIENT_OK && r->status == KC_STATUS_BAD_REQUEST,
+	      "malformed fetch: %s / %s", kc_client_err_text(e),
+	      kc_status_name(r->status));
+	memset(big, 'g', sizeof(big));
+	n = kc_enc_publish(buf, sizeof(buf), "garbage-q", big, sizeof(big));
+	e = kc_client_call(c, KC_OP_PUBLISH, buf, n, r);
+	CHECK(e == KC_CLIENT_OK && r->status == KC_STATUS_TOO_LARGE,
+	      "oversize message: %s / %s", kc_client_err_text(e),
+	      kc_status_name(r->status));
+
+	if (iface != NULL && strcmp(iface, "-") != 0)
+		raw_frames(iface, &dst);
+
+	/* Random garbage as fast as the socket takes it (bounded). */
+	for (uint32_t i = 0; i < count; i++) {
+		size_t len = 1 + (i * 7919u) % 1400u;
+
+		if (getrandom(buf, len, 0) != (ssize_t)len)
+			break;
+		/* Half of them look like KCP at first glance. */
+		if (i & 1) {
+			buf[0] = 0x4b;
+			buf[1] = 0x43;
+			buf[2] = KC_PROTO_VERSION;
+		}
+		send_udp(fd, buf, len);
+	}
+
+	/* The good client is still served. */
+	e = kc_client_ping(c, "still-there", 11, r);
+	CHECK(e == KC_CLIENT_OK && r->status == KC_STATUS_OK,
+	      "ping after garbage: %s", kc_client_err_text(e));
+	close(fd);
+	kc_client_close(c);
+	free(r);
+	printf("garbage: bad input of every class sent, %u random datagrams: "
+	       "%d checks, %d failed\n", count, checks, failures);
+	return failures == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 6 && strcmp(argv[1], "publish-concurrent") == 0) {
+		server = argv[2];
+		return publish_concurrent(argv[3],
+			(uint32_t)strtoul(argv[4], NULL, 0),
+			(uint32_t)strtoul(argv[5], NULL, 0));
+	}
+	if (argc >= 4 && strcmp(argv[1], "sequence") == 0) {
+		server = argv[2];
+		return sequence(argv[3]);
+	}
+	if (argc >= 5 && strcmp(argv[1], "garbage") == 0) {
+		server = argv[2];
+		return garbage(argv[3], (uint32_t)strtoul(argv[4], NULL, 0));
+	}
+	fprintf(stderr,
+		"usage: kc-itest publish-concurrent SERVER QUEUE TOTAL CLIENTS\n"
+		"       kc-itest sequence SERVER PREFIX\n"
+		"       kc-itest garbage SERVER IFACE|- COUNT\n");
+	return 2;
+}

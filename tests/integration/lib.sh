@@ -1,0 +1,113 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Shared helpers of the integration tests (sourced, bash).
+#
+# Each test starts the real kingcobra binary, drives it with real kernel
+# clients, and cleans up what it created (processes by PID, namespaces,
+# interfaces) on every exit path through the EXIT trap.
+
+set -u
+BUILD=${KC_BUILD_DIR:?KC_BUILD_DIR must point at the meson build dir}
+SRC=${KC_SOURCE_DIR:?KC_SOURCE_DIR must point at the source tree}
+KINGCOBRA=$BUILD/app/kingcobra/kingcobra
+KCCTL=$BUILD/app/kcctl/kcctl
+ITEST=$BUILD/tests/integration/kc-itest
+WORK=$(mktemp -d /tmp/kc-itest.XXXXXX)
+KC_PID=""
+CHECKS=0
+FAILED=0
+CLEANUPS=()
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+
+check() { # check DESCRIPTION COMMAND...
+	local what=$1
+	shift
+	CHECKS=$((CHECKS + 1))
+	if "$@" >"$WORK/check.out" 2>&1; then
+		log "ok: $what"
+	else
+		FAILED=$((FAILED + 1))
+		log "FAIL: $what"
+		sed 's/^/    /' "$WORK/check.out"
+	fi
+}
+
+on_exit() { CLEANUPS+=("$*"); }
+
+cleanup() {
+	local i
+	stop_appliance >/dev/null 2>&1
+	for ((i = ${#CLEANUPS[@]} - 1; i >= 0; i--)); do
+		eval "${CLEANUPS[$i]}" >/dev/null 2>&1
+	done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+require_root() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "this test needs root (TAP devices, namespaces)" >&2
+		exit 77 # meson: skipped
+	fi
+}
+
+# start_appliance CONFIG: start kingcobra in the background, wait for ready.
+start_appliance() {
+	local cfg=$1 i
+	APPLOG=$WORK/kingcobra.$(basename "$cfg").log
+	"$KINGCOBRA" --config "$cfg" >"$APPLOG" 2>&1 &
+	KC_PID=$!
+	for i in $(seq 1 150); do
+		if grep -q '^kingcobra ready' "$APPLOG"; then
+			log "kingcobra $KC_PID ready on $(basename "$cfg")"
+			return 0
+		fi
+		if ! kill -0 "$KC_PID" 2>/dev/null; then
+			break
+		fi
+		sleep 0.1
+	done
+	log "kingcobra did not start:"
+	cat "$APPLOG"
+	KC_PID=""
+	exit 1
+}
+
+# stop_appliance: SIGTERM, wait, keep the final counters in $APPLOG.
+stop_appliance() {
+	local i
+	[ -n "$KC_PID" ] || return 0
+	kill -TERM "$KC_PID" 2>/dev/null
+	for i in $(seq 1 100); do
+		kill -0 "$KC_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$KC_PID" 2>/dev/null; then
+		log "kingcobra $KC_PID did not stop on SIGTERM: killing it"
+		kill -KILL "$KC_PID"
+	fi
+	wait "$KC_PID"
+	STOP_STATUS=$?
+	KC_PID=""
+	return 0
+}
+
+# counter NAME: a counter from the final summary of the last stopped run.
+counter() {
+	awk -v n="$1" '$1 == n { print $2; found = 1 } END { if (!found) print 0 }' \
+		"$APPLOG"
+}
+
+# counter_at_least NAME MIN
+counter_at_least() {
+	local v
+	v=$(counter "$1")
+	echo "$1 = $v (want >= $2)"
+	[ "$v" -ge "$2" ]
+}
+
+finish() {
+	log "$CHECKS checks, $FAILED failed"
+	echo "$((CHECKS - FAILED)) passed, $FAILED failed"
+	[ "$FAILED" -eq 0 ]
+}

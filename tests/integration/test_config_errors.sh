@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# A broken config makes kingcobra exit non-zero, naming file, line and
+# column, before it touches any device.
+. "$(dirname "$0")/lib.sh"
+CFG=$SRC/tests/integration/configs
+
+"$KINGCOBRA" --config "$CFG/broken.yaml" >"$WORK/out" 2>&1
+rc=$?
+check "exit status 2 on a config error" test $rc -eq 2
+check "message names file:line:column and the key" \
+	grep -q "broken.yaml:8:3: unknown key 'burts'" "$WORK/out"
+check "no device was touched (no EAL start)" sh -c "! grep -q 'EAL' '$WORK/out'"
+printf 'ports: [\n' >"$WORK/syntax.yaml"
+"$KINGCOBRA" --config "$WORK/syntax.yaml" >"$WORK/out2" 2>&1
+check "YAML syntax error: exit 2 with line:column" sh -c \
+	"test $? -eq 2 && grep -q 'syntax.yaml:[0-9]*:[0-9]*:' '$WORK/out2'"
+"$KINGCOBRA" --config "$WORK/missing.yaml" >"$WORK/out3" 2>&1
+check "missing file: exit 2 naming it" sh -c \
+	"test $? -eq 2 && grep -q 'missing.yaml' '$WORK/out3'"
+check "--check-config accepts the default config" \
+	"$KINGCOBRA" --check-config --config "$SRC/config/default.yaml"
+check "--check-config accepts the embedded default" "$KINGCOBRA" --check-config
+sed 's/^production: false/production: true/' "$SRC/config/default.yaml" \
+	>"$SRC/config/.kc-itest-prod.yaml"
+on_exit "rm -f '$SRC/config/.kc-itest-prod.yaml'"
+"$KINGCOBRA" --check-config --config "$SRC/config/.kc-itest-prod.yaml" \
+	>"$WORK/out4" 2>&1
+check "production: true refuses the development key" sh -c \
+	"test $? -eq 2 && grep -q 'development key' '$WORK/out4'"
+finish

@@ -1,0 +1,437 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The RX stage's frame handling and the worker's op execution, on mbufs from
+ * a real mempool: ARP, ICMP echo, KCP accepted, every drop reason counted,
+ * error REPLYs for authenticated but bad requests.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <rte_mbuf.h>
+
+#include "kc_pipeline_priv.h"
+#include "kc_test_eal.h"
+#include "kc_test_frames.h"
+
+static struct rte_mempool *mp;
+static struct kc_keyring *keys;
+static struct kc_pkt_ctx ctx;
+static struct kc_lcore_stats st;
+static struct kc_queue_store *qs;
+static struct kc_worker_state ws;
+
+static const char keys_text[] =
+	"1 6b696e67636f6272612d6465762d6b65792d6c6f63616c2d6f6e6c792d303031\n"
+	"7 0707070707070707070707070707070707070707070707070707070707070707 x\n";
+
+static const struct kc_key *key1(void)
+{
+	return kc_keyring_find(keys, 1);
+}
+
+static int setup(void **state)
+{
+	static const struct kc_queue_limits lim = {
+		.max_queues = 4, .max_bytes_per_queue = 65536,
+		.max_messages_per_queue = 256, .max_consumers_per_queue = 4,
+	};
+	char err[256];
+
+	keys = kc_keyring_parse(keys_text, sizeof(keys_text) - 1, "inline",
+				err, sizeof(err));
+	if (keys == NULL)
+		return -1;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.udp_port = KC_UDP_PORT_DEFAULT;
+	ctx.keys = keys;
+	ctx.port[0].port_id = 0;
+	ctx.port[0].ip = T_APPLIANCE_IP;
+	ctx.port[0].netmask = 0xffffff00u;
+	ctx.port[0].mac = t_appliance_mac;
+	qs = kc_queue_store_create("tp_q", &lim, 0);
+	ws.pc = &ctx;
+	ws.store = qs;
+	ws.st = &st;
+	return qs == NULL ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+	kc_queue_store_free(qs);
+	kc_keyring_free(keys);
+	return 0;
+}
+
+/* Classify m and expect a drop counted in exactly counter c. */
+static void expect_drop(struct rte_mbuf *m, enum kc_counter c)
+{
+	uint64_t before = st.c[c];
+
+	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_DROP);
+	assert_int_equal(st.c[c], before + 1);
+	rte_pktmbuf_free(m);
+}
+
+static struct rte_mbuf *ping(void)
+{
+	return t_request(mp, key1(), KC_OP_PING, 1, "hello", 5);
+}
+
+static void test_arp_request_answered(void **state)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_arp_hdr *arp = (struct rte_arp_hdr *)(eth + 1);
+
+	memset(eth->dst_addr.addr_bytes, 0xff, RTE_ETHER_ADDR_LEN);
+	eth->src_addr = t_client_mac;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
+	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	arp->arp_hlen = 6;
+	arp->arp_plen = 4;
+	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
+	arp->arp_data.arp_sha = t_client_mac;
+	arp->arp_data.arp_sip = rte_cpu_to_be_32(T_CLIENT_IP);
+	memset(&arp->arp_data.arp_tha, 0, sizeof(arp->arp_data.arp_tha));
+	arp->arp_data.arp_tip = rte_cpu_to_be_32(T_APPLIANCE_IP);
+	m->data_len = m->pkt_len = 60; /* padded to the Ethernet minimum */
+	m->port = 0;
+
+	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_TX);
+	assert_true(rte_is_same_ether_addr(&eth->dst_addr, &t_client_mac));
+	assert_true(rte_is_same_ether_addr(&eth->src_addr, &t_appliance_mac));
+	assert_int_equal(rte_be_to_cpu_16(arp->arp_opcode), RTE_ARP_OP_REPLY);
+	assert_true(rte_is_same_ether_addr(&arp->arp_data.arp_sha,
+					   &t_appliance_mac));
+	assert_int_equal(rte_be_to_cpu_32(arp->arp_data.arp_sip),
+			 T_APPLIANCE_IP);
+	assert_int_equal(rte_be_to_cpu_32(arp->arp_data.arp_tip), T_CLIENT_IP);
+
+	/* The same request for another address is not ours to answer. */
+	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
+	arp->arp_data.arp_tip = rte_cpu_to_be_32(RTE_IPV4(10, 77, 0, 9));
+	expect_drop(m, KC_CTR_drop_arp);
+}
+
+static struct rte_mbuf *icmp_echo(void)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+	struct rte_ipv4_hdr *ip;
+	struct rte_icmp_hdr *icmp;
+
+	/* Build as UDP first for the framing, then turn it into ICMP. */
+	t_wrap_udp(m, 16, 9);
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, KC_L2_LEN);
+	ip->next_proto_id = IPPROTO_ICMP;
+	ip->total_length = rte_cpu_to_be_16(KC_L3_LEN + 8 + 16);
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	icmp = (struct rte_icmp_hdr *)(ip + 1);
+	memset(icmp, 0x5a, 8 + 16);
+	icmp->icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
+	icmp->icmp_code = 0;
+	icmp->icmp_cksum = 0;
+	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, 8 + 16);
+	m->data_len = m->pkt_len = KC_L2_LEN + KC_L3_LEN + 8 + 16;
+	return m;
+}
+
+static void test_icmp_echo_answered(void **state)
+{
+	struct rte_mbuf *m = icmp_echo();
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m,
+		struct rte_ipv4_hdr *, KC_L2_LEN);
+	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(ip + 1);
+
+	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_TX);
+	assert_int_equal(icmp->icmp_type, RTE_IP_ICMP_ECHO_REPLY);
+	assert_int_equal(rte_raw_cksum(icmp, 8 + 16), 0xffff);
+	assert_int_equal(rte_raw_cksum(ip, KC_L3_LEN), 0xffff);
+	assert_int_equal(rte_be_to_cpu_32(ip->dst_addr), T_CLIENT_IP);
+	assert_int_equal(rte_be_to_cpu_32(ip->src_addr), T_APPLIANCE_IP);
+	rte_pktmbuf_free(m);
+
+	m = icmp_echo();
+	icmp = rte_pktmbuf_mtod_offset(m, struct rte_icmp_hdr *,
+				       KC_L2_LEN + KC_L3_LEN);
+	icmp->icmp_cksum ^= 1;
+	expect_drop(m, KC_CTR_drop_icmp);
+}
+
+static void test_ping_request_and_reply(void **state)
+{
+	struct rte_mbuf *m = ping();
+	struct kc_hdr h;
+	uint8_t *kcp;
+
+	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
+	assert_true(kc_ops_execute(&ws, m));
+	assert_true(t_udp_cksum_ok(m));
+	kcp = t_kcp(m);
+	assert_int_equal(kc_hdr_decode(kcp, m->data_len - KC_KCP_OFF, &h),
+			 KC_PARSE_OK);
+	assert_int_equal(h.type, KC_TYPE_REPLY);
+	assert_int_equal(h.status, KC_STATUS_OK);
+	assert_int_equal(h.payload_len, 5);
+	assert_memory_equal(kcp + KC_HDR_LEN, "hello", 5);
+	assert_true(kc_auth_verify(key1(), kcp, KC_HDR_LEN + 5));
+	assert_true(rte_is_same_ether_addr(
+		&rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr,
+		&t_client_mac));
+	rte_pktmbuf_free(m);
+}
+
+/* Execute a request and return its REPLY's status and payload. */
+static uint16_t call(uint8_t op, const void *payload, uint32_t len,
+		     uint8_t *out, uint32_t *out_len)
+{
+	static uint64_t seq = 100;
+	struct rte_mbuf *m = t_request(mp, key1(), op, seq++, payload, len);
+	struct kc_hdr h;
+
+	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
+	assert_true(kc_ops_execute(&ws, m));
+	assert_int_equal(kc_hdr_decode(t_kcp(m), m->data_len - KC_KCP_OFF,
+				       &h), KC_PARSE_OK);
+	assert_true(kc_auth_verify(key1(), t_kcp(m),
+				   KC_HDR_LEN + h.payload_len));
+	if (out != NULL) {
+		memcpy(out, t_kcp(m) + KC_HDR_LEN, h.payload_len);
+		*out_len = h.payload_len;
+	}
+	rte_pktmbuf_free(m);
+	return h.status;
+}
+
+static void test_publish_fetch_commit(void **state)
+{
+	uint8_t p[KC_PAYLOAD_MAX], out[KC_PAYLOAD_MAX];
+	struct kc_fetch_reply fr;
+	uint32_t len, out_len, pos = 0, mlen;
+	const uint8_t *msg;
+	uint64_t off;
+
+	len = (uint32_t)kc_enc_publish(p, sizeof(p), "jobs", "a", 1);
+	assert_int_equal(call(KC_OP_PUBLISH, p, len, out, &out_len),
+			 KC_STATUS_OK);
+	assert_true(kc_dec_u64_reply(out, out_len, &off));
+	assert_int_equal(off, 0);
+	len = (uint32_t)kc_enc_publish(p, sizeof(p), "jobs", "bb", 2);
+	assert_int_equal(call(KC_OP_PUBLISH, p, len, out, &out_len),
+			 KC_STATUS_OK);
+	assert_true(kc_dec_u64_reply(out, out_len, &off));
+	assert_int_equal(off, 1);
+
+	len = (uint32_t)kc_enc_fetch(p, sizeof(p), "jobs", 0, 0);
+	assert_int_equal(call(KC_OP_FETCH, p, len, out, &out_len),
+			 KC_STATUS_OK);
+	assert_true(kc_dec_fetch_reply(out, out_len, &fr));
+	assert_int_equal(fr.count, 2);
+	assert_int_equal(fr.next_offset, 2);
+	assert_int_equal(fr.end_offset, 2);
+	assert_true(kc_fetch_reply_next(&fr, &pos, &msg, &mlen));
+	assert_memory_equal(msg, "a", 1);
+	assert_true(kc_fetch_reply_next(&fr, &pos, &msg, &mlen));
+	assert_int_equal(mlen, 2);
+	assert_memory_equal(msg, "bb", 2);
+
+	len = (uint32_t)kc_enc_commit(p, sizeof(p), "jobs", "billing", 2);
+	assert_int_equal(call(KC_OP_COMMIT, p, len, NULL, NULL), KC_STATUS_OK);
+	len = (uint32_t)kc_enc_offset(p, sizeof(p), "jobs", "billing");
+	assert_int_equal(call(KC_OP_OFFSET, p, len, out, &out_len),
+			 KC_STATUS_OK);
+	assert_true(kc_dec_u64_reply(out, out_len, &off));
+	assert_int_equal(off, 2);
+}
+
+static void test_authenticated_errors_are_answered(void **state)
+{
+	uint8_t p[KC_PAYLOAD_MAX], out[KC_PAYLOAD_MAX];
+	uint8_t big[KC_MSG_MAX + 1];
+	uint64_t unknown = st.c[KC_CTR_op_unknown];
+	uint32_t len, out_len;
+
+	assert_int_equal(call(200, "x", 1, out, &out_len),
+			 KC_STATUS_UNKNOWN_OP);
+	assert_true(out_len > 0); /* a reason text */
+	assert_int_equal(st.c[KC_CTR_op_unknown], unknown + 1);
+	assert_int_equal(call(KC_OP_PUBLISH, "\x05jo", 3, NULL, NULL),
+			 KC_STATUS_BAD_REQUEST);
+	memset(big, 'b', sizeof(big));
+	len = (uint32_t)kc_enc_publish(p, sizeof(p), "q", big, sizeof(big));
+	assert_true(len > 0);
+	assert_int_equal(call(KC_OP_PUBLISH, p, len, NULL, NULL),
+			 KC_STATUS_TOO_LARGE);
+	len = (uint32_t)kc_enc_fetch(p, sizeof(p), "never", 0, 0);
+	assert_int_equal(call(KC_OP_FETCH, p, len, NULL, NULL),
+			 KC_STATUS_NOT_FOUND);
+}
+
+static void test_msg_id_of_another_client(void **state)
+{
+	struct rte_mbuf *m = ping();
+	uint8_t *kcp = t_kcp(m);
+	struct kc_hdr h;
+
+	/* Client 1's request carrying a message id minted for client 7. */
+	kc_msg_id_make(kcp + KC_OFF_MSG_ID, 1, 7, 1);
+	kc_auth_sign(key1(), kcp, KC_HDR_LEN + 5);
+	t_wrap_udp(m, KC_HDR_LEN + 5, KC_UDP_PORT_DEFAULT);
+	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
+	assert_true(kc_ops_execute(&ws, m));
+	assert_int_equal(kc_hdr_decode(t_kcp(m), m->data_len - KC_KCP_OFF,
+				       &h), KC_PARSE_OK);
+	assert_int_equal(h.status, KC_STATUS_BAD_REQUEST);
+	rte_pktmbuf_free(m);
+}
+
+static void test_l2_l3_drops(void **state)
+{
+	struct rte_mbuf *m;
+	struct rte_ipv4_hdr *ip;
+
+	m = ping();
+	m->data_len = m->pkt_len = 10;
+	expect_drop(m, KC_CTR_drop_runt);
+
+	m = ping();
+	rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->ether_type =
+		rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
+	expect_drop(m, KC_CTR_drop_ethertype);
+
+	m = ping();
+	rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr.addr_bytes[5]++;
+	expect_drop(m, KC_CTR_drop_not_for_us);
+
+	m = ping(); /* IP says longer than the frame: truncated */
+	m->data_len = m->pkt_len = m->data_len - 10;
+	expect_drop(m, KC_CTR_drop_bad_ip);
+
+	m = ping();
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, KC_L2_LEN);
+	ip->hdr_checksum ^= 0x0101;
+	expect_drop(m, KC_CTR_drop_ip_checksum);
+
+	m = ping();
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, KC_L2_LEN);
+	ip->version_ihl = 0x46;
+	expect_drop(m, KC_CTR_drop_ip_options);
+
+	m = ping();
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, KC_L2_LEN);
+	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG);
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	expect_drop(m, KC_CTR_drop_ip_fragment);
+
+	m = ping();
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, KC_L2_LEN);
+	ip->dst_addr = rte_cpu_to_be_32(RTE_IPV4(10, 77, 0, 3));
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	expect_drop(m, KC_CTR_drop_not_for_us);
+
+	m = ping();
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, KC_L2_LEN);
+	ip->next_proto_id = IPPROTO_TCP;
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	expect_drop(m, KC_CTR_drop_ip_proto);
+}
+
+static void test_udp_drops(void **state)
+{
+	struct rte_mbuf *m;
+	struct rte_udp_hdr *udp;
+
+	m = ping();
+	t_wrap_udp(m, KC_HDR_LEN + 5, 60001);
+	expect_drop(m, KC_CTR_drop_udp_port);
+
+	m = ping();
+	udp = rte_pktmbuf_mtod_offset(m, struct rte_udp_hdr *,
+				      KC_L2_LEN + KC_L3_LEN);
+	udp->dgram_len = rte_cpu_to_be_16(rte_be_to_cpu_16(udp->dgram_len) +
+					  4);
+	expect_drop(m, KC_CTR_drop_bad_udp);
+
+	m = ping();
+	t_kcp(m)[KC_HDR_LEN] ^= 0xff; /* payload changed, checksum not */
+	expect_drop(m, KC_CTR_drop_udp_checksum);
+}
+
+/* Rewrite a PING's KCP bytes (then fix the UDP checksum). */
+static struct rte_mbuf *ping_with(size_t off, uint8_t v, bool resign)
+{
+	struct rte_mbuf *m = ping();
+	uint8_t *kcp = t_kcp(m);
+
+	kcp[off] = v;
+	if (resign)
+		kc_auth_sign(key1(), kcp, KC_HDR_LEN + 5);
+	t_wrap_udp(m, KC_HDR_LEN + 5, KC_UDP_PORT_DEFAULT);
+	return m;
+}
+
+static void test_kcp_drops(void **state)
+{
+	struct rte_mbuf *m;
+
+	m = ping(); /* 20 bytes of KCP */
+	t_wrap_udp(m, 20, KC_UDP_PORT_DEFAULT);
+	expect_drop(m, KC_CTR_drop_kcp_short);
+
+	expect_drop(ping_with(KC_OFF_MAGIC, 0x00, true), KC_CTR_drop_kcp_magic);
+	expect_drop(ping_with(KC_OFF_VERSION, 9, true),
+		    KC_CTR_drop_kcp_version);
+	expect_drop(ping_with(KC_OFF_TYPE, KC_TYPE_REPLY, true),
+		    KC_CTR_drop_kcp_type);
+	expect_drop(ping_with(KC_OFF_FLAGS, 0x80, true),
+		    KC_CTR_drop_kcp_flags);
+	expect_drop(ping_with(KC_OFF_STATUS + 1, 1, true),
+		    KC_CTR_drop_kcp_flags);
+	/* payload_len larger than the datagram */
+	expect_drop(ping_with(KC_OFF_PAYLOAD_LEN + 3, 200, true),
+		    KC_CTR_drop_kcp_length);
+	expect_drop(ping_with(KC_OFF_PAYLOAD_LEN + 2, 0x10, true),
+		    KC_CTR_drop_kcp_too_large);
+	expect_drop(ping_with(KC_OFF_CLIENT_ID + 3, 99, false),
+		    KC_CTR_drop_bad_client);
+	/* client 7 exists, but the tag was made with client 1's key */
+	expect_drop(ping_with(KC_OFF_CLIENT_ID + 3, 7, false),
+		    KC_CTR_drop_bad_auth);
+	m = ping();
+	t_kcp(m)[KC_OFF_TAG + 5] ^= 0x01;
+	t_wrap_udp(m, KC_HDR_LEN + 5, KC_UDP_PORT_DEFAULT);
+	expect_drop(m, KC_CTR_drop_bad_auth);
+	expect_drop(ping_with(KC_HDR_LEN, 'j', false), KC_CTR_drop_bad_auth);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_arp_request_answered),
+		cmocka_unit_test(test_icmp_echo_answered),
+		cmocka_unit_test(test_ping_request_and_reply),
+		cmocka_unit_test(test_publish_fetch_commit),
+		cmocka_unit_test(test_authenticated_errors_are_answered),
+		cmocka_unit_test(test_msg_id_of_another_client),
+		cmocka_unit_test(test_l2_l3_drops),
+		cmocka_unit_test(test_udp_drops),
+		cmocka_unit_test(test_kcp_drops),
+	};
+
+	kc_test_eal_init("test_pkt");
+	mp = rte_pktmbuf_pool_create("tp_mbufs", 1023, 0, 0,
+				     RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+	if (mp == NULL)
+		return 1;
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
