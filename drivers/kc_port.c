@@ -39,6 +39,16 @@ static void dev_name(const struct kc_config *cfg, uint32_t i, char *out,
 		snprintf(out, len, "%s%u", vdev_prefix[pc->driver], i);
 }
 
+void kc_port_queues(enum kc_port_driver d, uint16_t nb_rxq, uint16_t nb_txq,
+		    uint16_t *rxq, uint16_t *txq)
+{
+	bool paired = d == KC_PORT_TAP || d == KC_PORT_AF_PACKET ||
+		      d == KC_PORT_AF_XDP;
+
+	*rxq = paired ? RTE_MAX(nb_rxq, nb_txq) : nb_rxq;
+	*txq = paired ? RTE_MAX(nb_rxq, nb_txq) : nb_txq;
+}
+
 int kc_ports_eal_args(const struct kc_config *cfg, uint16_t nb_rxq,
 		      uint16_t nb_txq, char args[][2 * KC_CFG_ARG_MAX], int max)
 {
@@ -48,11 +58,13 @@ int kc_ports_eal_args(const struct kc_config *cfg, uint16_t nb_rxq,
 
 	for (uint32_t i = 0; i < cfg->port_count && n + 2 <= max; i++) {
 		const struct kc_port_cfg *pc = &cfg->ports[i];
+		uint16_t rxq, txq;
 		char name[64];
 		char *a;
 		int w;
 
 		dev_name(cfg, i, name, sizeof(name));
+		kc_port_queues(pc->driver, nb_rxq, nb_txq, &rxq, &txq);
 		if (pc->driver == KC_PORT_PCI) {
 			any_pci = true;
 			snprintf(args[n++], len, "-a");
@@ -67,14 +79,12 @@ int kc_ports_eal_args(const struct kc_config *cfg, uint16_t nb_rxq,
 			w = snprintf(a, len, "%s,iface=%s", name, pc->iface);
 			break;
 		case KC_PORT_AF_PACKET:
-			/* A qpair is one socket for RX and TX: enough for
-			 * every RX queue and every TX queue. */
 			w = snprintf(a, len, "%s,iface=%s,qpairs=%u", name,
-				     pc->iface, RTE_MAX(nb_rxq, nb_txq));
+				     pc->iface, rxq);
 			break;
 		case KC_PORT_AF_XDP:
 			w = snprintf(a, len, "%s,iface=%s,queue_count=%u", name,
-				     pc->iface, nb_rxq);
+				     pc->iface, rxq);
 			break;
 		case KC_PORT_MEMIF:
 			w = snprintf(a, len,
@@ -163,6 +173,9 @@ static int port_start(const struct kc_config *cfg, uint32_t i,
 	uint64_t deadline;
 	int rc;
 
+	kc_port_queues(pc->driver, nb_rxq, nb_txq, &nb_rxq, &nb_txq);
+	ps->nb_rxq = nb_rxq;
+	ps->nb_txq = nb_txq;
 	dev_name(cfg, i, ps->dev_name, sizeof(ps->dev_name));
 	rc = rte_eth_dev_get_port_by_name(ps->dev_name, &ps->port_id);
 	if (rc != 0) {

@@ -19,6 +19,8 @@
 
 struct kc_port_state {
 	uint16_t port_id;
+	uint16_t nb_rxq;	/* RX queues configured: all of them are polled */
+	uint16_t nb_txq;
 	struct rte_ether_addr mac;
 	char dev_name[64];	/* ethdev name: "net_tap0", "0000:3b:00.0" */
 	char driver[32];	/* the PMD's name */
@@ -26,6 +28,17 @@ struct kc_port_state {
 	bool link_up;
 	uint32_t link_speed_mbps;
 };
+
+/*
+ * Queues a port of this driver gets when the lcore map needs nb_rxq RX and
+ * nb_txq TX queues. TAP, AF_PACKET and AF_XDP make queues in pairs (a TAP
+ * queue pair is one file descriptor, an AF_PACKET or AF_XDP pair one socket)
+ * and the kernel spreads received frames over every pair, so they get
+ * max(nb_rxq, nb_txq) of each and the RX lcores poll the extra RX queues
+ * too; any other driver gets exactly what was asked.
+ */
+void kc_port_queues(enum kc_port_driver d, uint16_t nb_rxq, uint16_t nb_txq,
+		    uint16_t *rxq, uint16_t *txq);
 
 /*
  * EAL arguments that create or allow the configured devices ("--vdev",

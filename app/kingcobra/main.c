@@ -273,18 +273,6 @@ int main(int argc, char **argv)
 	}
 	if (load_config(config_path, &cfg, &keys) != 0)
 		return EXIT_CONFIG;
-	for (uint32_t i = 0; i < cfg.port_count; i++)
-		if (cfg.ports[i].driver == KC_PORT_MEMIF && cfg.eal.in_memory &&
-		    !cfg.eal.hugepages) {
-			fprintf(stderr, "kingcobra: %s: port %s is memif, which "
-				"needs the EAL's multi-process channel; "
-				"in_memory: true without hugepages turns it "
-				"off (--no-shconf): set eal.in_memory: false "
-				"or eal.hugepages: true\n", cfg.source,
-				cfg.ports[i].name);
-			kc_keyring_free(keys);
-			return EXIT_CONFIG;
-		}
 	if (check_only) {
 		printf("kingcobra: %s is valid: %u port(s), %u rx and %u "
 		       "worker lcore(s), %u client key(s) from %s\n",
@@ -295,7 +283,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	kc_pipeline_queue_needs(&cfg, &nb_rxq, &nb_txq);
+	kc_config_queue_needs(&cfg, &nb_rxq, &nb_txq);
 	eal_build(&cfg, argv[0], nb_rxq, nb_txq, &eal);
 	kc_logtype = rte_log_register_type_and_pick_level("kingcobra",
 		rte_level(cfg.log_level));
@@ -337,6 +325,7 @@ int main(int argc, char **argv)
 	}
 	for (uint32_t i = 0; i < cfg.port_count; i++) {
 		pports[i].port_id = ports[i].port_id;
+		pports[i].nb_rxq = ports[i].nb_rxq;
 		pports[i].ip = cfg.ports[i].ip.addr;
 		pports[i].netmask = cfg.ports[i].ip.prefix == 0 ? 0 :
 			~0u << (32 - cfg.ports[i].ip.prefix);

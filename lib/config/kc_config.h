@@ -21,6 +21,13 @@
 #define KC_CFG_EAL_EXTRA_MAX 16u
 #define KC_CFG_ARG_MAX 256u
 #define KC_CFG_ERR_MAX 512u
+#define KC_CFG_WORKERS_MAX 16u	  /* worker lcores (queue shards) */
+#define KC_CFG_BURST_MAX 256u	  /* packets per burst */
+#define KC_CFG_IFNAME_MAX 15u	  /* Linux interface names (IFNAMSIZ - 1) */
+/* DPDK's RTE_PKTMBUF_HEADROOM (checked where DPDK is included): an mbuf's
+ * data room must hold it and a whole frame, as segmented frames are dropped. */
+#define KC_CFG_MBUF_HEADROOM 128u
+#define KC_CFG_FILE_MAX (1u << 20) /* a config file larger than this is refused */
 
 enum kc_port_driver {
 	KC_PORT_TAP,	   /* net_tap: creates an interface on the host */
@@ -159,6 +166,13 @@ int kc_config_load_default(struct kc_config *cfg, char *err, size_t err_len);
 
 const char *kc_port_driver_name(enum kc_port_driver d);
 const char *kc_log_level_name(enum kc_log_level l);
+
+/*
+ * Port queues this lcore map needs: one RX queue per RX lcore, one TX queue
+ * per distinct data-path lcore (each sends on its own).
+ */
+void kc_config_queue_needs(const struct kc_config *cfg, uint16_t *nb_rxq,
+			   uint16_t *nb_txq);
 
 /* Format an address as dotted quad into out (16 bytes). */
 void kc_ipv4_format(uint32_t addr, char out[16]);

@@ -114,9 +114,9 @@ static void op_commit(struct kc_worker_state *w, const uint8_t *in,
 	}
 	r->status = kc_queue_commit(w->store, &req.queue, &req.consumer,
 				    req.offset);
-	if (r->status == KC_STATUS_OK)
-		r->len = (uint32_t)kc_enc_u64_reply(out, cap, req.offset);
-	else if (r->status == KC_STATUS_NOT_FOUND)
+	/* OK carries no payload (docs/protocol.md): the client knows the
+	 * offset it asked for. */
+	if (r->status == KC_STATUS_NOT_FOUND)
 		r->reason = "no such queue";
 	else if (r->status == KC_STATUS_OUT_OF_RANGE)
 		r->reason = "offset is past the end of the queue";

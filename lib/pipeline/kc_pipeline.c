@@ -18,6 +18,10 @@
 
 #include "kc_pipeline_priv.h"
 
+_Static_assert(KC_CFG_MBUF_HEADROOM == RTE_PKTMBUF_HEADROOM,
+	       "the config checks mempool.data_room with DPDK's headroom");
+_Static_assert(KC_MAX_PORTS <= UINT8_MAX, "port_idx holds a port index");
+
 /* Adaptive idle: empty loops spun before pausing, then before sleeping. */
 #define KC_IDLE_SPIN_LOOPS 256u
 #define KC_IDLE_PAUSE_LOOPS 4096u
@@ -51,6 +55,8 @@ struct kc_pipeline {
 	uint32_t idle_sleep_max_us;
 	uint16_t nb_ports;
 	uint16_t port_id[KC_MAX_PORTS];
+	uint16_t nb_rxq[KC_MAX_PORTS];		/* of each port */
+	uint32_t nb_rx_lcores;
 	uint8_t port_idx[RTE_MAX_ETHPORTS];	/* port id -> index */
 	uint32_t nb_workers;
 	struct kc_lcore_ctx *workers[KC_MAX_WORKERS];
@@ -58,23 +64,6 @@ struct kc_pipeline {
 	struct kc_lcore_ctx *lc;		/* nb_lcores of them */
 	volatile int quit;
 };
-
-void kc_pipeline_queue_needs(const struct kc_config *cfg, uint16_t *nb_rxq,
-			     uint16_t *nb_txq)
-{
-	const struct kc_lcore_map *map = &cfg->pipeline.lcores;
-	uint32_t distinct = map->rx_count;
-
-	for (uint32_t w = 0; w < map->worker_count; w++) {
-		bool also_rx = false;
-
-		for (uint32_t r = 0; r < map->rx_count; r++)
-			also_rx |= map->rx[r] == map->worker[w];
-		distinct += also_rx ? 0 : 1;
-	}
-	*nb_rxq = (uint16_t)map->rx_count;
-	*nb_txq = (uint16_t)distinct;
-}
 
 static void tx_flush(struct kc_lcore_ctx *lc, uint32_t pi)
 {
@@ -125,7 +114,8 @@ static void execute_burst(struct kc_lcore_ctx *lc, struct rte_mbuf **pkts,
 	}
 }
 
-static uint16_t rx_poll_port(struct kc_lcore_ctx *lc, uint32_t pi)
+static uint16_t rx_poll_queue(struct kc_lcore_ctx *lc, uint32_t pi,
+			      uint16_t q)
 {
 	struct kc_pipeline *p = lc->p;
 	struct rte_mbuf *pkts[KC_BURST_MAX];
@@ -135,7 +125,7 @@ static uint16_t rx_poll_port(struct kc_lcore_ctx *lc, uint32_t pi)
 	uint16_t nb_bucket[KC_MAX_WORKERS];
 	uint16_t n, nb_kcp = 0, nb_drop = 0;
 
-	n = rte_eth_rx_burst(p->port_id[pi], lc->rxq, pkts,
+	n = rte_eth_rx_burst(p->port_id[pi], q, pkts,
 			     (uint16_t)p->burst);
 	KC_COUNT(lc->st, rx_polls);
 	if (n == 0) {
@@ -235,9 +225,13 @@ static int lcore_main(void *arg)
 		uint64_t dt;
 		unsigned int work = 0;
 
+		/* RX lcore r polls queues r, r + nb_rx_lcores, ... of each
+		 * port: a port may have more RX queues than RX lcores. */
 		if (lc->rx)
 			for (uint32_t pi = 0; pi < p->nb_ports; pi++)
-				work += rx_poll_port(lc, pi);
+				for (uint16_t q = lc->rxq; q < p->nb_rxq[pi];
+				     q = (uint16_t)(q + p->nb_rx_lcores))
+					work += rx_poll_queue(lc, pi, q);
 		if (lc->worker && !lc->rtc)
 			work += worker_poll(lc);
 		for (uint32_t pi = 0; pi < p->nb_ports; pi++)
@@ -322,11 +316,20 @@ struct kc_pipeline *kc_pipeline_create(const struct kc_config *cfg,
 	p->pc.keys = keys;
 	p->nb_ports = nb_ports;
 	for (uint16_t i = 0; i < nb_ports; i++) {
+		if (ports[i].nb_rxq < map->rx_count) {
+			snprintf(err, err_len, "port %u has %u RX queues for "
+				 "%u RX lcores (expected one or more each)",
+				 ports[i].port_id, ports[i].nb_rxq,
+				 map->rx_count);
+			goto fail;
+		}
 		p->port_id[i] = ports[i].port_id;
+		p->nb_rxq[i] = ports[i].nb_rxq;
 		p->port_idx[ports[i].port_id] = (uint8_t)i;
 		p->pc.port[ports[i].port_id] = ports[i];
 	}
 
+	p->nb_rx_lcores = map->rx_count;
 	for (uint32_t i = 0; i < map->rx_count; i++) {
 		struct kc_lcore_ctx *lc = lcore_get(p, map->rx[i]);
 

@@ -26,24 +26,20 @@
 #include "kc_auth.h"
 #include "kc_config.h"
 
-#define KC_MAX_PORTS 8u
-#define KC_MAX_WORKERS 16u
-#define KC_BURST_MAX 256u
+#define KC_MAX_PORTS KC_CFG_PORTS_MAX
+#define KC_MAX_WORKERS KC_CFG_WORKERS_MAX
+#define KC_BURST_MAX KC_CFG_BURST_MAX
 
 /* A started port as the data path sees it. */
 struct kc_pipeline_port {
 	uint16_t port_id;
+	uint16_t nb_rxq;	/* RX queues, spread over the RX lcores */
 	uint32_t ip;		/* host byte order */
 	uint32_t netmask;	/* host byte order */
 	struct rte_ether_addr mac;
 };
 
 struct kc_pipeline;
-
-/* Queues the ports need for this lcore map: one RX queue per RX lcore, one
- * TX queue per data-path lcore. */
-void kc_pipeline_queue_needs(const struct kc_config *cfg, uint16_t *nb_rxq,
-			     uint16_t *nb_txq);
 
 /*
  * Build the pipeline: per-lcore state, worker rings and queue stores, all

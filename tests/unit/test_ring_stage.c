@@ -135,6 +135,7 @@ static void run(struct kc_config *cfg, struct reply *out)
 {
 	struct kc_pipeline_port port = {
 		.port_id = port_id,
+		.nb_rxq = 1,
 		.ip = T_APPLIANCE_IP,
 		.netmask = 0xffffff00u,
 		.mac = t_appliance_mac,
@@ -147,7 +148,7 @@ static void run(struct kc_config *cfg, struct reply *out)
 
 	for (uint32_t i = 0; i < NB_REQ; i++)
 		out[i].len = UINT32_MAX;
-	kc_pipeline_queue_needs(cfg, &nb_rxq, &nb_txq);
+	kc_config_queue_needs(cfg, &nb_rxq, &nb_txq);
 	assert_int_equal(nb_rxq, 1);
 	assert_int_equal(port_setup(nb_txq), 0);
 	p = kc_pipeline_create(cfg, keys, &port, 1, err, sizeof(err));

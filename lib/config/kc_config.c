@@ -1,0 +1,1430 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The YAML config parser. libyaml loads the file into a node tree (every
+ * node keeps its line and column); a table per section then says which keys
+ * exist, their type, range and default, and a walker fills struct kc_config
+ * from it. Checks that involve several keys (lcores against the EAL set,
+ * driver-specific port keys, mempool against rings and descriptors) run
+ * after the walk and point at the node that is wrong.
+ *
+ * The first error stops the parse: one message, "SOURCE:LINE:COLUMN: what is
+ * wrong (expected what)", lines and columns counted from 1.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#include "kc_config.h"
+
+/* ---- the schema ------------------------------------------------------- */
+
+enum ftype {
+	F_BOOL,
+	F_U32,		/* min..max */
+	F_U16,		/* min..max */
+	F_U32_POW2,	/* min..max, a power of two */
+	F_STR,		/* size bytes, charset */
+	F_PATH,		/* resolved against the config's directory */
+	F_ENUM,		/* names[] -> int */
+	F_CIDR,		/* struct kc_ipv4_cidr */
+	F_MAC,		/* uint8_t[6] */
+	F_PCI,		/* DDDD:BB:DD.F, normalised */
+	F_EAL_LCORES,	/* EAL --lcores syntax -> string and lcore_set */
+	F_LCORE_LIST,	/* [n, ...] -> uint32_t array + count at aux */
+	F_STR_LIST,	/* [s, ...] -> char[n][KC_CFG_ARG_MAX] + count at aux */
+	F_SECTION,	/* a mapping described by sub */
+	F_PORTS,	/* the list of ports */
+};
+
+enum charset {
+	CS_NAME,	/* [A-Za-z0-9_.-] */
+	CS_ARG,		/* printable, no space (devargs, EAL arguments) */
+	CS_PATH,	/* printable, no ',' (it would split devargs) */
+};
+
+/* Which port drivers a port key applies to (bit per enum kc_port_driver). */
+#define D(x) (1u << KC_PORT_##x)
+#define D_ALL 0u
+
+struct field {
+	const char *key;
+	enum ftype type;
+	size_t off;		/* into struct kc_config, or kc_port_cfg */
+	size_t aux;		/* list count offset */
+	size_t size;		/* F_STR/F_PATH buffer, list capacity */
+	uint64_t min, max;
+	enum charset cs;
+	const char *const *names; /* F_ENUM, NULL-terminated */
+	const struct field *sub;  /* F_SECTION */
+	bool required;
+	uint32_t drivers;	/* port keys: D(...) mask, D_ALL for all */
+	const char *expect;	/* what a good value looks like */
+};
+
+#define FIELDS_MAX 24u
+
+static const char *const port_driver_names[] = {
+	[KC_PORT_TAP] = "tap",
+	[KC_PORT_AF_PACKET] = "af_packet",
+	[KC_PORT_AF_XDP] = "af_xdp",
+	[KC_PORT_MEMIF] = "memif",
+	[KC_PORT_PCAP] = "pcap",
+	[KC_PORT_RING] = "ring",
+	[KC_PORT_NULL] = "null",
+	[KC_PORT_PCI] = "pci",
+	NULL,
+};
+
+static const char *const log_level_names[] = {
+	[KC_LOG_ERROR] = "error",
+	[KC_LOG_WARNING] = "warning",
+	[KC_LOG_NOTICE] = "notice",
+	[KC_LOG_INFO] = "info",
+	[KC_LOG_DEBUG] = "debug",
+	NULL,
+};
+
+static const char *const idle_names[] = {
+	[KC_IDLE_SPIN] = "spin",
+	[KC_IDLE_ADAPTIVE] = "adaptive",
+	NULL,
+};
+
+static const char *const memif_role_names[] = {
+	[KC_MEMIF_SERVER] = "server",
+	[KC_MEMIF_CLIENT] = "client",
+	NULL,
+};
+
+/* Indexes into the tables below, for the checks across keys. */
+enum { EAL_LCORES, EAL_MAIN_LCORE, EAL_MEMORY_MB, EAL_HUGEPAGES, EAL_IN_MEMORY, EAL_FILE_PREFIX, EAL_EXTRA_ARGS };
+enum { PL_RX_LCORES, PL_WORKER_LCORES, PL_BURST, PL_RING_SIZE, PL_IDLE, PL_IDLE_SLEEP_MAX_US };
+enum { MP_MBUFS, MP_CACHE, MP_DATA_ROOM };
+enum { TOP_PRODUCTION, TOP_LOG_LEVEL, TOP_EAL, TOP_PORTS, TOP_PIPELINE, TOP_MEMPOOL, TOP_KCP, TOP_QUEUES, TOP_CONTROL };
+
+#define C(m) offsetof(struct kc_config, m)
+#define P(m) offsetof(struct kc_port_cfg, m)
+#define STR(m, cs_) .off = C(m), .size = sizeof(((struct kc_config *)0)->m), \
+	.cs = cs_
+#define PSTR(m, cs_) .off = P(m), .size = sizeof(((struct kc_port_cfg *)0)->m), \
+	.cs = cs_
+
+static const struct field eal_fields[] = {
+	[EAL_LCORES] = { "lcores", F_EAL_LCORES, STR(eal.lcores, CS_ARG),
+	  .expect = "EAL lcore ids 0..63: \"0-1\", \"0,2,4\" or "
+		    "\"0@0,(1-2)@1\"" },
+	[EAL_MAIN_LCORE] = { "main_lcore", F_U32, .off = C(eal.main_lcore), .min = 0,
+	  .max = KC_CFG_LCORES_MAX - 1, .expect = "an lcore id of eal.lcores" },
+	[EAL_MEMORY_MB] = { "memory_mb", F_U32, .off = C(eal.memory_mb), .min = 64,
+	  .max = 1u << 20, .expect = "megabytes for the EAL, 64..1048576" },
+	[EAL_HUGEPAGES] = { "hugepages", F_BOOL, .off = C(eal.hugepages) },
+	[EAL_IN_MEMORY] = { "in_memory", F_BOOL, .off = C(eal.in_memory) },
+	[EAL_FILE_PREFIX] = { "file_prefix", F_STR, STR(eal.file_prefix, CS_NAME),
+	  .expect = "a name of [A-Za-z0-9_.-]" },
+	[EAL_EXTRA_ARGS] = { "extra_args", F_STR_LIST, .off = C(eal.extra),
+	  .aux = C(eal.extra_count), .size = KC_CFG_EAL_EXTRA_MAX,
+	  .cs = CS_ARG, .expect = "a list of EAL arguments" },
+	[EAL_EXTRA_ARGS + 1] = { NULL },
+};
+
+enum port_field {
+	PF_NAME,
+	PF_DRIVER,
+	PF_IFACE,
+	PF_PCI,
+	PF_SOCKET,
+	PF_ROLE,
+	PF_ID,
+	PF_RX_PCAP,
+	PF_TX_PCAP,
+	PF_DEVARGS,
+	PF_IP,
+	PF_MAC,
+	PF_HOST_IP,
+	PF_RX_DESC,
+	PF_TX_DESC,
+	PF_MTU,
+	PF_LINK_WAIT_MS,
+};
+
+static const struct field port_fields[] = {
+	[PF_NAME] = { "name", F_STR, PSTR(name, CS_NAME), .required = true,
+	  .expect = "a port name of [A-Za-z0-9_.-]" },
+	[PF_DRIVER] = { "driver", F_ENUM, .off = P(driver), .names = port_driver_names,
+	  .required = true },
+	[PF_IFACE] = { "iface", F_STR, PSTR(iface, CS_NAME),
+	  .drivers = D(TAP) | D(AF_PACKET) | D(AF_XDP),
+	  .max = KC_CFG_IFNAME_MAX,
+	  .expect = "a Linux interface name of at most 15 characters" },
+	[PF_PCI] = { "pci", F_PCI, .off = P(pci), .drivers = D(PCI),
+	  .expect = "a PCI address such as 0000:3b:00.0" },
+	[PF_SOCKET] = { "socket", F_PATH, PSTR(socket_path, CS_PATH), .drivers = D(MEMIF),
+	  .expect = "the path of the memif control socket" },
+	[PF_ROLE] = { "role", F_ENUM, .off = P(memif_role), .names = memif_role_names,
+	  .drivers = D(MEMIF) },
+	[PF_ID] = { "id", F_U32, .off = P(memif_id), .min = 0, .max = UINT32_MAX,
+	  .drivers = D(MEMIF), .expect = "a memif interface id" },
+	[PF_RX_PCAP] = { "rx_pcap", F_PATH, PSTR(rx_pcap, CS_PATH), .drivers = D(PCAP),
+	  .expect = "a pcap file to read frames from" },
+	[PF_TX_PCAP] = { "tx_pcap", F_PATH, PSTR(tx_pcap, CS_PATH), .drivers = D(PCAP),
+	  .expect = "a pcap file to write frames to" },
+	[PF_DEVARGS] = { "devargs", F_STR, PSTR(devargs, CS_ARG),
+	  .expect = "driver arguments key=value[,key=value]" },
+	[PF_IP] = { "ip", F_CIDR, .off = P(ip), .required = true,
+	  .expect = "the appliance's ADDRESS/PREFIX, e.g. 10.77.0.2/24" },
+	[PF_MAC] = { "mac", F_MAC, .off = P(mac),
+	  .expect = "a unicast MAC such as \"02:4b:43:00:00:02\"" },
+	[PF_HOST_IP] = { "host_ip", F_CIDR, .off = P(host_ip), .drivers = D(TAP),
+	  .expect = "the host side's ADDRESS/PREFIX, e.g. 10.77.0.1/24" },
+	[PF_RX_DESC] = { "rx_desc", F_U16, .off = P(rx_desc), .min = 64, .max = 32768,
+	  .expect = "RX descriptors, 64..32768" },
+	[PF_TX_DESC] = { "tx_desc", F_U16, .off = P(tx_desc), .min = 64, .max = 32768,
+	  .expect = "TX descriptors, 64..32768" },
+	[PF_MTU] = { "mtu", F_U16, .off = P(mtu), .min = 576, .max = 9000,
+	  .expect = "bytes, 576..9000" },
+	[PF_LINK_WAIT_MS] = { "link_wait_ms", F_U32, .off = P(link_wait_ms), .min = 0,
+	  .max = 60000, .expect = "milliseconds, 0..60000" },
+	[PF_LINK_WAIT_MS + 1] = { NULL },
+};
+
+static const struct field pipeline_fields[] = {
+	[PL_RX_LCORES] = { "rx_lcores", F_LCORE_LIST, .off = C(pipeline.lcores.rx),
+	  .aux = C(pipeline.lcores.rx_count), .size = KC_CFG_LCORES_MAX,
+	  .expect = "a list of lcore ids, e.g. [1]" },
+	[PL_WORKER_LCORES] = { "worker_lcores", F_LCORE_LIST, .off = C(pipeline.lcores.worker),
+	  .aux = C(pipeline.lcores.worker_count), .size = KC_CFG_WORKERS_MAX,
+	  .expect = "a list of at most 16 lcore ids, e.g. [1]" },
+	[PL_BURST] = { "burst", F_U32, .off = C(pipeline.burst), .min = 1,
+	  .max = KC_CFG_BURST_MAX, .expect = "packets per burst, 1..256" },
+	[PL_RING_SIZE] = { "ring_size", F_U32_POW2, .off = C(pipeline.ring_size), .min = 64,
+	  .max = 1u << 20, .expect = "a power of two, 64..1048576" },
+	[PL_IDLE] = { "idle", F_ENUM, .off = C(pipeline.idle), .names = idle_names },
+	[PL_IDLE_SLEEP_MAX_US] = { "idle_sleep_max_us", F_U32, .off = C(pipeline.idle_sleep_max_us),
+	  .min = 1, .max = 100000, .expect = "microseconds, 1..100000" },
+	[PL_IDLE_SLEEP_MAX_US + 1] = { NULL },
+};
+
+static const struct field mempool_fields[] = {
+	[MP_MBUFS] = { "mbufs", F_U32, .off = C(mempool.mbufs), .min = 1023,
+	  .max = 1u << 24, .expect = "mbufs per pool, 1023..16777216" },
+	[MP_CACHE] = { "cache", F_U32, .off = C(mempool.cache), .min = 0, .max = 512,
+	  .expect = "mbufs per lcore cache, 0..512" },
+	[MP_DATA_ROOM] = { "data_room", F_U32, .off = C(mempool.data_room), .min = 1024,
+	  .max = 65535, .expect = "bytes per mbuf, headroom included" },
+	[MP_DATA_ROOM + 1] = { NULL },
+};
+
+static const struct field kcp_fields[] = {
+	{ "udp_port", F_U16, .off = C(kcp.udp_port), .min = 1, .max = 65535,
+	  .expect = "a UDP port, 1..65535" },
+	{ "keys_file", F_PATH, STR(kcp.keys_file, CS_PATH), .required = true,
+	  .expect = "the path of the keys file" },
+	{ NULL },
+};
+
+static const struct field queues_fields[] = {
+	{ "max_queues", F_U32, .off = C(queues.max_queues), .min = 1,
+	  .max = 65536, .expect = "queues per worker, 1..65536" },
+	{ "max_bytes_per_queue", F_U32, .off = C(queues.max_bytes_per_queue),
+	  .min = 4096, .max = 1u << 30, .expect = "bytes, 4096..1073741824" },
+	{ "max_messages_per_queue", F_U32,
+	  .off = C(queues.max_messages_per_queue), .min = 1, .max = 1u << 24,
+	  .expect = "messages, 1..16777216" },
+	{ "max_consumers_per_queue", F_U32,
+	  .off = C(queues.max_consumers_per_queue), .min = 1, .max = 4096,
+	  .expect = "consumers, 1..4096" },
+	{ NULL },
+};
+
+static const struct field control_fields[] = {
+	{ "stats_interval_s", F_U32, .off = C(control.stats_interval_s),
+	  .min = 0, .max = 86400, .expect = "seconds, 0 (off)..86400" },
+	{ NULL },
+};
+
+static const struct field top_fields[] = {
+	[TOP_PRODUCTION] = { "production", F_BOOL, .off = C(production) },
+	[TOP_LOG_LEVEL] = { "log_level", F_ENUM, .off = C(log_level), .names = log_level_names },
+	[TOP_EAL] = { "eal", F_SECTION, .sub = eal_fields },
+	[TOP_PORTS] = { "ports", F_PORTS, .required = true,
+	  .expect = "a list of 1..8 ports" },
+	[TOP_PIPELINE] = { "pipeline", F_SECTION, .sub = pipeline_fields },
+	[TOP_MEMPOOL] = { "mempool", F_SECTION, .sub = mempool_fields },
+	[TOP_KCP] = { "kcp", F_SECTION, .sub = kcp_fields, .required = true },
+	[TOP_QUEUES] = { "queues", F_SECTION, .sub = queues_fields },
+	[TOP_CONTROL] = { "control", F_SECTION, .sub = control_fields },
+	[TOP_CONTROL + 1] = { NULL },
+};
+
+
+/* ---- the walker ------------------------------------------------------- */
+
+/* The value node of each key of a mapping that was present. */
+struct seen {
+	const yaml_node_t *key[FIELDS_MAX];
+	const yaml_node_t *val[FIELDS_MAX];
+};
+
+struct parser {
+	yaml_document_t *doc;
+	const char *source;
+	const char *base_dir;
+	char *err;
+	size_t err_len;
+	struct kc_config *cfg;
+	const yaml_node_t *root;
+	struct seen top, eal, pipeline, mempool;
+	const yaml_node_t *port_map[KC_CFG_PORTS_MAX];
+	struct seen port[KC_CFG_PORTS_MAX];
+};
+
+static int fail_at(struct parser *ps, yaml_mark_t mark, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail_at(struct parser *ps, yaml_mark_t mark, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	n = snprintf(ps->err, ps->err_len, "%s:%zu:%zu: ", ps->source,
+		     mark.line + 1, mark.column + 1);
+	if (n < 0 || (size_t)n >= ps->err_len)
+		return -EINVAL;
+	va_start(ap, fmt);
+	vsnprintf(ps->err + n, ps->err_len - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+#define FAIL(ps, node, ...) fail_at(ps, (node)->start_mark, __VA_ARGS__)
+
+static const yaml_node_t *node_at(const struct parser *ps, int i)
+{
+	return yaml_document_get_node(ps->doc, i);
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+static bool is_null(const yaml_node_t *n)
+{
+	static const char *const nulls[] = { "", "~", "null", "Null", "NULL" };
+
+	if (n->type != YAML_SCALAR_NODE ||
+	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	for (size_t i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++)
+		if (strcmp(scalar(n), nulls[i]) == 0)
+			return true;
+	return false;
+}
+
+/* What a node is, for "got ..." in messages. */
+static const char *got(const yaml_node_t *n, char *buf, size_t len)
+{
+	if (n->type == YAML_MAPPING_NODE)
+		return "a mapping";
+	if (n->type == YAML_SEQUENCE_NODE)
+		return "a list";
+	if (is_null(n))
+		return "nothing";
+	snprintf(buf, len, "'%.60s'%s", scalar(n),
+		 n->data.scalar.length > 60 ? "..." : "");
+	return buf;
+}
+
+static int want_scalar(struct parser *ps, const yaml_node_t *n,
+		       const char *key, const char *expect)
+{
+	char b[80];
+
+	if (n->type == YAML_SCALAR_NODE && !is_null(n))
+		return 0;
+	return FAIL(ps, n, "wrong type for '%s': got %s (expected %s)", key,
+		    got(n, b, sizeof(b)), expect);
+}
+
+static bool charset_ok(enum charset cs, char c)
+{
+	switch (cs) {
+	case CS_NAME:
+		return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		       (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+		       c == '-';
+	case CS_ARG:
+		return c > ' ' && c < 0x7f;
+	case CS_PATH:
+		return c >= ' ' && c < 0x7f && c != ',';
+	}
+	return false;
+}
+
+static int parse_uint(struct parser *ps, const yaml_node_t *n,
+		      const struct field *f, uint64_t *out)
+{
+	const char *s;
+	uint64_t v = 0;
+
+	if (want_scalar(ps, n, f->key, f->expect) != 0)
+		return -EINVAL;
+	s = scalar(n);
+	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return FAIL(ps, n, "wrong type for '%s': got the quoted string "
+			    "\"%.40s\" (expected an integer: %s)", f->key, s,
+			    f->expect);
+	for (const char *p = s; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			return FAIL(ps, n, "wrong type for '%s': got '%.40s' "
+				    "(expected an integer: %s)", f->key, s,
+				    f->expect);
+		if (v > (UINT64_MAX - 9) / 10)
+			return FAIL(ps, n, "'%s' out of range: %.40s "
+				    "(expected %s)", f->key, s, f->expect);
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (v < f->min || v > f->max)
+		return FAIL(ps, n, "'%s' out of range: %llu (expected %s)",
+			    f->key, (unsigned long long)v, f->expect);
+	if (f->type == F_U32_POW2 && (v & (v - 1)) != 0)
+		return FAIL(ps, n, "'%s' is not a power of two: %llu "
+			    "(expected %s)", f->key, (unsigned long long)v,
+			    f->expect);
+	*out = v;
+	return 0;
+}
+
+static int parse_bool(struct parser *ps, const yaml_node_t *n,
+		      const struct field *f, bool *out)
+{
+	static const char *const t[] = { "true", "True", "TRUE" };
+	static const char *const fl[] = { "false", "False", "FALSE" };
+
+	if (want_scalar(ps, n, f->key, "true or false") != 0)
+		return -EINVAL;
+	for (int i = 0; i < 3; i++) {
+		if (strcmp(scalar(n), t[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcmp(scalar(n), fl[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return FAIL(ps, n, "wrong type for '%s': got '%.40s' (expected true "
+		    "or false)", f->key, scalar(n));
+}
+
+static int parse_enum(struct parser *ps, const yaml_node_t *n,
+		      const struct field *f, int *out)
+{
+	char list[256] = "";
+	size_t used = 0;
+
+	if (want_scalar(ps, n, f->key, "a name") != 0)
+		return -EINVAL;
+	for (int i = 0; f->names[i] != NULL; i++) {
+		if (strcmp(scalar(n), f->names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+		used += (size_t)snprintf(list + used, sizeof(list) - used,
+					 "%s%s", i ? " | " : "", f->names[i]);
+	}
+	return FAIL(ps, n, "bad value for '%s': '%.40s' (expected one of: %s)",
+		    f->key, scalar(n), list);
+}
+
+static int parse_str(struct parser *ps, const yaml_node_t *n,
+		     const struct field *f, char *out)
+{
+	size_t len, max = f->max != 0 ? f->max : f->size - 1;
+	const char *s;
+
+	if (want_scalar(ps, n, f->key, f->expect) != 0)
+		return -EINVAL;
+	s = scalar(n);
+	len = n->data.scalar.length;
+	if (len > max)
+		return FAIL(ps, n, "'%s' is too long: %zu characters (expected "
+			    "%s, at most %zu characters)", f->key, len,
+			    f->expect, max);
+	for (size_t i = 0; i < len; i++)
+		if (!charset_ok(f->cs, s[i]))
+			return FAIL(ps, n, "bad character in '%s' at position "
+				    "%zu: '%.40s' (expected %s)", f->key, i + 1,
+				    s, f->expect);
+	memcpy(out, s, len);
+	out[len] = '\0';
+	return 0;
+}
+
+static int parse_path(struct parser *ps, const yaml_node_t *n,
+		      const struct field *f, char *out)
+{
+	char rel[KC_CFG_PATH_MAX];
+	int w;
+
+	if (parse_str(ps, n, f, rel) != 0)
+		return -EINVAL;
+	if (rel[0] == '/')
+		w = snprintf(out, f->size, "%s", rel);
+	else
+		w = snprintf(out, f->size, "%s/%s", ps->base_dir, rel);
+	if (w < 0 || (size_t)w >= f->size)
+		return FAIL(ps, n, "'%s' is too long once resolved against %s "
+			    "(expected at most %zu characters)", f->key,
+			    ps->base_dir, f->size - 1);
+	return 0;
+}
+
+static int parse_cidr(struct parser *ps, const yaml_node_t *n,
+		      const struct field *f, struct kc_ipv4_cidr *out)
+{
+	char addr[32];
+	const char *s, *slash;
+	struct in_addr a;
+	uint64_t prefix = 0;
+	uint32_t h;
+
+	if (want_scalar(ps, n, f->key, f->expect) != 0)
+		return -EINVAL;
+	s = scalar(n);
+	slash = strchr(s, '/');
+	if (slash == NULL || (size_t)(slash - s) >= sizeof(addr) ||
+	    slash[1] == '\0' || strlen(slash + 1) > 2)
+		return FAIL(ps, n, "bad IPv4 address/prefix for '%s': '%.40s' "
+			    "(expected %s)", f->key, s, f->expect);
+	memcpy(addr, s, (size_t)(slash - s));
+	addr[slash - s] = '\0';
+	for (const char *p = slash + 1; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			return FAIL(ps, n, "bad prefix length for '%s': '%.40s' "
+				    "(expected %s)", f->key, s, f->expect);
+		prefix = prefix * 10 + (uint64_t)(*p - '0');
+	}
+	if (inet_pton(AF_INET, addr, &a) != 1)
+		return FAIL(ps, n, "bad IPv4 address for '%s': '%.40s' "
+			    "(expected %s)", f->key, s, f->expect);
+	if (prefix < 1 || prefix > 32)
+		return FAIL(ps, n, "prefix length of '%s' out of range: %llu "
+			    "(expected 1..32)", f->key,
+			    (unsigned long long)prefix);
+	h = ntohl(a.s_addr);
+	if (h == 0 || h == UINT32_MAX || (h >> 28) == 0xe || (h >> 24) == 0 ||
+	    (h >> 24) == 127)
+		return FAIL(ps, n, "'%s' is not a usable host address: %s "
+			    "(expected a unicast address outside 0/8, "
+			    "127/8 and 224/4)", f->key, addr);
+	if (prefix < 31) {
+		uint32_t mask = ~0u << (32 - prefix);
+
+		if ((h & ~mask) == 0 || (h & ~mask) == ~mask)
+			return FAIL(ps, n, "'%s' is the network or broadcast "
+				    "address of its subnet: %s/%llu (expected "
+				    "a host address)", f->key, addr,
+				    (unsigned long long)prefix);
+	}
+	out->addr = h;
+	out->prefix = (uint8_t)prefix;
+	return 0;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int parse_mac(struct parser *ps, const yaml_node_t *n,
+		     const struct field *f, uint8_t mac[6])
+{
+	const char *s;
+	bool zero = true;
+
+	if (want_scalar(ps, n, f->key, f->expect) != 0)
+		return -EINVAL;
+	s = scalar(n);
+	if (n->data.scalar.length != 17)
+		goto bad;
+	for (int i = 0; i < 6; i++) {
+		int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
+
+		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
+			goto bad;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+		zero &= mac[i] == 0;
+	}
+	if (zero || (mac[0] & 1) != 0)
+		return FAIL(ps, n, "'%s' is not a unicast MAC: %s (expected %s)",
+			    f->key, s, f->expect);
+	return 0;
+bad:
+	return FAIL(ps, n, "bad MAC for '%s': '%.40s' (expected %s)", f->key, s,
+		    f->expect);
+}
+
+/* DDDD:BB:DD.F or BB:DD.F (domain 0), hex; normalised to the long form. */
+static int parse_pci(struct parser *ps, const yaml_node_t *n,
+		     const struct field *f, char *out)
+{
+	unsigned int dom = 0, bus, dev, fn;
+	const char *s;
+	char tail;
+
+	if (want_scalar(ps, n, f->key, f->expect) != 0)
+		return -EINVAL;
+	s = scalar(n);
+	for (const char *p = s; *p != '\0'; p++)
+		if (hex_digit(*p) < 0 && *p != ':' && *p != '.')
+			goto bad;
+	if (sscanf(s, "%4x:%2x:%2x.%1x%c", &dom, &bus, &dev, &fn, &tail) != 4) {
+		dom = 0;
+		if (sscanf(s, "%2x:%2x.%1x%c", &bus, &dev, &fn, &tail) != 3)
+			goto bad;
+	}
+	if (dev > 0x1f || fn > 7)
+		goto bad;
+	snprintf(out, KC_CFG_NAME_MAX, "%04x:%02x:%02x.%x", dom, bus, dev, fn);
+	return 0;
+bad:
+	return FAIL(ps, n, "bad PCI address for '%s': '%.40s' (expected %s)",
+		    f->key, s, f->expect);
+}
+
+/* One lcore id of an --lcores list; *p advances past it. */
+static int lcore_num(const char **p, uint32_t *out)
+{
+	uint32_t v = 0;
+
+	if (**p < '0' || **p > '9')
+		return -1;
+	while (**p >= '0' && **p <= '9') {
+		v = v * 10 + (uint32_t)(**p - '0');
+		if (v >= KC_CFG_LCORES_MAX)
+			return -2;
+		(*p)++;
+	}
+	*out = v;
+	return 0;
+}
+
+/* "N" or "N-M": sets the bits; *p advances. */
+static int lcore_range(const char **p, uint64_t *set)
+{
+	uint32_t a, b;
+	int rc = lcore_num(p, &a);
+
+	if (rc != 0)
+		return rc;
+	b = a;
+	if (**p == '-') {
+		(*p)++;
+		rc = lcore_num(p, &b);
+		if (rc != 0)
+			return rc;
+		if (b < a)
+			return -1;
+	}
+	for (uint32_t i = a; i <= b; i++)
+		*set |= 1ull << i;
+	return 0;
+}
+
+/* A CPU set after '@': "N", "N-M" or "(list)"; only its syntax matters. */
+static int cpu_set_skip(const char **p)
+{
+	if (**p != '(') {
+		if (**p < '0' || **p > '9')
+			return -1;
+		while ((**p >= '0' && **p <= '9') || **p == '-')
+			(*p)++;
+		return 0;
+	}
+	(*p)++;
+	while ((**p >= '0' && **p <= '9') || **p == '-' || **p == ',')
+		(*p)++;
+	if (**p != ')')
+		return -1;
+	(*p)++;
+	return 0;
+}
+
+/*
+ * The EAL --lcores syntax: comma-separated elements, each an lcore id, a
+ * range, or a parenthesised list of them, optionally "@cpuset". Collects
+ * the lcore ids (not the CPUs) into *set.
+ */
+static int lcores_parse(const char *s, uint64_t *set)
+{
+	const char *p = s;
+	int rc;
+
+	*set = 0;
+	for (;;) {
+		if (*p == '(') {
+			p++;
+			for (;;) {
+				rc = lcore_range(&p, set);
+				if (rc != 0)
+					return rc;
+				if (*p != ',')
+					break;
+				p++;
+			}
+			if (*p != ')')
+				return -1;
+			p++;
+		} else {
+			rc = lcore_range(&p, set);
+			if (rc != 0)
+				return rc;
+		}
+		if (*p == '@') {
+			p++;
+			if (cpu_set_skip(&p) != 0)
+				return -1;
+		}
+		if (*p == '\0')
+			return 0;
+		if (*p != ',')
+			return -1;
+		p++;
+	}
+}
+
+static int parse_eal_lcores(struct parser *ps, const yaml_node_t *n,
+			    const struct field *f, char *out)
+{
+	uint64_t set;
+	int rc;
+
+	if (parse_str(ps, n, f, out) != 0)
+		return -EINVAL;
+	rc = lcores_parse(out, &set);
+	if (rc == -2)
+		return FAIL(ps, n, "'%s' names an lcore id above %u: '%s' "
+			    "(expected %s)", f->key, KC_CFG_LCORES_MAX - 1,
+			    out, f->expect);
+	if (rc != 0)
+		return FAIL(ps, n, "bad lcore list for '%s': '%s' (expected "
+			    "%s)", f->key, out, f->expect);
+	ps->cfg->eal.lcore_set = set;
+	return 0;
+}
+
+static int parse_lcore_list(struct parser *ps, const yaml_node_t *n,
+			    const struct field *f, uint32_t *ids,
+			    uint32_t *count)
+{
+	const struct field item = {
+		.key = f->key, .type = F_U32, .min = 0,
+		.max = KC_CFG_LCORES_MAX - 1, .expect = "an lcore id, 0..63",
+	};
+	char b[80];
+	uint64_t dup = 0;
+
+	if (n->type != YAML_SEQUENCE_NODE)
+		return FAIL(ps, n, "wrong type for '%s': got %s (expected %s)",
+			    f->key, got(n, b, sizeof(b)), f->expect);
+	*count = 0;
+	for (yaml_node_item_t *it = n->data.sequence.items.start;
+	     it < n->data.sequence.items.top; it++) {
+		const yaml_node_t *in = node_at(ps, *it);
+		uint64_t v;
+
+		if (*count >= f->size)
+			return FAIL(ps, in, "too many lcores in '%s' (expected "
+				    "at most %zu)", f->key, f->size);
+		if (parse_uint(ps, in, &item, &v) != 0)
+			return -EINVAL;
+		if (dup & (1ull << v))
+			return FAIL(ps, in, "lcore %llu is listed twice in '%s'",
+				    (unsigned long long)v, f->key);
+		dup |= 1ull << v;
+		ids[(*count)++] = (uint32_t)v;
+	}
+	if (*count == 0)
+		return FAIL(ps, n, "'%s' is empty (expected %s)", f->key,
+			    f->expect);
+	return 0;
+}
+
+static int parse_str_list(struct parser *ps, const yaml_node_t *n,
+			  const struct field *f, char (*out)[KC_CFG_ARG_MAX],
+			  uint32_t *count)
+{
+	const struct field item = {
+		.key = f->key, .type = F_STR, .size = KC_CFG_ARG_MAX,
+		.cs = f->cs, .expect = "an argument without spaces",
+	};
+	char b[80];
+
+	if (n->type != YAML_SEQUENCE_NODE)
+		return FAIL(ps, n, "wrong type for '%s': got %s (expected %s)",
+			    f->key, got(n, b, sizeof(b)), f->expect);
+	*count = 0;
+	for (yaml_node_item_t *it = n->data.sequence.items.start;
+	     it < n->data.sequence.items.top; it++) {
+		const yaml_node_t *in = node_at(ps, *it);
+
+		if (*count >= f->size)
+			return FAIL(ps, in, "too many entries in '%s' (expected "
+				    "at most %zu)", f->key, f->size);
+		if (parse_str(ps, in, &item, out[*count]) != 0)
+			return -EINVAL;
+		(*count)++;
+	}
+	return 0;
+}
+
+static int walk_mapping(struct parser *ps, const yaml_node_t *n,
+			const struct field *table, const char *where,
+			void *base, struct seen *seen);
+static int walk_ports(struct parser *ps, const yaml_node_t *n,
+		      const struct field *f);
+
+static int parse_value(struct parser *ps, const yaml_node_t *n,
+		       const struct field *f, void *base, struct seen *sub)
+{
+	uint8_t *dst = (uint8_t *)base + f->off;
+	uint64_t v = 0;
+	int e = 0, rc;
+
+	switch (f->type) {
+	case F_BOOL:
+		return parse_bool(ps, n, f, (bool *)dst);
+	case F_U32:
+	case F_U32_POW2:
+		rc = parse_uint(ps, n, f, &v);
+		if (rc == 0)
+			*(uint32_t *)dst = (uint32_t)v;
+		return rc;
+	case F_U16:
+		rc = parse_uint(ps, n, f, &v);
+		if (rc == 0)
+			*(uint16_t *)dst = (uint16_t)v;
+		return rc;
+	case F_STR:
+		return parse_str(ps, n, f, (char *)dst);
+	case F_PATH:
+		return parse_path(ps, n, f, (char *)dst);
+	case F_ENUM:
+		rc = parse_enum(ps, n, f, &e);
+		if (rc == 0)
+			*(int *)dst = e;
+		return rc;
+	case F_CIDR:
+		return parse_cidr(ps, n, f, (struct kc_ipv4_cidr *)dst);
+	case F_MAC:
+		return parse_mac(ps, n, f, dst);
+	case F_PCI:
+		return parse_pci(ps, n, f, (char *)dst);
+	case F_EAL_LCORES:
+		return parse_eal_lcores(ps, n, f, (char *)dst);
+	case F_LCORE_LIST:
+		return parse_lcore_list(ps, n, f, (uint32_t *)dst,
+					(uint32_t *)((uint8_t *)base + f->aux));
+	case F_STR_LIST:
+		return parse_str_list(ps, n, f, (char (*)[KC_CFG_ARG_MAX])dst,
+				      (uint32_t *)((uint8_t *)base + f->aux));
+	case F_SECTION:
+		return walk_mapping(ps, n, f->sub, f->key, base, sub);
+	case F_PORTS:
+		return walk_ports(ps, n, f);
+	}
+	return FAIL(ps, n, "internal error: key '%s' has no parser", f->key);
+}
+
+static struct seen *section_seen(struct parser *ps, const struct field *f)
+{
+	if (f->sub == eal_fields)
+		return &ps->eal;
+	if (f->sub == pipeline_fields)
+		return &ps->pipeline;
+	if (f->sub == mempool_fields)
+		return &ps->mempool;
+	return NULL;
+}
+
+static int walk_mapping(struct parser *ps, const yaml_node_t *n,
+			const struct field *table, const char *where,
+			void *base, struct seen *seen)
+{
+	struct seen local;
+	char b[80];
+
+	if (seen == NULL)
+		seen = &local;
+	memset(seen, 0, sizeof(*seen));
+	if (is_null(n))
+		goto required; /* "eal:" with nothing: every default */
+	if (n->type != YAML_MAPPING_NODE)
+		return FAIL(ps, n, "wrong type for '%s': got %s (expected a "
+			    "mapping of keys)", where, got(n, b, sizeof(b)));
+	for (yaml_node_pair_t *pr = n->data.mapping.pairs.start;
+	     pr < n->data.mapping.pairs.top; pr++) {
+		const yaml_node_t *k = node_at(ps, pr->key);
+		const yaml_node_t *v = node_at(ps, pr->value);
+		char keys[512];
+		size_t used = 0;
+		int i;
+
+		if (k->type != YAML_SCALAR_NODE)
+			return FAIL(ps, k, "a key in '%s' is %s (expected a "
+				    "plain name)", where, got(k, b, sizeof(b)));
+		for (i = 0; table[i].key != NULL; i++)
+			if (strcmp(scalar(k), table[i].key) == 0)
+				break;
+		if (table[i].key == NULL) {
+			for (int j = 0; table[j].key != NULL; j++)
+				used += (size_t)snprintf(keys + used,
+					sizeof(keys) - used, "%s%s",
+					j ? ", " : "", table[j].key);
+			return FAIL(ps, k, "unknown key '%.60s' in %s (expected "
+				    "one of: %s)", scalar(k), where, keys);
+		}
+		if (seen->key[i] != NULL)
+			return FAIL(ps, k, "duplicate key '%s' in %s (first at "
+				    "line %zu)", table[i].key, where,
+				    seen->key[i]->start_mark.line + 1);
+		seen->key[i] = k;
+		seen->val[i] = v;
+		if (parse_value(ps, v, &table[i], base,
+				section_seen(ps, &table[i])) != 0)
+			return -EINVAL;
+	}
+required:
+	for (int i = 0; table[i].key != NULL; i++)
+		if (table[i].required && seen->key[i] == NULL)
+			return FAIL(ps, n, "missing key '%s' in %s%s%s%s",
+				    table[i].key, where,
+				    table[i].expect ? " (expected " : "",
+				    table[i].expect ? table[i].expect : "",
+				    table[i].expect ? ")" : "");
+	return 0;
+}
+
+static void port_defaults(struct kc_port_cfg *pc)
+{
+	memset(pc, 0, sizeof(*pc));
+	pc->rx_desc = 1024;
+	pc->tx_desc = 1024;
+	pc->mtu = 1500;
+	pc->link_wait_ms = 3000;
+	pc->memif_role = KC_MEMIF_SERVER;
+}
+
+/* Keys of one port that depend on its driver. */
+static int check_port(struct parser *ps, uint32_t i)
+{
+	struct kc_port_cfg *pc = &ps->cfg->ports[i];
+	const struct seen *s = &ps->port[i];
+	const char *drv = port_driver_names[pc->driver];
+
+	for (int f = 0; port_fields[f].key != NULL; f++) {
+		uint32_t mask = port_fields[f].drivers;
+		char for_[64] = "";
+		size_t used = 0;
+
+		if (s->key[f] == NULL || mask == D_ALL ||
+		    (mask & (1u << pc->driver)) != 0)
+			continue;
+		for (int d = 0; port_driver_names[d] != NULL; d++)
+			if (mask & (1u << d))
+				used += (size_t)snprintf(for_ + used,
+					sizeof(for_) - used, "%s%s",
+					used ? ", " : "", port_driver_names[d]);
+		return FAIL(ps, s->key[f], "key '%s' does not apply to driver "
+			    "%s (it is for: %s)", port_fields[f].key, drv,
+			    for_);
+	}
+	pc->has_mac = s->key[PF_MAC] != NULL;
+	pc->has_host_ip = s->key[PF_HOST_IP] != NULL;
+	switch (pc->driver) {
+	case KC_PORT_TAP:
+		if (pc->iface[0] == '\0') {
+			if (strlen(pc->name) > KC_CFG_IFNAME_MAX)
+				return FAIL(ps, ps->port_map[i], "port '%s' "
+					    "needs 'iface': its name is too "
+					    "long for an interface name",
+					    pc->name);
+			memcpy(pc->iface, pc->name, strlen(pc->name) + 1);
+		}
+		if (pc->has_host_ip) {
+			uint32_t mask = ~0u << (32 - pc->host_ip.prefix);
+
+			if (pc->host_ip.addr == pc->ip.addr)
+				return FAIL(ps, s->val[PF_HOST_IP], "host_ip is the "
+					    "appliance's own address (expected "
+					    "another address of its subnet)");
+			if ((pc->host_ip.addr & mask) !=
+			    (pc->ip.addr & mask) ||
+			    pc->host_ip.prefix != pc->ip.prefix)
+				return FAIL(ps, s->val[PF_HOST_IP], "host_ip is not in "
+					    "the subnet of ip (expected an "
+					    "address of the same subnet and "
+					    "prefix, so the host can reach "
+					    "the appliance)");
+		}
+		break;
+	case KC_PORT_AF_PACKET:
+	case KC_PORT_AF_XDP:
+		if (pc->iface[0] == '\0')
+			return FAIL(ps, ps->port_map[i], "missing key 'iface' "
+				    "in port '%s' (expected the existing "
+				    "interface driver %s attaches to)",
+				    pc->name, drv);
+		break;
+	case KC_PORT_PCI:
+		if (pc->pci[0] == '\0')
+			return FAIL(ps, ps->port_map[i], "missing key 'pci' in "
+				    "port '%s' (expected a PCI address such "
+				    "as 0000:3b:00.0)", pc->name);
+		break;
+	case KC_PORT_MEMIF:
+		if (pc->socket_path[0] == '\0')
+			return FAIL(ps, ps->port_map[i], "missing key 'socket' "
+				    "in port '%s' (expected the path of the "
+				    "memif control socket)", pc->name);
+		break;
+	case KC_PORT_PCAP:
+		if (pc->rx_pcap[0] == '\0')
+			return FAIL(ps, ps->port_map[i], "missing key "
+				    "'rx_pcap' in port '%s' (expected a pcap "
+				    "file to read frames from)", pc->name);
+		break;
+	case KC_PORT_RING:
+	case KC_PORT_NULL:
+		break;
+	}
+	for (uint32_t j = 0; j < i; j++) {
+		const struct kc_port_cfg *o = &ps->cfg->ports[j];
+
+		if (strcmp(o->name, pc->name) == 0)
+			return FAIL(ps, s->val[PF_NAME], "port name '%s' is used "
+				    "twice (expected a unique name)", pc->name);
+		if (o->ip.addr == pc->ip.addr)
+			return FAIL(ps, s->val[PF_IP], "ip is also port '%s''s "
+				    "(expected one address per port)",
+				    o->name);
+		if (pc->iface[0] != '\0' && strcmp(o->iface, pc->iface) == 0)
+			return FAIL(ps, s->val[PF_IFACE] ? s->val[PF_IFACE] : s->val[PF_NAME],
+				    "interface '%s' is also port '%s''s "
+				    "(expected one port per interface)",
+				    pc->iface, o->name);
+		if (pc->pci[0] != '\0' && strcmp(o->pci, pc->pci) == 0)
+			return FAIL(ps, s->val[PF_PCI], "PCI device %s is also "
+				    "port '%s''s", pc->pci, o->name);
+	}
+	return 0;
+}
+
+static int walk_ports(struct parser *ps, const yaml_node_t *n,
+		      const struct field *f)
+{
+	struct kc_config *cfg = ps->cfg;
+	char b[80];
+
+	if (n->type != YAML_SEQUENCE_NODE)
+		return FAIL(ps, n, "wrong type for 'ports': got %s (expected "
+			    "%s)", got(n, b, sizeof(b)), f->expect);
+	cfg->port_count = 0;
+	for (yaml_node_item_t *it = n->data.sequence.items.start;
+	     it < n->data.sequence.items.top; it++) {
+		const yaml_node_t *pn = node_at(ps, *it);
+		uint32_t i = cfg->port_count;
+		char where[32];
+
+		if (i >= KC_CFG_PORTS_MAX)
+			return FAIL(ps, pn, "too many ports (expected at most "
+				    "%u)", KC_CFG_PORTS_MAX);
+		port_defaults(&cfg->ports[i]);
+		snprintf(where, sizeof(where), "ports[%u]", i);
+		if (pn->type != YAML_MAPPING_NODE)
+			return FAIL(ps, pn, "wrong type for %s: got %s "
+				    "(expected a mapping with name, driver, "
+				    "ip...)", where, got(pn, b, sizeof(b)));
+		ps->port_map[i] = pn;
+		if (walk_mapping(ps, pn, port_fields, where, &cfg->ports[i],
+				 &ps->port[i]) != 0)
+			return -EINVAL;
+		cfg->port_count++;
+		if (check_port(ps, i) != 0)
+			return -EINVAL;
+	}
+	if (cfg->port_count == 0)
+		return FAIL(ps, n, "'ports' is empty (expected %s)", f->expect);
+	return 0;
+}
+
+/* ---- checks across sections ------------------------------------------- */
+
+/* The node to blame: the first present of a value, its section, the root. */
+static const yaml_node_t *blame(const struct parser *ps,
+				const struct seen *sec, int idx, int top_idx)
+{
+	if (sec != NULL && sec->val[idx] != NULL)
+		return sec->val[idx];
+	if (ps->top.val[top_idx] != NULL)
+		return ps->top.key[top_idx];
+	return ps->root;
+}
+
+/* The item of a sequence node holding value v (for lcore lists). */
+static const yaml_node_t *item_of(const struct parser *ps,
+				  const yaml_node_t *seq, uint32_t v)
+{
+	char s[16];
+
+	if (seq == NULL || seq->type != YAML_SEQUENCE_NODE)
+		return seq;
+	snprintf(s, sizeof(s), "%u", v);
+	for (yaml_node_item_t *it = seq->data.sequence.items.start;
+	     it < seq->data.sequence.items.top; it++)
+		if (strcmp(scalar(node_at(ps, *it)), s) == 0)
+			return node_at(ps, *it);
+	return seq;
+}
+
+static bool in_list(const uint32_t *ids, uint32_t n, uint32_t v)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (ids[i] == v)
+			return true;
+	return false;
+}
+
+static int check_lcores(struct parser *ps)
+{
+	const struct kc_config *cfg = ps->cfg;
+	const struct kc_lcore_map *map = &cfg->pipeline.lcores;
+	const yaml_node_t *rx = blame(ps, &ps->pipeline, PL_RX_LCORES, TOP_PIPELINE);
+	const yaml_node_t *wk = blame(ps, &ps->pipeline, PL_WORKER_LCORES,
+				      TOP_PIPELINE);
+	uint64_t set = cfg->eal.lcore_set;
+	bool shared = false;
+
+	if ((set & (1ull << cfg->eal.main_lcore)) == 0)
+		return FAIL(ps, blame(ps, &ps->eal, EAL_MAIN_LCORE, TOP_EAL),
+			    "main_lcore %u is not in eal.lcores '%s' (expected "
+			    "one of its lcore ids)", cfg->eal.main_lcore,
+			    cfg->eal.lcores);
+	for (int list = 0; list < 2; list++) {
+		const uint32_t *ids = list == 0 ? map->rx : map->worker;
+		uint32_t n = list == 0 ? map->rx_count : map->worker_count;
+		const yaml_node_t *node = list == 0 ? rx : wk;
+		const char *name = list == 0 ? "rx_lcores" : "worker_lcores";
+
+		for (uint32_t i = 0; i < n; i++) {
+			if ((set & (1ull << ids[i])) == 0)
+				return FAIL(ps, item_of(ps, node, ids[i]),
+					    "lcore %u of %s is not in "
+					    "eal.lcores '%s' (expected an "
+					    "lcore the EAL starts)", ids[i],
+					    name, cfg->eal.lcores);
+			if (ids[i] == cfg->eal.main_lcore)
+				return FAIL(ps, item_of(ps, node, ids[i]),
+					    "lcore %u of %s is the main lcore, "
+					    "which runs the control plane "
+					    "(expected another lcore of "
+					    "eal.lcores)", ids[i], name);
+		}
+	}
+	for (uint32_t i = 0; i < map->worker_count; i++)
+		shared |= in_list(map->rx, map->rx_count, map->worker[i]);
+	/* Run-to-completion is one lcore doing everything; an lcore in both
+	 * lists beside others would leave rings without a consumer. */
+	if (shared && (map->rx_count != 1 || map->worker_count != 1))
+		return FAIL(ps, wk, "an lcore is in both rx_lcores and "
+			    "worker_lcores, but the lists differ (expected "
+			    "either the same single lcore in both, for "
+			    "run-to-completion, or two lists with no lcore in "
+			    "common, for a pipeline)");
+	return 0;
+}
+
+void kc_config_queue_needs(const struct kc_config *cfg, uint16_t *nb_rxq,
+			   uint16_t *nb_txq)
+{
+	const struct kc_lcore_map *map = &cfg->pipeline.lcores;
+	uint32_t distinct = map->rx_count;
+
+	for (uint32_t w = 0; w < map->worker_count; w++)
+		distinct += in_list(map->rx, map->rx_count, map->worker[w]) ?
+			0 : 1;
+	*nb_rxq = (uint16_t)map->rx_count;
+	*nb_txq = (uint16_t)distinct;
+}
+
+static int check_resources(struct parser *ps)
+{
+	const struct kc_config *cfg = ps->cfg;
+	uint64_t need = 0;
+	uint32_t mtu_max = 0;
+	uint16_t nb_rxq, nb_txq;
+	bool rtc;
+
+	kc_config_queue_needs(cfg, &nb_rxq, &nb_txq);
+	rtc = cfg->pipeline.lcores.rx_count == 1 &&
+	      cfg->pipeline.lcores.worker_count == 1 &&
+	      cfg->pipeline.lcores.rx[0] == cfg->pipeline.lcores.worker[0];
+	for (uint32_t i = 0; i < cfg->port_count; i++) {
+		need += (uint64_t)cfg->ports[i].rx_desc * nb_rxq +
+			(uint64_t)cfg->ports[i].tx_desc * nb_txq;
+		if (cfg->ports[i].mtu > mtu_max)
+			mtu_max = cfg->ports[i].mtu;
+	}
+	if (!rtc)
+		need += (uint64_t)cfg->pipeline.ring_size *
+			cfg->pipeline.lcores.worker_count;
+	/* Every data-path lcore may hold a cache, a burst in hand and a TX
+	 * buffer per port. */
+	need += (uint64_t)(nb_txq + 1) *
+		(cfg->mempool.cache + cfg->pipeline.burst *
+		 (1 + cfg->port_count));
+	if (cfg->mempool.mbufs < need)
+		return FAIL(ps, blame(ps, &ps->mempool, MP_MBUFS, TOP_MEMPOOL),
+			    "mempool.mbufs %u is fewer than the %llu that the "
+			    "ports' descriptors, the worker rings and the "
+			    "lcore caches can hold at once (expected at least "
+			    "%llu)", cfg->mempool.mbufs,
+			    (unsigned long long)need, (unsigned long long)need);
+	if ((uint64_t)cfg->mempool.cache * 3 / 2 > cfg->mempool.mbufs)
+		return FAIL(ps, blame(ps, &ps->mempool, MP_MBUFS, TOP_MEMPOOL),
+			    "mempool.cache %u is too large for %u mbufs "
+			    "(expected a cache of at most two thirds of "
+			    "mbufs)", cfg->mempool.cache, cfg->mempool.mbufs);
+	if (cfg->mempool.data_room <
+	    KC_CFG_MBUF_HEADROOM + mtu_max + 14u + 4u)
+		return FAIL(ps, blame(ps, &ps->mempool, MP_DATA_ROOM,
+				      TOP_MEMPOOL),
+			    "mempool.data_room %u cannot hold a whole frame "
+			    "of the largest port MTU %u (expected at least "
+			    "%u: headroom %u + MTU + Ethernet header and "
+			    "VLAN tag)", cfg->mempool.data_room, mtu_max,
+			    KC_CFG_MBUF_HEADROOM + mtu_max + 18u,
+			    KC_CFG_MBUF_HEADROOM);
+	for (uint32_t i = 0; i < cfg->port_count; i++)
+		if (cfg->ports[i].driver == KC_PORT_MEMIF &&
+		    cfg->eal.in_memory && !cfg->eal.hugepages)
+			return FAIL(ps, blame(ps, &ps->eal, EAL_IN_MEMORY,
+					      TOP_EAL),
+				    "port '%s' is memif, which needs the "
+				    "EAL's multi-process channel, and "
+				    "in_memory: true without hugepages turns "
+				    "it off (expected in_memory: false or "
+				    "hugepages: true)", cfg->ports[i].name);
+	return 0;
+}
+
+/* ---- entry points ----------------------------------------------------- */
+
+static void defaults(struct kc_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->log_level = KC_LOG_INFO;
+	snprintf(cfg->eal.lcores, sizeof(cfg->eal.lcores), "0-1");
+	cfg->eal.lcore_set = 0x3;
+	cfg->eal.main_lcore = 0;
+	cfg->eal.memory_mb = 256;
+	cfg->eal.in_memory = true;
+	snprintf(cfg->eal.file_prefix, sizeof(cfg->eal.file_prefix),
+		 "kingcobra");
+	cfg->pipeline.lcores.rx_count = 1;
+	cfg->pipeline.lcores.rx[0] = 1;
+	cfg->pipeline.lcores.worker_count = 1;
+	cfg->pipeline.lcores.worker[0] = 1;
+	cfg->pipeline.burst = 32;
+	cfg->pipeline.ring_size = 4096;
+	cfg->pipeline.idle = KC_IDLE_ADAPTIVE;
+	cfg->pipeline.idle_sleep_max_us = 200;
+	cfg->mempool.mbufs = 8191;
+	cfg->mempool.cache = 256;
+	cfg->mempool.data_room = 2176;
+	cfg->kcp.udp_port = 60000;
+	cfg->queues.max_queues = 32;
+	cfg->queues.max_bytes_per_queue = 1u << 20;
+	cfg->queues.max_messages_per_queue = 16384;
+	cfg->queues.max_consumers_per_queue = 32;
+}
+
+static int syntax_error(struct parser *ps, const yaml_parser_t *yp)
+{
+	if (yp->context != NULL)
+		return fail_at(ps, yp->problem_mark, "YAML syntax error: %s "
+			       "(%s at line %zu)", yp->problem, yp->context,
+			       yp->context_mark.line + 1);
+	return fail_at(ps, yp->problem_mark, "YAML syntax error: %s",
+		       yp->problem != NULL ? yp->problem : "unreadable input");
+}
+
+int kc_config_parse(const char *text, size_t len, const char *source,
+		    const char *base_dir, struct kc_config *cfg, char *err,
+		    size_t err_len)
+{
+	struct parser *ps;
+	yaml_parser_t yp;
+	yaml_document_t doc, more;
+	int rc;
+
+	defaults(cfg);
+	snprintf(cfg->source, sizeof(cfg->source), "%s", source);
+	snprintf(cfg->base_dir, sizeof(cfg->base_dir), "%s", base_dir);
+	err[0] = '\0';
+	/* The parser's node bookkeeping is a few KiB: heap, not stack. */
+	ps = calloc(1, sizeof(*ps));
+	if (ps == NULL) {
+		snprintf(err, err_len, "%s: out of memory", source);
+		return -ENOMEM;
+	}
+	ps->doc = &doc;
+	ps->source = source;
+	ps->base_dir = base_dir;
+	ps->err = err;
+	ps->err_len = err_len;
+	ps->cfg = cfg;
+
+	if (!yaml_parser_initialize(&yp)) {
+		free(ps);
+		snprintf(err, err_len, "%s: cannot initialise libyaml", source);
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&yp, &doc)) {
+		rc = syntax_error(ps, &yp);
+		yaml_parser_delete(&yp);
+		free(ps);
+		return rc;
+	}
+	ps->root = yaml_document_get_root_node(&doc);
+	if (ps->root == NULL) {
+		yaml_mark_t start = { 0, 0, 0 };
+
+		rc = fail_at(ps, start, "the config is empty (expected a "
+			     "mapping with at least 'ports' and 'kcp')");
+		goto out;
+	}
+	if (!yaml_parser_load(&yp, &more)) {
+		rc = syntax_error(ps, &yp);
+		goto out;
+	}
+	if (yaml_document_get_root_node(&more) != NULL) {
+		rc = FAIL(ps, yaml_document_get_root_node(&more),
+			  "a second YAML document (expected one config per "
+			  "file)");
+		yaml_document_delete(&more);
+		goto out;
+	}
+	yaml_document_delete(&more);
+	if (ps->root->type != YAML_MAPPING_NODE) {
+		char b[80];
+
+		rc = FAIL(ps, ps->root, "the config is %s (expected a mapping "
+			  "of sections: eal, ports, pipeline, ...)",
+			  got(ps->root, b, sizeof(b)));
+		goto out;
+	}
+	rc = walk_mapping(ps, ps->root, top_fields, "the config", cfg,
+			  &ps->top);
+	if (rc == 0)
+		rc = check_lcores(ps);
+	if (rc == 0)
+		rc = check_resources(ps);
+out:
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&yp);
+	free(ps);
+	return rc;
+}
+
+int kc_config_load(const char *path, struct kc_config *cfg, char *err,
+		   size_t err_len)
+{
+	char dir[KC_CFG_PATH_MAX], real[PATH_MAX];
+	char *text, *slash;
+	size_t len = 0;
+	FILE *f;
+	int rc;
+
+	defaults(cfg);
+	f = fopen(path, "re");
+	if (f == NULL) {
+		rc = -errno;
+		snprintf(err, err_len, "%s: cannot open: %s", path,
+			 strerror(errno));
+		return rc;
+	}
+	text = malloc(KC_CFG_FILE_MAX + 1);
+	if (text == NULL) {
+		fclose(f);
+		snprintf(err, err_len, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	len = fread(text, 1, KC_CFG_FILE_MAX + 1, f);
+	if (ferror(f) || len > KC_CFG_FILE_MAX) {
+		rc = ferror(f) ? -EIO : -EFBIG;
+		snprintf(err, err_len, "%s: %s", path, ferror(f) ?
+			 "read error" : "larger than 1 MiB: not a config");
+		fclose(f);
+		free(text);
+		return rc;
+	}
+	fclose(f);
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	/* Relative paths in the file stay right if the process changes its
+	 * working directory later. */
+	if (realpath(dir, real) != NULL && strlen(real) < sizeof(dir))
+		snprintf(dir, sizeof(dir), "%s", real);
+	rc = kc_config_parse(text, len, path, dir, cfg, err, err_len);
+	free(text);
+	return rc;
+}
+
+int kc_config_load_default(struct kc_config *cfg, char *err, size_t err_len)
+{
+	return kc_config_parse(kc_default_config_yaml,
+			       kc_default_config_yaml_len,
+			       "<embedded default>", KC_DEFAULT_CONFIG_DIR, cfg,
+			       err, err_len);
+}
+
+const char *kc_port_driver_name(enum kc_port_driver d)
+{
+	if ((unsigned int)d > KC_PORT_PCI)
+		return "?";
+	return port_driver_names[d];
+}
+
+const char *kc_log_level_name(enum kc_log_level l)
+{
+	if ((unsigned int)l > KC_LOG_DEBUG)
+		return "?";
+	return log_level_names[l];
+}
+
+void kc_ipv4_format(uint32_t addr, char out[16])
+{
+	snprintf(out, 16, "%u.%u.%u.%u", addr >> 24, (addr >> 16) & 0xff,
+		 (addr >> 8) & 0xff, addr & 0xff);
+}
