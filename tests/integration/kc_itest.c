@@ -331,7 +331,9 @@ static void raw_frames(const char *iface, const struct sockaddr_in *dst)
 	sll.sll_halen = 6;
 	memcpy(sll.sll_addr, dmac, 6);
 
-	for (int kind = 0; kind < 4; kind++) {
+	/* No runt here: the kernel refuses to send a frame shorter than an
+	 * Ethernet header (EINVAL); tests/unit/test_pkt.c covers runts. */
+	for (int kind = 0; kind < 3; kind++) {
 		memset(frame, 0, sizeof(frame));
 		memcpy(frame, dmac, 6);
 		frame[6] = 0x02;
@@ -349,10 +351,8 @@ static void raw_frames(const char *iface, const struct sockaddr_in *dst)
 		case 2: /* IPv4 with options */
 			frame[14] = 0x47;
 			break;
-		case 3: /* a runt: 10 bytes */
-			break;
 		}
-		if (sendto(fd, frame, kind == 3 ? 10 : 74, 0,
+		if (sendto(fd, frame, 74, 0,
 			   (struct sockaddr *)&sll, sizeof(sll)) < 0)
 			perror("kc-itest: sendto raw");
 	}
@@ -386,8 +386,9 @@ static int garbage(const char *iface, uint32_t count)
 	n = make_request(buf, KC_OP_PING, "x", 1, 5);
 	kc_put_u32(buf + KC_OFF_CLIENT_ID, 4242);
 	send_udp(fd, buf, n);				/* unknown client */
-	memset(buf, 0xab, sizeof(buf));
-	send_udp(fd, buf, 1800);		/* oversize: IP fragments */
+	/* No IP fragments here: DPDK's AF_PACKET PMD asks the kernel to
+	 * reassemble them (PACKET_FANOUT_FLAG_DEFRAG); test_tap.sh sends
+	 * fragments over TAP, which delivers them as they are. */
 
 	/* Authenticated but bad: answered with an error status. */
 	e = kc_client_call(c, 123, "x", 1, r);

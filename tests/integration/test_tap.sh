@@ -30,10 +30,15 @@ check "kcctl exits 3 on timeout (wrong port)" sh -c "'$KCCTL' -s $S:60009 --time
 check "10,000 messages from 4 concurrent clients, fetched back in order" \
 	"$ITEST" publish-concurrent $S load 10000 4
 "$ITEST" sequence $S seq >"$WORK/seq.rtc" 2>&1
+# A datagram larger than the MTU leaves the host as IP fragments, which
+# the appliance drops and counts (KCP is one datagram per frame).
+python3 -c "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'K' * 1800, ('$S', 60000))"
+check "still serving after the fragments" "$KCCTL" -s $S ping
 stop_appliance
 check "clean shutdown (exit 0)" test "$STOP_STATUS" -eq 0
 check "ARP answered" counter_at_least arp_replies 1
 check "ICMP echo answered" counter_at_least icmp_echo_replies 3
+check "IP fragments dropped and counted" counter_at_least drop_ip_fragment 2
 check "every request answered" sh -c "test $(counter kcp_requests) -eq $(counter kcp_replies)"
 check "no request lost to a full ring or TX queue" sh -c \
 	"test $(counter drop_ring_full) -eq 0 && test $(counter drop_tx_full) -eq 0"
