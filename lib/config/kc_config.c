@@ -429,16 +429,18 @@ static int parse_enum(struct parser *ps, const yaml_node_t *n,
 	char list[256] = "";
 	size_t used = 0;
 
-	if (want_scalar(ps, n, f->key, "a name") != 0)
-		return -EINVAL;
-	for (int i = 0; f->names[i] != NULL; i++) {
+	/* Names first: "driver: null" is the null driver, not YAML's null. */
+	for (int i = 0; n->type == YAML_SCALAR_NODE && f->names[i] != NULL;
+	     i++)
 		if (strcmp(scalar(n), f->names[i]) == 0) {
 			*out = i;
 			return 0;
 		}
+	if (want_scalar(ps, n, f->key, "a name") != 0)
+		return -EINVAL;
+	for (int i = 0; f->names[i] != NULL; i++)
 		used += (size_t)snprintf(list + used, sizeof(list) - used,
 					 "%s%s", i ? " | " : "", f->names[i]);
-	}
 	return FAIL(ps, n, "bad value for '%s': '%.40s' (expected one of: %s)",
 		    f->key, scalar(n), list);
 }

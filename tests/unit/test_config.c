@@ -1,0 +1,450 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The YAML config parser: the embedded default, defaults of omitted keys,
+ * path resolution, the EAL lcore syntax, and one test per class of error,
+ * each asserting the line and column the message names.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "kc_config.h"
+
+static struct kc_config cfg;
+static char err[KC_CFG_ERR_MAX];
+
+/* A minimal valid config: the two sections without defaults. */
+#define MIN_PORTS                 \
+	"ports:\n"                \
+	"  - name: kc0\n"         \
+	"    driver: tap\n"       \
+	"    ip: 10.77.0.2/24\n"
+#define MIN_KCP                   \
+	"kcp:\n"                  \
+	"  keys_file: dev.keys\n"
+#define MINIMAL MIN_PORTS MIN_KCP
+
+static int parse(const char *text)
+{
+	return kc_config_parse(text, strlen(text), "t.yaml", "/etc/kc", &cfg,
+			       err, sizeof(err));
+}
+
+/* The parse fails, and the message starts with t.yaml:LINE:COL: and
+ * contains what. */
+static void expect_error(const char *text, unsigned int line,
+			 unsigned int col, const char *what)
+{
+	char prefix[32];
+
+	snprintf(prefix, sizeof(prefix), "t.yaml:%u:%u: ", line, col);
+	if (parse(text) == 0)
+		fail_msg("accepted:\n%s", text);
+	if (strncmp(err, prefix, strlen(prefix)) != 0)
+		fail_msg("expected '%s...', got '%s'", prefix, err);
+	if (strstr(err, what) == NULL)
+		fail_msg("expected '%s' in '%s'", what, err);
+}
+
+static void test_embedded_default(void **state)
+{
+	char ip[16];
+
+	(void)state;
+	assert_int_equal(kc_config_load_default(&cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.source, "<embedded default>");
+	assert_false(cfg.production);
+	assert_int_equal(cfg.port_count, 1);
+	assert_int_equal(cfg.ports[0].driver, KC_PORT_TAP);
+	assert_string_equal(cfg.ports[0].iface, "kc0");
+	kc_ipv4_format(cfg.ports[0].ip.addr, ip);
+	assert_string_equal(ip, "10.77.0.2");
+	assert_int_equal(cfg.ports[0].ip.prefix, 24);
+	assert_true(cfg.ports[0].has_host_ip);
+	kc_ipv4_format(cfg.ports[0].host_ip.addr, ip);
+	assert_string_equal(ip, "10.77.0.1");
+	assert_false(cfg.ports[0].has_mac);
+	assert_int_equal(cfg.pipeline.idle, KC_IDLE_ADAPTIVE);
+	assert_int_equal(cfg.pipeline.burst, 32);
+	assert_int_equal(cfg.kcp.udp_port, 60000);
+	assert_string_equal(cfg.kcp.keys_file,
+			    KC_SOURCE_DIR "/config/dev.keys");
+	assert_int_equal(access(cfg.kcp.keys_file, R_OK), 0);
+}
+
+/* A file that leaves out every key with a default gets the values of
+ * config/default.yaml: the two never drift apart. */
+static void test_defaults_match_default_yaml(void **state)
+{
+	static struct kc_config def;
+	static const char text[] =
+		"ports:\n"
+		"  - name: kc0\n"
+		"    driver: tap\n"
+		"    host_ip: 10.77.0.1/24\n"
+		"    ip: 10.77.0.2/24\n"
+		"kcp:\n"
+		"  keys_file: dev.keys\n";
+
+	(void)state;
+	assert_int_equal(kc_config_load_default(&def, err, sizeof(err)), 0);
+	assert_int_equal(kc_config_parse(text, strlen(text),
+					 "<embedded default>",
+					 KC_SOURCE_DIR "/config", &cfg, err,
+					 sizeof(err)), 0);
+	assert_memory_equal(&cfg, &def, sizeof(cfg));
+}
+
+static void test_minimal_and_paths(void **state)
+{
+	(void)state;
+	assert_int_equal(parse(MINIMAL), 0);
+	assert_string_equal(cfg.kcp.keys_file, "/etc/kc/dev.keys");
+	assert_string_equal(cfg.ports[0].iface, "kc0"); /* the port's name */
+	assert_int_equal(parse(MIN_PORTS "kcp:\n  keys_file: /k/x.keys\n"), 0);
+	assert_string_equal(cfg.kcp.keys_file, "/k/x.keys");
+}
+
+static void test_full_port_and_pipeline(void **state)
+{
+	static const char text[] =
+		"production: true\n"
+		"log_level: debug\n"
+		"eal:\n"
+		"  lcores: \"0@0,1@1,(2-3)@(0-1)\"\n"
+		"  in_memory: false\n"
+		"  extra_args: [--huge-unlink, \"--legacy-mem\"]\n"
+		"ports:\n"
+		"  - name: nic\n"
+		"    driver: pci\n"
+		"    pci: 3b:00.1\n"
+		"    ip: 192.168.10.5/24\n"
+		"    mac: \"02:4B:43:00:00:0a\"\n"
+		"  - name: m\n"
+		"    driver: memif\n"
+		"    socket: run/m.sock\n"
+		"    role: client\n"
+		"    id: 7\n"
+		"    ip: 10.1.0.2/16\n"
+		"pipeline:\n"
+		"  rx_lcores: [1]\n"
+		"  worker_lcores: [2, 3]\n"
+		"  idle: spin\n"
+		"  ring_size: 1024\n"
+		"mempool:\n"
+		"  mbufs: 16383\n"
+		MIN_KCP;
+
+	(void)state;
+	if (parse(text) != 0)
+		fail_msg("%s", err);
+	assert_true(cfg.production);
+	assert_int_equal(cfg.log_level, KC_LOG_DEBUG);
+	assert_int_equal(cfg.eal.lcore_set, 0xf);
+	assert_false(cfg.eal.in_memory);
+	assert_int_equal(cfg.eal.extra_count, 2);
+	assert_string_equal(cfg.eal.extra[1], "--legacy-mem");
+	assert_string_equal(cfg.ports[0].pci, "0000:3b:00.1");
+	assert_true(cfg.ports[0].has_mac);
+	assert_int_equal(cfg.ports[0].mac[1], 0x4b);
+	assert_int_equal(cfg.ports[0].mac[5], 0x0a);
+	assert_int_equal(cfg.ports[1].memif_role, KC_MEMIF_CLIENT);
+	assert_int_equal(cfg.ports[1].memif_id, 7);
+	assert_string_equal(cfg.ports[1].socket_path, "/etc/kc/run/m.sock");
+	assert_int_equal(cfg.pipeline.lcores.worker_count, 2);
+	assert_int_equal(cfg.pipeline.lcores.worker[1], 3);
+	assert_int_equal(cfg.pipeline.idle, KC_IDLE_SPIN);
+	assert_int_equal(cfg.pipeline.ring_size, 1024);
+}
+
+static void test_queue_needs(void **state)
+{
+	uint16_t rxq, txq;
+
+	(void)state;
+	assert_int_equal(parse(MINIMAL), 0);
+	kc_config_queue_needs(&cfg, &rxq, &txq);
+	assert_int_equal(rxq, 1);
+	assert_int_equal(txq, 1);
+	if (parse(MINIMAL "eal: {lcores: \"0-4\"}\n"
+		  "pipeline: {rx_lcores: [1, 2], "
+		  "worker_lcores: [3, 4]}\nmempool: {mbufs: 16383}\n") != 0)
+		fail_msg("%s", err);
+	kc_config_queue_needs(&cfg, &rxq, &txq);
+	assert_int_equal(rxq, 2);
+	assert_int_equal(txq, 4);
+}
+
+static void test_eal_lcores_syntax(void **state)
+{
+	(void)state;
+	assert_int_equal(parse(MINIMAL "eal:\n  lcores: 0,2,4-5\n"
+			       "pipeline:\n  rx_lcores: [2]\n"
+			       "  worker_lcores: [2]\n"), 0);
+	assert_int_equal(cfg.eal.lcore_set, 0x35);
+	expect_error(MINIMAL "eal:\n  lcores: \"0-1,\"\n", 8, 11,
+		     "bad lcore list for 'lcores'");
+	expect_error(MINIMAL "eal:\n  lcores: \"(0-1\"\n", 8, 11,
+		     "bad lcore list");
+	expect_error(MINIMAL "eal:\n  lcores: \"3-1\"\n", 8, 11,
+		     "bad lcore list");
+	expect_error(MINIMAL "eal:\n  lcores: \"0-64\"\n", 8, 11,
+		     "lcore id above 63");
+}
+
+static void test_error_unknown_key(void **state)
+{
+	(void)state;
+	expect_error(MINIMAL "pipeline:\n  burts: 32\n", 8, 3,
+		     "unknown key 'burts' in pipeline (expected one of: "
+		     "rx_lcores, worker_lcores, burst");
+	expect_error("ports:\n  - name: a\n    drvier: tap\n", 3, 5,
+		     "unknown key 'drvier' in ports[0]");
+}
+
+static void test_error_duplicate_key(void **state)
+{
+	(void)state;
+	expect_error(MINIMAL "control:\n  stats_interval_s: 1\n"
+		     "  stats_interval_s: 2\n", 9, 3,
+		     "duplicate key 'stats_interval_s' in control (first at "
+		     "line 8)");
+}
+
+static void test_error_wrong_type(void **state)
+{
+	(void)state;
+	expect_error(MINIMAL "pipeline:\n  burst: [32]\n", 8, 10,
+		     "wrong type for 'burst': got a list");
+	expect_error(MINIMAL "pipeline:\n  burst: \"32\"\n", 8, 10,
+		     "wrong type for 'burst': got the quoted string");
+	expect_error(MINIMAL "pipeline:\n  burst: lots\n", 8, 10,
+		     "wrong type for 'burst': got 'lots' (expected an "
+		     "integer");
+	expect_error(MINIMAL "production: yes\n", 7, 13,
+		     "expected true or false");
+	expect_error(MINIMAL "eal: 3\n", 7, 6,
+		     "wrong type for 'eal': got '3' (expected a mapping");
+	expect_error("ports: {name: a}\n" MIN_KCP, 1, 8,
+		     "wrong type for 'ports': got a mapping");
+	expect_error(MINIMAL "pipeline:\n  rx_lcores: 1\n", 8, 14,
+		     "wrong type for 'rx_lcores': got '1'");
+	expect_error("- a\n- b\n", 1, 1, "the config is a list");
+}
+
+static void test_error_out_of_range(void **state)
+{
+	(void)state;
+	expect_error(MINIMAL "pipeline:\n  burst: 0\n", 8, 10,
+		     "'burst' out of range: 0 (expected packets per burst, "
+		     "1..256)");
+	expect_error(MINIMAL "pipeline:\n  burst: 99999999999999999999999\n",
+		     8, 10, "'burst' out of range");
+	expect_error(MIN_PORTS "kcp:\n  keys_file: k\n  udp_port: 70000\n", 7,
+		     13,
+		     "'udp_port' out of range: 70000");
+	expect_error(MINIMAL "pipeline:\n  ring_size: 1000\n", 8, 14,
+		     "'ring_size' is not a power of two: 1000");
+	expect_error(MINIMAL "pipeline:\n  idle: sometimes\n", 8, 9,
+		     "bad value for 'idle': 'sometimes' (expected one of: "
+		     "spin | adaptive)");
+	expect_error("ports:\n  - name: a\n    driver: tep\n", 3, 13,
+		     "expected one of: tap | af_packet | af_xdp | memif | "
+		     "pcap | ring | null | pci");
+	expect_error("ports:\n  - name: way-too-long-for-an-iface\n"
+		     "    driver: af_packet\n"
+		     "    iface: way-too-long-for-an-iface\n", 4, 12,
+		     "'iface' is too long: 25 characters");
+	expect_error("ports:\n  - name: a b\n", 2, 11,
+		     "bad character in 'name' at position 2");
+}
+
+static void test_error_missing_key(void **state)
+{
+	(void)state;
+	expect_error(MIN_KCP, 1, 1, "missing key 'ports' in the config");
+	expect_error(MIN_PORTS, 1, 1, "missing key 'kcp' in the config");
+	expect_error(MIN_PORTS "kcp:\n  udp_port: 1\n", 6, 3,
+		     "missing key 'keys_file' in kcp");
+	expect_error("ports:\n  - name: a\n    driver: tap\n" MIN_KCP, 2, 5,
+		     "missing key 'ip' in ports[0]");
+	expect_error("ports:\n  - name: a\n    driver: af_packet\n"
+		     "    ip: 10.0.0.2/24\n" MIN_KCP, 2, 5,
+		     "missing key 'iface' in port 'a'");
+	expect_error("ports:\n  - name: a\n    driver: pci\n"
+		     "    ip: 10.0.0.2/24\n" MIN_KCP, 2, 5,
+		     "missing key 'pci' in port 'a'");
+	expect_error("ports: []\n" MIN_KCP, 1, 8, "'ports' is empty");
+	expect_error("", 1, 1, "the config is empty");
+}
+
+static void test_error_bad_ip(void **state)
+{
+	(void)state;
+	expect_error("ports:\n  - name: a\n    driver: tap\n"
+		     "    ip: 10.77.0.2\n", 4, 9,
+		     "bad IPv4 address/prefix for 'ip': '10.77.0.2'");
+	expect_error("ports:\n  - name: a\n    driver: tap\n"
+		     "    ip: 10.77.0.256/24\n", 4, 9,
+		     "bad IPv4 address for 'ip'");
+	expect_error("ports:\n  - name: a\n    driver: tap\n"
+		     "    ip: 10.77.0.2/33\n", 4, 9,
+		     "prefix length of 'ip' out of range: 33");
+	expect_error("ports:\n  - name: a\n    driver: tap\n"
+		     "    ip: 10.77.0.0/24\n", 4, 9,
+		     "network or broadcast address");
+	expect_error("ports:\n  - name: a\n    driver: tap\n"
+		     "    ip: 224.0.0.1/24\n", 4, 9,
+		     "not a usable host address");
+	expect_error("ports:\n  - name: a\n    driver: tap\n"
+		     "    ip: 10.77.0.2/24\n    host_ip: 10.78.0.1/24\n"
+		     MIN_KCP, 5, 14, "host_ip is not in the subnet of ip");
+	expect_error("ports:\n  - name: a\n    driver: tap\n"
+		     "    ip: 10.77.0.2/24\n    host_ip: 10.77.0.2/24\n"
+		     MIN_KCP, 5, 14, "host_ip is the appliance's own address");
+}
+
+static void test_error_bad_mac_and_pci(void **state)
+{
+	(void)state;
+	expect_error("ports:\n  - name: a\n    driver: tap\n"
+		     "    mac: 02:4b:43:00:00\n", 4, 10, "bad MAC for 'mac'");
+	expect_error("ports:\n  - name: a\n    driver: tap\n"
+		     "    mac: \"01:00:5e:00:00:01\"\n", 4, 10,
+		     "not a unicast MAC");
+	expect_error("ports:\n  - name: a\n    driver: pci\n"
+		     "    pci: 0000:3b:00.8\n", 4, 10,
+		     "bad PCI address for 'pci'");
+	expect_error("ports:\n  - name: a\n    driver: pci\n"
+		     "    pci: eth0\n", 4, 10, "bad PCI address");
+}
+
+static void test_error_driver_key(void **state)
+{
+	(void)state;
+	expect_error("ports:\n  - name: a\n    driver: tap\n"
+		     "    pci: 0000:3b:00.0\n    ip: 10.0.0.2/24\n" MIN_KCP, 4,
+		     5, "key 'pci' does not apply to driver tap (it is for: "
+		     "pci)");
+	expect_error("ports:\n  - name: a\n    driver: af_packet\n"
+		     "    iface: veth0\n    host_ip: 10.0.0.1/24\n"
+		     "    ip: 10.0.0.2/24\n" MIN_KCP, 5, 5,
+		     "key 'host_ip' does not apply to driver af_packet");
+}
+
+static void test_error_duplicate_port(void **state)
+{
+	(void)state;
+	expect_error(MIN_PORTS "  - name: kc0\n    driver: null\n"
+		     "    ip: 10.9.0.2/24\n" MIN_KCP, 5, 11,
+		     "port name 'kc0' is used twice");
+	expect_error(MIN_PORTS "  - name: kc1\n    driver: null\n"
+		     "    ip: 10.77.0.2/24\n" MIN_KCP, 7, 9,
+		     "ip is also port 'kc0''s");
+}
+
+static void test_error_lcores(void **state)
+{
+	(void)state;
+	expect_error(MINIMAL "pipeline:\n  rx_lcores: [1]\n"
+		     "  worker_lcores: [5]\n", 9, 19,
+		     "lcore 5 of worker_lcores is not in eal.lcores '0-1'");
+	expect_error(MINIMAL "pipeline:\n  rx_lcores: [1, 0]\n", 8, 18,
+		     "lcore 0 of rx_lcores is the main lcore");
+	expect_error(MINIMAL "eal:\n  main_lcore: 7\n", 8, 15,
+		     "main_lcore 7 is not in eal.lcores '0-1'");
+	expect_error(MINIMAL "eal:\n  lcores: 0-3\n"
+		     "pipeline:\n  rx_lcores: [1, 2]\n  worker_lcores: [1]\n",
+		     11, 18, "an lcore is in both rx_lcores and worker_lcores");
+	expect_error(MINIMAL "pipeline:\n  rx_lcores: [1, 1]\n", 8, 18,
+		     "lcore 1 is listed twice in 'rx_lcores'");
+	expect_error(MINIMAL "pipeline:\n  worker_lcores: []\n", 8, 18,
+		     "'worker_lcores' is empty");
+}
+
+static void test_error_resources(void **state)
+{
+	(void)state;
+	expect_error(MINIMAL "mempool:\n  mbufs: 2000\n", 8, 10,
+		     "mempool.mbufs 2000 is fewer than the");
+	expect_error(MINIMAL "mempool:\n  data_room: 1600\n", 8, 14,
+		     "mempool.data_room 1600 cannot hold a whole frame");
+	expect_error("ports:\n  - name: m\n    driver: memif\n"
+		     "    socket: /run/m.sock\n    ip: 10.0.0.2/24\n" MIN_KCP
+		     "eal:\n  in_memory: true\n", 9, 14,
+		     "port 'm' is memif");
+}
+
+static void test_error_yaml_syntax(void **state)
+{
+	(void)state;
+	expect_error("ports: [\n", 2, 1, "YAML syntax error");
+	expect_error("a: b\n  c: d\n", 2, 4, "YAML syntax error");
+	expect_error(MINIMAL "---\nx: 1\n", 8, 1,
+		     "a second YAML document");
+}
+
+static void test_load_file(void **state)
+{
+	char path[] = "/tmp/kc-test-config-XXXXXX";
+	char expect[128];
+	int fd;
+	FILE *f;
+
+	(void)state;
+	assert_int_not_equal(kc_config_load("/nonexistent/kc.yaml", &cfg, err,
+					    sizeof(err)), 0);
+	assert_non_null(strstr(err, "/nonexistent/kc.yaml: cannot open"));
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs(MIN_PORTS "kcp:\n  keys_file: k.keys\n  port: 1\n", f);
+	fclose(f);
+	assert_int_not_equal(kc_config_load(path, &cfg, err, sizeof(err)), 0);
+	snprintf(expect, sizeof(expect), "%s:7:3: unknown key 'port' in kcp",
+		 path);
+	assert_non_null(strstr(err, expect));
+
+	f = fopen(path, "w");
+	fputs(MINIMAL, f);
+	fclose(f);
+	assert_int_equal(kc_config_load(path, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.kcp.keys_file, "/tmp/dev.keys");
+	assert_string_equal(cfg.source, path);
+	unlink(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_embedded_default),
+		cmocka_unit_test(test_defaults_match_default_yaml),
+		cmocka_unit_test(test_minimal_and_paths),
+		cmocka_unit_test(test_full_port_and_pipeline),
+		cmocka_unit_test(test_queue_needs),
+		cmocka_unit_test(test_eal_lcores_syntax),
+		cmocka_unit_test(test_error_unknown_key),
+		cmocka_unit_test(test_error_duplicate_key),
+		cmocka_unit_test(test_error_wrong_type),
+		cmocka_unit_test(test_error_out_of_range),
+		cmocka_unit_test(test_error_missing_key),
+		cmocka_unit_test(test_error_bad_ip),
+		cmocka_unit_test(test_error_bad_mac_and_pci),
+		cmocka_unit_test(test_error_driver_key),
+		cmocka_unit_test(test_error_duplicate_port),
+		cmocka_unit_test(test_error_lcores),
+		cmocka_unit_test(test_error_resources),
+		cmocka_unit_test(test_error_yaml_syntax),
+		cmocka_unit_test(test_load_file),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
