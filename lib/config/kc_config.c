@@ -11,12 +11,14 @@
  * wrong (expected what)", lines and columns counted from 1.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/ether.h>
 
 #include <yaml.h>
 
@@ -540,36 +542,27 @@ static int parse_cidr(struct parser *ps, const yaml_node_t *n,
 	return 0;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int parse_mac(struct parser *ps, const yaml_node_t *n,
 		     const struct field *f, uint8_t mac[6])
 {
+	struct ether_addr ea;
 	const char *s;
 	bool zero = true;
 
 	if (want_scalar(ps, n, f->key, f->expect) != 0)
 		return -EINVAL;
 	s = scalar(n);
+	/* ether_aton() also takes single digits: insist on the long form. */
 	if (n->data.scalar.length != 17)
 		goto bad;
-	for (int i = 0; i < 6; i++) {
-		int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
-
-		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
+	for (int i = 0; i < 17; i++)
+		if (i % 3 == 2 ? s[i] != ':' : !isxdigit((unsigned char)s[i]))
 			goto bad;
-		mac[i] = (uint8_t)(hi << 4 | lo);
+	if (ether_aton_r(s, &ea) == NULL)
+		goto bad;
+	memcpy(mac, ea.ether_addr_octet, 6);
+	for (int i = 0; i < 6; i++)
 		zero &= mac[i] == 0;
-	}
 	if (zero || (mac[0] & 1) != 0)
 		return FAIL(ps, n, "'%s' is not a unicast MAC: %s (expected %s)",
 			    f->key, s, f->expect);
@@ -591,7 +584,7 @@ static int parse_pci(struct parser *ps, const yaml_node_t *n,
 		return -EINVAL;
 	s = scalar(n);
 	for (const char *p = s; *p != '\0'; p++)
-		if (hex_digit(*p) < 0 && *p != ':' && *p != '.')
+		if (!isxdigit((unsigned char)*p) && *p != ':' && *p != '.')
 			goto bad;
 	if (sscanf(s, "%4x:%2x:%2x.%1x%c", &dom, &bus, &dev, &fn, &tail) != 4) {
 		dom = 0;
