@@ -39,16 +39,6 @@ static void dev_name(const struct kc_config *cfg, uint32_t i, char *out,
 		snprintf(out, len, "%s%u", vdev_prefix[pc->driver], i);
 }
 
-void kc_port_queues(enum kc_port_driver d, uint16_t nb_rxq, uint16_t nb_txq,
-		    uint16_t *rxq, uint16_t *txq)
-{
-	bool paired = d == KC_PORT_TAP || d == KC_PORT_AF_PACKET ||
-		      d == KC_PORT_AF_XDP;
-
-	*rxq = paired ? RTE_MAX(nb_rxq, nb_txq) : nb_rxq;
-	*txq = paired ? RTE_MAX(nb_rxq, nb_txq) : nb_txq;
-}
-
 int kc_ports_eal_args(const struct kc_config *cfg, uint16_t nb_rxq,
 		      uint16_t nb_txq, char args[][2 * KC_CFG_ARG_MAX], int max)
 {
@@ -112,7 +102,10 @@ int kc_ports_eal_args(const struct kc_config *cfg, uint16_t nb_rxq,
 				      pc->mac[0], pc->mac[1], pc->mac[2],
 				      pc->mac[3], pc->mac[4], pc->mac[5]);
 		if (pc->devargs[0] != '\0' && w > 0 && (size_t)w < len)
-			snprintf(a + w, len - (size_t)w, ",%s", pc->devargs);
+			w += snprintf(a + w, len - (size_t)w, ",%s",
+				      pc->devargs);
+		if (w < 0 || (size_t)w >= len)
+			return -ENAMETOOLONG;
 	}
 	if (!any_pci && n < max)
 		snprintf(args[n++], len, "--no-pci");

@@ -30,21 +30,11 @@ struct kc_port_state {
 };
 
 /*
- * Queues a port of this driver gets when the lcore map needs nb_rxq RX and
- * nb_txq TX queues. TAP, AF_PACKET and AF_XDP make queues in pairs (a TAP
- * queue pair is one file descriptor, an AF_PACKET or AF_XDP pair one socket)
- * and the kernel spreads received frames over every pair, so they get
- * max(nb_rxq, nb_txq) of each and the RX lcores poll the extra RX queues
- * too; any other driver gets exactly what was asked.
- */
-void kc_port_queues(enum kc_port_driver d, uint16_t nb_rxq, uint16_t nb_txq,
-		    uint16_t *rxq, uint16_t *txq);
-
-/*
  * EAL arguments that create or allow the configured devices ("--vdev",
  * "net_tap0,iface=kc0", "-a", "0000:3b:00.0", "--no-pci" when no port is a
- * PCI NIC), sized for nb_rxq/nb_txq queues. Writes at most max strings of KC_CFG_ARG_MAX * 2 bytes into
- * args; returns the count.
+ * PCI NIC), sized for nb_rxq/nb_txq queues. Writes at most max strings of
+ * 2 * KC_CFG_ARG_MAX bytes into args; returns the count, or -ENAMETOOLONG
+ * when a device's arguments do not fit (long paths and devargs).
  */
 int kc_ports_eal_args(const struct kc_config *cfg, uint16_t nb_rxq,
 		      uint16_t nb_txq, char args[][2 * KC_CFG_ARG_MAX], int max);

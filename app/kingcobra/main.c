@@ -99,7 +99,7 @@ static void eal_add(struct eal_args *a, const char *fmt, ...)
 	a->argc++;
 }
 
-static void eal_build(const struct kc_config *cfg, const char *prog,
+static int eal_build(const struct kc_config *cfg, const char *prog,
 		      uint16_t nb_rxq, uint16_t nb_txq, struct eal_args *a)
 {
 	char port_args[KC_PORT_EAL_ARGS_MAX][2 * KC_CFG_ARG_MAX];
@@ -129,11 +129,18 @@ static void eal_build(const struct kc_config *cfg, const char *prog,
 	eal_add(a, "--log-level=kingcobra:%u", rte_level(cfg->log_level));
 	nb_port_args = kc_ports_eal_args(cfg, nb_rxq, nb_txq, port_args,
 					 KC_PORT_EAL_ARGS_MAX);
+	if (nb_port_args < 0) {
+		fprintf(stderr, "kingcobra: %s: a port's driver arguments "
+			"(paths and devargs) are longer than %u bytes\n",
+			cfg->source, 2 * KC_CFG_ARG_MAX - 1);
+		return nb_port_args;
+	}
 	for (int i = 0; i < nb_port_args; i++)
 		eal_add(a, "%s", port_args[i]);
 	for (uint32_t i = 0; i < cfg->eal.extra_count; i++)
 		eal_add(a, "%s", cfg->eal.extra[i]);
 	a->argv[a->argc] = NULL;
+	return 0;
 }
 
 static void print_counters(FILE *f, const char *title)
@@ -284,7 +291,10 @@ int main(int argc, char **argv)
 	}
 
 	kc_config_queue_needs(&cfg, &nb_rxq, &nb_txq);
-	eal_build(&cfg, argv[0], nb_rxq, nb_txq, &eal);
+	if (eal_build(&cfg, argv[0], nb_rxq, nb_txq, &eal) != 0) {
+		kc_keyring_free(keys);
+		return EXIT_CONFIG;
+	}
 	kc_logtype = rte_log_register_type_and_pick_level("kingcobra",
 		rte_level(cfg.log_level));
 	rc = rte_eal_init(eal.argc, eal.argv);

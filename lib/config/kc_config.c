@@ -218,7 +218,7 @@ static const struct field mempool_fields[] = {
 	[MP_CACHE] = { "cache", F_U32, .off = C(mempool.cache), .min = 0, .max = 512,
 	  .expect = "mbufs per lcore cache, 0..512" },
 	[MP_DATA_ROOM] = { "data_room", F_U32, .off = C(mempool.data_room), .min = 1024,
-	  .max = 65535, .expect = "bytes per mbuf, headroom included" },
+	  .max = 65535, .expect = "bytes per mbuf, headroom included, 1024..65535" },
 	[MP_DATA_ROOM + 1] = { NULL },
 };
 
@@ -457,6 +457,9 @@ static int parse_str(struct parser *ps, const yaml_node_t *n,
 		return -EINVAL;
 	s = scalar(n);
 	len = n->data.scalar.length;
+	if (len == 0)
+		return FAIL(ps, n, "'%s' is empty (expected %s)", f->key,
+			    f->expect);
 	if (len > max)
 		return FAIL(ps, n, "'%s' is too long: %zu characters (expected "
 			    "%s, at most %zu characters)", f->key, len,
@@ -487,6 +490,10 @@ static int parse_path(struct parser *ps, const yaml_node_t *n,
 		return FAIL(ps, n, "'%s' is too long once resolved against %s "
 			    "(expected at most %zu characters)", f->key,
 			    ps->base_dir, f->size - 1);
+	/* Paths end up in driver arguments, which commas separate. */
+	if (strchr(out, ',') != NULL)
+		return FAIL(ps, n, "'%s' resolves to %s, which holds a comma "
+			    "(expected a path without commas)", f->key, out);
 	return 0;
 }
 
@@ -1152,6 +1159,16 @@ static int check_lcores(struct parser *ps)
 	return 0;
 }
 
+void kc_port_queues(enum kc_port_driver d, uint16_t nb_rxq, uint16_t nb_txq,
+		    uint16_t *rxq, uint16_t *txq)
+{
+	bool paired = d == KC_PORT_TAP || d == KC_PORT_AF_PACKET ||
+		      d == KC_PORT_AF_XDP;
+
+	*rxq = paired ? (nb_rxq > nb_txq ? nb_rxq : nb_txq) : nb_rxq;
+	*txq = paired ? (nb_rxq > nb_txq ? nb_rxq : nb_txq) : nb_txq;
+}
+
 void kc_config_queue_needs(const struct kc_config *cfg, uint16_t *nb_rxq,
 			   uint16_t *nb_txq)
 {
@@ -1178,8 +1195,12 @@ static int check_resources(struct parser *ps)
 	      cfg->pipeline.lcores.worker_count == 1 &&
 	      cfg->pipeline.lcores.rx[0] == cfg->pipeline.lcores.worker[0];
 	for (uint32_t i = 0; i < cfg->port_count; i++) {
-		need += (uint64_t)cfg->ports[i].rx_desc * nb_rxq +
-			(uint64_t)cfg->ports[i].tx_desc * nb_txq;
+		uint16_t rxq, txq;
+
+		kc_port_queues(cfg->ports[i].driver, nb_rxq, nb_txq, &rxq,
+			       &txq);
+		need += (uint64_t)cfg->ports[i].rx_desc * rxq +
+			(uint64_t)cfg->ports[i].tx_desc * txq;
 		if (cfg->ports[i].mtu > mtu_max)
 			mtu_max = cfg->ports[i].mtu;
 	}
@@ -1198,11 +1219,6 @@ static int check_resources(struct parser *ps)
 			    "lcore caches can hold at once (expected at least "
 			    "%llu)", cfg->mempool.mbufs,
 			    (unsigned long long)need, (unsigned long long)need);
-	if ((uint64_t)cfg->mempool.cache * 3 / 2 > cfg->mempool.mbufs)
-		return FAIL(ps, blame(ps, &ps->mempool, MP_MBUFS, TOP_MEMPOOL),
-			    "mempool.cache %u is too large for %u mbufs "
-			    "(expected a cache of at most two thirds of "
-			    "mbufs)", cfg->mempool.cache, cfg->mempool.mbufs);
 	if (cfg->mempool.data_room <
 	    KC_CFG_MBUF_HEADROOM + mtu_max + 14u + 4u)
 		return FAIL(ps, blame(ps, &ps->mempool, MP_DATA_ROOM,
@@ -1213,16 +1229,6 @@ static int check_resources(struct parser *ps)
 			    "VLAN tag)", cfg->mempool.data_room, mtu_max,
 			    KC_CFG_MBUF_HEADROOM + mtu_max + 18u,
 			    KC_CFG_MBUF_HEADROOM);
-	for (uint32_t i = 0; i < cfg->port_count; i++)
-		if (cfg->ports[i].driver == KC_PORT_MEMIF &&
-		    cfg->eal.in_memory && !cfg->eal.hugepages)
-			return FAIL(ps, blame(ps, &ps->eal, EAL_IN_MEMORY,
-					      TOP_EAL),
-				    "port '%s' is memif, which needs the "
-				    "EAL's multi-process channel, and "
-				    "in_memory: true without hugepages turns "
-				    "it off (expected in_memory: false or "
-				    "hugepages: true)", cfg->ports[i].name);
 	return 0;
 }
 

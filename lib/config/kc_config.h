@@ -174,6 +174,17 @@ const char *kc_log_level_name(enum kc_log_level l);
 void kc_config_queue_needs(const struct kc_config *cfg, uint16_t *nb_rxq,
 			   uint16_t *nb_txq);
 
+/*
+ * Queues a port of this driver gets when the lcore map needs nb_rxq RX and
+ * nb_txq TX queues. TAP, AF_PACKET and AF_XDP make queues in pairs (a TAP
+ * queue pair is one file descriptor, an AF_PACKET or AF_XDP pair one socket)
+ * and the kernel spreads received frames over every pair, so they get
+ * max(nb_rxq, nb_txq) of each and the RX lcores poll the extra RX queues
+ * too; any other driver gets exactly what was asked.
+ */
+void kc_port_queues(enum kc_port_driver d, uint16_t nb_rxq, uint16_t nb_txq,
+		    uint16_t *rxq, uint16_t *txq);
+
 /* Format an address as dotted quad into out (16 bytes). */
 void kc_ipv4_format(uint32_t addr, char out[16]);
 

@@ -110,6 +110,12 @@ static void test_minimal_and_paths(void **state)
 	assert_string_equal(cfg.ports[0].iface, "kc0"); /* the port's name */
 	assert_int_equal(parse(MIN_PORTS "kcp:\n  keys_file: /k/x.keys\n"), 0);
 	assert_string_equal(cfg.kcp.keys_file, "/k/x.keys");
+	/* A comma in the config's directory would split driver arguments. */
+	assert_int_not_equal(kc_config_parse(MINIMAL, strlen(MINIMAL), "t.yaml",
+					     "/etc/a,b", &cfg, err,
+					     sizeof(err)), 0);
+	assert_non_null(strstr(err, "t.yaml:6:14: 'keys_file' resolves to "
+				    "/etc/a,b/dev.keys, which holds a comma"));
 }
 
 static void test_full_port_and_pipeline(void **state)
@@ -175,7 +181,7 @@ static void test_queue_needs(void **state)
 	assert_int_equal(txq, 1);
 	if (parse(MINIMAL "eal: {lcores: \"0-4\"}\n"
 		  "pipeline: {rx_lcores: [1, 2], "
-		  "worker_lcores: [3, 4]}\nmempool: {mbufs: 16383}\n") != 0)
+		  "worker_lcores: [3, 4]}\nmempool: {mbufs: 32767}\n") != 0)
 		fail_msg("%s", err);
 	kc_config_queue_needs(&cfg, &rxq, &txq);
 	assert_int_equal(rxq, 2);
@@ -262,6 +268,10 @@ static void test_error_out_of_range(void **state)
 		     "    driver: af_packet\n"
 		     "    iface: way-too-long-for-an-iface\n", 4, 12,
 		     "'iface' is too long: 25 characters");
+	expect_error("ports:\n  - name: \"\"\n", 2, 11, "'name' is empty");
+	expect_error(MIN_PORTS "kcp: {keys_file: k}\n"
+		     "eal: {extra_args: [\"\"]}\n", 6, 20,
+		     "'extra_args' is empty");
 	expect_error("ports:\n  - name: a b\n", 2, 11,
 		     "bad character in 'name' at position 2");
 }
@@ -376,10 +386,11 @@ static void test_error_resources(void **state)
 		     "mempool.mbufs 2000 is fewer than the");
 	expect_error(MINIMAL "mempool:\n  data_room: 1600\n", 8, 14,
 		     "mempool.data_room 1600 cannot hold a whole frame");
-	expect_error("ports:\n  - name: m\n    driver: memif\n"
-		     "    socket: /run/m.sock\n    ip: 10.0.0.2/24\n" MIN_KCP
-		     "eal:\n  in_memory: true\n", 9, 14,
-		     "port 'm' is memif");
+	/* TAP gets as many RX queues as TX queues: they count too. */
+	expect_error(MINIMAL "eal: {lcores: \"0-4\"}\n"
+		     "pipeline: {rx_lcores: [1], worker_lcores: [2, 3, 4], "
+		     "ring_size: 512}\n", 1, 1,
+		     "mempool.mbufs 8191 is fewer than the 11328");
 }
 
 static void test_error_yaml_syntax(void **state)
