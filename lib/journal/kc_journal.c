@@ -1,0 +1,700 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The journal writer of one shard.
+ *
+ * The owning lcore appends records to a ring buffer in DPDK memory and
+ * publishes how far it got (head); it never makes a system call. The I/O
+ * thread, a control thread that may block, takes what was published as a
+ * group, writes it into the current segment with pwritev, fdatasyncs, and
+ * publishes the last sequence number that is now durable. While it waits
+ * on the disk the lcore goes on filling the next group.
+ *
+ * Disk space is never a surprise: segments are preallocated
+ * (posix_fallocate) and the I/O thread keeps one spare segment ready. It
+ * publishes "room", the stream position up to which the preallocated space
+ * is enough, and the lcore appends only below it; when no spare can be
+ * made (disk full) room stops growing and the lcore answers STORAGE_FULL
+ * before executing anything, so the state in memory never runs ahead of
+ * what the journal can hold. A failed write or fdatasync is final for this
+ * process (its data is not known to be durable, see PostgreSQL's
+ * "fsyncgate"): the state becomes FAILED and stays so.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_byteorder.h>
+#include <rte_common.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#include "kc_journal.h"
+#include "kc_journal_priv.h"
+
+/* A skip marker: the rest of the ring buffer is unused, go to its start. */
+#define SKIP_MARK 0xffffffffu
+#define IOV_MAX_GROUP 64u
+#define SPARE_RETRY_NS (200ull * 1000 * 1000)
+#define IDLE_SLEEP_MIN_US 10u
+#define IDLE_SLEEP_MAX_US 1000u
+
+struct kc_journal {
+	/* Set at open, read-only after. */
+	char dir[KC_JPATH_MAX];
+	uint16_t shard;
+	enum kc_durability durability;
+	uint64_t seg_bytes;
+	uint64_t buf_size;
+	uint32_t group_max;
+	uint32_t group_wait_us;
+	uint8_t *buf;
+
+	/* The lcore's own. */
+	struct {
+		uint64_t head;
+		uint64_t last_seq;
+	} lc __rte_cache_aligned;
+
+	/* Written by the lcore, read by the I/O thread. */
+	uint64_t head_pub __rte_cache_aligned;
+
+	/* Written by the I/O thread, read by the lcore. */
+	uint64_t written __rte_cache_aligned;
+	uint64_t durable_seq;
+	uint64_t room;
+	int state;
+
+	/* The I/O thread's own. */
+	struct {
+		int dir_fd;
+		int seg_fd;
+		uint64_t seg_index;
+		uint64_t seg_off;
+		int spare_fd;		/* -1: none */
+		uint64_t next_spare_try_ns;
+		uint32_t idle_us;
+	} io __rte_cache_aligned;
+
+	struct kc_journal_stats st;
+	pthread_t thread;
+	bool started;
+	int quit;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void sleep_us(uint32_t us)
+{
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)us * 1000 };
+
+	nanosleep(&ts, NULL);
+}
+
+const char *kc_durability_name(enum kc_durability d)
+{
+	return d == KC_DURABILITY_BATCH ? "batch" : "none";
+}
+
+/* ---- files ------------------------------------------------------------ */
+
+static int pwrite_all(int fd, const void *p, size_t len, uint64_t off)
+{
+	const uint8_t *b = p;
+
+	while (len > 0) {
+		ssize_t n = pwrite(fd, b, len, (off_t)off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		b += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Create, preallocate and sync segment index (header included). */
+static int segment_create(struct kc_journal *j, uint64_t index, int *out_fd)
+{
+	uint8_t hdr[KC_JREC_HDR_LEN + KC_JSEG_PAYLOAD_LEN];
+	uint8_t payload[KC_JSEG_PAYLOAD_LEN];
+	char path[KC_JPATH_MAX];
+	struct kc_jseg s = {
+		.magic = KC_JSEG_MAGIC,
+		.version = KC_JFORMAT_VERSION,
+		.shard = j->shard,
+		.index = index,
+		.segment_bytes = j->seg_bytes,
+		.created_ns = wall_ns(),
+	};
+	struct kc_jrec h = {
+		.type = KC_JREC_SEGMENT,
+		.payload_len = KC_JSEG_PAYLOAD_LEN,
+		.shard = j->shard,
+		.time_ns = s.created_ns,
+	};
+	int fd, rc;
+
+	_Static_assert(sizeof(hdr) == KC_JREC_HDR_LEN + KC_JSEG_PAYLOAD_LEN &&
+		       (KC_JREC_HDR_LEN + KC_JSEG_PAYLOAD_LEN) %
+				       KC_JREC_ALIGN == 0,
+		       "a segment header needs no padding");
+	kc_jseg_path(path, sizeof(path), j->dir, index);
+	kc_jseg_encode(payload, &s);
+	kc_jrec_encode(hdr, &h, payload);
+	fd = open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -errno;
+	rc = -posix_fallocate(fd, 0, (off_t)j->seg_bytes);
+	if (rc == 0)
+		rc = pwrite_all(fd, hdr, sizeof(hdr), 0);
+	if (rc == 0 && fdatasync(fd) != 0)
+		rc = -errno;
+	if (rc == 0 && fsync(j->io.dir_fd) != 0)
+		rc = -errno;
+	if (rc != 0) {
+		close(fd);
+		unlink(path);
+		return rc;
+	}
+	j->st.segments_created++;
+	*out_fd = fd;
+	return 0;
+}
+
+/* Room: the stream position up to which preallocated space is enough.
+ * A roll-over can waste up to one record's size at a segment's end. */
+static void update_room(struct kc_journal *j)
+{
+	uint64_t hs = kc_jrec_size(KC_JSEG_PAYLOAD_LEN);
+	uint64_t left = j->seg_bytes - j->io.seg_off;
+	uint64_t room = left > KC_JREC_MAX_SIZE ? left - KC_JREC_MAX_SIZE : 0;
+
+	if (j->io.spare_fd >= 0)
+		room += j->seg_bytes - hs - KC_JREC_MAX_SIZE;
+	__atomic_store_n(&j->room, j->written + room, __ATOMIC_RELEASE);
+}
+
+static void ensure_spare(struct kc_journal *j)
+{
+	uint64_t t = now_ns();
+	int rc;
+
+	if (j->io.spare_fd >= 0 || t < j->io.next_spare_try_ns)
+		return;
+	rc = segment_create(j, j->io.seg_index + 1, &j->io.spare_fd);
+	if (rc != 0) {
+		j->io.spare_fd = -1;
+		j->io.next_spare_try_ns = t + SPARE_RETRY_NS;
+		j->st.last_errno = -rc;
+		/* Disk full, or the directory unwritable: no more room
+		 * than the current segment has; the lcore will answer
+		 * STORAGE_FULL when it is used up. */
+		if (__atomic_load_n(&j->state, __ATOMIC_RELAXED) ==
+		    KC_JOURNAL_OK)
+			__atomic_store_n(&j->state, KC_JOURNAL_FULL,
+					 __ATOMIC_RELEASE);
+		return;
+	}
+	if (__atomic_load_n(&j->state, __ATOMIC_RELAXED) == KC_JOURNAL_FULL)
+		__atomic_store_n(&j->state, KC_JOURNAL_OK, __ATOMIC_RELEASE);
+	update_room(j);
+}
+
+static void fail(struct kc_journal *j, int err)
+{
+	j->st.write_errors++;
+	j->st.last_errno = err;
+	__atomic_store_n(&j->state, KC_JOURNAL_FAILED, __ATOMIC_RELEASE);
+}
+
+/* ---- the I/O thread ---------------------------------------------------- */
+
+struct group {
+	struct iovec iov[IOV_MAX_GROUP];
+	int nb_iov;
+	uint64_t file_off;	/* where iov[0] goes */
+	uint64_t bytes;
+};
+
+static int group_flush(struct kc_journal *j, struct group *g)
+{
+	uint64_t off = g->file_off;
+	int i = 0;
+
+	while (i < g->nb_iov) {
+		ssize_t n = pwritev(j->io.seg_fd, g->iov + i, g->nb_iov - i,
+				    (off_t)off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		off += (uint64_t)n;
+		/* Partial write: skip what went out, go on. */
+		while (i < g->nb_iov && (size_t)n >= g->iov[i].iov_len) {
+			n -= (ssize_t)g->iov[i].iov_len;
+			i++;
+		}
+		if (i < g->nb_iov) {
+			g->iov[i].iov_base = (uint8_t *)g->iov[i].iov_base + n;
+			g->iov[i].iov_len -= (size_t)n;
+		}
+	}
+	j->st.bytes_written += g->bytes;
+	g->nb_iov = 0;
+	g->bytes = 0;
+	g->file_off = j->io.seg_off;
+	return 0;
+}
+
+static void group_add(struct group *g, uint8_t *p, uint32_t len)
+{
+	struct iovec *last = g->nb_iov ? &g->iov[g->nb_iov - 1] : NULL;
+
+	if (last != NULL && (uint8_t *)last->iov_base + last->iov_len == p)
+		last->iov_len += len;
+	else
+		g->iov[g->nb_iov++] = (struct iovec){ p, len };
+	g->bytes += len;
+}
+
+/* Switch to the spare segment; the old one's fd goes to *old_fd for the
+ * fdatasync of this group. */
+static int roll(struct kc_journal *j, int *old_fd)
+{
+	if (j->io.spare_fd < 0) {
+		j->io.next_spare_try_ns = 0;
+		ensure_spare(j);
+		if (j->io.spare_fd < 0)
+			return -ENOSPC;
+	}
+	*old_fd = j->io.seg_fd;
+	j->io.seg_fd = j->io.spare_fd;
+	j->io.spare_fd = -1;
+	j->io.seg_index++;
+	j->io.seg_off = kc_jrec_size(KC_JSEG_PAYLOAD_LEN);
+	j->st.current_segment = j->io.seg_index;
+	return 0;
+}
+
+/*
+ * Write the published records from written up to at most head as one
+ * group (group_max records), fdatasync, publish. 0 or a negative errno.
+ */
+static int write_group(struct kc_journal *j, uint64_t head)
+{
+	const uint64_t mask = j->buf_size - 1;
+	struct group g = { .nb_iov = 0, .file_off = j->io.seg_off };
+	uint64_t pos = j->written, last_seq = 0, t0;
+	uint32_t records = 0;
+	int old_fd = -1, rc;
+
+	while (pos < head && records < j->group_max &&
+	       g.nb_iov < (int)IOV_MAX_GROUP) {
+		uint8_t *p = j->buf + (pos & mask);
+		uint64_t rem = j->buf_size - (pos & mask);
+		uint32_t plen, size;
+
+		memcpy(&plen, p + 4, sizeof(plen));
+		if (rem < KC_JREC_HDR_LEN || plen == SKIP_MARK) {
+			pos += rem;
+			continue;
+		}
+		plen = rte_le_to_cpu_32(plen);
+		size = kc_jrec_size(plen);
+		if (j->io.seg_off + size > j->seg_bytes) {
+			if (old_fd >= 0)
+				break; /* one roll per group */
+			rc = group_flush(j, &g);
+			if (rc == 0)
+				rc = roll(j, &old_fd);
+			if (rc != 0)
+				return rc;
+			g.file_off = j->io.seg_off;
+		}
+		group_add(&g, p, size);
+		memcpy(&last_seq, p + 8, sizeof(last_seq));
+		j->io.seg_off += size;
+		pos += size;
+		records++;
+	}
+	rc = group_flush(j, &g);
+	if (rc != 0)
+		return rc;
+	/* The buffer up to pos may be reused: it is in the page cache. */
+	__atomic_store_n(&j->written, pos, __ATOMIC_RELEASE);
+	t0 = now_ns();
+	if (old_fd >= 0 && fdatasync(old_fd) != 0)
+		return -errno;
+	if (fdatasync(j->io.seg_fd) != 0)
+		return -errno;
+	j->st.fsync_ns_last = now_ns() - t0;
+	if (j->st.fsync_ns_last > j->st.fsync_ns_max)
+		j->st.fsync_ns_max = j->st.fsync_ns_last;
+	j->st.fsyncs += old_fd >= 0 ? 2 : 1;
+	if (old_fd >= 0)
+		close(old_fd);
+	if (records != 0)
+		__atomic_store_n(&j->durable_seq, rte_le_to_cpu_64(last_seq),
+				 __ATOMIC_RELEASE);
+	j->st.groups++;
+	j->st.group_records_last = records;
+	if (records > j->st.group_records_max)
+		j->st.group_records_max = records;
+	update_room(j);
+	return 0;
+}
+
+/* Records published but not written, up to group_max. */
+static uint32_t pending_records(const struct kc_journal *j, uint64_t head)
+{
+	const uint64_t mask = j->buf_size - 1;
+	uint64_t pos = j->written;
+	uint32_t n = 0;
+
+	while (pos < head && n < j->group_max) {
+		const uint8_t *p = j->buf + (pos & mask);
+		uint64_t rem = j->buf_size - (pos & mask);
+		uint32_t plen;
+
+		memcpy(&plen, p + 4, sizeof(plen));
+		if (rem < KC_JREC_HDR_LEN || plen == SKIP_MARK) {
+			pos += rem;
+			continue;
+		}
+		pos += kc_jrec_size(rte_le_to_cpu_32(plen));
+		n++;
+	}
+	return n;
+}
+
+static void *io_main(void *arg)
+{
+	struct kc_journal *j = arg;
+
+	for (;;) {
+		uint64_t head = __atomic_load_n(&j->head_pub, __ATOMIC_ACQUIRE);
+		int quit = __atomic_load_n(&j->quit, __ATOMIC_ACQUIRE);
+		int rc;
+
+		if (__atomic_load_n(&j->state, __ATOMIC_RELAXED) ==
+		    KC_JOURNAL_FAILED) {
+			if (quit)
+				break;
+			sleep_us(IDLE_SLEEP_MAX_US);
+			continue;
+		}
+		if (head == j->written) {
+			if (quit)
+				break;
+			ensure_spare(j);
+			sleep_us(j->io.idle_us);
+			if (j->io.idle_us < IDLE_SLEEP_MAX_US)
+				j->io.idle_us *= 2;
+			continue;
+		}
+		j->io.idle_us = IDLE_SLEEP_MIN_US;
+		/* A group is forming: give it group_wait_us to fill. */
+		if (j->group_wait_us != 0 && !quit) {
+			uint64_t until = now_ns() + j->group_wait_us * 1000ull;
+			uint32_t step = RTE_MAX(1u, j->group_wait_us / 4);
+
+			while (pending_records(j, head) < j->group_max &&
+			       now_ns() < until) {
+				sleep_us(RTE_MIN(step, 20u));
+				head = __atomic_load_n(&j->head_pub,
+						       __ATOMIC_ACQUIRE);
+			}
+		}
+		rc = write_group(j, head);
+		if (rc != 0)
+			fail(j, -rc);
+	}
+	return NULL;
+}
+
+/* ---- open and close ---------------------------------------------------- */
+
+static int mkdir_p(const char *path)
+{
+	char tmp[KC_JPATH_MAX];
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Remove the shard's segments with an index above keep (all of them with
+ * keep_none). */
+static int remove_after(struct kc_journal *j, uint64_t keep, bool keep_none)
+{
+	struct dirent *e;
+	int rc = 0;
+	DIR *d = opendir(j->dir);
+
+	if (d == NULL)
+		return -errno;
+	while ((e = readdir(d)) != NULL) {
+		char path[KC_JPATH_MAX];
+		uint64_t index;
+
+		if (!kc_jseg_name_parse(e->d_name, &index) ||
+		    (!keep_none && index <= keep))
+			continue;
+		kc_jseg_path(path, sizeof(path), j->dir, index);
+		if (unlink(path) != 0 && errno != ENOENT)
+			rc = -errno;
+	}
+	closedir(d);
+	if (rc == 0 && fsync(j->io.dir_fd) != 0)
+		rc = -errno;
+	return rc;
+}
+
+/* Zero len bytes of fd from off: no stale record may follow new ones. */
+static int zero_range(int fd, uint64_t off, uint64_t len)
+{
+	static const uint8_t zeros[65536];
+
+	while (len > 0) {
+		size_t n = len < sizeof(zeros) ? (size_t)len : sizeof(zeros);
+		int rc = pwrite_all(fd, zeros, n, off);
+
+		if (rc != 0)
+			return rc;
+		off += n;
+		len -= n;
+	}
+	return fdatasync(fd) == 0 ? 0 : -errno;
+}
+
+struct kc_journal *kc_journal_open(const struct kc_journal_cfg *cfg,
+				   const struct kc_jreader_end *end, char *err,
+				   size_t err_len)
+{
+	char path[KC_JPATH_MAX];
+	struct kc_journal *j;
+	bool fresh;
+	int rc;
+
+	if (end->how != KC_JEND_CLEAN && end->how != KC_JEND_TORN) {
+		snprintf(err, err_len, "journal shard %u cannot be appended "
+			 "to: %s", cfg->shard, end->detail);
+		return NULL;
+	}
+	if ((cfg->buffer_bytes & (cfg->buffer_bytes - 1)) != 0 ||
+	    cfg->buffer_bytes < 2 * KC_JREC_MAX_SIZE) {
+		snprintf(err, err_len, "journal buffer of %" PRIu64 " bytes "
+			 "(expected a power of two of at least %u)",
+			 cfg->buffer_bytes, 2 * KC_JREC_MAX_SIZE);
+		return NULL;
+	}
+	j = rte_zmalloc_socket("kc_journal", sizeof(*j), RTE_CACHE_LINE_SIZE,
+			       cfg->socket_id);
+	if (j == NULL) {
+		snprintf(err, err_len, "cannot allocate the journal of shard "
+			 "%u", cfg->shard);
+		return NULL;
+	}
+	j->io.dir_fd = j->io.seg_fd = j->io.spare_fd = -1;
+	j->io.idle_us = IDLE_SLEEP_MIN_US;
+	if (kc_jshard_path(j->dir, sizeof(j->dir), cfg->dir, cfg->shard)) {
+		snprintf(err, err_len, "journal directory %s: name too long",
+			 cfg->dir);
+		goto fail;
+	}
+	j->shard = cfg->shard;
+	j->durability = cfg->durability;
+	j->seg_bytes = cfg->segment_bytes;
+	j->buf_size = cfg->buffer_bytes;
+	j->group_max = cfg->group_max;
+	j->group_wait_us = cfg->group_wait_us;
+	j->buf = rte_zmalloc_socket("kc_journal_buf", j->buf_size,
+				    RTE_CACHE_LINE_SIZE, cfg->socket_id);
+	if (j->buf == NULL) {
+		snprintf(err, err_len, "cannot allocate a journal buffer of "
+			 "%" PRIu64 " bytes on socket %d", j->buf_size,
+			 cfg->socket_id);
+		goto fail;
+	}
+	rc = mkdir_p(j->dir);
+	if (rc == 0) {
+		j->io.dir_fd = open(j->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		rc = j->io.dir_fd < 0 ? -errno : 0;
+	}
+	if (rc != 0) {
+		snprintf(err, err_len, "journal directory %s: %s", j->dir,
+			 strerror(-rc));
+		goto fail;
+	}
+
+	/* An empty log, or one whose newest segment was never finished:
+	 * (re)make that segment. Otherwise append where the log ends. */
+	fresh = end->segments == 0 || end->pos.offset == 0;
+	j->io.seg_index = end->segments == 0 ? 0 : end->pos.segment;
+	if (fresh) {
+		rc = remove_after(j, 0, true);
+		if (rc == 0)
+			rc = segment_create(j, j->io.seg_index, &j->io.seg_fd);
+		j->io.seg_off = kc_jrec_size(KC_JSEG_PAYLOAD_LEN);
+	} else {
+		kc_jseg_path(path, sizeof(path), j->dir, j->io.seg_index);
+		j->io.seg_fd = open(path, O_RDWR | O_CLOEXEC);
+		rc = j->io.seg_fd < 0 ? -errno : 0;
+		if (rc == 0)
+			rc = zero_range(j->io.seg_fd, end->pos.offset,
+					end->torn_bytes);
+		if (rc == 0)
+			rc = remove_after(j, j->io.seg_index, false);
+		j->io.seg_off = end->pos.offset;
+	}
+	if (rc != 0) {
+		snprintf(err, err_len, "journal shard %s: cannot prepare "
+			 "segment %016" PRIx64 ": %s", j->dir, j->io.seg_index,
+			 strerror(-rc));
+		goto fail;
+	}
+	j->lc.last_seq = end->next_seq == 0 ? 0 : end->next_seq - 1;
+	j->durable_seq = j->lc.last_seq;
+	j->st.current_segment = j->io.seg_index;
+	update_room(j);
+	return j;
+fail:
+	kc_journal_close(j);
+	return NULL;
+}
+
+int kc_journal_start(struct kc_journal *j)
+{
+	char name[RTE_MAX_THREAD_NAME_LEN];
+	int rc;
+
+	snprintf(name, sizeof(name), "kc-jrnl-%u", j->shard % 1000u);
+	rc = rte_ctrl_thread_create(&j->thread, name, NULL, io_main, j);
+	if (rc != 0)
+		return -rc;
+	j->started = true;
+	return 0;
+}
+
+void kc_journal_close(struct kc_journal *j)
+{
+	if (j == NULL)
+		return;
+	if (j->started) {
+		__atomic_store_n(&j->quit, 1, __ATOMIC_RELEASE);
+		pthread_join(j->thread, NULL);
+	}
+	if (j->io.seg_fd >= 0)
+		close(j->io.seg_fd);
+	if (j->io.spare_fd >= 0)
+		close(j->io.spare_fd);
+	if (j->io.dir_fd >= 0)
+		close(j->io.dir_fd);
+	rte_free(j->buf);
+	rte_free(j);
+}
+
+/* ---- the data path ------------------------------------------------------ */
+
+bool kc_journal_room(const struct kc_journal *j, uint64_t bytes)
+{
+	/* A record may also cost a skip to the buffer's start. */
+	uint64_t end = j->lc.head + bytes + KC_JREC_MAX_SIZE;
+
+	return __atomic_load_n(&j->state, __ATOMIC_ACQUIRE) !=
+		       KC_JOURNAL_FAILED &&
+	       end - __atomic_load_n(&j->written, __ATOMIC_ACQUIRE) <=
+		       j->buf_size &&
+	       end <= __atomic_load_n(&j->room, __ATOMIC_ACQUIRE);
+}
+
+uint64_t kc_journal_append(struct kc_journal *j, struct kc_jrec *h,
+			   const void *payload)
+{
+	const uint64_t mask = j->buf_size - 1;
+	uint32_t size = kc_jrec_size(h->payload_len);
+	uint64_t at = j->lc.head & mask;
+
+	if (j->buf_size - at < size) {
+		uint32_t mark = SKIP_MARK;
+
+		/* Records are 8-byte aligned: the mark always fits. */
+		memcpy(j->buf + at + 4, &mark, sizeof(mark));
+		j->lc.head += j->buf_size - at;
+		at = 0;
+	}
+	h->seq = ++j->lc.last_seq;
+	h->shard = j->shard;
+	kc_jrec_encode(j->buf + at, h, payload);
+	j->lc.head += size;
+	return h->seq;
+}
+
+void kc_journal_publish(struct kc_journal *j)
+{
+	__atomic_store_n(&j->head_pub, j->lc.head, __ATOMIC_RELEASE);
+}
+
+uint64_t kc_journal_durable_seq(const struct kc_journal *j)
+{
+	return __atomic_load_n(&j->durable_seq, __ATOMIC_ACQUIRE);
+}
+
+uint64_t kc_journal_last_seq(const struct kc_journal *j)
+{
+	return j->lc.last_seq;
+}
+
+enum kc_journal_state kc_journal_state(const struct kc_journal *j)
+{
+	return (enum kc_journal_state)__atomic_load_n(&j->state,
+						      __ATOMIC_ACQUIRE);
+}
+
+enum kc_durability kc_journal_durability(const struct kc_journal *j)
+{
+	return j->durability;
+}
+
+void kc_journal_stats(const struct kc_journal *j, struct kc_journal_stats *s)
+{
+	*s = j->st;
+}

@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The request/reply journal (docs/journal-format.md): per worker shard, a
+ * directory of preallocated segment files holding checksummed records, one
+ * REQUEST and one REPLY record per request the appliance accepts.
+ *
+ * Three parts share this header:
+ * - the record codec (no DPDK beyond CRC32C; kcq uses it offline);
+ * - the reader, which walks a shard's segments and says where and why the
+ *   valid log ends (recovery and kcq);
+ * - the writer: the owning worker lcore appends records to an in-memory
+ *   ring buffer without system calls, and an I/O thread writes each group
+ *   of records to the segments and fdatasyncs them while the lcore fills
+ *   the next group. The lcore learns what is durable by reading a sequence
+ *   number the I/O thread publishes.
+ */
+#ifndef KC_JOURNAL_H
+#define KC_JOURNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kc_proto.h"
+
+/* ---- on-disk format ---------------------------------------------------- */
+
+#define KC_JREC_HDR_LEN 64u
+#define KC_JREC_ALIGN 8u
+#define KC_JREC_PAYLOAD_MAX 16384u
+#define KC_JSEG_MAGIC 0x4c4e52554f4a434bull /* "KCJOURNL" little-endian */
+#define KC_JFORMAT_VERSION 1u
+#define KC_JSEG_PAYLOAD_LEN 40u
+#define KC_JSEG_BYTES_MIN (1u << 20)
+#define KC_JSEG_BYTES_MAX (1ull << 32)
+#define KC_JSHARD_MAX 64u
+
+_Static_assert(KC_PAYLOAD_MAX <= KC_JREC_PAYLOAD_MAX,
+	       "a KCP payload fits one journal record");
+
+enum kc_jrec_type {
+	KC_JREC_REQUEST = 1,	/* a request as accepted */
+	KC_JREC_REPLY = 2,	/* the REPLY sent for it (ref = its seq) */
+	KC_JREC_SEGMENT = 3,	/* first record of every segment */
+};
+
+/* A record header, decoded (host byte order). */
+struct kc_jrec {
+	uint32_t crc;
+	uint32_t payload_len;
+	uint64_t seq;		/* per shard, +1 per record; SEGMENT: 0 */
+	uint8_t type;
+	uint8_t op;
+	uint16_t status;
+	uint32_t client_id;
+	uint8_t msg_id[KC_MSG_ID_LEN];
+	uint64_t time_ns;	/* CLOCK_REALTIME when appended */
+	uint32_t client_ip;	/* host byte order */
+	uint16_t client_port;
+	uint16_t shard;
+	uint64_t ref;		/* REPLY: seq of its REQUEST */
+};
+
+/* The payload of a SEGMENT record. */
+struct kc_jseg {
+	uint64_t magic;
+	uint16_t version;
+	uint16_t shard;
+	uint64_t index;		/* the segment's number, as in its file name */
+	uint64_t segment_bytes;
+	uint64_t created_ns;
+};
+
+/* Why a record at some offset is not a valid record. */
+enum kc_jrec_check {
+	KC_JREC_OK = 0,
+	KC_JREC_ZERO,		/* all-zero header: never written */
+	KC_JREC_SHORT,		/* fewer bytes left than the record says */
+	KC_JREC_BAD_LENGTH,	/* payload_len above the maximum */
+	KC_JREC_BAD_TYPE,
+	KC_JREC_BAD_CRC,
+	KC_JREC_BAD_SEQ,	/* valid, but not the sequence number expected */
+};
+
+/* Bytes a record with this payload takes, padding included. */
+static inline uint32_t kc_jrec_size(uint32_t payload_len)
+{
+	return (KC_JREC_HDR_LEN + payload_len + KC_JREC_ALIGN - 1) &
+	       ~(KC_JREC_ALIGN - 1);
+}
+
+#define KC_JREC_MAX_SIZE (KC_JREC_HDR_LEN + KC_JREC_PAYLOAD_MAX)
+
+/* CRC32C (Castagnoli) as usually defined: initial ~0, final inversion. */
+uint32_t kc_crc32c(const void *data, size_t len);
+
+/* Write header and payload at buf (kc_jrec_size bytes), CRC computed. */
+void kc_jrec_encode(uint8_t *buf, const struct kc_jrec *h,
+		    const void *payload);
+/*
+ * Check the record at buf with avail bytes after it, and decode its
+ * header. A record is valid if and only if its length fits, its type is
+ * known and its CRC matches; the caller checks the sequence.
+ */
+enum kc_jrec_check kc_jrec_decode(const uint8_t *buf, size_t avail,
+				  struct kc_jrec *h);
+const char *kc_jrec_check_text(enum kc_jrec_check c);
+const char *kc_jrec_type_name(unsigned int type);
+
+void kc_jseg_encode(uint8_t out[KC_JSEG_PAYLOAD_LEN], const struct kc_jseg *s);
+bool kc_jseg_decode(const uint8_t *p, uint32_t len, struct kc_jseg *s);
+
+/* "DIR/shard-NN" and "DIR/shard-NN/%016llx.kcj". */
+int kc_jshard_path(char *out, size_t len, const char *dir, uint16_t shard);
+int kc_jseg_path(char *out, size_t len, const char *shard_dir,
+		 uint64_t index);
+/* The index of a segment file name ("%016llx.kcj"); false for others. */
+bool kc_jseg_name_parse(const char *name, uint64_t *index);
+
+/* ---- reader ------------------------------------------------------------ */
+
+/* Where and why the valid log of a shard ends. */
+enum kc_jend {
+	KC_JEND_CLEAN,		/* after the last record, the rest never written */
+	KC_JEND_TORN,		/* a partly written record at the tail */
+	KC_JEND_CORRUPT,	/* an invalid record with valid data after it */
+	KC_JEND_BAD_SEGMENT,	/* a segment whose header is wrong */
+};
+
+struct kc_jpos {
+	uint64_t segment;	/* segment index */
+	uint64_t offset;	/* byte offset in that segment file */
+};
+
+struct kc_jreader;
+
+/*
+ * Open a shard directory for reading: its segments in index order. NULL
+ * with a message in err when the directory cannot be read; a directory
+ * with no segment reads as an empty log.
+ */
+struct kc_jreader *kc_jreader_open(const char *shard_dir, char *err,
+				   size_t err_len);
+void kc_jreader_close(struct kc_jreader *r);
+/*
+ * Invalid bytes after the end that reach further than this are not a torn
+ * write but corruption (0: no limit). The writer never has more than its
+ * buffer unsynced, so recovery passes buffer_bytes + KC_JREC_MAX_SIZE.
+ */
+void kc_jreader_set_torn_limit(struct kc_jreader *r, uint64_t bytes);
+
+/*
+ * The next valid record: true with its header, payload and position, or
+ * false at the end of the valid log (see kc_jreader_end). SEGMENT records
+ * are checked and skipped, not returned.
+ */
+bool kc_jreader_next(struct kc_jreader *r, struct kc_jrec *h,
+		     const uint8_t **payload, struct kc_jpos *pos);
+
+struct kc_jreader_end {
+	enum kc_jend how;
+	struct kc_jpos pos;	/* first byte after the last valid record */
+	enum kc_jrec_check why;	/* what was wrong at pos (torn/corrupt) */
+	uint64_t next_seq;	/* seq the next record must have */
+	uint64_t torn_bytes;	/* non-zero bytes after pos in its segment */
+	uint64_t segments;	/* segment files in the directory */
+	uint64_t records;	/* valid records read */
+	char detail[160];	/* human-readable: file, offset, reason */
+};
+/* After kc_jreader_next returned false. */
+const struct kc_jreader_end *kc_jreader_end(const struct kc_jreader *r);
+
+/* Bytes of all segment files, and how far the reader is (for progress). */
+uint64_t kc_jreader_total_bytes(const struct kc_jreader *r);
+uint64_t kc_jreader_done_bytes(const struct kc_jreader *r);
+
+/* ---- writer ------------------------------------------------------------ */
+
+enum kc_durability {
+	KC_DURABILITY_NONE,	/* REPLY may leave before its group is on disk */
+	KC_DURABILITY_BATCH,	/* REPLY leaves after its group is on disk */
+};
+
+struct kc_journal_cfg {
+	const char *dir;		/* the journal directory (all shards) */
+	uint16_t shard;
+	enum kc_durability durability;
+	uint64_t segment_bytes;
+	uint64_t buffer_bytes;		/* in-memory ring, power of two */
+	uint32_t group_max;		/* records per group commit */
+	uint32_t group_wait_us;		/* longest wait to fill a group */
+	int socket_id;
+};
+
+/* The writer's state, as the data path sees it. */
+enum kc_journal_state {
+	KC_JOURNAL_OK,
+	KC_JOURNAL_FULL,	/* no preallocated room left: disk full */
+	KC_JOURNAL_FAILED,	/* a write or fdatasync failed */
+};
+
+struct kc_journal;
+
+/*
+ * Open a shard for appending after recovery: end is where the reader
+ * found the valid log to end. Bytes after it in its segment are zeroed and
+ * later segments removed, so no stale record can ever follow a new one.
+ * Creates the shard directory and its first segment when empty. NULL with
+ * a message in err.
+ */
+struct kc_journal *kc_journal_open(const struct kc_journal_cfg *cfg,
+				   const struct kc_jreader_end *end, char *err,
+				   size_t err_len);
+/* Start the I/O thread. 0 or a negative errno. */
+int kc_journal_start(struct kc_journal *j);
+/* Write and sync what was published, stop the I/O thread, close files. */
+void kc_journal_close(struct kc_journal *j);
+
+/*
+ * Data path, owning lcore only. kc_journal_room says whether records of
+ * these total bytes (kc_jrec_size of each) can be appended now: buffer
+ * space and preallocated disk space. kc_journal_append copies one record
+ * in and returns its seq; the I/O thread sees appended records only after
+ * kc_journal_publish (once per burst).
+ */
+bool kc_journal_room(const struct kc_journal *j, uint64_t bytes);
+uint64_t kc_journal_append(struct kc_journal *j, struct kc_jrec *h,
+			   const void *payload);
+void kc_journal_publish(struct kc_journal *j);
+/* Last seq known to be on disk (every record up to it). */
+uint64_t kc_journal_durable_seq(const struct kc_journal *j);
+/* Last seq appended. */
+uint64_t kc_journal_last_seq(const struct kc_journal *j);
+enum kc_journal_state kc_journal_state(const struct kc_journal *j);
+enum kc_durability kc_journal_durability(const struct kc_journal *j);
+
+/* Figures of the I/O thread, for counters and the admin API. */
+struct kc_journal_stats {
+	uint64_t groups;		/* group commits done */
+	uint64_t group_records_last;
+	uint64_t group_records_max;
+	uint64_t bytes_written;
+	uint64_t fsyncs;
+	uint64_t fsync_ns_last;
+	uint64_t fsync_ns_max;
+	uint64_t segments_created;
+	uint64_t current_segment;
+	uint64_t write_errors;
+	int last_errno;
+};
+void kc_journal_stats(const struct kc_journal *j, struct kc_journal_stats *s);
+
+const char *kc_durability_name(enum kc_durability d);
+
+#endif /* KC_JOURNAL_H */

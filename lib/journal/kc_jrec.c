@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Journal records: encode, check and decode (docs/journal-format.md).
+ * Multi-byte fields are little-endian; the helpers work byte-wise so any
+ * alignment reads the same on any CPU.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_hash_crc.h>
+
+#include "kc_journal.h"
+
+static void put_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	put_le16(p, (uint16_t)v);
+	put_le16(p + 2, (uint16_t)(v >> 16));
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+	put_le32(p, (uint32_t)v);
+	put_le32(p + 4, (uint32_t)(v >> 32));
+}
+
+static uint16_t get_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | (uint16_t)p[1] << 8);
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+	return get_le16(p) | (uint32_t)get_le16(p + 2) << 16;
+}
+
+static uint64_t get_le64(const uint8_t *p)
+{
+	return get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
+}
+
+uint32_t kc_crc32c(const void *data, size_t len)
+{
+	/* rte_hash_crc is CRC32C without the final inversion; it picks the
+	 * SSE4.2 or ARMv8 instruction when the CPU has one. */
+	return ~rte_hash_crc(data, (uint32_t)len, 0xffffffffu);
+}
+
+void kc_jrec_encode(uint8_t *buf, const struct kc_jrec *h,
+		    const void *payload)
+{
+	uint32_t size = kc_jrec_size(h->payload_len);
+
+	put_le32(buf + 4, h->payload_len);
+	put_le64(buf + 8, h->seq);
+	buf[16] = h->type;
+	buf[17] = h->op;
+	put_le16(buf + 18, h->status);
+	put_le32(buf + 20, h->client_id);
+	memcpy(buf + 24, h->msg_id, KC_MSG_ID_LEN);
+	put_le64(buf + 40, h->time_ns);
+	put_le32(buf + 48, h->client_ip);
+	put_le16(buf + 52, h->client_port);
+	put_le16(buf + 54, h->shard);
+	put_le64(buf + 56, h->ref);
+	if (h->payload_len != 0)
+		memcpy(buf + KC_JREC_HDR_LEN, payload, h->payload_len);
+	memset(buf + KC_JREC_HDR_LEN + h->payload_len, 0,
+	       size - KC_JREC_HDR_LEN - h->payload_len);
+	put_le32(buf, kc_crc32c(buf + 4, KC_JREC_HDR_LEN - 4 +
+					 h->payload_len));
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != 0)
+			return false;
+	return true;
+}
+
+enum kc_jrec_check kc_jrec_decode(const uint8_t *buf, size_t avail,
+				  struct kc_jrec *h)
+{
+	if (avail < KC_JREC_HDR_LEN)
+		return avail == 0 || all_zero(buf, avail) ? KC_JREC_ZERO :
+							    KC_JREC_SHORT;
+	if (all_zero(buf, KC_JREC_HDR_LEN))
+		return KC_JREC_ZERO;
+	h->crc = get_le32(buf);
+	h->payload_len = get_le32(buf + 4);
+	h->seq = get_le64(buf + 8);
+	h->type = buf[16];
+	h->op = buf[17];
+	h->status = get_le16(buf + 18);
+	h->client_id = get_le32(buf + 20);
+	memcpy(h->msg_id, buf + 24, KC_MSG_ID_LEN);
+	h->time_ns = get_le64(buf + 40);
+	h->client_ip = get_le32(buf + 48);
+	h->client_port = get_le16(buf + 52);
+	h->shard = get_le16(buf + 54);
+	h->ref = get_le64(buf + 56);
+	if (h->payload_len > KC_JREC_PAYLOAD_MAX)
+		return KC_JREC_BAD_LENGTH;
+	if (kc_jrec_size(h->payload_len) > avail)
+		return KC_JREC_SHORT;
+	if (h->type < KC_JREC_REQUEST || h->type > KC_JREC_SEGMENT)
+		return KC_JREC_BAD_TYPE;
+	if (kc_crc32c(buf + 4, KC_JREC_HDR_LEN - 4 + h->payload_len) != h->crc)
+		return KC_JREC_BAD_CRC;
+	return KC_JREC_OK;
+}
+
+const char *kc_jrec_check_text(enum kc_jrec_check c)
+{
+	switch (c) {
+	case KC_JREC_OK:
+		return "valid";
+	case KC_JREC_ZERO:
+		return "never written (zeros)";
+	case KC_JREC_SHORT:
+		return "record runs past the end of the segment";
+	case KC_JREC_BAD_LENGTH:
+		return "payload length above the maximum";
+	case KC_JREC_BAD_TYPE:
+		return "unknown record type";
+	case KC_JREC_BAD_CRC:
+		return "CRC32C mismatch";
+	case KC_JREC_BAD_SEQ:
+		return "sequence number out of order";
+	}
+	return "?";
+}
+
+const char *kc_jrec_type_name(unsigned int type)
+{
+	switch (type) {
+	case KC_JREC_REQUEST:
+		return "REQUEST";
+	case KC_JREC_REPLY:
+		return "REPLY";
+	case KC_JREC_SEGMENT:
+		return "SEGMENT";
+	}
+	return "?";
+}
+
+void kc_jseg_encode(uint8_t out[KC_JSEG_PAYLOAD_LEN], const struct kc_jseg *s)
+{
+	put_le64(out, s->magic);
+	put_le16(out + 8, s->version);
+	put_le16(out + 10, s->shard);
+	put_le32(out + 12, 0);
+	put_le64(out + 16, s->index);
+	put_le64(out + 24, s->segment_bytes);
+	put_le64(out + 32, s->created_ns);
+}
+
+bool kc_jseg_decode(const uint8_t *p, uint32_t len, struct kc_jseg *s)
+{
+	if (len != KC_JSEG_PAYLOAD_LEN)
+		return false;
+	s->magic = get_le64(p);
+	s->version = get_le16(p + 8);
+	s->shard = get_le16(p + 10);
+	s->index = get_le64(p + 16);
+	s->segment_bytes = get_le64(p + 24);
+	s->created_ns = get_le64(p + 32);
+	return s->magic == KC_JSEG_MAGIC;
+}
+
+int kc_jshard_path(char *out, size_t len, const char *dir, uint16_t shard)
+{
+	int n = snprintf(out, len, "%s/shard-%02u", dir, shard);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int kc_jseg_path(char *out, size_t len, const char *shard_dir,
+		 uint64_t index)
+{
+	int n = snprintf(out, len, "%s/%016" PRIx64 ".kcj", shard_dir, index);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+bool kc_jseg_name_parse(const char *name, uint64_t *index)
+{
+	uint64_t v = 0;
+
+	if (strlen(name) != 20 || strcmp(name + 16, ".kcj") != 0)
+		return false;
+	for (int i = 0; i < 16; i++) {
+		char c = name[i];
+
+		if (c >= '0' && c <= '9')
+			v = v << 4 | (uint64_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = v << 4 | (uint64_t)(c - 'a' + 10);
+		else
+			return false;
+	}
+	*index = v;
+	return true;
+}

@@ -1,0 +1,502 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The journal: CRC32C, the record codec, the writer with its I/O thread
+ * (group commit, roll-over to preallocated segments), the reader, and
+ * recovery of a log cut at every byte of its last record or corrupted in
+ * the middle.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <rte_cycles.h>
+
+#include "kc_journal.h"
+#include "kc_test_eal.h"
+
+static char dir[64];
+
+static void rm_rf(const char *path)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
+	assert_int_equal(system(cmd), 0);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/kc-test-journal-XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	rm_rf(dir);
+	return 0;
+}
+
+static struct kc_journal_cfg cfg_of(uint64_t seg_bytes)
+{
+	struct kc_journal_cfg c = {
+		.dir = dir,
+		.shard = 0,
+		.durability = KC_DURABILITY_BATCH,
+		.segment_bytes = seg_bytes,
+		.buffer_bytes = 1u << 20,
+		.group_max = 64,
+		.group_wait_us = 50,
+		.socket_id = 0,
+	};
+	return c;
+}
+
+static void shard_dir(char *out, size_t len)
+{
+	assert_int_equal(kc_jshard_path(out, len, dir, 0), 0);
+}
+
+/* Read the whole shard: count, check payloads, return the end. */
+static uint64_t read_all(struct kc_jreader_end *end, uint64_t torn_limit)
+{
+	char sd[256], err[256];
+	struct kc_jreader *r;
+	struct kc_jrec h;
+	const uint8_t *p;
+	struct kc_jpos pos;
+	uint64_t n = 0;
+
+	shard_dir(sd, sizeof(sd));
+	r = kc_jreader_open(sd, err, sizeof(err));
+	assert_non_null(r);
+	kc_jreader_set_torn_limit(r, torn_limit);
+	while (kc_jreader_next(r, &h, &p, &pos)) {
+		char want[64];
+
+		n++;
+		assert_int_equal(h.seq, n);
+		snprintf(want, sizeof(want), "record %llu",
+			 (unsigned long long)n);
+		assert_int_equal(h.payload_len, strlen(want) + (n % 300));
+		assert_memory_equal(p, want, strlen(want));
+		assert_int_equal(h.type, n % 2 ? KC_JREC_REQUEST : KC_JREC_REPLY);
+	}
+	*end = *kc_jreader_end(r);
+	kc_jreader_close(r);
+	return n;
+}
+
+static struct kc_journal *open_journal(uint64_t seg_bytes)
+{
+	struct kc_journal_cfg c = cfg_of(seg_bytes);
+	struct kc_jreader_end end;
+	char err[256];
+	struct kc_journal *j;
+
+	read_all(&end, 0);
+	j = kc_journal_open(&c, &end, err, sizeof(err));
+	if (j == NULL)
+		fail_msg("kc_journal_open: %s", err);
+	assert_int_equal(kc_journal_start(j), 0);
+	return j;
+}
+
+/* Append records first..last (payload "record N" padded to vary), wait
+ * until they are durable. */
+static void append(struct kc_journal *j, uint64_t first, uint64_t last)
+{
+	uint8_t payload[512];
+	uint64_t deadline = rte_get_timer_cycles() + 10 * rte_get_timer_hz();
+
+	for (uint64_t n = first; n <= last; n++) {
+		struct kc_jrec h = {
+			.type = n % 2 ? KC_JREC_REQUEST : KC_JREC_REPLY,
+			.op = KC_OP_PUBLISH,
+			.client_id = 1,
+		};
+		int len = snprintf((char *)payload, sizeof(payload),
+				   "record %llu", (unsigned long long)n);
+
+		memset(payload + len, 'x', n % 300);
+		h.payload_len = (uint32_t)len + (uint32_t)(n % 300);
+		while (!kc_journal_room(j, kc_jrec_size(h.payload_len))) {
+			kc_journal_publish(j);
+			assert_true(rte_get_timer_cycles() < deadline);
+			rte_delay_us_sleep(100);
+		}
+		assert_int_equal(kc_journal_append(j, &h, payload), n);
+		if (n % 16 == 0)
+			kc_journal_publish(j);
+	}
+	kc_journal_publish(j);
+	while (kc_journal_durable_seq(j) < last) {
+		assert_true(rte_get_timer_cycles() < deadline);
+		rte_delay_us_sleep(100);
+	}
+	assert_int_equal(kc_journal_durable_seq(j), last);
+	assert_int_equal(kc_journal_state(j), KC_JOURNAL_OK);
+}
+
+static void test_crc32c(void **state)
+{
+	(void)state;
+	/* The check value of CRC-32C (Castagnoli). */
+	assert_int_equal(kc_crc32c("123456789", 9), 0xe3069283u);
+	assert_int_equal(kc_crc32c("", 0), 0);
+}
+
+static void test_record_codec(void **state)
+{
+	uint8_t buf[256];
+	struct kc_jrec h = {
+		.payload_len = 5, .seq = 42, .type = KC_JREC_REPLY,
+		.op = KC_OP_FETCH, .status = 3, .client_id = 7,
+		.time_ns = 1717243200000000001ull, .client_ip = 0x0a4d0001,
+		.client_port = 40000, .shard = 2, .ref = 41,
+	};
+	struct kc_jrec d;
+
+	(void)state;
+	for (unsigned int i = 0; i < KC_MSG_ID_LEN; i++)
+		h.msg_id[i] = (uint8_t)i;
+	assert_int_equal(kc_jrec_size(5), 72);
+	assert_int_equal(kc_jrec_size(0), 64);
+	memset(buf, 0xee, sizeof(buf));
+	kc_jrec_encode(buf, &h, "hello");
+	/* Padding is zeroed. */
+	assert_int_equal(buf[69], 0);
+	assert_int_equal(buf[71], 0);
+	assert_int_equal(kc_jrec_decode(buf, 72, &d), KC_JREC_OK);
+	assert_int_equal(d.seq, 42);
+	assert_int_equal(d.type, KC_JREC_REPLY);
+	assert_int_equal(d.op, KC_OP_FETCH);
+	assert_int_equal(d.status, 3);
+	assert_int_equal(d.client_id, 7);
+	assert_int_equal(d.time_ns, h.time_ns);
+	assert_int_equal(d.client_ip, h.client_ip);
+	assert_int_equal(d.client_port, 40000);
+	assert_int_equal(d.shard, 2);
+	assert_int_equal(d.ref, 41);
+	assert_memory_equal(d.msg_id, h.msg_id, KC_MSG_ID_LEN);
+	/* Little-endian on disk. */
+	assert_int_equal(buf[8], 42);
+	assert_int_equal(buf[4], 5);
+	/* Every single flipped bit of header or payload is caught. */
+	for (int i = 0; i < 69; i++)
+		for (int bit = 0; bit < 8; bit++) {
+			buf[i] ^= (uint8_t)(1u << bit);
+			assert_int_not_equal(kc_jrec_decode(buf, 72, &d),
+					     KC_JREC_OK);
+			buf[i] ^= (uint8_t)(1u << bit);
+		}
+	assert_int_equal(kc_jrec_decode(buf, 71, &d), KC_JREC_SHORT);
+	assert_int_equal(kc_jrec_decode(buf, 30, &d), KC_JREC_SHORT);
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(kc_jrec_decode(buf, 72, &d), KC_JREC_ZERO);
+	assert_int_equal(kc_jrec_decode(buf, 30, &d), KC_JREC_ZERO);
+	h.payload_len = KC_JREC_PAYLOAD_MAX + 1;
+	kc_jrec_encode(buf, &(struct kc_jrec){ .payload_len = 0,
+					       .type = KC_JREC_REQUEST }, "");
+	buf[4] = 0xff;
+	buf[5] = 0xff;
+	assert_int_equal(kc_jrec_decode(buf, sizeof(buf), &d),
+			 KC_JREC_BAD_LENGTH);
+	kc_jrec_encode(buf, &(struct kc_jrec){ .type = 9 }, "");
+	assert_int_equal(kc_jrec_decode(buf, 64, &d), KC_JREC_BAD_TYPE);
+}
+
+static void test_segment_names(void **state)
+{
+	char p[128];
+	uint64_t i;
+
+	(void)state;
+	assert_int_equal(kc_jseg_path(p, sizeof(p), "/j/shard-00", 0x1f), 0);
+	assert_string_equal(p, "/j/shard-00/000000000000001f.kcj");
+	assert_true(kc_jseg_name_parse("000000000000001f.kcj", &i));
+	assert_int_equal(i, 0x1f);
+	assert_false(kc_jseg_name_parse("000000000000001F.kcj", &i));
+	assert_false(kc_jseg_name_parse("00000000000001f.kcj", &i));
+	assert_false(kc_jseg_name_parse("000000000000001f.kcj~", &i));
+	assert_int_equal(kc_jshard_path(p, sizeof(p), "/j", 3), 0);
+	assert_string_equal(p, "/j/shard-03");
+}
+
+static void test_write_read_and_reopen(void **state)
+{
+	struct kc_jreader_end end;
+	struct kc_journal_stats st;
+	struct kc_journal *j;
+
+	(void)state;
+	j = open_journal(KC_JSEG_BYTES_MIN);
+	append(j, 1, 1000);
+	kc_journal_stats(j, &st);
+	assert_true(st.groups >= 1);
+	assert_true(st.fsyncs >= st.groups);
+	assert_true(st.group_records_max <= 64);
+	kc_journal_close(j);
+	assert_int_equal(read_all(&end, 0), 1000);
+	assert_int_equal(end.how, KC_JEND_CLEAN);
+	assert_int_equal(end.next_seq, 1001);
+
+	/* Reopen and go on from 1001. */
+	j = open_journal(KC_JSEG_BYTES_MIN);
+	append(j, 1001, 1500);
+	kc_journal_close(j);
+	assert_int_equal(read_all(&end, 0), 1500);
+	assert_int_equal(end.how, KC_JEND_CLEAN);
+}
+
+static void test_roll_over(void **state)
+{
+	struct kc_jreader_end end;
+	struct kc_journal_stats st;
+	struct kc_journal *j;
+
+	(void)state;
+	/* About 330 bytes a record: 20,000 fill several 1 MiB segments. */
+	j = open_journal(KC_JSEG_BYTES_MIN);
+	append(j, 1, 20000);
+	kc_journal_stats(j, &st);
+	assert_true(st.current_segment >= 3);
+	kc_journal_close(j);
+	assert_int_equal(read_all(&end, 0), 20000);
+	assert_int_equal(end.how, KC_JEND_CLEAN);
+	/* The writer had made a spare segment, which holds no record. */
+	assert_int_equal(end.segments, st.current_segment + 2);
+}
+
+/* Segment file of the log's last record, and that record's extent. */
+static void last_record(char *path, size_t len, uint64_t *off,
+			uint64_t *size, uint32_t *payload_len)
+{
+	char sd[256], err[256];
+	struct kc_jreader *r;
+	struct kc_jrec h;
+	const uint8_t *p;
+	struct kc_jpos pos = { 0 }, last = { 0 };
+
+	shard_dir(sd, sizeof(sd));
+	r = kc_jreader_open(sd, err, sizeof(err));
+	assert_non_null(r);
+	while (kc_jreader_next(r, &h, &p, &pos)) {
+		last = pos;
+		*size = kc_jrec_size(h.payload_len);
+		*payload_len = h.payload_len;
+	}
+	kc_jreader_close(r);
+	kc_jseg_path(path, len, sd, last.segment);
+	*off = last.offset;
+}
+
+static void pwrite_byte_range(const char *path, uint64_t off,
+			      const uint8_t *data, size_t n)
+{
+	int fd = open(path, O_WRONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, data, n, (off_t)off), (ssize_t)n);
+	close(fd);
+}
+
+static void pread_range(const char *path, uint64_t off, uint8_t *data,
+			size_t n)
+{
+	int fd = open(path, O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, data, n, (off_t)off), (ssize_t)n);
+	close(fd);
+}
+
+/*
+ * A write cut at every byte of the last record (those the CRC covers; the
+ * padding after them is not part of the record), with zeros or with
+ * garbage after the cut: each recovers to the record before it.
+ */
+static void test_cut_at_every_byte(void **state)
+{
+	uint8_t saved[1024], junk[1024];
+	struct kc_jreader_end end;
+	char path[256];
+	uint64_t off, size;
+	uint32_t plen;
+	struct kc_journal *j;
+
+	(void)state;
+	j = open_journal(KC_JSEG_BYTES_MIN);
+	append(j, 1, 299); /* the last one has 299 bytes of filler */
+	kc_journal_close(j);
+	last_record(path, sizeof(path), &off, &size, &plen);
+	assert_int_equal(plen, 10 + 299);
+	assert_true(size <= sizeof(saved));
+	pread_range(path, off, saved, size);
+	memset(junk, 0xa5, sizeof(junk));
+
+	for (uint64_t cut = 0; cut < KC_JREC_HDR_LEN + plen; cut++) {
+		static const uint8_t zeros[1024];
+
+		/* Zeros after the cut (the write never reached them). */
+		pwrite_byte_range(path, off + cut, zeros, size - cut);
+		assert_int_equal(read_all(&end, 0), 298);
+		assert_int_equal(end.pos.offset, off);
+		assert_int_equal(end.next_seq, 299);
+		assert_int_equal(end.how, cut == 0 ? KC_JEND_CLEAN :
+						    KC_JEND_TORN);
+		/* Garbage after the cut (sectors of something else). */
+		pwrite_byte_range(path, off + cut, junk, size - cut);
+		assert_int_equal(read_all(&end, 0), 298);
+		assert_int_equal(end.how, KC_JEND_TORN);
+		assert_int_equal(end.pos.offset, off);
+		assert_int_equal(end.torn_bytes, size);
+		pwrite_byte_range(path, off, saved, size);
+	}
+	assert_int_equal(read_all(&end, 0), 299);
+
+	/* Recovery: cut in the middle, reopen, append: the new record 299
+	 * follows 298 and nothing of the torn one is left. */
+	pwrite_byte_range(path, off + size / 2, junk, size - size / 2);
+	j = open_journal(KC_JSEG_BYTES_MIN);
+	append(j, 299, 310);
+	kc_journal_close(j);
+	assert_int_equal(read_all(&end, 0), 310);
+	assert_int_equal(end.how, KC_JEND_CLEAN);
+}
+
+static void test_corrupt_in_the_middle(void **state)
+{
+	struct kc_jreader_end end;
+	char sd[256], path[256], err[256];
+	struct kc_journal_cfg c = cfg_of(KC_JSEG_BYTES_MIN);
+	struct kc_jreader *r;
+	struct kc_jrec h;
+	const uint8_t *p;
+	struct kc_jpos pos, victim = { 0 };
+	struct kc_journal *j;
+	uint8_t b;
+
+	(void)state;
+	j = open_journal(KC_JSEG_BYTES_MIN);
+	append(j, 1, 20000);
+	kc_journal_close(j);
+	/* Flip a byte of record 1000, in the first segment. */
+	shard_dir(sd, sizeof(sd));
+	r = kc_jreader_open(sd, err, sizeof(err));
+	while (kc_jreader_next(r, &h, &p, &pos))
+		if (h.seq == 1000)
+			victim = pos;
+	kc_jreader_close(r);
+	kc_jseg_path(path, sizeof(path), sd, victim.segment);
+	pread_range(path, victim.offset + 70, &b, 1);
+	b ^= 0x10;
+	pwrite_byte_range(path, victim.offset + 70, &b, 1);
+
+	assert_int_equal(read_all(&end, 0), 999);
+	assert_int_equal(end.how, KC_JEND_CORRUPT);
+	assert_int_equal(end.pos.segment, victim.segment);
+	assert_int_equal(end.pos.offset, victim.offset);
+	assert_int_equal(end.why, KC_JREC_BAD_CRC);
+	assert_non_null(strstr(end.detail, "CRC32C mismatch"));
+	/* The writer refuses to append after corruption. */
+	assert_null(kc_journal_open(&c, &end, err, sizeof(err)));
+	assert_non_null(strstr(err, "cannot be appended to"));
+}
+
+/* In the last segment, bad bytes followed by more valid data than one
+ * unsynced write could leave are corruption too. */
+static void test_corrupt_in_the_last_segment(void **state)
+{
+	struct kc_jreader_end end;
+	char path[256];
+	uint64_t off, size;
+	uint32_t plen;
+	struct kc_journal *j;
+	uint8_t b = 0x5a;
+
+	(void)state;
+	j = open_journal(KC_JSEG_BYTES_MIN);
+	append(j, 1, 2000);
+	kc_journal_close(j);
+	last_record(path, sizeof(path), &off, &size, &plen);
+	/* A byte early in the segment (record 2 or so). */
+	pwrite_byte_range(path, 200, &b, 1);
+	read_all(&end, 64 * 1024);
+	assert_int_equal(end.how, KC_JEND_CORRUPT);
+	/* With no limit it reads as a torn write (kcq warns about both). */
+	read_all(&end, 0);
+	assert_int_equal(end.how, KC_JEND_TORN);
+}
+
+static void test_back_pressure(void **state)
+{
+	struct kc_journal_cfg c = cfg_of(KC_JSEG_BYTES_MIN);
+	struct kc_jreader_end end;
+	struct kc_jrec h = { .type = KC_JREC_REQUEST, .payload_len = 1000 };
+	uint8_t payload[1000] = { 0 };
+	char err[256];
+	struct kc_journal *j;
+	uint32_t n = 0;
+
+	(void)state;
+	read_all(&end, 0);
+	c.buffer_bytes = 64 * 1024;
+	j = kc_journal_open(&c, &end, err, sizeof(err));
+	assert_non_null(j);
+	/* No I/O thread: the buffer fills and room says no. */
+	while (kc_journal_room(j, kc_jrec_size(1000))) {
+		kc_journal_append(j, &h, payload);
+		n++;
+		assert_true(n < 1000);
+	}
+	assert_true(n >= 40);
+	assert_true(n <= 64);
+	kc_journal_publish(j);
+	/* Start writing: room comes back as groups are written. */
+	assert_int_equal(kc_journal_start(j), 0);
+	for (int i = 0; i < 10000 && !kc_journal_room(j, kc_jrec_size(1000));
+	     i++)
+		rte_delay_us_sleep(100);
+	assert_true(kc_journal_room(j, kc_jrec_size(1000)));
+	kc_journal_close(j);
+	assert_null(kc_journal_open(&(struct kc_journal_cfg){
+		.dir = dir, .buffer_bytes = 1000 }, &end, err, sizeof(err)));
+	assert_non_null(strstr(err, "power of two"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_crc32c),
+		cmocka_unit_test(test_record_codec),
+		cmocka_unit_test(test_segment_names),
+		cmocka_unit_test_setup_teardown(test_write_read_and_reopen,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_roll_over, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_cut_at_every_byte, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_in_the_middle,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_corrupt_in_the_last_segment, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_back_pressure, setup,
+						teardown),
+	};
+
+	kc_test_eal_init("test_journal");
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
