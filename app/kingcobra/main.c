@@ -48,12 +48,16 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: kingcobra [--config FILE] [--check-config]\n"
+		"usage: kingcobra [--config FILE] [--journal-dir DIR] "
+		"[--check-config]\n"
 		"       kingcobra --print-default-config | --version | --help\n"
 		"\n"
 		"  -c, --config FILE        YAML configuration (default: the "
 		"embedded\n"
 		"                           config/default.yaml)\n"
+		"  -j, --journal-dir DIR    journal directory, instead of the "
+		"config's\n"
+		"                           journal.dir\n"
 		"  -n, --check-config       validate the config and keys file, "
 		"then exit\n"
 		"      --print-default-config  print the embedded default "
@@ -143,7 +147,34 @@ static int eal_build(const struct kc_config *cfg, const char *prog,
 	return 0;
 }
 
-static void print_counters(FILE *f, const char *title)
+/* The ports' own counters, summed: what the NIC or the kernel dropped
+ * before an lcore saw it is not in the lcores' counters. */
+static void print_port_counters(FILE *f, const struct kc_config *cfg,
+				const struct kc_port_state *ports)
+{
+	uint64_t missed = 0, errors = 0, nombuf = 0;
+
+	for (uint32_t i = 0; i < cfg->port_count; i++) {
+		struct rte_eth_stats es;
+
+		if (rte_eth_stats_get(ports[i].port_id, &es) != 0)
+			continue;
+		missed += es.imissed;
+		errors += es.ierrors;
+		nombuf += es.rx_nombuf;
+	}
+	fprintf(f, "  %-20s %20llu  frames the ports dropped before an lcore "
+		"saw them (all ports)\n", "port_rx_missed",
+		(unsigned long long)missed);
+	fprintf(f, "  %-20s %20llu  frames received with errors (all "
+		"ports)\n", "port_rx_errors", (unsigned long long)errors);
+	fprintf(f, "  %-20s %20llu  receives without a free mbuf (all "
+		"ports)\n", "port_rx_nombuf", (unsigned long long)nombuf);
+}
+
+static void print_counters(FILE *f, const char *title,
+			   const struct kc_config *cfg,
+			   const struct kc_port_state *ports)
 {
 	uint64_t sum[KC_CTR_COUNT];
 
@@ -155,6 +186,8 @@ static void print_counters(FILE *f, const char *title)
 				(unsigned long long)sum[i], kc_counter_desc(i));
 	fprintf(f, "  %-20s %20llu  every drop_* counter\n", "drops",
 		(unsigned long long)kc_stats_drops(sum));
+	if (ports != NULL)
+		print_port_counters(f, cfg, ports);
 	fflush(f);
 }
 
@@ -202,6 +235,9 @@ static void banner(const struct kc_config *cfg,
 	       "key(s)%s\n", KC_VERSION, cfg->source, cfg->kcp.udp_port,
 	       keys->count, keys->has_dev_key ?
 	       " (including the development key: local use only)" : "");
+	printf("  journal %s, durability %s, %u shard(s)\n", cfg->journal.dir,
+	       cfg->journal.durability == KC_CFG_DURABILITY_BATCH ? "batch" :
+	       "none", cfg->pipeline.lcores.worker_count);
 	for (uint32_t i = 0; i < cfg->port_count; i++) {
 		const struct kc_port_cfg *pc = &cfg->ports[i];
 		char ip[16], host[16];
@@ -230,6 +266,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", no_argument, NULL, 'n' },
+		{ "journal-dir", required_argument, NULL, 'j' },
 		{ "print-default-config", no_argument, NULL, 'P' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -238,6 +275,7 @@ int main(int argc, char **argv)
 	struct kc_port_state ports[KC_CFG_PORTS_MAX];
 	struct kc_pipeline_port pports[KC_CFG_PORTS_MAX];
 	const char *config_path = NULL;
+	const char *journal_dir = NULL;
 	struct kc_pipeline *pipeline;
 	struct kc_keyring *keys = NULL;
 	static struct kc_config cfg;
@@ -249,10 +287,13 @@ int main(int argc, char **argv)
 	int opt, rc;
 	unsigned int ticks = 0;
 
-	while ((opt = getopt_long(argc, argv, "c:nVh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:j:nVh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			config_path = optarg;
+			break;
+		case 'j':
+			journal_dir = optarg;
 			break;
 		case 'n':
 			check_only = true;
@@ -280,6 +321,18 @@ int main(int argc, char **argv)
 	}
 	if (load_config(config_path, &cfg, &keys) != 0)
 		return EXIT_CONFIG;
+	if (journal_dir != NULL) {
+		if (journal_dir[0] == '\0' ||
+		    strlen(journal_dir) >= sizeof(cfg.journal.dir)) {
+			fprintf(stderr, "kingcobra: --journal-dir: an empty or "
+				"too long path (expected 1..%zu characters)\n",
+				sizeof(cfg.journal.dir) - 1);
+			kc_keyring_free(keys);
+			return EXIT_CONFIG;
+		}
+		snprintf(cfg.journal.dir, sizeof(cfg.journal.dir), "%s",
+			 journal_dir);
+	}
 	if (check_only) {
 		printf("kingcobra: %s is valid: %u port(s), %u rx and %u "
 		       "worker lcore(s), %u client key(s) from %s\n",
@@ -365,13 +418,14 @@ int main(int argc, char **argv)
 		if (cfg.control.stats_interval_s == 0)
 			continue;
 		if (++ticks % (cfg.control.stats_interval_s * 10) == 0)
-			print_counters(stdout, "kingcobra counters");
+			print_counters(stdout, "kingcobra counters", &cfg,
+				       ports);
 	}
 	LOG(NOTICE, "signal %d: stopping", (int)stop_signal);
 	kc_pipeline_stop(pipeline);
+	print_counters(stdout, "kingcobra stopped", &cfg, ports);
 	kc_ports_stop(&cfg, ports);
 	kc_pipeline_free(pipeline);
-	print_counters(stdout, "kingcobra stopped");
 	rte_mempool_free(mp);
 	rte_eal_cleanup();
 	kc_keyring_free(keys);

@@ -31,6 +31,8 @@ enum ftype {
 	F_U32,		/* min..max */
 	F_U16,		/* min..max */
 	F_U32_POW2,	/* min..max, a power of two */
+	F_U64,		/* min..max */
+	F_U64_POW2,	/* min..max, a power of two */
 	F_STR,		/* size bytes, charset */
 	F_PATH,		/* resolved against the config's directory */
 	F_ENUM,		/* names[] -> int */
@@ -98,6 +100,12 @@ static const char *const idle_names[] = {
 	NULL,
 };
 
+static const char *const durability_names[] = {
+	[KC_CFG_DURABILITY_NONE] = "none",
+	[KC_CFG_DURABILITY_BATCH] = "batch",
+	NULL,
+};
+
 static const char *const memif_role_names[] = {
 	[KC_MEMIF_SERVER] = "server",
 	[KC_MEMIF_CLIENT] = "client",
@@ -108,7 +116,7 @@ static const char *const memif_role_names[] = {
 enum { EAL_LCORES, EAL_MAIN_LCORE, EAL_MEMORY_MB, EAL_HUGEPAGES, EAL_IN_MEMORY, EAL_FILE_PREFIX, EAL_EXTRA_ARGS };
 enum { PL_RX_LCORES, PL_WORKER_LCORES, PL_BURST, PL_RING_SIZE, PL_IDLE, PL_IDLE_SLEEP_MAX_US };
 enum { MP_MBUFS, MP_CACHE, MP_DATA_ROOM };
-enum { TOP_PRODUCTION, TOP_LOG_LEVEL, TOP_EAL, TOP_PORTS, TOP_PIPELINE, TOP_MEMPOOL, TOP_KCP, TOP_QUEUES, TOP_CONTROL };
+enum { TOP_PRODUCTION, TOP_LOG_LEVEL, TOP_EAL, TOP_PORTS, TOP_PIPELINE, TOP_MEMPOOL, TOP_KCP, TOP_QUEUES, TOP_JOURNAL, TOP_CONTROL };
 
 #define C(m) offsetof(struct kc_config, m)
 #define P(m) offsetof(struct kc_port_cfg, m)
@@ -244,6 +252,28 @@ static const struct field queues_fields[] = {
 	{ NULL },
 };
 
+static const struct field journal_fields[] = {
+	{ "dir", F_PATH, STR(journal.dir, CS_PATH),
+	  .expect = "the journal's directory" },
+	{ "durability", F_ENUM, .off = C(journal.durability),
+	  .names = durability_names },
+	{ "segment_bytes", F_U64, .off = C(journal.segment_bytes),
+	  .min = 1u << 20, .max = 1ull << 32,
+	  .expect = "bytes per segment file, 1048576..4294967296" },
+	{ "buffer_bytes", F_U64_POW2, .off = C(journal.buffer_bytes),
+	  .min = 1u << 20, .max = 1u << 30,
+	  .expect = "bytes of journal buffer per worker, a power of two, "
+		    "1048576..1073741824" },
+	{ "group_max", F_U32, .off = C(journal.group_max), .min = 1,
+	  .max = 65536, .expect = "records per group commit, 1..65536" },
+	{ "group_wait_us", F_U32, .off = C(journal.group_wait_us), .min = 0,
+	  .max = 100000, .expect = "microseconds, 0..100000" },
+	{ "max_pending", F_U32, .off = C(journal.max_pending), .min = 64,
+	  .max = 1u << 20,
+	  .expect = "replies held per worker until durable, 64..1048576" },
+	{ NULL },
+};
+
 static const struct field control_fields[] = {
 	{ "stats_interval_s", F_U32, .off = C(control.stats_interval_s),
 	  .min = 0, .max = 86400, .expect = "seconds, 0 (off)..86400" },
@@ -260,6 +290,7 @@ static const struct field top_fields[] = {
 	[TOP_MEMPOOL] = { "mempool", F_SECTION, .sub = mempool_fields },
 	[TOP_KCP] = { "kcp", F_SECTION, .sub = kcp_fields, .required = true },
 	[TOP_QUEUES] = { "queues", F_SECTION, .sub = queues_fields },
+	[TOP_JOURNAL] = { "journal", F_SECTION, .sub = journal_fields },
 	[TOP_CONTROL] = { "control", F_SECTION, .sub = control_fields },
 	[TOP_CONTROL + 1] = { NULL },
 };
@@ -395,7 +426,8 @@ static int parse_uint(struct parser *ps, const yaml_node_t *n,
 	if (v < f->min || v > f->max)
 		return FAIL(ps, n, "'%s' out of range: %llu (expected %s)",
 			    f->key, (unsigned long long)v, f->expect);
-	if (f->type == F_U32_POW2 && (v & (v - 1)) != 0)
+	if ((f->type == F_U32_POW2 || f->type == F_U64_POW2) &&
+	    (v & (v - 1)) != 0)
 		return FAIL(ps, n, "'%s' is not a power of two: %llu "
 			    "(expected %s)", f->key, (unsigned long long)v,
 			    f->expect);
@@ -820,6 +852,12 @@ static int parse_value(struct parser *ps, const yaml_node_t *n,
 		if (rc == 0)
 			*(uint16_t *)dst = (uint16_t)v;
 		return rc;
+	case F_U64:
+	case F_U64_POW2:
+		rc = parse_uint(ps, n, f, &v);
+		if (rc == 0)
+			*(uint64_t *)dst = v;
+		return rc;
 	case F_STR:
 		return parse_str(ps, n, f, (char *)dst);
 	case F_PATH:
@@ -1207,6 +1245,9 @@ static int check_resources(struct parser *ps)
 	if (!rtc)
 		need += (uint64_t)cfg->pipeline.ring_size *
 			cfg->pipeline.lcores.worker_count;
+	/* Replies held until their journal group is on disk. */
+	need += (uint64_t)cfg->journal.max_pending *
+		cfg->pipeline.lcores.worker_count;
 	/* Every data-path lcore may hold a cache, a burst in hand and a TX
 	 * buffer per port. */
 	need += (uint64_t)(nb_txq + 1) *
@@ -1215,10 +1256,14 @@ static int check_resources(struct parser *ps)
 	if (cfg->mempool.mbufs < need)
 		return FAIL(ps, blame(ps, &ps->mempool, MP_MBUFS, TOP_MEMPOOL),
 			    "mempool.mbufs %u is fewer than the %llu that the "
-			    "ports' descriptors, the worker rings and the "
-			    "lcore caches can hold at once (expected at least "
-			    "%llu)", cfg->mempool.mbufs,
+			    "ports' descriptors, the worker rings, the replies "
+			    "awaiting the journal and the lcore caches can "
+			    "hold at once (expected at least %llu)", cfg->mempool.mbufs,
 			    (unsigned long long)need, (unsigned long long)need);
+	/* A whole KCP datagram always fits, whatever the MTU: a REPLY is
+	 * then the same on every port and in journal recovery. */
+	if (mtu_max < 1500u)
+		mtu_max = 1500u;
 	if (cfg->mempool.data_room <
 	    KC_CFG_MBUF_HEADROOM + mtu_max + 14u + 4u)
 		return FAIL(ps, blame(ps, &ps->mempool, MP_DATA_ROOM,
@@ -1261,6 +1306,14 @@ static void defaults(struct kc_config *cfg)
 	cfg->queues.max_bytes_per_queue = 1u << 20;
 	cfg->queues.max_messages_per_queue = 16384;
 	cfg->queues.max_consumers_per_queue = 32;
+	snprintf(cfg->journal.dir, sizeof(cfg->journal.dir),
+		 "/var/lib/kingcobra/journal");
+	cfg->journal.durability = KC_CFG_DURABILITY_BATCH;
+	cfg->journal.segment_bytes = 64ull << 20;
+	cfg->journal.buffer_bytes = 16ull << 20;
+	cfg->journal.group_max = 1024;
+	cfg->journal.group_wait_us = 100;
+	cfg->journal.max_pending = 4096;
 }
 
 static int syntax_error(struct parser *ps, const yaml_parser_t *yp)

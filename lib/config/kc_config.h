@@ -47,6 +47,11 @@ enum kc_idle_policy {
 	KC_IDLE_ADAPTIVE, /* back off with rte_pause and short sleeps */
 };
 
+enum kc_journal_durability {
+	KC_CFG_DURABILITY_NONE,	 /* REPLY may leave before its group is on disk */
+	KC_CFG_DURABILITY_BATCH, /* REPLY leaves after its group is on disk */
+};
+
 enum kc_log_level {
 	KC_LOG_ERROR,
 	KC_LOG_WARNING,
@@ -139,6 +144,16 @@ struct kc_config {
 		uint32_t max_messages_per_queue;
 		uint32_t max_consumers_per_queue;
 	} queues;
+
+	struct {
+		char dir[KC_CFG_PATH_MAX];  /* shards in dir/shard-NN */
+		enum kc_journal_durability durability;
+		uint64_t segment_bytes;	    /* preallocated per segment */
+		uint64_t buffer_bytes;	    /* per worker, power of two */
+		uint32_t group_max;	    /* records per group commit */
+		uint32_t group_wait_us;	    /* longest wait to fill one */
+		uint32_t max_pending;	    /* replies held per worker */
+	} journal;
 
 	struct {
 		uint32_t stats_interval_s; /* console counters; 0: off */

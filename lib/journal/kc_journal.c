@@ -614,14 +614,20 @@ int kc_journal_start(struct kc_journal *j)
 	return 0;
 }
 
+void kc_journal_stop(struct kc_journal *j)
+{
+	if (!j->started)
+		return;
+	__atomic_store_n(&j->quit, 1, __ATOMIC_RELEASE);
+	pthread_join(j->thread, NULL);
+	j->started = false;
+}
+
 void kc_journal_close(struct kc_journal *j)
 {
 	if (j == NULL)
 		return;
-	if (j->started) {
-		__atomic_store_n(&j->quit, 1, __ATOMIC_RELEASE);
-		pthread_join(j->thread, NULL);
-	}
+	kc_journal_stop(j);
 	if (j->io.seg_fd >= 0)
 		close(j->io.seg_fd);
 	if (j->io.spare_fd >= 0)

@@ -213,7 +213,10 @@ struct kc_journal *kc_journal_open(const struct kc_journal_cfg *cfg,
 				   size_t err_len);
 /* Start the I/O thread. 0 or a negative errno. */
 int kc_journal_start(struct kc_journal *j);
-/* Write and sync what was published, stop the I/O thread, close files. */
+/* Write and sync what was published, then stop the I/O thread. The
+ * journal stays readable (durable seq, state) until kc_journal_close. */
+void kc_journal_stop(struct kc_journal *j);
+/* Stop if needed, close the files, free. */
 void kc_journal_close(struct kc_journal *j);
 
 /*

@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Op dispatch of the worker stage: execute one authenticated request against
- * the worker's queues and rewrite its mbuf into the signed REPLY.
+ * the worker's queues and rewrite its mbuf into the signed REPLY, with the
+ * REQUEST and the REPLY appended to the worker's journal shard.
  *
- * The later journal and ledger stages slot in around this: the journal stage
- * sits between RX and the workers (same mbufs, same ring handoff), and ledger
- * ops become more cases of the switch below, owned by their own worker.
+ * kc_ops_apply is the one place an op changes state. The data path calls it
+ * on the request's own mbuf; recovery calls it on each REQUEST record of the
+ * journal, in journal order, and checks that it gives the REPLY the journal
+ * recorded. Ledger ops become more cases of its switch.
  */
 #include <string.h>
 
 #include <rte_hash_crc.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
 
 #include "kc_pipeline_priv.h"
 
@@ -36,33 +40,27 @@ uint32_t kc_ops_shard(const struct rte_mbuf *m)
 	return rte_hash_crc(kcp + KC_OFF_MSG_ID, KC_MSG_ID_LEN, 0);
 }
 
-struct op_result {
-	enum kc_status status;
-	uint32_t len;		/* reply payload bytes */
-	const char *reason;	/* for an error status */
-};
-
-static void set_error(struct op_result *r, enum kc_status s,
+static void set_error(struct kc_op_result *r, enum kc_status s,
 		      const char *reason)
 {
 	r->status = s;
 	r->reason = reason;
 }
 
-static void op_publish(struct kc_worker_state *w, const uint8_t *in,
+static void op_publish(struct kc_queue_store *qs, struct kc_lcore_stats *st, const uint8_t *in,
 		       uint32_t len, uint8_t *out, uint32_t cap,
-		       struct op_result *r)
+		       struct kc_op_result *r)
 {
 	struct kc_publish_req req;
 	uint64_t offset;
 
-	w->st->c[KC_CTR_op_publish]++;
+	st->c[KC_CTR_op_publish]++;
 	if (kc_dec_publish(in, len, &req) != KC_STATUS_OK) {
 		set_error(r, KC_STATUS_BAD_REQUEST,
 			  "PUBLISH wants a queue name and a message");
 		return;
 	}
-	r->status = kc_queue_publish(w->store, &req.queue, req.msg,
+	r->status = kc_queue_publish(qs, &req.queue, req.msg,
 				     req.msg_len, &offset);
 	if (r->status == KC_STATUS_OK)
 		r->len = (uint32_t)kc_enc_u64_reply(out, cap, offset);
@@ -75,21 +73,21 @@ static void op_publish(struct kc_worker_state *w, const uint8_t *in,
 		r->reason = "max_queues reached";
 }
 
-static void op_fetch(struct kc_worker_state *w, const uint8_t *in,
+static void op_fetch(struct kc_queue_store *qs, struct kc_lcore_stats *st, const uint8_t *in,
 		     uint32_t len, uint8_t *out, uint32_t cap,
-		     struct op_result *r)
+		     struct kc_op_result *r)
 {
 	struct kc_fetch_req req;
 	struct kc_fetch_reply fr;
 
-	w->st->c[KC_CTR_op_fetch]++;
+	st->c[KC_CTR_op_fetch]++;
 	if (kc_dec_fetch(in, len, &req) != KC_STATUS_OK) {
 		set_error(r, KC_STATUS_BAD_REQUEST,
 			  "FETCH wants a queue name, an offset and a count");
 		return;
 	}
 	/* The request was decoded into req: its bytes may be overwritten. */
-	r->status = kc_queue_fetch(w->store, &req.queue, req.offset, req.max,
+	r->status = kc_queue_fetch(qs, &req.queue, req.offset, req.max,
 				   out + KC_FETCH_REPLY_FIXED,
 				   cap - KC_FETCH_REPLY_FIXED, &fr);
 	if (r->status != KC_STATUS_OK) {
@@ -100,19 +98,19 @@ static void op_fetch(struct kc_worker_state *w, const uint8_t *in,
 	r->len = KC_FETCH_REPLY_FIXED + fr.records_len;
 }
 
-static void op_commit(struct kc_worker_state *w, const uint8_t *in,
+static void op_commit(struct kc_queue_store *qs, struct kc_lcore_stats *st, const uint8_t *in,
 		      uint32_t len, uint8_t *out, uint32_t cap,
-		      struct op_result *r)
+		      struct kc_op_result *r)
 {
 	struct kc_commit_req req;
 
-	w->st->c[KC_CTR_op_commit]++;
+	st->c[KC_CTR_op_commit]++;
 	if (kc_dec_commit(in, len, &req) != KC_STATUS_OK) {
 		set_error(r, KC_STATUS_BAD_REQUEST,
 			  "COMMIT wants a queue, a consumer and an offset");
 		return;
 	}
-	r->status = kc_queue_commit(w->store, &req.queue, &req.consumer,
+	r->status = kc_queue_commit(qs, &req.queue, &req.consumer,
 				    req.offset);
 	/* OK carries no payload (docs/protocol.md): the client knows the
 	 * offset it asked for. */
@@ -124,20 +122,20 @@ static void op_commit(struct kc_worker_state *w, const uint8_t *in,
 		r->reason = "max_consumers_per_queue reached";
 }
 
-static void op_offset(struct kc_worker_state *w, const uint8_t *in,
+static void op_offset(struct kc_queue_store *qs, struct kc_lcore_stats *st, const uint8_t *in,
 		      uint32_t len, uint8_t *out, uint32_t cap,
-		      struct op_result *r)
+		      struct kc_op_result *r)
 {
 	struct kc_offset_req req;
 	uint64_t offset;
 
-	w->st->c[KC_CTR_op_offset]++;
+	st->c[KC_CTR_op_offset]++;
 	if (kc_dec_offset(in, len, &req) != KC_STATUS_OK) {
 		set_error(r, KC_STATUS_BAD_REQUEST,
 			  "OFFSET wants a queue and a consumer");
 		return;
 	}
-	r->status = kc_queue_committed(w->store, &req.queue, &req.consumer,
+	r->status = kc_queue_committed(qs, &req.queue, &req.consumer,
 				       &offset);
 	if (r->status == KC_STATUS_OK)
 		r->len = (uint32_t)kc_enc_u64_reply(out, cap, offset);
@@ -146,7 +144,123 @@ static void op_offset(struct kc_worker_state *w, const uint8_t *in,
 			    "that consumer";
 }
 
-bool kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
+void kc_ops_apply(struct kc_queue_store *qs, struct kc_lcore_stats *st,
+		  uint8_t op, const uint8_t *in, uint32_t len, uint8_t *out,
+		  uint32_t cap, struct kc_op_result *r)
+{
+	r->status = KC_STATUS_OK;
+	r->len = 0;
+	r->reason = NULL;
+	switch (op) {
+	case KC_OP_PING:
+		st->c[KC_CTR_op_ping]++;
+		if (out != in)
+			memmove(out, in, len);
+		r->len = len; /* the payload is echoed */
+		break;
+	case KC_OP_PUBLISH:
+		op_publish(qs, st, in, len, out, cap, r);
+		break;
+	case KC_OP_FETCH:
+		op_fetch(qs, st, in, len, out, cap, r);
+		break;
+	case KC_OP_COMMIT:
+		op_commit(qs, st, in, len, out, cap, r);
+		break;
+	case KC_OP_OFFSET:
+		op_offset(qs, st, in, len, out, cap, r);
+		break;
+	default:
+		st->c[KC_CTR_op_unknown]++;
+		set_error(r, KC_STATUS_UNKNOWN_OP,
+			  "operation not known to this appliance");
+		break;
+	}
+	if (r->status == KC_STATUS_BAD_REQUEST)
+		st->c[KC_CTR_op_bad_request]++;
+	kc_ops_error_text(r, out);
+}
+
+void kc_ops_error_text(struct kc_op_result *r, uint8_t *out)
+{
+	if (r->status == KC_STATUS_OK)
+		return;
+	if (r->reason == NULL)
+		r->reason = kc_status_text(r->status);
+	r->len = (uint32_t)RTE_MIN(strlen(r->reason), KC_ERROR_TEXT_MAX);
+	memcpy(out, r->reason, r->len);
+}
+
+bool kc_ops_mutates(uint8_t op)
+{
+	return op == KC_OP_PUBLISH || op == KC_OP_COMMIT;
+}
+
+/* The journal record of a KCP message of this mbuf. */
+static uint64_t journal_msg(struct kc_worker_state *w, struct rte_mbuf *m,
+			    enum kc_jrec_type type, const uint8_t *kcp,
+			    uint32_t kcp_len, uint64_t ref)
+{
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m,
+		const struct rte_ipv4_hdr *, KC_L2_LEN);
+	const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(ip + 1);
+	struct kc_jrec h = {
+		.payload_len = kcp_len,
+		.type = (uint8_t)type,
+		.op = kcp[KC_OFF_OP],
+		.status = kc_get_u16(kcp + KC_OFF_STATUS),
+		.client_id = kc_get_u32(kcp + KC_OFF_CLIENT_ID),
+		.time_ns = w->now_ns,
+		/* The REPLY's addresses are swapped only after it is
+		 * journaled: both records name the client's. */
+		.client_ip = rte_be_to_cpu_32(ip->src_addr),
+		.client_port = rte_be_to_cpu_16(udp->src_port),
+		.ref = ref,
+	};
+
+	memcpy(h.msg_id, kcp + KC_OFF_MSG_ID, KC_MSG_ID_LEN);
+	w->st->c[KC_CTR_journal_records]++;
+	return kc_journal_append(w->j, &h, kcp);
+}
+
+/* Answer without executing: the journal cannot take the request. */
+static enum kc_status refusal(struct kc_worker_state *w,
+			      const char **reason)
+{
+	switch (kc_journal_state(w->j)) {
+	case KC_JOURNAL_FAILED:
+		w->st->c[KC_CTR_refused_storage_failed]++;
+		*reason = "journal write failed: nothing is accepted until "
+			  "the appliance restarts";
+		return KC_STATUS_STORAGE_FAILED;
+	case KC_JOURNAL_FULL:
+		w->st->c[KC_CTR_refused_storage_full]++;
+		*reason = "journal storage is full";
+		return KC_STATUS_STORAGE_FULL;
+	case KC_JOURNAL_OK:
+		break;
+	}
+	w->st->c[KC_CTR_refused_journal_busy]++;
+	*reason = "journal busy: too many requests awaiting the disk";
+	return KC_STATUS_UNAVAILABLE;
+}
+
+static bool pending_full(const struct kc_worker_state *w)
+{
+	return w->pend_head - w->pend_tail >= w->pend_limit;
+}
+
+/* Sign the REPLY in place (header at kcp, r->len payload bytes). */
+static void sign_reply(const struct kc_key *key, uint8_t *kcp,
+		       const struct kc_op_result *r)
+{
+	kcp[KC_OFF_TYPE] = KC_TYPE_REPLY;
+	kc_put_u16(kcp + KC_OFF_STATUS, (uint16_t)r->status);
+	kc_put_u32(kcp + KC_OFF_PAYLOAD_LEN, r->len);
+	kc_auth_sign(key, kcp, KC_HDR_LEN + r->len);
+}
+
+enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 {
 	const struct kc_key *key = &w->pc->keys->keys[m->hash.usr];
 	uint8_t *kcp = rte_pktmbuf_mtod_offset(m, uint8_t *, KC_KCP_OFF);
@@ -155,57 +269,74 @@ bool kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 	uint32_t room = (uint32_t)(m->buf_len - m->data_off) - KC_KCP_OFF -
 			KC_HDR_LEN;
 	uint32_t cap = RTE_MIN(room, KC_PAYLOAD_MAX);
-	struct op_result r = { .status = KC_STATUS_OK };
-	uint8_t op = kcp[KC_OFF_OP];
+	struct kc_op_result r = { .status = KC_STATUS_OK };
+	uint64_t req_seq = 0, seq = 0;
 
+	if (w->j != NULL) {
+		uint64_t need = kc_jrec_size(KC_HDR_LEN + plen) +
+				kc_jrec_size(KC_DATAGRAM_MAX);
+
+		if (pending_full(w) || !kc_journal_room(w->j, need) ||
+		    kc_journal_state(w->j) == KC_JOURNAL_FAILED) {
+			r.status = refusal(w, &r.reason);
+			kc_ops_error_text(&r, payload);
+			goto reply;
+		}
+		req_seq = journal_msg(w, m, KC_JREC_REQUEST, kcp,
+				      KC_HDR_LEN + plen, 0);
+	}
 	if (kc_msg_id_client(kcp + KC_OFF_MSG_ID) != key->client_id) {
 		set_error(&r, KC_STATUS_BAD_REQUEST,
 			  "message id does not carry the header's client id");
 		w->st->c[KC_CTR_op_bad_request]++;
-		goto reply;
+		kc_ops_error_text(&r, payload);
+	} else {
+		/* The request is decoded before its bytes are overwritten:
+		 * the REPLY is built in place. */
+		kc_ops_apply(w->store, w->st, kcp[KC_OFF_OP], payload, plen,
+			     payload, cap, &r);
 	}
-	switch (op) {
-	case KC_OP_PING:
-		/* The payload is echoed: it is already in place. */
-		w->st->c[KC_CTR_op_ping]++;
-		r.len = plen;
-		break;
-	case KC_OP_PUBLISH:
-		op_publish(w, payload, plen, payload, cap, &r);
-		break;
-	case KC_OP_FETCH:
-		op_fetch(w, payload, plen, payload, cap, &r);
-		break;
-	case KC_OP_COMMIT:
-		op_commit(w, payload, plen, payload, cap, &r);
-		break;
-	case KC_OP_OFFSET:
-		op_offset(w, payload, plen, payload, cap, &r);
-		break;
-	default:
-		w->st->c[KC_CTR_op_unknown]++;
-		set_error(&r, KC_STATUS_UNKNOWN_OP,
-			  "operation not known to this appliance");
-		break;
+	if (req_seq != 0) {
+		sign_reply(key, kcp, &r);
+		seq = journal_msg(w, m, KC_JREC_REPLY, kcp, KC_HDR_LEN + r.len,
+				  req_seq);
 	}
-	if (r.status == KC_STATUS_BAD_REQUEST)
-		w->st->c[KC_CTR_op_bad_request]++;
 reply:
-	if (r.status != KC_STATUS_OK) {
-		if (r.reason == NULL)
-			r.reason = kc_status_text(r.status);
-		r.len = (uint32_t)RTE_MIN(strlen(r.reason), KC_ERROR_TEXT_MAX);
-		memcpy(payload, r.reason, r.len);
+	if (r.status != KC_STATUS_OK)
 		w->st->c[KC_CTR_kcp_error_replies]++;
-	}
-	kcp[KC_OFF_TYPE] = KC_TYPE_REPLY;
-	kc_put_u16(kcp + KC_OFF_STATUS, (uint16_t)r.status);
-	kc_put_u32(kcp + KC_OFF_PAYLOAD_LEN, r.len);
-	kc_auth_sign(key, kcp, KC_HDR_LEN + r.len);
+	if (seq == 0)
+		sign_reply(key, kcp, &r);
 	if (!kc_pkt_finish_reply(w->pc, m, KC_HDR_LEN + r.len)) {
 		w->st->c[KC_CTR_drop_no_mbuf]++;
-		return false;
+		return KC_EXEC_DROP;
 	}
 	w->st->c[KC_CTR_kcp_replies]++;
-	return true;
+	if (seq != 0 && kc_journal_durability(w->j) == KC_DURABILITY_BATCH &&
+	    seq > kc_journal_durable_seq(w->j)) {
+		struct kc_pending *pe = &w->pend[w->pend_head & w->pend_mask];
+
+		pe->m = m;
+		pe->seq = seq;
+		w->pend_head++;
+		w->st->c[KC_CTR_kcp_held]++;
+		return KC_EXEC_HELD;
+	}
+	return KC_EXEC_SEND;
+}
+
+void kc_ops_fail_pending(struct kc_worker_state *w, struct rte_mbuf *m)
+{
+	const struct kc_key *key = &w->pc->keys->keys[m->hash.usr];
+	uint8_t *kcp = rte_pktmbuf_mtod_offset(m, uint8_t *, KC_KCP_OFF);
+	struct kc_op_result r = {
+		.status = KC_STATUS_STORAGE_FAILED,
+		.reason = "journal write failed: outcome unknown; retry the "
+			  "same message id after the appliance restarts",
+	};
+
+	kc_ops_error_text(&r, kcp + KC_HDR_LEN);
+	sign_reply(key, kcp, &r);
+	kc_pkt_resize_reply(m, KC_HDR_LEN + r.len);
+	w->st->c[KC_CTR_kcp_error_replies]++;
+	w->st->c[KC_CTR_replies_failed_unsynced]++;
 }

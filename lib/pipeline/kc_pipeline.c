@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -101,17 +102,64 @@ static void tx_add(struct kc_lcore_ctx *lc, struct rte_mbuf *m)
 		tx_flush(lc, pi);
 }
 
+static uint64_t wall_ns(void)
+{
+	struct timespec ts;
+
+	/* CLOCK_REALTIME through the vDSO: no system call. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static void execute_burst(struct kc_lcore_ctx *lc, struct rte_mbuf **pkts,
 			  uint16_t n)
 {
+	lc->ws.now_ns = wall_ns();
 	for (uint16_t i = 0; i < n; i++) {
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
-		if (kc_ops_execute(&lc->ws, pkts[i]))
+		switch (kc_ops_execute(&lc->ws, pkts[i])) {
+		case KC_EXEC_SEND:
 			tx_add(lc, pkts[i]);
-		else
+			break;
+		case KC_EXEC_HELD:
+			break;
+		case KC_EXEC_DROP:
 			rte_pktmbuf_free(pkts[i]);
+			break;
+		}
 	}
+	if (lc->ws.j != NULL)
+		kc_journal_publish(lc->ws.j);
+}
+
+/*
+ * Send the held REPLYs whose journal group is on disk. When a journal
+ * write failed, every held REPLY becomes STORAGE_FAILED: what it answers
+ * is not known to be durable. Returns how many are still held.
+ */
+static uint32_t release_held(struct kc_lcore_ctx *lc)
+{
+	struct kc_worker_state *w = &lc->ws;
+	uint64_t durable;
+	bool failed;
+
+	if (w->j == NULL || w->pend_head == w->pend_tail)
+		return 0;
+	durable = kc_journal_durable_seq(w->j);
+	failed = kc_journal_state(w->j) == KC_JOURNAL_FAILED;
+	while (w->pend_tail != w->pend_head) {
+		struct kc_pending *pe = &w->pend[w->pend_tail & w->pend_mask];
+
+		if (pe->seq > durable) {
+			if (!failed)
+				break;
+			kc_ops_fail_pending(w, pe->m);
+		}
+		tx_add(lc, pe->m);
+		w->pend_tail++;
+	}
+	return w->pend_head - w->pend_tail;
 }
 
 static uint16_t rx_poll_queue(struct kc_lcore_ctx *lc, uint32_t pi,
@@ -198,10 +246,15 @@ static unsigned int worker_poll(struct kc_lcore_ctx *lc)
 	return n;
 }
 
-static void idle(struct kc_lcore_ctx *lc)
+static void idle(struct kc_lcore_ctx *lc, bool held)
 {
 	if (lc->p->idle == KC_IDLE_SPIN)
 		return;
+	/* Replies wait for the disk: keep an eye on it, do not sleep. */
+	if (held) {
+		rte_pause();
+		return;
+	}
 	lc->idle_loops++;
 	if (lc->idle_loops < KC_IDLE_SPIN_LOOPS)
 		return;
@@ -224,6 +277,7 @@ static int lcore_main(void *arg)
 		uint64_t t0 = rte_rdtsc();
 		uint64_t dt;
 		unsigned int work = 0;
+		uint32_t held = 0;
 
 		/* RX lcore r polls queues r, r + nb_rx_lcores, ... of each
 		 * port: a port may have more RX queues than RX lcores. */
@@ -234,10 +288,12 @@ static int lcore_main(void *arg)
 					work += rx_poll_queue(lc, pi, q);
 		if (lc->worker && !lc->rtc)
 			work += worker_poll(lc);
+		if (lc->worker)
+			held = release_held(lc);
 		for (uint32_t pi = 0; pi < p->nb_ports; pi++)
 			tx_flush(lc, pi);
 		if (work == 0) {
-			idle(lc);
+			idle(lc, held != 0);
 		} else {
 			lc->idle_loops = 0;
 			lc->sleep_us = 0;
@@ -382,6 +438,16 @@ struct kc_pipeline *kc_pipeline_create(const struct kc_config *cfg,
 				 p->workers[i]->lcore_id, p->nb_workers);
 			goto fail;
 		}
+	if (cfg->journal.dir[0] != '\0') {
+		struct kc_worker_state *ws[KC_MAX_WORKERS];
+
+		for (uint32_t i = 0; i < p->nb_workers; i++)
+			ws[i] = &p->workers[i]->ws;
+		if (kc_recover_workers(cfg, ws, p->nb_workers,
+				       (int)rte_socket_id(), err,
+				       err_len) != 0)
+			goto fail;
+	}
 	return p;
 fail:
 	kc_pipeline_free(p);
@@ -390,6 +456,13 @@ fail:
 
 int kc_pipeline_launch(struct kc_pipeline *p)
 {
+	for (uint32_t i = 0; i < p->nb_workers; i++) {
+		struct kc_journal *j = p->workers[i]->ws.j;
+		int rc = j != NULL ? kc_journal_start(j) : 0;
+
+		if (rc != 0)
+			return rc;
+	}
 	for (uint32_t i = 0; i < p->nb_lcores; i++) {
 		int rc = rte_eal_remote_launch(lcore_main, &p->lc[i],
 					       p->lc[i].lcore_id);
@@ -411,6 +484,12 @@ void kc_pipeline_stop(struct kc_pipeline *p)
 		struct kc_lcore_ctx *lc = &p->lc[i];
 		void *m;
 
+		/* Everything the lcore journaled is on disk once the I/O
+		 * thread stops: the held REPLYs may go (or fail). */
+		if (lc->ws.j != NULL) {
+			kc_journal_stop(lc->ws.j);
+			release_held(lc);
+		}
 		for (uint32_t pi = 0; pi < p->nb_ports; pi++)
 			tx_flush(lc, pi);
 		while (lc->ring != NULL && rte_ring_dequeue(lc->ring, &m) == 0)
@@ -425,6 +504,12 @@ void kc_pipeline_free(struct kc_pipeline *p)
 	for (uint32_t i = 0; p->lc != NULL && i < p->nb_lcores; i++) {
 		rte_ring_free(p->lc[i].ring);
 		kc_queue_store_free(p->lc[i].ws.store);
+		kc_journal_close(p->lc[i].ws.j);
+		for (uint32_t k = p->lc[i].ws.pend_tail;
+		     k != p->lc[i].ws.pend_head; k++)
+			rte_pktmbuf_free(p->lc[i].ws.pend[k &
+							   p->lc[i].ws.pend_mask].m);
+		rte_free(p->lc[i].ws.pend);
 	}
 	rte_free(p->lc);
 	rte_free(p);

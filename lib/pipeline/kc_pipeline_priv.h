@@ -13,6 +13,7 @@
 #include <rte_mbuf.h>
 
 #include "kc_auth.h"
+#include "kc_journal.h"
 #include "kc_pipeline.h"
 #include "kc_queue.h"
 #include "kc_stats.h"
@@ -55,21 +56,79 @@ enum kc_verdict kc_pkt_classify(const struct kc_pkt_ctx *c,
 bool kc_pkt_finish_reply(const struct kc_pkt_ctx *c, struct rte_mbuf *m,
 			 uint32_t kcp_len);
 
-/* A worker's state: the queues it owns. */
+/* Rewrite the lengths and checksums of a REPLY frame whose KCP part was
+ * rewritten again after kc_pkt_finish_reply (addresses stay as they are). */
+void kc_pkt_resize_reply(struct rte_mbuf *m, uint32_t kcp_len);
+
+/* A REPLY waiting for the journal group holding it to be on disk. */
+struct kc_pending {
+	struct rte_mbuf *m;
+	uint64_t seq;
+};
+
+/* A worker's state: the queues it owns and its journal shard. */
 struct kc_worker_state {
 	const struct kc_pkt_ctx *pc;
 	struct kc_queue_store *store;
 	struct kc_lcore_stats *st;
+	struct kc_journal *j;		/* NULL: no journal (unit tests) */
+	uint64_t now_ns;		/* wall clock of the current burst */
+	struct kc_pending *pend;	/* FIFO of held REPLYs */
+	uint32_t pend_size;		/* power of two */
+	uint32_t pend_mask;
+	uint32_t pend_limit;		/* journal.max_pending */
+	uint32_t pend_head;		/* free-running */
+	uint32_t pend_tail;
 };
+
+/* What an op did: status, reply payload bytes, reason of an error. */
+struct kc_op_result {
+	enum kc_status status;
+	uint32_t len;
+	const char *reason;
+};
+
+/*
+ * Execute one op: request payload in (len bytes), reply payload written to
+ * out (cap bytes; out may be in, the request is decoded first). An error
+ * status leaves its reason text in out. The only function that changes
+ * queue state: the data path and journal recovery both go through it.
+ */
+void kc_ops_apply(struct kc_queue_store *qs, struct kc_lcore_stats *st,
+		  uint8_t op, const uint8_t *in, uint32_t len, uint8_t *out,
+		  uint32_t cap, struct kc_op_result *r);
+/* Put the reason text of an error result into out (sets r->len). */
+void kc_ops_error_text(struct kc_op_result *r, uint8_t *out);
+/* Ops that change state (their REPLY is kept for retries). */
+bool kc_ops_mutates(uint8_t op);
 
 /* Which worker a request belongs to: a hash of its queue name (or of the
  * message id for ops without one). */
 uint32_t kc_ops_shard(const struct rte_mbuf *m);
 
+enum kc_exec {
+	KC_EXEC_SEND,	/* the REPLY is ready to go */
+	KC_EXEC_HELD,	/* queued in w->pend until its group is durable */
+	KC_EXEC_DROP,	/* the caller frees the mbuf (counted) */
+};
+
 /*
- * Execute one request and turn its mbuf into the signed REPLY. True if the
- * mbuf is to be sent, false if the caller must free it (counted).
+ * Execute one request and turn its mbuf into the signed REPLY, journaling
+ * both when the worker has a journal. With durability batch the REPLY is
+ * held until the journal group holding it is on disk.
  */
-bool kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m);
+enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m);
+
+/*
+ * Recover each worker's journal shard into its store (docs/journal-format.md)
+ * and open the shard for appending: sets ws[i]->j and the held-reply FIFO.
+ * 0, or a negative errno with a message in err.
+ */
+int kc_recover_workers(const struct kc_config *cfg,
+		       struct kc_worker_state **ws, uint32_t nb_workers,
+		       int socket_id, char *err, size_t err_len);
+
+/* A held REPLY whose journal write failed: turn it into STORAGE_FAILED. */
+void kc_ops_fail_pending(struct kc_worker_state *w, struct rte_mbuf *m);
 
 #endif /* KC_PIPELINE_PRIV_H */

@@ -252,10 +252,23 @@ bool kc_pkt_finish_reply(const struct kc_pkt_ctx *c, struct rte_mbuf *m,
 	port = udp->src_port;
 	udp->src_port = udp->dst_port;
 	udp->dst_port = port;
+	kc_pkt_resize_reply(m, kcp_len);
+	return true;
+}
+
+void kc_pkt_resize_reply(struct rte_mbuf *m, uint32_t kcp_len)
+{
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m,
+		struct rte_ipv4_hdr *, KC_L2_LEN);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(KC_L3_LEN + KC_L4_LEN +
+							kcp_len));
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(KC_L4_LEN + kcp_len));
 	udp->dgram_cksum = 0;
 	m->data_len = m->pkt_len = KC_KCP_OFF + kcp_len;
 	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
 	m->ol_flags = 0;
-	return true;
 }

@@ -89,7 +89,9 @@ enum kc_op {
 	X(TOO_LARGE, 6, "message too large")                                 \
 	X(OUT_OF_RANGE, 7, "offset out of range")                            \
 	X(UNAVAILABLE, 8, "appliance busy or draining, retry later")        \
-	X(INTERNAL, 9, "internal error")
+	X(INTERNAL, 9, "internal error")                                     \
+	X(STORAGE_FULL, 10, "journal storage full, retry later")             \
+	X(STORAGE_FAILED, 11, "journal write failed, outcome unknown")
 
 enum kc_status {
 #define KC_STATUS_ENUM(sym, val, desc) KC_STATUS_##sym = val,

@@ -58,6 +58,16 @@
 	X(op_offset, "OFFSET requests executed")                              \
 	X(op_unknown, "requests with an unknown op (answered UNKNOWN_OP)")    \
 	X(op_bad_request, "requests with a malformed payload (answered)")     \
+	X(journal_records, "records appended to the journal")                 \
+	X(kcp_held, "replies held until their journal group was on disk")     \
+	X(refused_journal_busy, "requests refused: journal buffer or held "    \
+	  "replies full (UNAVAILABLE)")                                       \
+	X(refused_storage_full, "requests refused: journal disk full "         \
+	  "(STORAGE_FULL)")                                                   \
+	X(refused_storage_failed, "requests refused: a journal write failed " \
+	  "(STORAGE_FAILED)")                                                 \
+	X(replies_failed_unsynced, "held replies turned into STORAGE_FAILED " \
+	  "by a failed journal write")                                        \
 	X(ring_enqueued, "requests handed to a worker ring")                  \
 	X(ring_dequeued, "requests taken from a worker ring")                 \
 	X(busy_cycles, "TSC cycles spent on polls that found work")           \

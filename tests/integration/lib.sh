@@ -51,11 +51,14 @@ require_root() {
 	fi
 }
 
-# start_appliance CONFIG: start kingcobra in the background, wait for ready.
+# start_appliance CONFIG [JOURNAL_DIR]: start kingcobra in the background,
+# wait for ready. The journal lives in $WORK (journal-CONFIGNAME) unless
+# given; a restart with the same directory recovers it.
 start_appliance() {
 	local cfg=$1 i
+	JOURNAL=${2:-$WORK/journal-$(basename "$cfg" .yaml)}
 	APPLOG=$WORK/kingcobra.$(basename "$cfg").log
-	"$KINGCOBRA" --config "$cfg" >"$APPLOG" 2>&1 &
+	"$KINGCOBRA" --config "$cfg" --journal-dir "$JOURNAL" >"$APPLOG" 2>&1 &
 	KC_PID=$!
 	for i in $(seq 1 150); do
 		if grep -q '^kingcobra ready' "$APPLOG"; then

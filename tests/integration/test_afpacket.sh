@@ -51,5 +51,7 @@ for c in drop_kcp_short drop_kcp_magic drop_kcp_version drop_kcp_length \
 	kcp_error_replies; do
 	check "counted: $c" counter_at_least $c 1
 done
-check "garbage counted as drops" counter_at_least drops 20000
+# What the kernel's AF_PACKET ring overflowed is counted by the port.
+check "garbage counted as drops (by the appliance or the port)" sh -c \
+	"test \$(( $(counter drops) + $(counter port_rx_missed) )) -ge 20000"
 finish

@@ -145,7 +145,13 @@ static void test_full_port_and_pipeline(void **state)
 		"  idle: spin\n"
 		"  ring_size: 1024\n"
 		"mempool:\n"
-		"  mbufs: 16383\n"
+		"  mbufs: 32767\n"
+		"journal:\n"
+		"  dir: j\n"
+		"  durability: none\n"
+		"  segment_bytes: 4294967296\n"
+		"  buffer_bytes: 1048576\n"
+		"  group_wait_us: 0\n"
 		MIN_KCP;
 
 	(void)state;
@@ -168,6 +174,12 @@ static void test_full_port_and_pipeline(void **state)
 	assert_int_equal(cfg.pipeline.lcores.worker[1], 3);
 	assert_int_equal(cfg.pipeline.idle, KC_IDLE_SPIN);
 	assert_int_equal(cfg.pipeline.ring_size, 1024);
+	assert_string_equal(cfg.journal.dir, "/etc/kc/j");
+	assert_int_equal(cfg.journal.durability, KC_CFG_DURABILITY_NONE);
+	assert_int_equal(cfg.journal.segment_bytes, 1ull << 32);
+	assert_int_equal(cfg.journal.buffer_bytes, 1u << 20);
+	assert_int_equal(cfg.journal.group_wait_us, 0);
+	assert_int_equal(cfg.journal.group_max, 1024);
 }
 
 static void test_queue_needs(void **state)
@@ -258,6 +270,12 @@ static void test_error_out_of_range(void **state)
 		     "'udp_port' out of range: 70000");
 	expect_error(MINIMAL "pipeline:\n  ring_size: 1000\n", 8, 14,
 		     "'ring_size' is not a power of two: 1000");
+	expect_error(MINIMAL "journal:\n  buffer_bytes: 3000000\n", 8, 17,
+		     "'buffer_bytes' is not a power of two: 3000000");
+	expect_error(MINIMAL "journal:\n  segment_bytes: 4294967297\n", 8,
+		     18, "'segment_bytes' out of range: 4294967297");
+	expect_error(MINIMAL "journal:\n  durability: sync\n", 8, 15,
+		     "(expected one of: none | batch)");
 	expect_error(MINIMAL "pipeline:\n  idle: sometimes\n", 8, 9,
 		     "bad value for 'idle': 'sometimes' (expected one of: "
 		     "spin | adaptive)");
@@ -390,7 +408,7 @@ static void test_error_resources(void **state)
 	expect_error(MINIMAL "eal: {lcores: \"0-4\"}\n"
 		     "pipeline: {rx_lcores: [1], worker_lcores: [2, 3, 4], "
 		     "ring_size: 512}\n", 1, 1,
-		     "mempool.mbufs 8191 is fewer than the 11328");
+		     "mempool.mbufs 8191 is fewer than the 23616");
 }
 
 static void test_error_yaml_syntax(void **state)

@@ -172,7 +172,7 @@ static void test_ping_request_and_reply(void **state)
 	uint8_t *kcp;
 
 	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
-	assert_true(kc_ops_execute(&ws, m));
+	assert_int_equal(kc_ops_execute(&ws, m), KC_EXEC_SEND);
 	assert_true(t_udp_cksum_ok(m));
 	kcp = t_kcp(m);
 	assert_int_equal(kc_hdr_decode(kcp, m->data_len - KC_KCP_OFF, &h),
@@ -197,7 +197,7 @@ static uint16_t call(uint8_t op, const void *payload, uint32_t len,
 	struct kc_hdr h;
 
 	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
-	assert_true(kc_ops_execute(&ws, m));
+	assert_int_equal(kc_ops_execute(&ws, m), KC_EXEC_SEND);
 	assert_int_equal(kc_hdr_decode(t_kcp(m), m->data_len - KC_KCP_OFF,
 				       &h), KC_PARSE_OK);
 	assert_true(kc_auth_verify(key1(), t_kcp(m),
@@ -285,7 +285,7 @@ static void test_msg_id_of_another_client(void **state)
 	kc_auth_sign(key1(), kcp, KC_HDR_LEN + 5);
 	t_wrap_udp(m, KC_HDR_LEN + 5, KC_UDP_PORT_DEFAULT);
 	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
-	assert_true(kc_ops_execute(&ws, m));
+	assert_int_equal(kc_ops_execute(&ws, m), KC_EXEC_SEND);
 	assert_int_equal(kc_hdr_decode(t_kcp(m), m->data_len - KC_KCP_OFF,
 				       &h), KC_PARSE_OK);
 	assert_int_equal(h.status, KC_STATUS_BAD_REQUEST);

@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Recovery at start-up, before any lcore runs: each worker's journal shard
+ * is read from its first segment, every REQUEST is executed again through
+ * kc_ops_apply against the worker's empty store, and the REPLY it gives is
+ * checked against the REPLY the journal recorded. Then the shard is opened
+ * for appending where its valid log ends.
+ *
+ * A REQUEST is applied only together with its REPLY record: a REQUEST at
+ * the very end without one was never answered, and the log is cut before
+ * it. A torn tail is cut and reported; corruption (valid data after an
+ * invalid record) stops the start, naming the segment and offset.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_log.h>
+#include <rte_malloc.h>
+
+#include "kc_pipeline_priv.h"
+
+#define PROGRESS_NS 1000000000ull
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+struct replay {
+	struct kc_worker_state *w;
+	struct kc_lcore_stats st;	/* replayed ops count here, not live */
+	uint32_t shard;
+	/* The REQUEST waiting for its REPLY record. */
+	bool have_req;
+	struct kc_jrec req;
+	struct kc_jpos req_pos;
+	uint8_t req_kcp[KC_DATAGRAM_MAX];
+	uint64_t applied;
+};
+
+static void progress(const char *dir, uint32_t shard, uint64_t records,
+		     uint64_t done, uint64_t total, uint64_t t0)
+{
+	double s = (double)(mono_ns() - t0) / 1e9;
+
+	printf("kingcobra: journal recovery %s shard %u: %" PRIu64
+	       " records, %.1f%% of %" PRIu64 " bytes, %.0f records/s\n",
+	       dir, shard, records, total ? 100.0 * (double)done /
+	       (double)total : 100.0, total, s > 0 ? (double)records / s : 0);
+	fflush(stdout);
+}
+
+/* Apply the pending REQUEST and compare with its REPLY record. */
+static int apply_pair(struct replay *rp, const struct kc_jrec *rep,
+		      const uint8_t *rep_kcp, char *err, size_t err_len)
+{
+	uint8_t out[KC_PAYLOAD_MAX];
+	const uint8_t *kcp = rp->req_kcp;
+	uint32_t plen = rp->req.payload_len - KC_HDR_LEN;
+	struct kc_op_result r = { .status = KC_STATUS_OK };
+	uint32_t rep_len;
+
+	if (kc_msg_id_client(kcp + KC_OFF_MSG_ID) != rp->req.client_id) {
+		r.status = KC_STATUS_BAD_REQUEST;
+		r.reason = "message id does not carry the header's client id";
+		kc_ops_error_text(&r, out);
+	} else {
+		kc_ops_apply(rp->w->store, &rp->st, kcp[KC_OFF_OP],
+			     kcp + KC_HDR_LEN, plen, out, sizeof(out), &r);
+	}
+	rp->applied++;
+	rep_len = rep->payload_len - KC_HDR_LEN;
+	if (r.status != rep->status || r.len != rep_len ||
+	    memcmp(out, rep_kcp + KC_HDR_LEN, r.len) != 0) {
+		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 " (%s "
+			 "of client %u): replaying it gives %s, the journal "
+			 "recorded %s; the queue limits or the lcore map "
+			 "must be what they were when it was written",
+			 rp->shard, rp->req.seq,
+			 kc_op_name(rp->req.op) ? kc_op_name(rp->req.op) : "?",
+			 rp->req.client_id, kc_status_name(r.status),
+			 kc_status_name(rep->status));
+		return -EILSEQ;
+	}
+	rp->have_req = false;
+	return 0;
+}
+
+static int replay_record(struct replay *rp, const struct kc_jrec *h,
+			 const uint8_t *payload, const struct kc_jpos *pos,
+			 char *err, size_t err_len)
+{
+	struct kc_hdr kh;
+
+	if (h->payload_len < KC_HDR_LEN || h->payload_len > KC_DATAGRAM_MAX ||
+	    kc_hdr_decode(payload, h->payload_len, &kh) != KC_PARSE_OK) {
+		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 ": a "
+			 "%s record that does not hold a KCP message",
+			 rp->shard, h->seq, kc_jrec_type_name(h->type));
+		return -EILSEQ;
+	}
+	if (h->type == KC_JREC_REQUEST) {
+		if (rp->have_req) {
+			snprintf(err, err_len, "journal shard %u, seq %" PRIu64
+				 ": REQUEST after a REQUEST without REPLY",
+				 rp->shard, h->seq);
+			return -EILSEQ;
+		}
+		rp->req = *h;
+		rp->req_pos = *pos;
+		memcpy(rp->req_kcp, payload, h->payload_len);
+		rp->have_req = true;
+		return 0;
+	}
+	if (!rp->have_req || h->ref != rp->req.seq) {
+		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 ": a "
+			 "REPLY for seq %" PRIu64 " which is not the REQUEST "
+			 "before it", rp->shard, h->seq, h->ref);
+		return -EILSEQ;
+	}
+	return apply_pair(rp, h, payload, err, err_len);
+}
+
+/* Recover one shard into w's store; fill end for kc_journal_open. */
+static int recover_shard(const struct kc_config *cfg, uint32_t shard,
+			 struct kc_worker_state *w, struct kc_jreader_end *end,
+			 char *err, size_t err_len)
+{
+	struct replay *rp = rte_zmalloc("kc_replay", sizeof(*rp), 0);
+	char sd[KC_CFG_PATH_MAX + 16];
+	struct kc_jreader *r;
+	struct kc_jrec h;
+	const uint8_t *payload;
+	struct kc_jpos pos;
+	uint64_t t0 = mono_ns(), next = t0 + PROGRESS_NS;
+	int rc = 0;
+
+	if (rp == NULL) {
+		snprintf(err, err_len, "out of memory for recovery");
+		return -ENOMEM;
+	}
+	rp->w = w;
+	rp->shard = shard;
+	kc_jshard_path(sd, sizeof(sd), cfg->journal.dir, (uint16_t)shard);
+	r = kc_jreader_open(sd, err, err_len);
+	if (r == NULL) {
+		rte_free(rp);
+		return -EIO;
+	}
+	/* The writer never has more than its buffer unsynced. */
+	kc_jreader_set_torn_limit(r, cfg->journal.buffer_bytes +
+				     KC_JREC_MAX_SIZE);
+	while (kc_jreader_next(r, &h, &payload, &pos)) {
+		rc = replay_record(rp, &h, payload, &pos, err, err_len);
+		if (rc != 0)
+			break;
+		if ((kc_jreader_end(r)->records & 4095) == 0 &&
+		    mono_ns() >= next) {
+			progress(cfg->journal.dir, shard,
+				 kc_jreader_end(r)->records,
+				 kc_jreader_done_bytes(r),
+				 kc_jreader_total_bytes(r), t0);
+			next = mono_ns() + PROGRESS_NS;
+		}
+	}
+	*end = *kc_jreader_end(r);
+	if (rc == 0 && (end->how == KC_JEND_CORRUPT ||
+			end->how == KC_JEND_BAD_SEGMENT)) {
+		snprintf(err, err_len, "journal shard %u is corrupt: %s "
+			 "(kcq verify %s says more; the appliance does not "
+			 "start on a journal it cannot trust)", shard,
+			 end->detail, cfg->journal.dir);
+		rc = -EILSEQ;
+	}
+	if (rc == 0 && rp->have_req) {
+		/* A REQUEST without its REPLY: never answered. Cut before
+		 * it; everything from there to the end is zeroed. */
+		uint64_t extent = end->pos.segment == rp->req_pos.segment ?
+			end->pos.offset + end->torn_bytes -
+				rp->req_pos.offset :
+			cfg->journal.segment_bytes - rp->req_pos.offset;
+
+		printf("kingcobra: journal shard %u: seq %" PRIu64 " was "
+		       "journaled but never answered: cut\n", shard,
+		       rp->req.seq);
+		end->pos = rp->req_pos;
+		end->torn_bytes = extent;
+		end->next_seq = rp->req.seq;
+		end->how = KC_JEND_TORN;
+	}
+	if (rc == 0) {
+		double s = (double)(mono_ns() - t0) / 1e9;
+
+		printf("kingcobra: journal shard %u recovered: %" PRIu64
+		       " requests replayed from %" PRIu64 " segment(s) in "
+		       "%.3f s; next seq %" PRIu64 "; %s%s\n", shard,
+		       rp->applied, end->segments, s,
+		       end->next_seq ? end->next_seq : 1,
+		       end->how == KC_JEND_TORN ? "cut a torn tail: " :
+						  "clean end",
+		       end->how == KC_JEND_TORN ? end->detail : "");
+		fflush(stdout);
+	}
+	kc_jreader_close(r);
+	rte_free(rp);
+	return rc;
+}
+
+/* A journal written with more workers holds shards this config would not
+ * read: refuse rather than lose them. */
+static int check_shards(const struct kc_config *cfg, uint32_t nb_workers,
+			char *err, size_t err_len)
+{
+	DIR *d = opendir(cfg->journal.dir);
+	struct dirent *e;
+	int rc = 0;
+
+	if (d == NULL)
+		return errno == ENOENT ? 0 : -errno;
+	while ((e = readdir(d)) != NULL) {
+		unsigned int n;
+		char tail;
+
+		if (sscanf(e->d_name, "shard-%u%c", &n, &tail) != 1 ||
+		    n < nb_workers)
+			continue;
+		snprintf(err, err_len, "journal %s holds %s, but the config "
+			 "has %u worker lcore(s), shards 0..%u: the journal "
+			 "was written with more workers; use that many",
+			 cfg->journal.dir, e->d_name, nb_workers,
+			 nb_workers - 1);
+		rc = -EEXIST;
+		break;
+	}
+	closedir(d);
+	return rc;
+}
+
+int kc_recover_workers(const struct kc_config *cfg,
+		       struct kc_worker_state **ws, uint32_t nb_workers,
+		       int socket_id, char *err, size_t err_len)
+{
+	int rc = check_shards(cfg, nb_workers, err, err_len);
+
+	if (rc != 0) {
+		if (err[0] == '\0')
+			snprintf(err, err_len, "journal %s: %s",
+				 cfg->journal.dir, strerror(-rc));
+		return rc;
+	}
+	for (uint32_t i = 0; i < nb_workers; i++) {
+		struct kc_worker_state *w = ws[i];
+		struct kc_journal_cfg jc = {
+			.dir = cfg->journal.dir,
+			.shard = (uint16_t)i,
+			.durability = cfg->journal.durability ==
+					KC_CFG_DURABILITY_BATCH ?
+					KC_DURABILITY_BATCH :
+					KC_DURABILITY_NONE,
+			.segment_bytes = cfg->journal.segment_bytes,
+			.buffer_bytes = cfg->journal.buffer_bytes,
+			.group_max = cfg->journal.group_max,
+			.group_wait_us = cfg->journal.group_wait_us,
+			.socket_id = socket_id,
+		};
+		struct kc_jreader_end end;
+
+		rc = recover_shard(cfg, i, w, &end, err, err_len);
+		if (rc != 0)
+			return rc;
+		w->j = kc_journal_open(&jc, &end, err, err_len);
+		if (w->j == NULL)
+			return -EIO;
+		w->pend_size = (uint32_t)rte_align32pow2(
+			cfg->journal.max_pending);
+		w->pend_mask = w->pend_size - 1;
+		w->pend_limit = cfg->journal.max_pending;
+		w->pend = rte_zmalloc_socket("kc_pending", sizeof(*w->pend) *
+					     w->pend_size, RTE_CACHE_LINE_SIZE,
+					     socket_id);
+		if (w->pend == NULL) {
+			snprintf(err, err_len, "cannot allocate %u held "
+				 "replies", w->pend_size);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
