@@ -409,9 +409,15 @@ static int garbage(const char *iface, uint32_t count)
 	if (iface != NULL && strcmp(iface, "-") != 0)
 		raw_frames(iface, &dst);
 
-	/* Random garbage as fast as the socket takes it (bounded). */
+	/* Random garbage as fast as the socket takes it, in bursts of 256:
+	 * a pause of 1 ms between them keeps the kernel's own per-CPU
+	 * backlog (1000 frames) from overflowing on the way to the
+	 * appliance, so every datagram sent reaches it and must be counted. */
 	for (uint32_t i = 0; i < count; i++) {
 		size_t len = 1 + (i * 7919u) % 1400u;
+
+		if (i % 256 == 255)
+			usleep(1000);
 
 		if (getrandom(buf, len, 0) != (ssize_t)len)
 			break;

@@ -53,5 +53,6 @@ for c in drop_kcp_short drop_kcp_magic drop_kcp_version drop_kcp_length \
 done
 # What the kernel's AF_PACKET ring overflowed is counted by the port.
 check "garbage counted as drops (by the appliance or the port)" sh -c \
-	"test \$(( $(counter drops) + $(counter port_rx_missed) )) -ge 20000"
+	"echo drops $(counter drops) missed $(counter port_rx_missed); \
+	 test \$(( $(counter drops) + $(counter port_rx_missed) )) -ge 20000"
 finish
