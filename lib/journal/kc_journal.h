@@ -167,6 +167,14 @@ struct kc_jreader_end {
 	uint64_t records;	/* valid records read */
 	char detail[160];	/* human-readable: file, offset, reason */
 };
+/*
+ * Go on reading at pos (a position kc_jreader_end gave, in a segment the
+ * reader lists), expecting next_seq there: for following a live journal.
+ * False if no such segment.
+ */
+bool kc_jreader_seek(struct kc_jreader *r, const struct kc_jpos *pos,
+		     uint64_t next_seq);
+
 /* After kc_jreader_next returned false. */
 const struct kc_jreader_end *kc_jreader_end(const struct kc_jreader *r);
 

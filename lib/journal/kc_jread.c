@@ -403,3 +403,28 @@ uint64_t kc_jreader_done_bytes(const struct kc_jreader *r)
 {
 	return r->done_bytes + r->off;
 }
+
+bool kc_jreader_seek(struct kc_jreader *r, const struct kc_jpos *pos,
+		     uint64_t next_seq)
+{
+	uint32_t i;
+
+	for (i = 0; i < r->nb_segs; i++)
+		if (r->segs[i].index == pos->segment)
+			break;
+	if (i == r->nb_segs)
+		return false;
+	unmap(r);
+	r->ended = false;
+	r->done_bytes = 0;
+	for (uint32_t k = 0; k < i; k++)
+		r->done_bytes += r->segs[k].bytes;
+	r->cur = i;
+	if (!enter_segment(r))
+		return false;
+	if (pos->offset >= kc_jrec_size(KC_JSEG_PAYLOAD_LEN))
+		r->off = pos->offset;
+	r->expected_seq = next_seq;
+	r->end.pos = *pos;
+	return true;
+}
