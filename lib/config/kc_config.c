@@ -116,7 +116,7 @@ static const char *const memif_role_names[] = {
 enum { EAL_LCORES, EAL_MAIN_LCORE, EAL_MEMORY_MB, EAL_HUGEPAGES, EAL_IN_MEMORY, EAL_FILE_PREFIX, EAL_EXTRA_ARGS };
 enum { PL_RX_LCORES, PL_WORKER_LCORES, PL_BURST, PL_RING_SIZE, PL_IDLE, PL_IDLE_SLEEP_MAX_US };
 enum { MP_MBUFS, MP_CACHE, MP_DATA_ROOM };
-enum { TOP_PRODUCTION, TOP_LOG_LEVEL, TOP_EAL, TOP_PORTS, TOP_PIPELINE, TOP_MEMPOOL, TOP_KCP, TOP_QUEUES, TOP_JOURNAL, TOP_CONTROL };
+enum { TOP_PRODUCTION, TOP_LOG_LEVEL, TOP_EAL, TOP_PORTS, TOP_PIPELINE, TOP_MEMPOOL, TOP_KCP, TOP_QUEUES, TOP_JOURNAL, TOP_IDEMPOTENCY, TOP_CONTROL };
 
 #define C(m) offsetof(struct kc_config, m)
 #define P(m) offsetof(struct kc_port_cfg, m)
@@ -274,6 +274,16 @@ static const struct field journal_fields[] = {
 	{ NULL },
 };
 
+static const struct field idempotency_fields[] = {
+	{ "window_s", F_U32, .off = C(idempotency.window_s), .min = 1,
+	  .max = 86400, .expect = "seconds, 1..86400" },
+	{ "entries", F_U32, .off = C(idempotency.entries), .min = 1024,
+	  .max = 1u << 24, .expect = "entries per worker, 1024..16777216" },
+	{ "max_clock_skew_s", F_U32, .off = C(idempotency.max_clock_skew_s),
+	  .min = 1, .max = 3600, .expect = "seconds, 1..3600" },
+	{ NULL },
+};
+
 static const struct field control_fields[] = {
 	{ "stats_interval_s", F_U32, .off = C(control.stats_interval_s),
 	  .min = 0, .max = 86400, .expect = "seconds, 0 (off)..86400" },
@@ -291,6 +301,8 @@ static const struct field top_fields[] = {
 	[TOP_KCP] = { "kcp", F_SECTION, .sub = kcp_fields, .required = true },
 	[TOP_QUEUES] = { "queues", F_SECTION, .sub = queues_fields },
 	[TOP_JOURNAL] = { "journal", F_SECTION, .sub = journal_fields },
+	[TOP_IDEMPOTENCY] = { "idempotency", F_SECTION,
+			      .sub = idempotency_fields },
 	[TOP_CONTROL] = { "control", F_SECTION, .sub = control_fields },
 	[TOP_CONTROL + 1] = { NULL },
 };
@@ -1220,6 +1232,26 @@ void kc_config_queue_needs(const struct kc_config *cfg, uint16_t *nb_rxq,
 	*nb_txq = (uint16_t)distinct;
 }
 
+uint64_t kc_config_memory_bytes(const struct kc_config *cfg)
+{
+	const uint64_t mbuf_overhead = 128 + 64; /* struct rte_mbuf, pool */
+	uint64_t workers = cfg->pipeline.lcores.worker_count;
+	uint64_t per_queue = (uint64_t)cfg->queues.max_bytes_per_queue +
+		((uint64_t)cfg->queues.max_messages_per_queue + 1) * 4 +
+		(uint64_t)cfg->queues.max_consumers_per_queue * 80 + 128;
+	uint64_t per_worker = cfg->journal.buffer_bytes +
+		/* index entries, and rte_hash's buckets and keys for them */
+		(uint64_t)cfg->idempotency.entries * (128 + 64) +
+		(uint64_t)cfg->queues.max_queues * per_queue +
+		(uint64_t)cfg->journal.max_pending * 16 +
+		(uint64_t)cfg->pipeline.ring_size * 8;
+
+	/* 32 MiB for the EAL's own tables, telemetry and the ports. */
+	return (uint64_t)cfg->mempool.mbufs *
+		       (cfg->mempool.data_room + mbuf_overhead) +
+	       workers * per_worker + (32ull << 20);
+}
+
 static int check_resources(struct parser *ps)
 {
 	const struct kc_config *cfg = ps->cfg;
@@ -1260,6 +1292,15 @@ static int check_resources(struct parser *ps)
 			    "awaiting the journal and the lcore caches can "
 			    "hold at once (expected at least %llu)", cfg->mempool.mbufs,
 			    (unsigned long long)need, (unsigned long long)need);
+	need = kc_config_memory_bytes(cfg);
+	if ((uint64_t)cfg->eal.memory_mb << 20 < need)
+		return FAIL(ps, blame(ps, &ps->eal, EAL_MEMORY_MB, TOP_EAL),
+			    "eal.memory_mb %u is less than the %llu MB the "
+			    "mbufs, journal buffers, message-id indexes and "
+			    "queue stores take (expected at least %llu)",
+			    cfg->eal.memory_mb,
+			    (unsigned long long)(need >> 20) + 1,
+			    (unsigned long long)(need >> 20) + 1);
 	/* A whole KCP datagram always fits, whatever the MTU: a REPLY is
 	 * then the same on every port and in journal recovery. */
 	if (mtu_max < 1500u)
@@ -1314,6 +1355,9 @@ static void defaults(struct kc_config *cfg)
 	cfg->journal.group_max = 1024;
 	cfg->journal.group_wait_us = 100;
 	cfg->journal.max_pending = 4096;
+	cfg->idempotency.window_s = 60;
+	cfg->idempotency.entries = 131072;
+	cfg->idempotency.max_clock_skew_s = 30;
 }
 
 static int syntax_error(struct parser *ps, const yaml_parser_t *yp)

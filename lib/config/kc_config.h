@@ -156,6 +156,12 @@ struct kc_config {
 	} journal;
 
 	struct {
+		uint32_t window_s;	    /* replies kept for retries */
+		uint32_t entries;	    /* per worker */
+		uint32_t max_clock_skew_s;  /* message ids ahead of now */
+	} idempotency;
+
+	struct {
 		uint32_t stats_interval_s; /* console counters; 0: off */
 	} control;
 };
@@ -199,6 +205,14 @@ void kc_config_queue_needs(const struct kc_config *cfg, uint16_t *nb_rxq,
  */
 void kc_port_queues(enum kc_port_driver d, uint16_t nb_rxq, uint16_t nb_txq,
 		    uint16_t *rxq, uint16_t *txq);
+
+/*
+ * What the data path takes from the EAL's memory (eal.memory_mb): the mbuf
+ * pool, and per worker its journal buffer, message-id index, queue store,
+ * held replies and ring, plus a margin for the EAL's own tables. An
+ * estimate a little above what the allocations take.
+ */
+uint64_t kc_config_memory_bytes(const struct kc_config *cfg);
 
 /* Format an address as dotted quad into out (16 bytes). */
 void kc_ipv4_format(uint32_t addr, char out[16]);

@@ -263,4 +263,42 @@ void kc_journal_stats(const struct kc_journal *j, struct kc_journal_stats *s);
 
 const char *kc_durability_name(enum kc_durability d);
 
+/* ---- the message-id index (idempotency) ------------------------------- */
+
+/* Longest REPLY payload an entry keeps: every state-changing op's REPLY,
+ * error reasons included, is shorter. */
+#define KC_IDEM_REPLY_MAX 84u
+
+struct kc_idem_entry {
+	uint8_t msg_id[KC_MSG_ID_LEN];
+	uint64_t seq;		/* journal seq of the REPLY record */
+	uint64_t arrival_ms;	/* when it was answered */
+	uint32_t client;	/* keyring index of the client */
+	uint16_t status;
+	uint16_t len;
+	uint8_t reply[KC_IDEM_REPLY_MAX];
+};
+_Static_assert(sizeof(struct kc_idem_entry) == 128, "two cache lines");
+
+struct kc_idem;
+
+/* capacity entries; nb_clients horizons (one per keyring entry). NULL with
+ * rte_errno set. name must be unique in the process. */
+struct kc_idem *kc_idem_create(const char *name, uint32_t capacity,
+			       uint32_t nb_clients, int socket_id);
+void kc_idem_free(struct kc_idem *x);
+/* Memory an index of this capacity takes, for start-up messages. */
+uint64_t kc_idem_bytes(uint32_t capacity);
+const struct kc_idem_entry *kc_idem_find(const struct kc_idem *x,
+					 const uint8_t msg_id[KC_MSG_ID_LEN]);
+/* Add an entry; the oldest leaves when full. False if the REPLY is too
+ * long to keep (never for the ops of this version). */
+bool kc_idem_insert(struct kc_idem *x, const struct kc_idem_entry *e);
+/* Let up to max entries answered before before_ms leave; how many did. */
+uint32_t kc_idem_expire(struct kc_idem *x, uint64_t before_ms, uint32_t max);
+/* The newest message-id time of an entry of this client that left. */
+uint64_t kc_idem_horizon(const struct kc_idem *x, uint32_t client);
+uint32_t kc_idem_count(const struct kc_idem *x);
+uint64_t kc_idem_evicted_full(const struct kc_idem *x);
+
 #endif /* KC_JOURNAL_H */

@@ -260,23 +260,105 @@ static void sign_reply(const struct kc_key *key, uint8_t *kcp,
 	kc_auth_sign(key, kcp, KC_HDR_LEN + r->len);
 }
 
+/* Answered before: the first REPLY again, held like it if not yet on
+ * disk. False if it would have to be held and cannot be. */
+static bool duplicate(struct kc_worker_state *w, const struct kc_idem_entry *e,
+		      uint8_t *payload, struct kc_op_result *r, uint64_t *seq)
+{
+	if (e->seq > kc_journal_durable_seq(w->j) && pending_full(w))
+		return false;
+	r->status = (enum kc_status)e->status;
+	r->len = e->len;
+	memcpy(payload, e->reply, e->len);
+	*seq = e->seq;
+	w->st->c[KC_CTR_kcp_duplicates]++;
+	return true;
+}
+
+/*
+ * The replay window: a message id far from the appliance's clock, or
+ * older than what the index still remembers of its client, could be a
+ * replay or a retry of something forgotten. NULL when acceptable.
+ */
+static const char *outside_window(const struct kc_worker_state *w,
+				  const uint8_t *msg_id, bool mutates,
+				  uint32_t client)
+{
+	uint64_t now_ms = w->now_ns / 1000000u;
+	uint64_t id_ms = kc_msg_id_time_ms(msg_id);
+
+	if (id_ms + w->window_ms < now_ms)
+		return "message id is older than the replay window "
+		       "(idempotency.window_s)";
+	if (id_ms > now_ms + w->skew_ms)
+		return "message id is ahead of the appliance's clock by more "
+		       "than idempotency.max_clock_skew_s";
+	if (mutates && id_ms <= kc_idem_horizon(w->idem, client))
+		return "message id no longer remembered: send the request "
+		       "with a new message id";
+	return NULL;
+}
+
+static void remember(struct kc_worker_state *w, const uint8_t *kcp,
+		     uint32_t client, uint64_t seq,
+		     const struct kc_op_result *r)
+{
+	struct kc_idem_entry e = {
+		.seq = seq,
+		.arrival_ms = w->now_ns / 1000000u,
+		.client = client,
+		.status = (uint16_t)r->status,
+		.len = (uint16_t)r->len,
+	};
+
+	memcpy(e.msg_id, kcp + KC_OFF_MSG_ID, KC_MSG_ID_LEN);
+	memcpy(e.reply, kcp + KC_HDR_LEN, RTE_MIN(r->len, KC_IDEM_REPLY_MAX));
+	if (!kc_idem_insert(w->idem, &e))
+		w->st->c[KC_CTR_idem_not_kept]++;
+}
+
 enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 {
-	const struct kc_key *key = &w->pc->keys->keys[m->hash.usr];
+	const uint32_t client = m->hash.usr;
+	const struct kc_key *key = &w->pc->keys->keys[client];
 	uint8_t *kcp = rte_pktmbuf_mtod_offset(m, uint8_t *, KC_KCP_OFF);
 	uint8_t *payload = kcp + KC_HDR_LEN;
 	uint32_t plen = kc_get_u32(kcp + KC_OFF_PAYLOAD_LEN);
 	uint32_t room = (uint32_t)(m->buf_len - m->data_off) - KC_KCP_OFF -
 			KC_HDR_LEN;
 	uint32_t cap = RTE_MIN(room, KC_PAYLOAD_MAX);
+	const uint8_t op = kcp[KC_OFF_OP];
+	const bool mutates = kc_ops_mutates(op);
 	struct kc_op_result r = { .status = KC_STATUS_OK };
 	uint64_t req_seq = 0, seq = 0;
+	bool is_signed = false;
 
+	/* A message id names its client: no one answers for another's. */
+	if (kc_msg_id_client(kcp + KC_OFF_MSG_ID) != key->client_id) {
+		set_error(&r, KC_STATUS_BAD_REQUEST,
+			  "message id does not carry the header's client id");
+		w->st->c[KC_CTR_op_bad_request]++;
+		kc_ops_error_text(&r, payload);
+		goto reply;
+	}
 	if (w->j != NULL) {
 		uint64_t need = kc_jrec_size(KC_HDR_LEN + plen) +
 				kc_jrec_size(KC_DATAGRAM_MAX);
+		const struct kc_idem_entry *e = mutates ?
+			kc_idem_find(w->idem, kcp + KC_OFF_MSG_ID) : NULL;
 
-		if (pending_full(w) || !kc_journal_room(w->j, need) ||
+		if (e != NULL && duplicate(w, e, payload, &r, &seq))
+			goto reply;
+		r.reason = e != NULL ? NULL :
+			outside_window(w, kcp + KC_OFF_MSG_ID, mutates, client);
+		if (r.reason != NULL) {
+			r.status = KC_STATUS_EXPIRED;
+			w->st->c[KC_CTR_kcp_expired]++;
+			kc_ops_error_text(&r, payload);
+			goto reply;
+		}
+		if (e != NULL || pending_full(w) ||
+		    !kc_journal_room(w->j, need) ||
 		    kc_journal_state(w->j) == KC_JOURNAL_FAILED) {
 			r.status = refusal(w, &r.reason);
 			kc_ops_error_text(&r, payload);
@@ -285,26 +367,21 @@ enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 		req_seq = journal_msg(w, m, KC_JREC_REQUEST, kcp,
 				      KC_HDR_LEN + plen, 0);
 	}
-	if (kc_msg_id_client(kcp + KC_OFF_MSG_ID) != key->client_id) {
-		set_error(&r, KC_STATUS_BAD_REQUEST,
-			  "message id does not carry the header's client id");
-		w->st->c[KC_CTR_op_bad_request]++;
-		kc_ops_error_text(&r, payload);
-	} else {
-		/* The request is decoded before its bytes are overwritten:
-		 * the REPLY is built in place. */
-		kc_ops_apply(w->store, w->st, kcp[KC_OFF_OP], payload, plen,
-			     payload, cap, &r);
-	}
+	/* The request is decoded before its bytes are overwritten: the
+	 * REPLY is built in place. */
+	kc_ops_apply(w->store, w->st, op, payload, plen, payload, cap, &r);
 	if (req_seq != 0) {
 		sign_reply(key, kcp, &r);
+		is_signed = true;
 		seq = journal_msg(w, m, KC_JREC_REPLY, kcp, KC_HDR_LEN + r.len,
 				  req_seq);
+		if (mutates)
+			remember(w, kcp, client, seq, &r);
 	}
 reply:
 	if (r.status != KC_STATUS_OK)
 		w->st->c[KC_CTR_kcp_error_replies]++;
-	if (seq == 0)
+	if (!is_signed)
 		sign_reply(key, kcp, &r);
 	if (!kc_pkt_finish_reply(w->pc, m, KC_HDR_LEN + r.len)) {
 		w->st->c[KC_CTR_drop_no_mbuf]++;

@@ -115,6 +115,10 @@ static void execute_burst(struct kc_lcore_ctx *lc, struct rte_mbuf **pkts,
 			  uint16_t n)
 {
 	lc->ws.now_ns = wall_ns();
+	/* Forget what left the window, a bounded number per burst. */
+	if (lc->ws.idem != NULL)
+		kc_idem_expire(lc->ws.idem, lc->ws.now_ns / 1000000u -
+			       lc->ws.window_ms, 2u * KC_BURST_MAX);
 	for (uint16_t i = 0; i < n; i++) {
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
@@ -505,6 +509,7 @@ void kc_pipeline_free(struct kc_pipeline *p)
 		rte_ring_free(p->lc[i].ring);
 		kc_queue_store_free(p->lc[i].ws.store);
 		kc_journal_close(p->lc[i].ws.j);
+		kc_idem_free(p->lc[i].ws.idem);
 		for (uint32_t k = p->lc[i].ws.pend_tail;
 		     k != p->lc[i].ws.pend_head; k++)
 			rte_pktmbuf_free(p->lc[i].ws.pend[k &

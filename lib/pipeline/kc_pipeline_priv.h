@@ -72,6 +72,9 @@ struct kc_worker_state {
 	struct kc_queue_store *store;
 	struct kc_lcore_stats *st;
 	struct kc_journal *j;		/* NULL: no journal (unit tests) */
+	struct kc_idem *idem;		/* with the journal */
+	uint64_t window_ms;		/* idempotency.window_s */
+	uint64_t skew_ms;		/* idempotency.max_clock_skew_s */
 	uint64_t now_ns;		/* wall clock of the current burst */
 	struct kc_pending *pend;	/* FIFO of held REPLYs */
 	uint32_t pend_size;		/* power of two */

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <rte_errno.h>
 #include <rte_log.h>
 #include <rte_malloc.h>
 
@@ -88,6 +89,25 @@ static int apply_pair(struct replay *rp, const struct kc_jrec *rep,
 			 rp->req.client_id, kc_status_name(r.status),
 			 kc_status_name(rep->status));
 		return -EILSEQ;
+	}
+	/* Rebuild the message-id index as the data path built it. */
+	if (kc_ops_mutates(rp->req.op)) {
+		const struct kc_key *k = kc_keyring_find(rp->w->pc->keys,
+							 rp->req.client_id);
+		struct kc_idem_entry e = {
+			.seq = rep->seq,
+			.arrival_ms = rep->time_ns / 1000000u,
+			.status = rep->status,
+			.len = (uint16_t)rep_len,
+		};
+
+		/* A client no longer in the keys file cannot retry. */
+		if (k != NULL && rep_len <= KC_IDEM_REPLY_MAX) {
+			e.client = (uint32_t)(k - rp->w->pc->keys->keys);
+			memcpy(e.msg_id, kcp + KC_OFF_MSG_ID, KC_MSG_ID_LEN);
+			memcpy(e.reply, rep_kcp + KC_HDR_LEN, rep_len);
+			kc_idem_insert(rp->w->idem, &e);
+		}
 	}
 	rp->have_req = false;
 	return 0;
@@ -271,10 +291,28 @@ int kc_recover_workers(const struct kc_config *cfg,
 			.socket_id = socket_id,
 		};
 		struct kc_jreader_end end;
+		struct timespec now;
+		char name[32];
 
+		snprintf(name, sizeof(name), "kc_idem_%u", i);
+		w->idem = kc_idem_create(name, cfg->idempotency.entries,
+					 w->pc->keys->count, socket_id);
+		if (w->idem == NULL) {
+			snprintf(err, err_len, "cannot allocate the message-id "
+				 "index of worker %u: %" PRIu64 " bytes: %s",
+				 i, kc_idem_bytes(cfg->idempotency.entries),
+				 rte_strerror(rte_errno));
+			return -ENOMEM;
+		}
+		w->window_ms = cfg->idempotency.window_s * 1000ull;
+		w->skew_ms = cfg->idempotency.max_clock_skew_s * 1000ull;
 		rc = recover_shard(cfg, i, w, &end, err, err_len);
 		if (rc != 0)
 			return rc;
+		clock_gettime(CLOCK_REALTIME, &now);
+		kc_idem_expire(w->idem, (uint64_t)now.tv_sec * 1000u +
+			       (uint64_t)now.tv_nsec / 1000000u - w->window_ms,
+			       UINT32_MAX);
 		w->j = kc_journal_open(&jc, &end, err, err_len);
 		if (w->j == NULL)
 			return -EIO;

@@ -91,7 +91,8 @@ enum kc_op {
 	X(UNAVAILABLE, 8, "appliance busy or draining, retry later")        \
 	X(INTERNAL, 9, "internal error")                                     \
 	X(STORAGE_FULL, 10, "journal storage full, retry later")             \
-	X(STORAGE_FAILED, 11, "journal write failed, outcome unknown")
+	X(STORAGE_FAILED, 11, "journal write failed, outcome unknown")       \
+	X(EXPIRED, 12, "message id outside the replay window")
 
 enum kc_status {
 #define KC_STATUS_ENUM(sym, val, desc) KC_STATUS_##sym = val,

@@ -68,6 +68,12 @@
 	  "(STORAGE_FAILED)")                                                 \
 	X(replies_failed_unsynced, "held replies turned into STORAGE_FAILED " \
 	  "by a failed journal write")                                        \
+	X(kcp_duplicates, "retried requests answered with their first "      \
+	  "REPLY (idempotency)")                                             \
+	X(kcp_expired, "requests refused: message id outside the window "     \
+	  "or clock skew (EXPIRED)")                                          \
+	X(idem_not_kept, "replies too long for the idempotency index "        \
+	  "(never expected)")                                                 \
 	X(ring_enqueued, "requests handed to a worker ring")                  \
 	X(ring_dequeued, "requests taken from a worker ring")                 \
 	X(busy_cycles, "TSC cycles spent on polls that found work")           \

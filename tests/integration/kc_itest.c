@@ -30,6 +30,8 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kc_auth.h"
@@ -442,6 +444,311 @@ static int garbage(const char *iface, uint32_t count)
 	return failures == 0 ? 0 : 1;
 }
 
+/* ---- idempotency ------------------------------------------------------- */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* A signed PUBLISH whose message id has the time given. */
+static size_t make_publish(uint8_t *buf, const char *queue, const char *msg,
+			   uint64_t id_ms, uint64_t seq)
+{
+	struct kc_key key;
+	uint8_t p[KC_PAYLOAD_MAX];
+	size_t n = kc_enc_publish(p, sizeof(p), queue, msg, strlen(msg));
+	struct kc_hdr h = {
+		.magic = KC_PROTO_MAGIC, .version = KC_PROTO_VERSION,
+		.type = KC_TYPE_REQUEST, .op = KC_OP_PUBLISH,
+		.client_id = KC_DEV_CLIENT_ID, .payload_len = (uint32_t)n,
+	};
+
+	kc_key_init(&key, KC_DEV_CLIENT_ID, kc_dev_key, "dev");
+	kc_msg_id_make(h.msg_id, id_ms, KC_DEV_CLIENT_ID, seq);
+	kc_hdr_encode(buf, &h);
+	memcpy(buf + KC_HDR_LEN, p, n);
+	kc_auth_sign(&key, buf, KC_HDR_LEN + n);
+	return KC_HDR_LEN + n;
+}
+
+/* Send a datagram, wait up to 1 s for the REPLY with its message id. */
+static ssize_t exchange(int fd, const uint8_t *req, size_t len, uint8_t *rep,
+			size_t cap)
+{
+	struct timeval tv = { .tv_sec = 1 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (send(fd, req, len, 0) < 0)
+		return -1;
+	for (;;) {
+		ssize_t n = recv(fd, rep, cap, 0);
+
+		if (n < 0)
+			return -1;
+		if ((size_t)n >= KC_HDR_LEN &&
+		    memcmp(rep + KC_OFF_MSG_ID, req + KC_OFF_MSG_ID,
+			   KC_MSG_ID_LEN) == 0)
+			return n;
+	}
+}
+
+static uint16_t reply_status(const uint8_t *rep)
+{
+	return kc_get_u16(rep + KC_OFF_STATUS);
+}
+
+/*
+ * The same PUBLISH datagram sent COUNT times: every REPLY byte-identical,
+ * status OK, the queue holding it once. With FILE, the datagram is kept
+ * there, and a FILE that exists is sent again as it is (after a restart:
+ * the recovered index must still know it). Then message ids outside the
+ * window, old and ahead of the clock, are refused with EXPIRED.
+ */
+static int idempotent(const char *queue, uint32_t count, const char *file)
+{
+	static uint8_t req[KC_DATAGRAM_MAX], first[KC_DATAGRAM_MAX],
+		rep[KC_DATAGRAM_MAX];
+	struct sockaddr_in dst;
+	struct kc_client *c = open_client(1000);
+	struct kc_reply *r = malloc(sizeof(*r));
+	struct kc_fetch_reply fr;
+	ssize_t first_len = -1;
+	size_t len = 0;
+	uint32_t same = 0;
+	FILE *f = file ? fopen(file, "rb") : NULL;
+	int fd = udp_socket(&dst);
+
+	if (f != NULL) {
+		len = fread(req, 1, sizeof(req), f);
+		fclose(f);
+	} else {
+		len = make_publish(req, queue, "exactly once", now_ms(),
+				   (uint64_t)getpid());
+		f = file ? fopen(file, "wb") : NULL;
+		if (f != NULL) {
+			fwrite(req, 1, len, f);
+			fclose(f);
+		}
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		ssize_t n = exchange(fd, req, len, rep, sizeof(rep));
+
+		CHECK(n > 0, "attempt %u: no REPLY", i);
+		if (n <= 0)
+			continue;
+		if (first_len < 0) {
+			first_len = n;
+			memcpy(first, rep, (size_t)n);
+			CHECK(reply_status(rep) == KC_STATUS_OK,
+			      "first REPLY: %s", kc_status_name(reply_status(rep)));
+		}
+		if (n == first_len && memcmp(rep, first, (size_t)n) == 0)
+			same++;
+	}
+	CHECK(same == count, "%u of %u REPLYs identical to the first", same,
+	      count);
+	CHECK(kc_client_fetch(c, queue, 0, 0, r, &fr) == KC_CLIENT_OK &&
+	      r->status == KC_STATUS_OK && fr.end_offset == 1,
+	      "queue %s should hold the message once, holds %llu", queue,
+	      (unsigned long long)fr.end_offset);
+
+	/* Outside the window: refused, not executed. */
+	len = make_publish(req, queue, "too old", now_ms() - 3600 * 1000, 1);
+	CHECK(exchange(fd, req, len, rep, sizeof(rep)) > 0 &&
+	      reply_status(rep) == KC_STATUS_EXPIRED,
+	      "an hour-old message id: %s", kc_status_name(reply_status(rep)));
+	len = make_publish(req, queue, "from the future",
+			   now_ms() + 3600 * 1000, 2);
+	CHECK(exchange(fd, req, len, rep, sizeof(rep)) > 0 &&
+	      reply_status(rep) == KC_STATUS_EXPIRED,
+	      "a message id an hour ahead: %s",
+	      kc_status_name(reply_status(rep)));
+	CHECK(kc_client_fetch(c, queue, 0, 0, r, &fr) == KC_CLIENT_OK &&
+	      fr.end_offset == 1, "refused requests were executed");
+	close(fd);
+	kc_client_close(c);
+	free(r);
+	printf("idempotent: one PUBLISH sent %u times: %d checks, %d failed\n",
+	       count, checks, failures);
+	return failures == 0 ? 0 : 1;
+}
+
+/* ---- crash test -------------------------------------------------------- */
+
+struct crash_arg {
+	const char *queue;
+	uint32_t client;
+	FILE *log;
+	pthread_mutex_t *lock;
+	uint32_t acked;
+};
+
+/* Publish "RUN-cCLIENT-N" until the appliance stops answering; log each
+ * acknowledged one as "OFFSET MESSAGE". Retries (the same message id) go
+ * on for 3 s, so some cross the appliance's restart. */
+static void *crash_publisher(void *arg)
+{
+	struct crash_arg *a = arg;
+	struct kc_client_opts o = {
+		.server = server, .client_id = KC_DEV_CLIENT_ID,
+		.timeout_ms = 200, .retries = 15,
+	};
+	struct kc_reply *r = malloc(sizeof(*r));
+	struct kc_client *c;
+	char err[256], msg[64];
+
+	memcpy(o.key, kc_dev_key, KC_KEY_LEN);
+	c = kc_client_open(&o, err, sizeof(err));
+	for (uint32_t i = 0; c != NULL && r != NULL; i++) {
+		uint64_t off;
+		int n = snprintf(msg, sizeof(msg), "%d-c%u-%u", (int)getpid(),
+				 a->client, i);
+		enum kc_client_err e = kc_client_publish(c, a->queue, msg,
+							 (size_t)n, r, &off);
+
+		/* Nobody answers: the appliance is gone. An error status
+		 * (a full queue) ends the run too. */
+		if (e != KC_CLIENT_OK || r->status != KC_STATUS_OK)
+			break;
+		pthread_mutex_lock(a->lock);
+		fprintf(a->log, "%llu %s\n", (unsigned long long)off, msg);
+		fflush(a->log);
+		pthread_mutex_unlock(a->lock);
+		a->acked++;
+	}
+	kc_client_close(c);
+	free(r);
+	return NULL;
+}
+
+static int crash_load(const char *queue, uint32_t clients, const char *log)
+{
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	struct crash_arg args[16];
+	pthread_t th[16];
+	FILE *f = fopen(log, "a");
+	uint32_t acked = 0;
+
+	if (f == NULL || clients == 0 || clients > 16)
+		return 2;
+	for (uint32_t t = 0; t < clients; t++) {
+		args[t] = (struct crash_arg){ queue, t, f, &lock, 0 };
+		pthread_create(&th[t], NULL, crash_publisher, &args[t]);
+	}
+	for (uint32_t t = 0; t < clients; t++) {
+		pthread_join(th[t], NULL);
+		acked += args[t].acked;
+	}
+	fclose(f);
+	printf("crash-load: %u publishes acknowledged\n", acked);
+	return 0;
+}
+
+struct tag {
+	int pid;
+	int cl;
+	unsigned int k;
+	uint64_t off;
+};
+
+static int tag_cmp(const void *x, const void *y)
+{
+	const struct tag *a = x, *b = y;
+
+	if (a->pid != b->pid)
+		return a->pid < b->pid ? -1 : 1;
+	if (a->cl != b->cl)
+		return a->cl < b->cl ? -1 : 1;
+	return a->off < b->off ? -1 : a->off > b->off;
+}
+
+/*
+ * Every acknowledged message is at its offset; no message is in the queue
+ * twice; each load run's messages of one client are in the order sent.
+ */
+static int crash_verify(const char *queue, const char *log)
+{
+	struct kc_client *c = open_client(1000);
+	struct kc_reply *r = malloc(sizeof(*r));
+	char **at = NULL, line[128];
+	struct tag *tags = NULL;
+	uint64_t n = 0, cap = 0, acked = 0, offset = 0;
+	FILE *f = fopen(log, "r");
+
+	/* The whole queue, in order. */
+	for (;;) {
+		struct kc_fetch_reply fr;
+		const uint8_t *m;
+		uint32_t pos = 0, len;
+
+		if (kc_client_fetch(c, queue, offset, 0, r, &fr) !=
+			    KC_CLIENT_OK || r->status != KC_STATUS_OK) {
+			CHECK(r->status == KC_STATUS_NOT_FOUND && offset == 0,
+			      "fetch at %llu failed", (unsigned long long)offset);
+			break;
+		}
+		while (kc_fetch_reply_next(&fr, &pos, &m, &len)) {
+			if (n == cap) {
+				cap = cap ? 2 * cap : 1024;
+				at = realloc(at, cap * sizeof(*at));
+			}
+			at[n++] = strndup((const char *)m, len);
+		}
+		if (fr.count == 0 || fr.next_offset >= fr.end_offset)
+			break;
+		offset = fr.next_offset;
+	}
+	/* Acknowledged ones are where the REPLY said. */
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		unsigned long long off;
+		char msg[96];
+
+		if (sscanf(line, "%llu %95s", &off, msg) != 2)
+			continue;
+		acked++;
+		CHECK(off < n && strcmp(at[off], msg) == 0,
+		      "acknowledged '%s' at offset %llu: %s", msg, off,
+		      off < n ? at[off] : "past the end");
+	}
+	if (f != NULL)
+		fclose(f);
+	/* No duplicate, no reorder within a run and client: sorted by run,
+	 * client and offset, the message numbers must rise. */
+	for (uint64_t i = 0; i < n; i++) {
+		if (i == 0)
+			tags = calloc(n, sizeof(*tags));
+		tags[i].off = i;
+		if (sscanf(at[i], "%d-c%d-%u", &tags[i].pid, &tags[i].cl,
+			   &tags[i].k) != 3)
+			CHECK(0, "offset %llu: unexpected '%s'",
+			      (unsigned long long)i, at[i]);
+	}
+	if (n != 0)
+		qsort(tags, n, sizeof(*tags), tag_cmp);
+	for (uint64_t i = 1; i < n; i++)
+		if (tags[i].pid == tags[i - 1].pid &&
+		    tags[i].cl == tags[i - 1].cl)
+			CHECK(tags[i].k > tags[i - 1].k, "offsets %llu and %llu:"
+			      " '%s' then '%s' (duplicate or reorder)",
+			      (unsigned long long)tags[i - 1].off,
+			      (unsigned long long)tags[i].off,
+			      at[tags[i - 1].off], at[tags[i].off]);
+	free(tags);
+	for (uint64_t i = 0; i < n; i++)
+		free(at[i]);
+	free(at);
+	kc_client_close(c);
+	free(r);
+	printf("crash-verify: %llu messages in %s, %llu acknowledged: %d "
+	       "checks, %d failed\n", (unsigned long long)n, queue,
+	       (unsigned long long)acked, checks, failures);
+	return failures == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 6 && strcmp(argv[1], "publish-concurrent") == 0) {
@@ -458,8 +765,25 @@ int main(int argc, char **argv)
 		server = argv[2];
 		return garbage(argv[3], (uint32_t)strtoul(argv[4], NULL, 0));
 	}
+	if (argc >= 5 && strcmp(argv[1], "idempotent") == 0) {
+		server = argv[2];
+		return idempotent(argv[3], (uint32_t)strtoul(argv[4], NULL, 0),
+				  argc >= 6 ? argv[5] : NULL);
+	}
+	if (argc >= 6 && strcmp(argv[1], "crash-load") == 0) {
+		server = argv[2];
+		return crash_load(argv[3], (uint32_t)strtoul(argv[4], NULL, 0),
+				  argv[5]);
+	}
+	if (argc >= 5 && strcmp(argv[1], "crash-verify") == 0) {
+		server = argv[2];
+		return crash_verify(argv[3], argv[4]);
+	}
 	fprintf(stderr,
 		"usage: kc-itest publish-concurrent SERVER QUEUE TOTAL CLIENTS\n"
+		"       kc-itest idempotent SERVER QUEUE COUNT [FILE]\n"
+		"       kc-itest crash-load SERVER QUEUE CLIENTS LOGFILE\n"
+		"       kc-itest crash-verify SERVER QUEUE LOGFILE\n"
 		"       kc-itest sequence SERVER PREFIX\n"
 		"       kc-itest garbage SERVER IFACE|- COUNT\n");
 	return 2;

@@ -11,6 +11,7 @@ SRC=${KC_SOURCE_DIR:?KC_SOURCE_DIR must point at the source tree}
 KINGCOBRA=$BUILD/app/kingcobra/kingcobra
 KCCTL=$BUILD/app/kcctl/kcctl
 ITEST=$BUILD/tests/integration/kc-itest
+KCQ=$BUILD/app/kcq/kcq
 WORK=$(mktemp -d /tmp/kc-itest.XXXXXX)
 KC_PID=""
 CHECKS=0

@@ -34,6 +34,8 @@ check "10,000 messages from 4 concurrent clients, fetched back in order" \
 # the appliance drops and counts (KCP is one datagram per frame).
 python3 -c "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'K' * 1800, ('$S', 60000))"
 check "still serving after the fragments" "$KCCTL" -s $S ping
+check "the same PUBLISH sent 100 times: one execution, 100 identical REPLYs" \
+	"$ITEST" idempotent $S idem 100 "$WORK/idem.req"
 stop_appliance
 check "clean shutdown (exit 0)" test "$STOP_STATUS" -eq 0
 check "ARP answered" counter_at_least arp_replies 1
@@ -43,6 +45,25 @@ check "every request answered" sh -c "test $(counter kcp_requests) -eq $(counter
 check "no request lost to a full ring or TX queue" sh -c \
 	"test $(counter drop_ring_full) -eq 0 && test $(counter drop_tx_full) -eq 0"
 check "TAP interface removed on shutdown" sh -c "! ip link show kct0"
+check "kcq verify: the journal is sound" "$KCQ" verify "$JOURNAL"
+check "the journal holds that PUBLISH once" sh -c "test \$('$KCQ' dump \
+	--json '$JOURNAL' | grep '\"type\":\"REQUEST\",\"op\":\"publish\"' | \
+	grep -c '\"queue\":\"idem\"') -eq 1"
+
+# A restart on the same journal: queues, offsets and the message-id index
+# come back from it.
+start_appliance "$CFG/tap.yaml" "$JOURNAL"
+check "recovery reported" grep -q "journal shard 0 recovered" "$APPLOG"
+check "queues recovered" sh -c "'$KCCTL' -s $S --json fetch greetings 0 | \
+	grep -q '\"next_offset\": *2'"
+check "consumer offsets recovered" sh -c "'$KCCTL' -s $S --json offset \
+	greetings reader | grep -q '\"offset\": *2'"
+check "the 10,000 recovered" sh -c "'$KCCTL' -s $S --json fetch load 9999 | \
+	grep -q '\"next_offset\": *10000'"
+check "after the restart, the same datagram still gets its first REPLY" \
+	"$ITEST" idempotent $S idem 3 "$WORK/idem.req"
+stop_appliance
+check "clean shutdown after recovery" test "$STOP_STATUS" -eq 0
 
 start_appliance "$CFG/tap-pipeline.yaml"
 "$ITEST" sequence $S seq >"$WORK/seq.pipe" 2>&1

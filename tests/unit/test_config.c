@@ -402,6 +402,8 @@ static void test_error_resources(void **state)
 	(void)state;
 	expect_error(MINIMAL "mempool:\n  mbufs: 2000\n", 8, 10,
 		     "mempool.mbufs 2000 is fewer than the");
+	expect_error(MINIMAL "eal:\n  memory_mb: 64\n", 8, 14,
+		     "eal.memory_mb 64 is less than the");
 	expect_error(MINIMAL "mempool:\n  data_room: 1600\n", 8, 14,
 		     "mempool.data_room 1600 cannot hold a whole frame");
 	/* TAP gets as many RX queues as TX queues: they count too. */
