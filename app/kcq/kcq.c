@@ -176,12 +176,11 @@ static void kcp_fields(const struct kc_jrec *h, const uint8_t *payload,
 	uint32_t len;
 	char buf[512];
 
-	if (h->payload_len < KC_HDR_LEN ||
-	    kc_hdr_decode(payload, h->payload_len, &kh) != KC_PARSE_OK) {
+	if (kc_jrec_kcp_decode(h, payload, &kh) != KC_PARSE_OK) {
 		json_object_set_new(o, "kcp", json_string("undecodable"));
 		return;
 	}
-	len = kh.payload_len;
+	len = h->payload_len - KC_HDR_LEN; /* what the record holds */
 	if (h->type == KC_JREC_REPLY) {
 		uint64_t v;
 		struct kc_fetch_reply fr;
@@ -193,11 +192,17 @@ static void kcp_fields(const struct kc_jrec *h, const uint8_t *payload,
 			   kc_dec_u64_reply(p, len, &v)) {
 			json_object_set_new(o, "offset", json_integer((json_int_t)v));
 		} else if (h->op == KC_OP_FETCH &&
-			   kc_dec_fetch_reply(p, len, &fr)) {
+			   len >= KC_FETCH_REPLY_FIXED) {
+			/* The fixed part: offsets and count (an abridged
+			 * record holds nothing else). */
+			fr.next_offset = kc_get_u64(p + 8);
+			fr.count = kc_get_u16(p + 24);
 			json_object_set_new(o, "count", json_integer(fr.count));
 			json_object_set_new(o, "next_offset",
 					    json_integer((json_int_t)fr.next_offset));
 		}
+		if (h->flags & KC_JREC_F_ABRIDGED)
+			json_object_set_new(o, "abridged", json_true());
 		return;
 	}
 	switch (h->op) {
@@ -307,6 +312,8 @@ static void print_record(const struct opts *op, uint16_t shard,
 		first = false;
 		if (json_is_integer(v))
 			printf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		else if (json_is_boolean(v))
+			printf("%s", json_is_true(v) ? "true" : "false");
 		else if (strchr(json_string_value(v), ' ') != NULL ||
 			 json_string_length(v) == 0)
 			printf("\"%s\"", json_string_value(v));
@@ -393,9 +400,7 @@ static int cmd_verify(const struct shards *s, const struct opts *op)
 			struct kc_hdr kh;
 			const char *bad = NULL;
 
-			if (h.payload_len < KC_HDR_LEN ||
-			    kc_hdr_decode(p, h.payload_len, &kh) !=
-				    KC_PARSE_OK)
+			if (kc_jrec_kcp_decode(&h, p, &kh) != KC_PARSE_OK)
 				bad = "does not hold a KCP message";
 			else if (h.type == KC_JREC_REQUEST && req_seq != 0)
 				bad = "REQUEST follows a REQUEST without REPLY";

@@ -116,6 +116,7 @@ static const char *const memif_role_names[] = {
 enum { EAL_LCORES, EAL_MAIN_LCORE, EAL_MEMORY_MB, EAL_HUGEPAGES, EAL_IN_MEMORY, EAL_FILE_PREFIX, EAL_EXTRA_ARGS };
 enum { PL_RX_LCORES, PL_WORKER_LCORES, PL_BURST, PL_RING_SIZE, PL_IDLE, PL_IDLE_SLEEP_MAX_US };
 enum { MP_MBUFS, MP_CACHE, MP_DATA_ROOM };
+enum { JR_DIR, JR_DURABILITY, JR_SEGMENT_BYTES, JR_BUFFER_BYTES, JR_GROUP_MAX, JR_GROUP_WAIT_US, JR_MAX_PENDING, JR_RESERVE_BYTES };
 enum { TOP_PRODUCTION, TOP_LOG_LEVEL, TOP_EAL, TOP_PORTS, TOP_PIPELINE, TOP_MEMPOOL, TOP_KCP, TOP_QUEUES, TOP_JOURNAL, TOP_IDEMPOTENCY, TOP_CONTROL };
 
 #define C(m) offsetof(struct kc_config, m)
@@ -253,25 +254,29 @@ static const struct field queues_fields[] = {
 };
 
 static const struct field journal_fields[] = {
-	{ "dir", F_PATH, STR(journal.dir, CS_PATH),
+	[JR_DIR] = { "dir", F_PATH, STR(journal.dir, CS_PATH),
 	  .expect = "the journal's directory" },
-	{ "durability", F_ENUM, .off = C(journal.durability),
+	[JR_DURABILITY] = { "durability", F_ENUM, .off = C(journal.durability),
 	  .names = durability_names },
-	{ "segment_bytes", F_U64, .off = C(journal.segment_bytes),
+	[JR_SEGMENT_BYTES] = { "segment_bytes", F_U64, .off = C(journal.segment_bytes),
 	  .min = 1u << 20, .max = 1ull << 32,
 	  .expect = "bytes per segment file, 1048576..4294967296" },
-	{ "buffer_bytes", F_U64_POW2, .off = C(journal.buffer_bytes),
+	[JR_BUFFER_BYTES] = { "buffer_bytes", F_U64_POW2, .off = C(journal.buffer_bytes),
 	  .min = 1u << 20, .max = 1u << 30,
 	  .expect = "bytes of journal buffer per worker, a power of two, "
 		    "1048576..1073741824" },
-	{ "group_max", F_U32, .off = C(journal.group_max), .min = 1,
+	[JR_GROUP_MAX] = { "group_max", F_U32, .off = C(journal.group_max), .min = 1,
 	  .max = 65536, .expect = "records per group commit, 1..65536" },
-	{ "group_wait_us", F_U32, .off = C(journal.group_wait_us), .min = 0,
+	[JR_GROUP_WAIT_US] = { "group_wait_us", F_U32, .off = C(journal.group_wait_us), .min = 0,
 	  .max = 100000, .expect = "microseconds, 0..100000" },
-	{ "max_pending", F_U32, .off = C(journal.max_pending), .min = 64,
+	[JR_MAX_PENDING] = { "max_pending", F_U32, .off = C(journal.max_pending), .min = 64,
 	  .max = 1u << 20,
 	  .expect = "replies held per worker until durable, 64..1048576" },
-	{ NULL },
+	[JR_RESERVE_BYTES] = { "reserve_bytes", F_U64, .off = C(journal.reserve_bytes), .min = 0,
+	  .max = 1ull << 31,
+	  .expect = "bytes of journal space kept for reads and commits, at "
+		    "most half of segment_bytes" },
+	[JR_RESERVE_BYTES + 1] = { NULL },
 };
 
 static const struct field idempotency_fields[] = {
@@ -324,7 +329,7 @@ struct parser {
 	size_t err_len;
 	struct kc_config *cfg;
 	const yaml_node_t *root;
-	struct seen top, eal, pipeline, mempool;
+	struct seen top, eal, pipeline, mempool, journal;
 	const yaml_node_t *port_map[KC_CFG_PORTS_MAX];
 	struct seen port[KC_CFG_PORTS_MAX];
 };
@@ -909,6 +914,8 @@ static struct seen *section_seen(struct parser *ps, const struct field *f)
 		return &ps->pipeline;
 	if (f->sub == mempool_fields)
 		return &ps->mempool;
+	if (f->sub == journal_fields)
+		return &ps->journal;
 	return NULL;
 }
 
@@ -1252,6 +1259,23 @@ uint64_t kc_config_memory_bytes(const struct kc_config *cfg)
 	       workers * per_worker + (32ull << 20);
 }
 
+static int check_journal(struct parser *ps)
+{
+	struct kc_config *cfg = ps->cfg;
+
+	if (cfg->journal.reserve_bytes == UINT64_MAX)
+		cfg->journal.reserve_bytes = cfg->journal.segment_bytes / 8;
+	if (cfg->journal.reserve_bytes > cfg->journal.segment_bytes / 2)
+		return FAIL(ps, blame(ps, &ps->journal, JR_RESERVE_BYTES,
+				      TOP_JOURNAL),
+			    "journal.reserve_bytes %llu is more than half of "
+			    "segment_bytes %llu (expected at most %llu)",
+			    (unsigned long long)cfg->journal.reserve_bytes,
+			    (unsigned long long)cfg->journal.segment_bytes,
+			    (unsigned long long)cfg->journal.segment_bytes / 2);
+	return 0;
+}
+
 static int check_resources(struct parser *ps)
 {
 	const struct kc_config *cfg = ps->cfg;
@@ -1355,6 +1379,7 @@ static void defaults(struct kc_config *cfg)
 	cfg->journal.group_max = 1024;
 	cfg->journal.group_wait_us = 100;
 	cfg->journal.max_pending = 4096;
+	cfg->journal.reserve_bytes = UINT64_MAX; /* segment_bytes / 8 */
 	cfg->idempotency.window_s = 60;
 	cfg->idempotency.entries = 131072;
 	cfg->idempotency.max_clock_skew_s = 30;
@@ -1440,6 +1465,8 @@ int kc_config_parse(const char *text, size_t len, const char *source,
 			  &ps->top);
 	if (rc == 0)
 		rc = check_lcores(ps);
+	if (rc == 0)
+		rc = check_journal(ps);
 	if (rc == 0)
 		rc = check_resources(ps);
 out:

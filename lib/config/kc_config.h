@@ -153,6 +153,7 @@ struct kc_config {
 		uint32_t group_max;	    /* records per group commit */
 		uint32_t group_wait_us;	    /* longest wait to fill one */
 		uint32_t max_pending;	    /* replies held per worker */
+		uint64_t reserve_bytes;	    /* disk kept for non-PUBLISH */
 	} journal;
 
 	struct {

@@ -56,6 +56,7 @@ struct kc_journal {
 	uint64_t buf_size;
 	uint32_t group_max;
 	uint32_t group_wait_us;
+	uint64_t reserve;
 	uint8_t *buf;
 
 	/* The lcore's own. */
@@ -156,7 +157,7 @@ static int segment_create(struct kc_journal *j, uint64_t index, int *out_fd)
 	struct kc_jrec h = {
 		.type = KC_JREC_SEGMENT,
 		.payload_len = KC_JSEG_PAYLOAD_LEN,
-		.shard = j->shard,
+		.shard = (uint8_t)j->shard,
 		.time_ns = s.created_ns,
 	};
 	int fd, rc;
@@ -546,6 +547,7 @@ struct kc_journal *kc_journal_open(const struct kc_journal_cfg *cfg,
 	j->buf_size = cfg->buffer_bytes;
 	j->group_max = cfg->group_max;
 	j->group_wait_us = cfg->group_wait_us;
+	j->reserve = cfg->reserve_bytes;
 	j->buf = rte_zmalloc_socket("kc_journal_buf", j->buf_size,
 				    RTE_CACHE_LINE_SIZE, cfg->socket_id);
 	if (j->buf == NULL) {
@@ -640,7 +642,7 @@ void kc_journal_close(struct kc_journal *j)
 
 /* ---- the data path ------------------------------------------------------ */
 
-bool kc_journal_room(const struct kc_journal *j, uint64_t bytes)
+bool kc_journal_room(const struct kc_journal *j, uint64_t bytes, bool grows)
 {
 	/* A record may also cost a skip to the buffer's start. */
 	uint64_t end = j->lc.head + bytes + KC_JREC_MAX_SIZE;
@@ -649,7 +651,8 @@ bool kc_journal_room(const struct kc_journal *j, uint64_t bytes)
 		       KC_JOURNAL_FAILED &&
 	       end - __atomic_load_n(&j->written, __ATOMIC_ACQUIRE) <=
 		       j->buf_size &&
-	       end <= __atomic_load_n(&j->room, __ATOMIC_ACQUIRE);
+	       end + (grows ? j->reserve : 0) <=
+		       __atomic_load_n(&j->room, __ATOMIC_ACQUIRE);
 }
 
 uint64_t kc_journal_append(struct kc_journal *j, struct kc_jrec *h,
@@ -668,7 +671,7 @@ uint64_t kc_journal_append(struct kc_journal *j, struct kc_jrec *h,
 		at = 0;
 	}
 	h->seq = ++j->lc.last_seq;
-	h->shard = j->shard;
+	h->shard = (uint8_t)j->shard;
 	kc_jrec_encode(j->buf + at, h, payload);
 	j->lc.head += size;
 	return h->seq;

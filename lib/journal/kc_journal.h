@@ -57,9 +57,19 @@ struct kc_jrec {
 	uint64_t time_ns;	/* CLOCK_REALTIME when appended */
 	uint32_t client_ip;	/* host byte order */
 	uint16_t client_port;
-	uint16_t shard;
+	uint8_t shard;
+	uint8_t flags;		/* KC_JREC_F_* */
 	uint64_t ref;		/* REPLY: seq of its REQUEST */
 };
+
+/*
+ * The record holds the KCP header and only the fixed part of the payload
+ * (a FETCH REPLY: its offsets and count); the messages it carried are the
+ * PUBLISH records they came from. The KCP header still says how long the
+ * payload sent was.
+ */
+#define KC_JREC_F_ABRIDGED 0x01u
+#define KC_JREC_F_KNOWN 0x01u
 
 /* The payload of a SEGMENT record. */
 struct kc_jseg {
@@ -80,6 +90,7 @@ enum kc_jrec_check {
 	KC_JREC_BAD_TYPE,
 	KC_JREC_BAD_CRC,
 	KC_JREC_BAD_SEQ,	/* valid, but not the sequence number expected */
+	KC_JREC_BAD_FLAGS,	/* flags this version does not know */
 };
 
 /* Bytes a record with this payload takes, padding included. */
@@ -106,6 +117,10 @@ enum kc_jrec_check kc_jrec_decode(const uint8_t *buf, size_t avail,
 				  struct kc_jrec *h);
 const char *kc_jrec_check_text(enum kc_jrec_check c);
 const char *kc_jrec_type_name(unsigned int type);
+
+/* Decode the KCP header a REQUEST or REPLY record holds, abridged or not. */
+enum kc_parse kc_jrec_kcp_decode(const struct kc_jrec *h,
+				 const uint8_t *payload, struct kc_hdr *kh);
 
 void kc_jseg_encode(uint8_t out[KC_JSEG_PAYLOAD_LEN], const struct kc_jseg *s);
 bool kc_jseg_decode(const uint8_t *p, uint32_t len, struct kc_jseg *s);
@@ -197,6 +212,8 @@ struct kc_journal_cfg {
 	uint64_t buffer_bytes;		/* in-memory ring, power of two */
 	uint32_t group_max;		/* records per group commit */
 	uint32_t group_wait_us;		/* longest wait to fill a group */
+	uint64_t reserve_bytes;		/* room kept for requests that do not
+					 * grow the queues */
 	int socket_id;
 };
 
@@ -230,11 +247,13 @@ void kc_journal_close(struct kc_journal *j);
 /*
  * Data path, owning lcore only. kc_journal_room says whether records of
  * these total bytes (kc_jrec_size of each) can be appended now: buffer
- * space and preallocated disk space. kc_journal_append copies one record
- * in and returns its seq; the I/O thread sees appended records only after
+ * space and preallocated disk space; a request that grows the queues also
+ * leaves reserve_bytes of disk space to the others, so consumers can still
+ * read and commit on a full disk. kc_journal_append copies one record in
+ * and returns its seq; the I/O thread sees appended records only after
  * kc_journal_publish (once per burst).
  */
-bool kc_journal_room(const struct kc_journal *j, uint64_t bytes);
+bool kc_journal_room(const struct kc_journal *j, uint64_t bytes, bool grows);
 uint64_t kc_journal_append(struct kc_journal *j, struct kc_jrec *h,
 			   const void *payload);
 void kc_journal_publish(struct kc_journal *j);

@@ -68,7 +68,8 @@ void kc_jrec_encode(uint8_t *buf, const struct kc_jrec *h,
 	put_le64(buf + 40, h->time_ns);
 	put_le32(buf + 48, h->client_ip);
 	put_le16(buf + 52, h->client_port);
-	put_le16(buf + 54, h->shard);
+	buf[54] = h->shard;
+	buf[55] = h->flags;
 	put_le64(buf + 56, h->ref);
 	if (h->payload_len != 0)
 		memcpy(buf + KC_JREC_HDR_LEN, payload, h->payload_len);
@@ -105,7 +106,8 @@ enum kc_jrec_check kc_jrec_decode(const uint8_t *buf, size_t avail,
 	h->time_ns = get_le64(buf + 40);
 	h->client_ip = get_le32(buf + 48);
 	h->client_port = get_le16(buf + 52);
-	h->shard = get_le16(buf + 54);
+	h->shard = buf[54];
+	h->flags = buf[55];
 	h->ref = get_le64(buf + 56);
 	if (h->payload_len > KC_JREC_PAYLOAD_MAX)
 		return KC_JREC_BAD_LENGTH;
@@ -115,6 +117,8 @@ enum kc_jrec_check kc_jrec_decode(const uint8_t *buf, size_t avail,
 		return KC_JREC_BAD_TYPE;
 	if (kc_crc32c(buf + 4, KC_JREC_HDR_LEN - 4 + h->payload_len) != h->crc)
 		return KC_JREC_BAD_CRC;
+	if ((h->flags & ~KC_JREC_F_KNOWN) != 0)
+		return KC_JREC_BAD_FLAGS;
 	return KC_JREC_OK;
 }
 
@@ -135,6 +139,8 @@ const char *kc_jrec_check_text(enum kc_jrec_check c)
 		return "CRC32C mismatch";
 	case KC_JREC_BAD_SEQ:
 		return "sequence number out of order";
+	case KC_JREC_BAD_FLAGS:
+		return "flags unknown to this version";
 	}
 	return "?";
 }
@@ -209,4 +215,20 @@ bool kc_jseg_name_parse(const char *name, uint64_t *index)
 	}
 	*index = v;
 	return true;
+}
+
+enum kc_parse kc_jrec_kcp_decode(const struct kc_jrec *h,
+				 const uint8_t *payload, struct kc_hdr *kh)
+{
+	uint32_t sent;
+
+	if (h->payload_len < KC_HDR_LEN)
+		return KC_PARSE_SHORT;
+	if ((h->flags & KC_JREC_F_ABRIDGED) == 0)
+		return kc_hdr_decode(payload, h->payload_len, kh);
+	/* Decode as the datagram it was: the length it says, no more. */
+	sent = kc_get_u32(payload + KC_OFF_PAYLOAD_LEN);
+	if (sent < h->payload_len - KC_HDR_LEN || sent > KC_PAYLOAD_MAX)
+		return KC_PARSE_BAD_LENGTH;
+	return kc_hdr_decode(payload, KC_HDR_LEN + sent, kh);
 }

@@ -196,7 +196,16 @@ bool kc_ops_mutates(uint8_t op)
 	return op == KC_OP_PUBLISH || op == KC_OP_COMMIT;
 }
 
-/* The journal record of a KCP message of this mbuf. */
+bool kc_ops_grows(uint8_t op)
+{
+	return op == KC_OP_PUBLISH;
+}
+
+/*
+ * The journal record of a KCP message of this mbuf. A FETCH REPLY keeps
+ * only its fixed part: the messages it carries are already journaled, as
+ * the PUBLISHes they came from.
+ */
 static uint64_t journal_msg(struct kc_worker_state *w, struct rte_mbuf *m,
 			    enum kc_jrec_type type, const uint8_t *kcp,
 			    uint32_t kcp_len, uint64_t ref)
@@ -218,6 +227,12 @@ static uint64_t journal_msg(struct kc_worker_state *w, struct rte_mbuf *m,
 		.ref = ref,
 	};
 
+	if (type == KC_JREC_REPLY && h.op == KC_OP_FETCH &&
+	    h.status == KC_STATUS_OK &&
+	    kcp_len > KC_HDR_LEN + KC_FETCH_REPLY_FIXED) {
+		h.payload_len = KC_HDR_LEN + KC_FETCH_REPLY_FIXED;
+		h.flags = KC_JREC_F_ABRIDGED;
+	}
 	memcpy(h.msg_id, kcp + KC_OFF_MSG_ID, KC_MSG_ID_LEN);
 	w->st->c[KC_CTR_journal_records]++;
 	return kc_journal_append(w->j, &h, kcp);
@@ -358,7 +373,7 @@ enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 			goto reply;
 		}
 		if (e != NULL || pending_full(w) ||
-		    !kc_journal_room(w->j, need) ||
+		    !kc_journal_room(w->j, need, kc_ops_grows(op)) ||
 		    kc_journal_state(w->j) == KC_JOURNAL_FAILED) {
 			r.status = refusal(w, &r.reason);
 			kc_ops_error_text(&r, payload);

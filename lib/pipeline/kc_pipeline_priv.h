@@ -104,6 +104,8 @@ void kc_ops_apply(struct kc_queue_store *qs, struct kc_lcore_stats *st,
 void kc_ops_error_text(struct kc_op_result *r, uint8_t *out);
 /* Ops that change state (their REPLY is kept for retries). */
 bool kc_ops_mutates(uint8_t op);
+/* Ops that add data (refused first when the journal's disk fills). */
+bool kc_ops_grows(uint8_t op);
 
 /* Which worker a request belongs to: a hash of its queue name (or of the
  * message id for ops without one). */

@@ -78,6 +78,12 @@ static int apply_pair(struct replay *rp, const struct kc_jrec *rep,
 	}
 	rp->applied++;
 	rep_len = rep->payload_len - KC_HDR_LEN;
+	/* An abridged REPLY kept its fixed part; its KCP header says how
+	 * long the payload sent was. */
+	if ((rep->flags & KC_JREC_F_ABRIDGED) != 0 &&
+	    r.len == kc_get_u32(rep_kcp + KC_OFF_PAYLOAD_LEN) &&
+	    r.len >= rep_len)
+		r.len = rep_len;
 	if (r.status != rep->status || r.len != rep_len ||
 	    memcmp(out, rep_kcp + KC_HDR_LEN, r.len) != 0) {
 		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 " (%s "
@@ -120,7 +126,7 @@ static int replay_record(struct replay *rp, const struct kc_jrec *h,
 	struct kc_hdr kh;
 
 	if (h->payload_len < KC_HDR_LEN || h->payload_len > KC_DATAGRAM_MAX ||
-	    kc_hdr_decode(payload, h->payload_len, &kh) != KC_PARSE_OK) {
+	    kc_jrec_kcp_decode(h, payload, &kh) != KC_PARSE_OK) {
 		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 ": a "
 			 "%s record that does not hold a KCP message",
 			 rp->shard, h->seq, kc_jrec_type_name(h->type));
@@ -278,6 +284,7 @@ int kc_recover_workers(const struct kc_config *cfg,
 	for (uint32_t i = 0; i < nb_workers; i++) {
 		struct kc_worker_state *w = ws[i];
 		struct kc_journal_cfg jc = {
+			.reserve_bytes = cfg->journal.reserve_bytes,
 			.dir = cfg->journal.dir,
 			.shard = (uint16_t)i,
 			.durability = cfg->journal.durability ==

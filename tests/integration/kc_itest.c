@@ -667,6 +667,49 @@ static int tag_cmp(const void *x, const void *y)
 }
 
 /*
+ * Publish 90-byte messages "PID-c0-N-xxx..." to QUEUE until a REPLY is not
+ * OK (or 200,000 of them); log the acknowledged ones like crash-load, and
+ * say what stopped it: "stopped by STORAGE_FULL".
+ */
+static int fill(const char *queue, const char *log)
+{
+	struct kc_client *c = open_client(1000);
+	struct kc_reply *r = malloc(sizeof(*r));
+	FILE *f = fopen(log, "a");
+	const char *why = "the count";
+	uint32_t acked = 0;
+	char msg[96];
+
+	if (f == NULL || r == NULL)
+		return 2;
+	for (uint32_t i = 0; i < 200000; i++) {
+		uint64_t off;
+		int n = snprintf(msg, sizeof(msg), "%d-c0-%u-", (int)getpid(),
+				 i);
+		enum kc_client_err e;
+
+		memset(msg + n, 'x', 90 - (size_t)n);
+		msg[90] = '\0';
+		e = kc_client_publish(c, queue, msg, 90, r, &off);
+		if (e != KC_CLIENT_OK) {
+			why = kc_client_err_text(e);
+			break;
+		}
+		if (r->status != KC_STATUS_OK) {
+			why = kc_status_name(r->status);
+			break;
+		}
+		fprintf(f, "%llu %s\n", (unsigned long long)off, msg);
+		acked++;
+	}
+	fclose(f);
+	kc_client_close(c);
+	free(r);
+	printf("fill: %u acknowledged, stopped by %s\n", acked, why);
+	return 0;
+}
+
+/*
  * Every acknowledged message is at its offset; no message is in the queue
  * twice; each load run's messages of one client are in the order sent.
  */
@@ -775,6 +818,10 @@ int main(int argc, char **argv)
 		return crash_load(argv[3], (uint32_t)strtoul(argv[4], NULL, 0),
 				  argv[5]);
 	}
+	if (argc >= 5 && strcmp(argv[1], "fill") == 0) {
+		server = argv[2];
+		return fill(argv[3], argv[4]);
+	}
 	if (argc >= 5 && strcmp(argv[1], "crash-verify") == 0) {
 		server = argv[2];
 		return crash_verify(argv[3], argv[4]);
@@ -784,6 +831,7 @@ int main(int argc, char **argv)
 		"       kc-itest idempotent SERVER QUEUE COUNT [FILE]\n"
 		"       kc-itest crash-load SERVER QUEUE CLIENTS LOGFILE\n"
 		"       kc-itest crash-verify SERVER QUEUE LOGFILE\n"
+		"       kc-itest fill SERVER QUEUE LOGFILE\n"
 		"       kc-itest sequence SERVER PREFIX\n"
 		"       kc-itest garbage SERVER IFACE|- COUNT\n");
 	return 2;

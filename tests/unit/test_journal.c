@@ -132,7 +132,7 @@ static void append(struct kc_journal *j, uint64_t first, uint64_t last)
 
 		memset(payload + len, 'x', n % 300);
 		h.payload_len = (uint32_t)len + (uint32_t)(n % 300);
-		while (!kc_journal_room(j, kc_jrec_size(h.payload_len))) {
+		while (!kc_journal_room(j, kc_jrec_size(h.payload_len), false)) {
 			kc_journal_publish(j);
 			assert_true(rte_get_timer_cycles() < deadline);
 			rte_delay_us_sleep(100);
@@ -457,7 +457,7 @@ static void test_back_pressure(void **state)
 	j = kc_journal_open(&c, &end, err, sizeof(err));
 	assert_non_null(j);
 	/* No I/O thread: the buffer fills and room says no. */
-	while (kc_journal_room(j, kc_jrec_size(1000))) {
+	while (kc_journal_room(j, kc_jrec_size(1000), false)) {
 		kc_journal_append(j, &h, payload);
 		n++;
 		assert_true(n < 1000);
@@ -467,10 +467,11 @@ static void test_back_pressure(void **state)
 	kc_journal_publish(j);
 	/* Start writing: room comes back as groups are written. */
 	assert_int_equal(kc_journal_start(j), 0);
-	for (int i = 0; i < 10000 && !kc_journal_room(j, kc_jrec_size(1000));
+	for (int i = 0; i < 10000 &&
+	     !kc_journal_room(j, kc_jrec_size(1000), false);
 	     i++)
 		rte_delay_us_sleep(100);
-	assert_true(kc_journal_room(j, kc_jrec_size(1000)));
+	assert_true(kc_journal_room(j, kc_jrec_size(1000), false));
 	kc_journal_close(j);
 	assert_null(kc_journal_open(&(struct kc_journal_cfg){
 		.dir = dir, .buffer_bytes = 1000 }, &end, err, sizeof(err)));
