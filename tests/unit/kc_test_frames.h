@@ -63,11 +63,12 @@ static inline uint8_t *t_kcp(struct rte_mbuf *m)
 		sizeof(struct rte_udp_hdr));
 }
 
-/* A signed KCP REQUEST frame. */
-static inline struct rte_mbuf *t_request(struct rte_mempool *mp,
-					 const struct kc_key *key, uint8_t op,
-					 uint64_t seq, const void *payload,
-					 uint32_t len)
+/* A signed KCP REQUEST frame whose message id has time id_ms. */
+static inline struct rte_mbuf *t_request_at(struct rte_mempool *mp,
+					    const struct kc_key *key,
+					    uint8_t op, uint64_t id_ms,
+					    uint64_t seq, const void *payload,
+					    uint32_t len)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
 	struct kc_hdr h = {
@@ -82,7 +83,7 @@ static inline struct rte_mbuf *t_request(struct rte_mempool *mp,
 
 	if (m == NULL)
 		return NULL;
-	kc_msg_id_make(h.msg_id, 1700000000000ull + seq, key->client_id, seq);
+	kc_msg_id_make(h.msg_id, id_ms, key->client_id, seq);
 	kcp = t_kcp(m);
 	kc_hdr_encode(kcp, &h);
 	if (len != 0)
@@ -90,6 +91,16 @@ static inline struct rte_mbuf *t_request(struct rte_mempool *mp,
 	kc_auth_sign(key, kcp, KC_HDR_LEN + len);
 	t_wrap_udp(m, (uint16_t)(KC_HDR_LEN + len), KC_UDP_PORT_DEFAULT);
 	return m;
+}
+
+/* A signed KCP REQUEST frame, message id time 1700000000000 + seq. */
+static inline struct rte_mbuf *t_request(struct rte_mempool *mp,
+					 const struct kc_key *key, uint8_t op,
+					 uint64_t seq, const void *payload,
+					 uint32_t len)
+{
+	return t_request_at(mp, key, op, 1700000000000ull + seq, seq, payload,
+			    len);
 }
 
 /* Sum over the pseudo header and the datagram folds to 0xffff. */

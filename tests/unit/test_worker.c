@@ -1,0 +1,392 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * A worker with its journal, on mbufs from a real mempool: REPLYs held
+ * until durable, retries answered from the message-id index, the replay
+ * window, recovery (queues and index rebuilt, a divergence named), and a
+ * failing fdatasync (wrapped with -Wl,--wrap) turning held REPLYs into
+ * STORAGE_FAILED. The tests run in order on one journal.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <rte_cycles.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include "kc_pipeline_priv.h"
+#include "kc_test_eal.h"
+#include "kc_test_frames.h"
+
+/* ---- fdatasync that fails on demand ------------------------------------ */
+
+int __real_fdatasync(int fd);
+int __wrap_fdatasync(int fd);
+static volatile int fail_fdatasync;
+
+int __wrap_fdatasync(int fd)
+{
+	if (__atomic_load_n(&fail_fdatasync, __ATOMIC_ACQUIRE)) {
+		errno = EIO;
+		return -1;
+	}
+	return __real_fdatasync(fd);
+}
+
+/* ---- the worker --------------------------------------------------------- */
+
+/* Message ids are T0 + seq ms, T0 the time the test started, and each
+ * request is executed at its own id's time (recovery uses the clock). */
+static uint64_t T0_MS;
+
+static struct rte_mempool *mp;
+static struct kc_keyring *keys;
+static struct kc_pkt_ctx ctx;
+static struct kc_lcore_stats st;
+static struct kc_worker_state ws;
+static struct kc_config cfg;
+static char dir[64];
+
+static const char keys_text[] =
+	"1 6b696e67636f6272612d6465762d6b65792d6c6f63616c2d6f6e6c792d303031\n";
+
+static const struct kc_key *key1(void)
+{
+	return kc_keyring_find(keys, 1);
+}
+
+/* A fresh store and everything recovered from the journal directory. */
+static int worker_up(uint32_t max_messages, char *err, size_t err_len)
+{
+	struct kc_queue_limits lim = {
+		.max_queues = 4, .max_bytes_per_queue = 1u << 20,
+		.max_messages_per_queue = max_messages,
+		.max_consumers_per_queue = 4,
+	};
+	struct kc_worker_state *w = &ws;
+	static int gen;
+	char name[32];
+
+	memset(&ws, 0, sizeof(ws));
+	ws.pc = &ctx;
+	ws.st = &st;
+	snprintf(name, sizeof(name), "tw_q%d", gen++);
+	ws.store = kc_queue_store_create(name, &lim, 0);
+	if (ws.store == NULL)
+		return -1;
+	/* Each incarnation's index needs a fresh name too. */
+	snprintf(cfg.journal.dir, sizeof(cfg.journal.dir), "%s", dir);
+	return kc_recover_workers(&cfg, &w, 1, 0, err, err_len);
+}
+
+static void worker_down(void)
+{
+	kc_journal_close(ws.j);
+	kc_idem_free(ws.idem);
+	for (uint32_t k = ws.pend_tail; k != ws.pend_head; k++)
+		rte_pktmbuf_free(ws.pend[k & ws.pend_mask].m);
+	rte_free(ws.pend);
+	kc_queue_store_free(ws.store);
+	memset(&ws, 0, sizeof(ws));
+}
+
+static int setup(void **state)
+{
+	char err[256];
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/kc-test-worker-XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	keys = kc_keyring_parse(keys_text, sizeof(keys_text) - 1, "inline",
+				err, sizeof(err));
+	if (keys == NULL)
+		return -1;
+	ctx.udp_port = KC_UDP_PORT_DEFAULT;
+	ctx.keys = keys;
+	ctx.port[0].port_id = 0;
+	ctx.port[0].ip = T_APPLIANCE_IP;
+	ctx.port[0].netmask = 0xffffff00u;
+	ctx.port[0].mac = t_appliance_mac;
+	cfg.journal.durability = KC_CFG_DURABILITY_BATCH;
+	cfg.journal.segment_bytes = 1u << 20;
+	cfg.journal.buffer_bytes = 1u << 20;
+	cfg.journal.group_max = 64;
+	cfg.journal.group_wait_us = 0;
+	cfg.journal.max_pending = 2048;
+	cfg.journal.reserve_bytes = 0;
+	cfg.idempotency.window_s = 60;
+	cfg.idempotency.entries = 1024;
+	cfg.idempotency.max_clock_skew_s = 30;
+	if (worker_up(256, err, sizeof(err)) != 0) {
+		fprintf(stderr, "worker_up: %s\n", err);
+		return -1;
+	}
+	return kc_journal_start(ws.j);
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	worker_down();
+	kc_keyring_free(keys);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* The request with message id T0 + seq, executed as at time T0 + seq. */
+static struct rte_mbuf *request(uint8_t op, uint64_t seq, const void *p,
+				uint32_t len, enum kc_exec *how)
+{
+	struct rte_mbuf *m = t_request_at(mp, key1(), op, T0_MS + seq, seq, p,
+					  len);
+
+	assert_non_null(m);
+	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
+	ws.now_ns = (T0_MS + seq) * 1000000ull;
+	*how = kc_ops_execute(&ws, m);
+	kc_journal_publish(ws.j);
+	return m;
+}
+
+static uint64_t wait_durable(uint64_t seq)
+{
+	uint64_t deadline = rte_get_timer_cycles() + 10 * rte_get_timer_hz();
+
+	while (kc_journal_durable_seq(ws.j) < seq &&
+	       kc_journal_state(ws.j) != KC_JOURNAL_FAILED)
+		assert_true(rte_get_timer_cycles() < deadline);
+	return kc_journal_durable_seq(ws.j);
+}
+
+static uint16_t status_of(struct rte_mbuf *m)
+{
+	return kc_get_u16(t_kcp(m) + KC_OFF_STATUS);
+}
+
+/* The held REPLYs, oldest first, as the pipeline releases them. */
+static struct rte_mbuf *take_held(void)
+{
+	struct kc_pending *pe;
+
+	assert_int_not_equal(ws.pend_head, ws.pend_tail);
+	pe = &ws.pend[ws.pend_tail & ws.pend_mask];
+	wait_durable(pe->seq);
+	ws.pend_tail++;
+	return pe->m;
+}
+
+static void publish_expect(uint64_t seq, const char *msg, uint64_t offset)
+{
+	uint8_t p[KC_PAYLOAD_MAX];
+	size_t n = kc_enc_publish(p, sizeof(p), "q", msg, strlen(msg));
+	enum kc_exec how;
+	struct rte_mbuf *m = request(KC_OP_PUBLISH, seq, p, (uint32_t)n, &how);
+	uint64_t off;
+
+	assert_int_equal(how, KC_EXEC_HELD);
+	assert_ptr_equal(take_held(), m);
+	assert_int_equal(status_of(m), KC_STATUS_OK);
+	assert_true(kc_dec_u64_reply(t_kcp(m) + KC_HDR_LEN, 8, &off));
+	assert_int_equal(off, offset);
+	rte_pktmbuf_free(m);
+}
+
+static void test_reply_held_until_durable(void **state)
+{
+	uint64_t before = kc_journal_last_seq(ws.j);
+
+	(void)state;
+	publish_expect(1, "first", 0);
+	publish_expect(2, "second", 1);
+	/* A REQUEST and a REPLY record each. */
+	assert_int_equal(kc_journal_last_seq(ws.j), before + 4);
+	assert_true(st.c[KC_CTR_kcp_held] >= 2);
+}
+
+static void test_retry_gets_the_first_reply(void **state)
+{
+	uint8_t p[KC_PAYLOAD_MAX], first[KC_DATAGRAM_MAX];
+	size_t n = kc_enc_publish(p, sizeof(p), "q", "third", 5);
+	uint64_t dups = st.c[KC_CTR_kcp_duplicates], last;
+	uint32_t len;
+	enum kc_exec how;
+	struct rte_mbuf *m = request(KC_OP_PUBLISH, 3, p, (uint32_t)n, &how);
+
+	(void)state;
+	assert_int_equal(how, KC_EXEC_HELD);
+	m = take_held();
+	len = m->data_len - KC_KCP_OFF;
+	memcpy(first, t_kcp(m), len);
+	rte_pktmbuf_free(m);
+	last = kc_journal_last_seq(ws.j);
+	for (int i = 0; i < 100; i++) {
+		m = request(KC_OP_PUBLISH, 3, p, (uint32_t)n, &how);
+		/* Durable already: no need to hold it. */
+		assert_int_equal(how, KC_EXEC_SEND);
+		assert_int_equal(m->data_len - KC_KCP_OFF, len);
+		assert_memory_equal(t_kcp(m), first, len);
+		rte_pktmbuf_free(m);
+	}
+	assert_int_equal(st.c[KC_CTR_kcp_duplicates], dups + 100);
+	assert_int_equal(kc_journal_last_seq(ws.j), last); /* not journaled */
+}
+
+static void test_replay_window(void **state)
+{
+	uint8_t p[KC_PAYLOAD_MAX];
+	size_t n = kc_enc_publish(p, sizeof(p), "q", "late", 4);
+	struct rte_mbuf *m;
+	uint64_t expired = st.c[KC_CTR_kcp_expired];
+
+	(void)state;
+	/* Executed 61 s after its message id was made. */
+	m = t_request_at(mp, key1(), KC_OP_PUBLISH, T0_MS + 10, 10, p,
+			 (uint32_t)n);
+	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
+	ws.now_ns = (T0_MS + 10 + 61000) * 1000000ull;
+	assert_int_equal(kc_ops_execute(&ws, m), KC_EXEC_SEND);
+	assert_int_equal(status_of(m), KC_STATUS_EXPIRED);
+	rte_pktmbuf_free(m);
+	/* 31 s ahead of the clock. */
+	m = t_request_at(mp, key1(), KC_OP_PUBLISH, T0_MS + 11 + 31000, 11, p,
+			 (uint32_t)n);
+	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
+	ws.now_ns = (T0_MS + 11) * 1000000ull;
+	assert_int_equal(kc_ops_execute(&ws, m), KC_EXEC_SEND);
+	assert_int_equal(status_of(m), KC_STATUS_EXPIRED);
+	rte_pktmbuf_free(m);
+	assert_int_equal(st.c[KC_CTR_kcp_expired], expired + 2);
+}
+
+/* What leaves the index raises its client's horizon: a retry of it is
+ * refused, not executed twice. */
+static void test_forgotten_retry_refused(void **state)
+{
+	uint8_t p[KC_PAYLOAD_MAX];
+	size_t n = kc_enc_publish(p, sizeof(p), "h", "x", 1);
+	enum kc_exec how;
+	struct rte_mbuf *m;
+
+	(void)state;
+	/* 1024 entries: 1100 commits push the first ones out. */
+	for (uint64_t s = 100; s < 1200; s++) {
+		uint8_t c[KC_PAYLOAD_MAX];
+		size_t cn = kc_enc_commit(c, sizeof(c), "q", "r", 1);
+
+		m = request(KC_OP_COMMIT, s, c, (uint32_t)cn, &how);
+		assert_int_equal(how, KC_EXEC_HELD);
+	}
+	while (ws.pend_tail != ws.pend_head) {
+		m = take_held();
+		assert_int_equal(status_of(m), KC_STATUS_OK);
+		rte_pktmbuf_free(m);
+	}
+	assert_true(kc_idem_horizon(ws.idem, 0) >= T0_MS + 100);
+	m = request(KC_OP_PUBLISH, 100, p, (uint32_t)n, &how);
+	assert_int_equal(how, KC_EXEC_SEND);
+	assert_int_equal(status_of(m), KC_STATUS_EXPIRED);
+	assert_non_null(memmem(t_kcp(m) + KC_HDR_LEN, 40, "no longer", 9));
+	rte_pktmbuf_free(m);
+}
+
+static void test_recovery_rebuilds_queues_and_index(void **state)
+{
+	uint8_t p[KC_PAYLOAD_MAX], f[KC_PAYLOAD_MAX];
+	size_t n = kc_enc_publish(p, sizeof(p), "q", "third", 5);
+	size_t fn = kc_enc_fetch(f, sizeof(f), "q", 0, 0);
+	struct kc_fetch_reply fr;
+	char err[256];
+	enum kc_exec how;
+	struct rte_mbuf *m;
+
+	(void)state;
+	worker_down();
+	/* Queue limits smaller than what was journaled: the replay tells. */
+	assert_int_not_equal(worker_up(2, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "replaying it gives QUEUE_FULL, the "
+				    "journal recorded OK"));
+	worker_down();
+	if (worker_up(256, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(kc_journal_start(ws.j), 0);
+	/* The retry of seq 3, executed at its own time, after the restart. */
+	m = request(KC_OP_PUBLISH, 3, p, (uint32_t)n, &how);
+	assert_int_equal(how, KC_EXEC_SEND);
+	assert_int_equal(status_of(m), KC_STATUS_OK);
+	rte_pktmbuf_free(m);
+	m = request(KC_OP_FETCH, 2000, f, (uint32_t)fn, &how);
+	assert_int_equal(how, KC_EXEC_HELD);
+	m = take_held();
+	assert_true(kc_dec_fetch_reply(t_kcp(m) + KC_HDR_LEN,
+				       m->data_len - KC_KCP_OFF - KC_HDR_LEN,
+				       &fr));
+	assert_int_equal(fr.end_offset, 3); /* first, second, third */
+	rte_pktmbuf_free(m);
+}
+
+static void test_failed_write_fails_held_replies(void **state)
+{
+	uint8_t p[KC_PAYLOAD_MAX];
+	size_t n = kc_enc_publish(p, sizeof(p), "q", "lost?", 5);
+	enum kc_exec how;
+	struct rte_mbuf *m;
+
+	(void)state;
+	__atomic_store_n(&fail_fdatasync, 1, __ATOMIC_RELEASE);
+	m = request(KC_OP_PUBLISH, 3000, p, (uint32_t)n, &how);
+	assert_int_equal(how, KC_EXEC_HELD);
+	wait_durable(UINT64_MAX);
+	assert_int_equal(kc_journal_state(ws.j), KC_JOURNAL_FAILED);
+	/* Never acknowledged as OK: what the pipeline does with it. */
+	assert_true(kc_journal_durable_seq(ws.j) <
+		    ws.pend[ws.pend_tail & ws.pend_mask].seq);
+	kc_ops_fail_pending(&ws, m);
+	ws.pend_tail++;
+	assert_int_equal(status_of(m), KC_STATUS_STORAGE_FAILED);
+	assert_true(t_udp_cksum_ok(m));
+	assert_true(kc_auth_verify(key1(), t_kcp(m),
+				   m->data_len - KC_KCP_OFF));
+	rte_pktmbuf_free(m);
+	/* Then every request is refused before it executes. */
+	m = request(KC_OP_PUBLISH, 3001, p, (uint32_t)n, &how);
+	assert_int_equal(how, KC_EXEC_SEND);
+	assert_int_equal(status_of(m), KC_STATUS_STORAGE_FAILED);
+	rte_pktmbuf_free(m);
+	__atomic_store_n(&fail_fdatasync, 0, __ATOMIC_RELEASE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reply_held_until_durable),
+		cmocka_unit_test(test_retry_gets_the_first_reply),
+		cmocka_unit_test(test_replay_window),
+		cmocka_unit_test(test_recovery_rebuilds_queues_and_index),
+		cmocka_unit_test(test_forgotten_retry_refused),
+		cmocka_unit_test(test_failed_write_fails_held_replies),
+	};
+
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	T0_MS = (uint64_t)now.tv_sec * 1000u +
+		(uint64_t)now.tv_nsec / 1000000u;
+	kc_test_eal_init("test_worker");
+	mp = rte_pktmbuf_pool_create("tw_mbufs", 4095, 0, 0,
+				     RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+	if (mp == NULL)
+		return 1;
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
