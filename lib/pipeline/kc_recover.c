@@ -13,6 +13,8 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -239,34 +241,81 @@ static int recover_shard(const struct kc_config *cfg, uint32_t shard,
 	return rc;
 }
 
-/* A journal written with more workers holds shards this config would not
- * read: refuse rather than lose them. */
+/*
+ * The number of shards is part of the journal: a queue's history is in the
+ * shard of the worker its name hashes to, so another worker count would
+ * split it. DIR/shards holds the count, written when the journal is first
+ * made; a config with another count of workers is refused.
+ */
 static int check_shards(const struct kc_config *cfg, uint32_t nb_workers,
 			char *err, size_t err_len)
 {
-	DIR *d = opendir(cfg->journal.dir);
+	char path[KC_CFG_PATH_MAX + 16], tmp[KC_CFG_PATH_MAX + 24];
+	unsigned int have = 0, dirs = 0;
 	struct dirent *e;
-	int rc = 0;
+	FILE *f;
+	DIR *d;
 
-	if (d == NULL)
-		return errno == ENOENT ? 0 : -errno;
-	while ((e = readdir(d)) != NULL) {
-		unsigned int n;
-		char tail;
+	snprintf(path, sizeof(path), "%s/shards", cfg->journal.dir);
+	f = fopen(path, "re");
+	if (f != NULL) {
+		int ok = fscanf(f, "%u", &have) == 1;
 
-		if (sscanf(e->d_name, "shard-%u%c", &n, &tail) != 1 ||
-		    n < nb_workers)
-			continue;
-		snprintf(err, err_len, "journal %s holds %s, but the config "
-			 "has %u worker lcore(s), shards 0..%u: the journal "
-			 "was written with more workers; use that many",
-			 cfg->journal.dir, e->d_name, nb_workers,
-			 nb_workers - 1);
-		rc = -EEXIST;
-		break;
+		fclose(f);
+		if (!ok) {
+			snprintf(err, err_len, "%s: unreadable (expected the "
+				 "number of shards)", path);
+			return -EINVAL;
+		}
+	} else {
+		/* No count yet: a new journal (or shards without one). */
+		d = opendir(cfg->journal.dir);
+		while (d != NULL && (e = readdir(d)) != NULL) {
+			unsigned int n;
+			char tail;
+
+			if (sscanf(e->d_name, "shard-%u%c", &n, &tail) == 1)
+				dirs++;
+		}
+		if (d != NULL)
+			closedir(d);
+		have = dirs != 0 ? dirs : nb_workers;
 	}
-	closedir(d);
-	return rc;
+	if (have != nb_workers) {
+		snprintf(err, err_len, "journal %s was written by %u worker "
+			 "lcore(s) (%u shard(s)) and the config has %u: a "
+			 "queue's history is in its worker's shard, so the "
+			 "worker count cannot change under a journal",
+			 cfg->journal.dir, have, have, nb_workers);
+		return -EEXIST;
+	}
+	if (f != NULL)
+		return 0;
+	/* Record it, durably, before the first record is written. */
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (mkdir(cfg->journal.dir, 0750) != 0 && errno != EEXIST)
+		goto fail;
+	f = fopen(tmp, "we");
+	if (f == NULL)
+		goto fail;
+	fprintf(f, "%u\n", nb_workers);
+	if (fflush(f) != 0 || fdatasync(fileno(f)) != 0) {
+		fclose(f);
+		goto fail;
+	}
+	fclose(f);
+	if (rename(tmp, path) != 0)
+		goto fail;
+	d = opendir(cfg->journal.dir);
+	if (d != NULL) {
+		fsync(dirfd(d));
+		closedir(d);
+	}
+	return 0;
+fail:
+	snprintf(err, err_len, "journal %s: cannot record the shard count: %s",
+		 cfg->journal.dir, strerror(errno));
+	return -errno;
 }
 
 int kc_recover_workers(const struct kc_config *cfg,

@@ -336,6 +336,33 @@ static void test_recovery_rebuilds_queues_and_index(void **state)
 	rte_pktmbuf_free(m);
 }
 
+/* The worker count is part of the journal (DIR/shards). */
+static void test_worker_count_recorded(void **state)
+{
+	char path[128], err[256];
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/shards", dir);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_int_equal(fgetc(f), '1');
+	fclose(f);
+	f = fopen(path, "w");
+	fputs("3\n", f);
+	fclose(f);
+	worker_down();
+	assert_int_not_equal(worker_up(256, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "was written by 3 worker lcore(s)"));
+	worker_down();
+	f = fopen(path, "w");
+	fputs("1\n", f);
+	fclose(f);
+	if (worker_up(256, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(kc_journal_start(ws.j), 0);
+}
+
 static void test_failed_write_fails_held_replies(void **state)
 {
 	uint8_t p[KC_PAYLOAD_MAX];
@@ -375,6 +402,7 @@ int main(void)
 		cmocka_unit_test(test_replay_window),
 		cmocka_unit_test(test_recovery_rebuilds_queues_and_index),
 		cmocka_unit_test(test_forgotten_retry_refused),
+		cmocka_unit_test(test_worker_count_recorded),
 		cmocka_unit_test(test_failed_write_fails_held_replies),
 	};
 
