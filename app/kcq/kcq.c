@@ -117,7 +117,15 @@ static int find_shards(const char *dir, int only, struct shards *s)
 		return -1;
 	}
 	if (has_segments(dir)) {
-		s->id[0] = 0;
+		const char *base = strrchr(dir, '/');
+		unsigned int id = 0;
+		char tail;
+
+		/* A shard folder: its number is in its name. */
+		base = base != NULL && base[1] != '\0' ? base + 1 : dir;
+		if (sscanf(base, "shard-%u%c", &id, &tail) != 1)
+			id = 0;
+		s->id[0] = (uint16_t)id;
 		snprintf(s->path[0], PATH_LEN, "%s", dir);
 		s->n = 1;
 		return 0;

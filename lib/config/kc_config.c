@@ -1334,7 +1334,7 @@ static int check_resources(struct parser *ps)
 		return FAIL(ps, blame(ps, &ps->mempool, MP_DATA_ROOM,
 				      TOP_MEMPOOL),
 			    "mempool.data_room %u cannot hold a whole frame "
-			    "of the largest port MTU %u (expected at least "
+			    "of the largest port MTU or 1500, %u (expected at least "
 			    "%u: headroom %u + MTU + Ethernet header and "
 			    "VLAN tag)", cfg->mempool.data_room, mtu_max,
 			    KC_CFG_MBUF_HEADROOM + mtu_max + 18u,

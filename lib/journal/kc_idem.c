@@ -107,15 +107,18 @@ static void evict_one(struct kc_idem *x)
 	x->tail++;
 }
 
-bool kc_idem_insert(struct kc_idem *x, const struct kc_idem_entry *in)
+bool kc_idem_insert(struct kc_idem *x, const struct kc_idem_entry *in,
+		    bool *evicted_full)
 {
 	uint32_t slot;
 
+	*evicted_full = false;
 	if (in->len > KC_IDEM_REPLY_MAX)
 		return false;
 	if (x->head - x->tail == x->capacity) {
 		evict_one(x);
 		x->evicted_full++;
+		*evicted_full = true;
 	}
 	slot = x->head % x->capacity;
 	x->e[slot] = *in;

@@ -438,6 +438,10 @@ static void *io_main(void *arg)
 		rc = write_group(j, head);
 		if (rc != 0)
 			fail(j, -rc);
+		/* After a roll-over, the next spare now, not when idle: under
+		 * steady load the thread may never be idle. */
+		else if (j->io.spare_fd < 0)
+			ensure_spare(j);
 	}
 	return NULL;
 }
@@ -642,17 +646,25 @@ void kc_journal_close(struct kc_journal *j)
 
 /* ---- the data path ------------------------------------------------------ */
 
-bool kc_journal_room(const struct kc_journal *j, uint64_t bytes, bool grows)
+enum kc_journal_room kc_journal_room_why(const struct kc_journal *j,
+					 uint64_t bytes, bool grows)
 {
 	/* A record may also cost a skip to the buffer's start. */
 	uint64_t end = j->lc.head + bytes + KC_JREC_MAX_SIZE;
 
-	return __atomic_load_n(&j->state, __ATOMIC_ACQUIRE) !=
-		       KC_JOURNAL_FAILED &&
-	       end - __atomic_load_n(&j->written, __ATOMIC_ACQUIRE) <=
-		       j->buf_size &&
-	       end + (grows ? j->reserve : 0) <=
-		       __atomic_load_n(&j->room, __ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&j->state, __ATOMIC_ACQUIRE) == KC_JOURNAL_FAILED)
+		return KC_ROOM_FAILED;
+	if (end - __atomic_load_n(&j->written, __ATOMIC_ACQUIRE) > j->buf_size)
+		return KC_ROOM_BUFFER;
+	if (end + (grows ? j->reserve : 0) >
+	    __atomic_load_n(&j->room, __ATOMIC_ACQUIRE))
+		return KC_ROOM_DISK;
+	return KC_ROOM_OK;
+}
+
+bool kc_journal_room(const struct kc_journal *j, uint64_t bytes, bool grows)
+{
+	return kc_journal_room_why(j, bytes, grows) == KC_ROOM_OK;
 }
 
 uint64_t kc_journal_append(struct kc_journal *j, struct kc_jrec *h,

@@ -110,8 +110,9 @@ void kc_jrec_encode(uint8_t *buf, const struct kc_jrec *h,
 		    const void *payload);
 /*
  * Check the record at buf with avail bytes after it, and decode its
- * header. A record is valid if and only if its length fits, its type is
- * known and its CRC matches; the caller checks the sequence.
+ * header. A record is valid if and only if it is not all zeros, its
+ * length fits, its type is known, its CRC matches and it sets no flag
+ * this version does not know; the caller checks the sequence.
  */
 enum kc_jrec_check kc_jrec_decode(const uint8_t *buf, size_t avail,
 				  struct kc_jrec *h);
@@ -138,7 +139,9 @@ bool kc_jseg_name_parse(const char *name, uint64_t *index);
 enum kc_jend {
 	KC_JEND_CLEAN,		/* after the last record, the rest never written */
 	KC_JEND_TORN,		/* a partly written record at the tail */
-	KC_JEND_CORRUPT,	/* an invalid record with valid data after it */
+	KC_JEND_CORRUPT,	/* an invalid record with data after it in a
+				 * later segment, or further than a torn
+				 * write reaches (kc_jreader_set_torn_limit) */
 	KC_JEND_BAD_SEGMENT,	/* a segment whose header is wrong */
 };
 
@@ -254,6 +257,15 @@ void kc_journal_close(struct kc_journal *j);
  * kc_journal_publish (once per burst).
  */
 bool kc_journal_room(const struct kc_journal *j, uint64_t bytes, bool grows);
+/* The same, saying what is missing. */
+enum kc_journal_room {
+	KC_ROOM_OK,
+	KC_ROOM_BUFFER,		/* the ring buffer: the disk is behind */
+	KC_ROOM_DISK,		/* preallocated space (see the state) */
+	KC_ROOM_FAILED,		/* a write failed: nothing more */
+};
+enum kc_journal_room kc_journal_room_why(const struct kc_journal *j,
+					 uint64_t bytes, bool grows);
 uint64_t kc_journal_append(struct kc_journal *j, struct kc_jrec *h,
 			   const void *payload);
 void kc_journal_publish(struct kc_journal *j);
@@ -286,15 +298,17 @@ const char *kc_durability_name(enum kc_durability d);
 
 /* Longest REPLY payload an entry keeps: every state-changing op's REPLY,
  * error reasons included, is shorter. */
-#define KC_IDEM_REPLY_MAX 84u
+#define KC_IDEM_REPLY_MAX 80u
 
 struct kc_idem_entry {
 	uint8_t msg_id[KC_MSG_ID_LEN];
 	uint64_t seq;		/* journal seq of the REPLY record */
 	uint64_t arrival_ms;	/* when it was answered */
 	uint32_t client;	/* keyring index of the client */
+	uint32_t req_crc;	/* CRC32C of the request payload */
 	uint16_t status;
-	uint16_t len;
+	uint8_t len;		/* REPLY payload bytes */
+	uint8_t op;		/* of the request */
 	uint8_t reply[KC_IDEM_REPLY_MAX];
 };
 _Static_assert(sizeof(struct kc_idem_entry) == 128, "two cache lines");
@@ -310,9 +324,10 @@ void kc_idem_free(struct kc_idem *x);
 uint64_t kc_idem_bytes(uint32_t capacity);
 const struct kc_idem_entry *kc_idem_find(const struct kc_idem *x,
 					 const uint8_t msg_id[KC_MSG_ID_LEN]);
-/* Add an entry; the oldest leaves when full. False if the REPLY is too
- * long to keep (never for the ops of this version). */
-bool kc_idem_insert(struct kc_idem *x, const struct kc_idem_entry *e);
+/* Add an entry; the oldest leaves when full (*evicted_full set). False if
+ * the REPLY is too long to keep (never for the ops of this version). */
+bool kc_idem_insert(struct kc_idem *x, const struct kc_idem_entry *e,
+		    bool *evicted_full);
 /* Let up to max entries answered before before_ms leave; how many did. */
 uint32_t kc_idem_expire(struct kc_idem *x, uint64_t before_ms, uint32_t max);
 /* The newest message-id time of an entry of this client that left. */

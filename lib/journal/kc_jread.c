@@ -167,12 +167,15 @@ static const uint8_t *map_seg(const struct kc_jreader *r, uint32_t i,
  */
 static bool seg_header_ok(const struct kc_jreader *r, uint32_t i,
 			  const uint8_t *m, uint64_t len, char *why,
-			  size_t why_len)
+			  size_t why_len, bool *unwritten)
 {
 	struct kc_jrec h;
 	struct kc_jseg s;
 	enum kc_jrec_check c = kc_jrec_decode(m, len, &h);
 
+	/* Zeros, a short or a torn header: its writing never finished. */
+	*unwritten = c == KC_JREC_ZERO || c == KC_JREC_SHORT ||
+		     c == KC_JREC_BAD_CRC;
 	if (c != KC_JREC_OK) {
 		snprintf(why, why_len, "segment header: %s",
 			 kc_jrec_check_text(c));
@@ -210,12 +213,12 @@ static bool seg_starts_with(const struct kc_jreader *r, uint32_t i,
 	uint64_t len;
 	const uint8_t *m = map_seg(r, i, &len);
 	struct kc_jrec h;
-	bool ok = false;
+	bool ok = false, unwritten;
 	uint32_t hs;
 
 	if (m == NULL)
 		return false;
-	if (seg_header_ok(r, i, m, len, why, sizeof(why))) {
+	if (seg_header_ok(r, i, m, len, why, sizeof(why), &unwritten)) {
 		hs = kc_jrec_size(KC_JSEG_PAYLOAD_LEN);
 		if (kc_jrec_decode(m + hs, len - hs, &h) == KC_JREC_OK &&
 		    h.type != KC_JREC_SEGMENT && (want == 0 || h.seq == want)) {
@@ -225,6 +228,23 @@ static bool seg_starts_with(const struct kc_jreader *r, uint32_t i,
 	}
 	munmap((void *)(uintptr_t)m, len);
 	return ok;
+}
+
+/* Whether segment i holds a non-zero byte at or after offset from: data a
+ * reader that stops before it would lose. */
+static bool seg_has_data_from(const struct kc_jreader *r, uint32_t i,
+			      uint64_t from)
+{
+	uint64_t len;
+	const uint8_t *m = map_seg(r, i, &len);
+	bool found = false;
+
+	if (m == NULL)
+		return errno != ENODATA; /* unreadable: assume the worst */
+	for (uint64_t o = from; o < len && !found; o++)
+		found = m[o] != 0;
+	munmap((void *)(uintptr_t)m, len);
+	return found;
 }
 
 static void set_end(struct kc_jreader *r, enum kc_jend how,
@@ -263,12 +283,14 @@ static bool at_invalid(struct kc_jreader *r, enum kc_jrec_check c)
 	    (r->expected_seq != 0 || c == KC_JREC_ZERO) &&
 	    r->map_len - r->off < first)
 		return true;
-	/* Any later segment with records means data after a hole. */
+	/* Any later segment with records, or with data past its header
+	 * (a spare has none), means data after a hole. */
 	for (uint32_t i = r->cur + 1; i < r->nb_segs; i++)
-		if (seg_starts_with(r, i, 0, &first)) {
+		if (seg_starts_with(r, i, 0, &first) ||
+		    seg_has_data_from(r, i, kc_jrec_size(KC_JSEG_PAYLOAD_LEN))) {
 			set_end(r, KC_JEND_CORRUPT, c, "%s offset %" PRIu64
 				": %s, and segment %016" PRIx64 " after it "
-				"holds records", path, r->off,
+				"holds data", path, r->off,
 				kc_jrec_check_text(c), r->segs[i].index);
 			r->end.pos.segment = r->segs[r->cur].index;
 			r->end.pos.offset = r->off;
@@ -306,6 +328,7 @@ static bool enter_segment(struct kc_jreader *r)
 {
 	char why[128], path[KC_JPATH_MAX];
 	struct kc_jrec h;
+	bool unwritten = false;
 
 	unmap(r);
 	if (r->cur >= r->nb_segs) {
@@ -316,16 +339,20 @@ static bool enter_segment(struct kc_jreader *r)
 	kc_jseg_path(path, sizeof(path), r->dir, r->segs[r->cur].index);
 	r->map = map_seg(r, r->cur, &r->map_len);
 	if (r->map == NULL || !seg_header_ok(r, r->cur, r->map, r->map_len,
-					     why, sizeof(why))) {
+					     why, sizeof(why), &unwritten)) {
 		if (r->map == NULL)
 			snprintf(why, sizeof(why), "cannot map: %s",
 				 strerror(errno));
 		r->end.pos.segment = r->segs[r->cur].index;
 		r->end.pos.offset = 0;
-		/* The newest file with a bad header is a segment whose
-		 * creation was interrupted: not part of the log yet (the
-		 * writer makes it again). */
-		if (r->cur + 1 == r->nb_segs) {
+		/* The newest file, its header never fully written and
+		 * nothing after it: a segment whose creation was
+		 * interrupted, not part of the log yet (the writer makes it
+		 * again). Anything else (a version this build does not
+		 * know, data after a bad header) is not ours to cut. */
+		if (r->cur + 1 == r->nb_segs && r->map != NULL && unwritten &&
+		    !seg_has_data_from(r, r->cur,
+				       kc_jrec_size(KC_JSEG_PAYLOAD_LEN))) {
 			set_end(r, KC_JEND_TORN, KC_JREC_BAD_CRC, "%s: %s "
 				"(a segment whose creation was interrupted)",
 				path, why);

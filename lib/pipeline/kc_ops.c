@@ -238,22 +238,24 @@ static uint64_t journal_msg(struct kc_worker_state *w, struct rte_mbuf *m,
 	return kc_journal_append(w->j, &h, kcp);
 }
 
-/* Answer without executing: the journal cannot take the request. */
+/* Answer without executing: the journal cannot take the request, for
+ * the reason room gives. */
 static enum kc_status refusal(struct kc_worker_state *w,
-			      const char **reason)
+			      enum kc_journal_room room, const char **reason)
 {
-	switch (kc_journal_state(w->j)) {
-	case KC_JOURNAL_FAILED:
+	if (room == KC_ROOM_FAILED) {
 		w->st->c[KC_CTR_refused_storage_failed]++;
 		*reason = "journal write failed: nothing is accepted until "
 			  "the appliance restarts";
 		return KC_STATUS_STORAGE_FAILED;
-	case KC_JOURNAL_FULL:
+	}
+	/* Out of preallocated space with no spare to be had: disk full.
+	 * (With the state OK, the spare is on its way: busy.) */
+	if (room == KC_ROOM_DISK &&
+	    kc_journal_state(w->j) == KC_JOURNAL_FULL) {
 		w->st->c[KC_CTR_refused_storage_full]++;
-		*reason = "journal storage is full";
+		*reason = "journal storage is full (or cannot grow)";
 		return KC_STATUS_STORAGE_FULL;
-	case KC_JOURNAL_OK:
-		break;
 	}
 	w->st->c[KC_CTR_refused_journal_busy]++;
 	*reason = "journal busy: too many requests awaiting the disk";
@@ -302,34 +304,46 @@ static const char *outside_window(const struct kc_worker_state *w,
 	uint64_t now_ms = w->now_ns / 1000000u;
 	uint64_t id_ms = kc_msg_id_time_ms(msg_id);
 
-	if (id_ms + w->window_ms < now_ms)
+	if (id_ms + w->window_ms < now_ms) {
+		w->st->c[KC_CTR_kcp_expired_old]++;
 		return "message id is older than the replay window "
 		       "(idempotency.window_s)";
-	if (id_ms > now_ms + w->skew_ms)
+	}
+	if (id_ms > now_ms + w->skew_ms) {
+		w->st->c[KC_CTR_kcp_expired_ahead]++;
 		return "message id is ahead of the appliance's clock by more "
 		       "than idempotency.max_clock_skew_s";
-	if (mutates && id_ms <= kc_idem_horizon(w->idem, client))
-		return "message id no longer remembered: send the request "
-		       "with a new message id";
+	}
+	if (mutates && id_ms <= kc_idem_horizon(w->idem, client)) {
+		w->st->c[KC_CTR_kcp_expired_forgotten]++;
+		return "message id no longer remembered: it may have been "
+		       "executed; read the state before sending it again "
+		       "with a new id";
+	}
 	return NULL;
 }
 
 static void remember(struct kc_worker_state *w, const uint8_t *kcp,
-		     uint32_t client, uint64_t seq,
+		     uint32_t client, uint64_t seq, uint32_t req_crc,
 		     const struct kc_op_result *r)
 {
 	struct kc_idem_entry e = {
 		.seq = seq,
 		.arrival_ms = w->now_ns / 1000000u,
 		.client = client,
+		.req_crc = req_crc,
 		.status = (uint16_t)r->status,
-		.len = (uint16_t)r->len,
+		.len = (uint8_t)RTE_MIN(r->len, KC_IDEM_REPLY_MAX),
+		.op = kcp[KC_OFF_OP],
 	};
+	bool evicted;
 
 	memcpy(e.msg_id, kcp + KC_OFF_MSG_ID, KC_MSG_ID_LEN);
-	memcpy(e.reply, kcp + KC_HDR_LEN, RTE_MIN(r->len, KC_IDEM_REPLY_MAX));
-	if (!kc_idem_insert(w->idem, &e))
+	memcpy(e.reply, kcp + KC_HDR_LEN, e.len);
+	if (r->len > KC_IDEM_REPLY_MAX || !kc_idem_insert(w->idem, &e, &evicted))
 		w->st->c[KC_CTR_idem_not_kept]++;
+	else if (evicted)
+		w->st->c[KC_CTR_idem_evicted_full]++;
 }
 
 enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
@@ -346,6 +360,7 @@ enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 	const bool mutates = kc_ops_mutates(op);
 	struct kc_op_result r = { .status = KC_STATUS_OK };
 	uint64_t req_seq = 0, seq = 0;
+	uint32_t req_crc = 0;
 	bool is_signed = false;
 
 	/* A message id names its client: no one answers for another's. */
@@ -359,28 +374,41 @@ enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 	if (w->j != NULL) {
 		uint64_t need = kc_jrec_size(KC_HDR_LEN + plen) +
 				kc_jrec_size(KC_DATAGRAM_MAX);
+		enum kc_journal_room jroom;
 		const struct kc_idem_entry *e = mutates ?
 			kc_idem_find(w->idem, kcp + KC_OFF_MSG_ID) : NULL;
 
+		if (e != NULL && (e->op != op ||
+				  e->req_crc != kc_crc32c(payload, plen))) {
+			/* The id is the client's promise of one request. */
+			set_error(&r, KC_STATUS_BAD_REQUEST,
+				  "message id already used for another "
+				  "request");
+			w->st->c[KC_CTR_op_bad_request]++;
+			kc_ops_error_text(&r, payload);
+			goto reply;
+		}
 		if (e != NULL && duplicate(w, e, payload, &r, &seq))
 			goto reply;
 		r.reason = e != NULL ? NULL :
 			outside_window(w, kcp + KC_OFF_MSG_ID, mutates, client);
 		if (r.reason != NULL) {
 			r.status = KC_STATUS_EXPIRED;
-			w->st->c[KC_CTR_kcp_expired]++;
 			kc_ops_error_text(&r, payload);
 			goto reply;
 		}
-		if (e != NULL || pending_full(w) ||
-		    !kc_journal_room(w->j, need, kc_ops_grows(op)) ||
-		    kc_journal_state(w->j) == KC_JOURNAL_FAILED) {
-			r.status = refusal(w, &r.reason);
+		jroom = kc_journal_room_why(w->j, need, kc_ops_grows(op));
+		if (jroom == KC_ROOM_OK && (e != NULL || pending_full(w)))
+			jroom = KC_ROOM_BUFFER;
+		if (jroom != KC_ROOM_OK) {
+			r.status = refusal(w, jroom, &r.reason);
 			kc_ops_error_text(&r, payload);
 			goto reply;
 		}
 		req_seq = journal_msg(w, m, KC_JREC_REQUEST, kcp,
 				      KC_HDR_LEN + plen, 0);
+		if (mutates)
+			req_crc = kc_crc32c(payload, plen);
 	}
 	/* The request is decoded before its bytes are overwritten: the
 	 * REPLY is built in place. */
@@ -391,7 +419,7 @@ enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 		seq = journal_msg(w, m, KC_JREC_REPLY, kcp, KC_HDR_LEN + r.len,
 				  req_seq);
 		if (mutates)
-			remember(w, kcp, client, seq, &r);
+			remember(w, kcp, client, seq, req_crc, &r);
 	}
 reply:
 	if (r.status != KC_STATUS_OK)

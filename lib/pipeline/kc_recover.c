@@ -105,16 +105,19 @@ static int apply_pair(struct replay *rp, const struct kc_jrec *rep,
 		struct kc_idem_entry e = {
 			.seq = rep->seq,
 			.arrival_ms = rep->time_ns / 1000000u,
+			.req_crc = kc_crc32c(kcp + KC_HDR_LEN, plen),
 			.status = rep->status,
-			.len = (uint16_t)rep_len,
+			.len = (uint8_t)rep_len,
+			.op = rp->req.op,
 		};
+		bool evicted;
 
 		/* A client no longer in the keys file cannot retry. */
 		if (k != NULL && rep_len <= KC_IDEM_REPLY_MAX) {
 			e.client = (uint32_t)(k - rp->w->pc->keys->keys);
 			memcpy(e.msg_id, kcp + KC_OFF_MSG_ID, KC_MSG_ID_LEN);
 			memcpy(e.reply, rep_kcp + KC_HDR_LEN, rep_len);
-			kc_idem_insert(rp->w->idem, &e);
+			kc_idem_insert(rp->w->idem, &e, &evicted);
 		}
 	}
 	rp->have_req = false;
@@ -241,6 +244,22 @@ static int recover_shard(const struct kc_config *cfg, uint32_t shard,
 	return rc;
 }
 
+static int mkdir_p(const char *path)
+{
+	char tmp[KC_CFG_PATH_MAX];
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(tmp, 0750) != 0 && errno != EEXIST ? -1 : 0;
+}
+
 /*
  * The number of shards is part of the journal: a queue's history is in the
  * shard of the worker its name hashes to, so another worker count would
@@ -258,6 +277,10 @@ static int check_shards(const struct kc_config *cfg, uint32_t nb_workers,
 
 	snprintf(path, sizeof(path), "%s/shards", cfg->journal.dir);
 	f = fopen(path, "re");
+	if (f == NULL && errno != ENOENT) {
+		snprintf(err, err_len, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
 	if (f != NULL) {
 		int ok = fscanf(f, "%u", &have) == 1;
 
@@ -293,7 +316,7 @@ static int check_shards(const struct kc_config *cfg, uint32_t nb_workers,
 		return 0;
 	/* Record it, durably, before the first record is written. */
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (mkdir(cfg->journal.dir, 0750) != 0 && errno != EEXIST)
+	if (mkdir_p(cfg->journal.dir) != 0)
 		goto fail;
 	f = fopen(tmp, "we");
 	if (f == NULL)

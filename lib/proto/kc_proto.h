@@ -88,7 +88,7 @@ enum kc_op {
 	X(NO_SPACE, 5, "no room for another queue or consumer")              \
 	X(TOO_LARGE, 6, "message too large")                                 \
 	X(OUT_OF_RANGE, 7, "offset out of range")                            \
-	X(UNAVAILABLE, 8, "appliance busy or draining, retry later")        \
+	X(UNAVAILABLE, 8, "appliance busy, retry later")                    \
 	X(INTERNAL, 9, "internal error")                                     \
 	X(STORAGE_FULL, 10, "journal storage full, retry later")             \
 	X(STORAGE_FAILED, 11, "journal write failed, outcome unknown")       \

@@ -70,10 +70,16 @@
 	  "by a failed journal write")                                        \
 	X(kcp_duplicates, "retried requests answered with their first "      \
 	  "REPLY (idempotency)")                                             \
-	X(kcp_expired, "requests refused: message id outside the window "     \
-	  "or clock skew (EXPIRED)")                                          \
+	X(kcp_expired_old, "requests refused: message id older than the "     \
+	  "replay window (EXPIRED)")                                          \
+	X(kcp_expired_ahead, "requests refused: message id ahead of the "     \
+	  "clock by more than max_clock_skew_s (EXPIRED)")                    \
+	X(kcp_expired_forgotten, "state-changing requests refused: message "  \
+	  "id no longer in the index (EXPIRED)")                              \
 	X(idem_not_kept, "replies too long for the idempotency index "        \
 	  "(never expected)")                                                 \
+	X(idem_evicted_full, "index entries that left before the window "     \
+	  "ended because the index was full (idempotency.entries)")          \
 	X(ring_enqueued, "requests handed to a worker ring")                  \
 	X(ring_dequeued, "requests taken from a worker ring")                 \
 	X(busy_cycles, "TSC cycles spent on polls that found work")           \

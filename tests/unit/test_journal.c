@@ -441,6 +441,81 @@ static void test_corrupt_in_the_last_segment(void **state)
 	assert_int_equal(end.how, KC_JEND_TORN);
 }
 
+/* The header of the newest segment holding records is damaged: its
+ * records must not be dropped as if it were an unfinished spare. */
+static void test_damaged_newest_segment_header(void **state)
+{
+	struct kc_jreader_end end;
+	struct kc_journal_cfg c = cfg_of(KC_JSEG_BYTES_MIN);
+	char sd[256], path[256], err[256];
+	struct kc_journal_stats st;
+	struct kc_journal *j;
+	uint8_t b;
+
+	(void)state;
+	j = open_journal(KC_JSEG_BYTES_MIN);
+	append(j, 1, 5000); /* into segment 1 at least */
+	kc_journal_stats(j, &st);
+	kc_journal_close(j);
+	assert_true(st.current_segment >= 1);
+	shard_dir(sd, sizeof(sd));
+	kc_jseg_path(path, sizeof(path), sd, st.current_segment);
+	pread_range(path, 20, &b, 1);
+	b ^= 0xff;
+	pwrite_byte_range(path, 20, &b, 1);
+	read_all(&end, 0);
+	assert_int_equal(end.how, KC_JEND_CORRUPT);
+	assert_null(kc_journal_open(&c, &end, err, sizeof(err)));
+}
+
+/* A lone segment of a format this build does not know is refused, never
+ * taken for an unfinished one and remade. */
+static void test_unknown_version_not_wiped(void **state)
+{
+	struct kc_jreader_end end;
+	struct kc_journal_cfg c = cfg_of(KC_JSEG_BYTES_MIN);
+	char sd[256], path[256], err[256];
+	uint8_t hdr[KC_JREC_HDR_LEN + KC_JSEG_PAYLOAD_LEN];
+	uint8_t payload[KC_JSEG_PAYLOAD_LEN];
+	struct kc_jseg sg = { .magic = KC_JSEG_MAGIC, .version = 2,
+			      .segment_bytes = KC_JSEG_BYTES_MIN };
+	struct kc_jrec h = { .type = KC_JREC_SEGMENT,
+			     .payload_len = KC_JSEG_PAYLOAD_LEN };
+	int fd;
+
+	(void)state;
+	shard_dir(sd, sizeof(sd));
+	assert_int_equal(mkdir(sd, 0700), 0);
+	kc_jseg_path(path, sizeof(path), sd, 0);
+	kc_jseg_encode(payload, &sg);
+	kc_jrec_encode(hdr, &h, payload);
+	fd = open(path, O_CREAT | O_RDWR, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, KC_JSEG_BYTES_MIN), 0);
+	assert_int_equal(pwrite(fd, hdr, sizeof(hdr), 0), (ssize_t)sizeof(hdr));
+	close(fd);
+	read_all(&end, 0);
+	assert_int_equal(end.how, KC_JEND_BAD_SEGMENT);
+	assert_non_null(strstr(end.detail, "format version 2"));
+	assert_null(kc_journal_open(&c, &end, err, sizeof(err)));
+	assert_int_equal(access(path, F_OK), 0);
+
+	/* A header that was never written, and nothing after it: an
+	 * interrupted creation, which the writer makes again. */
+	fd = open(path, O_RDWR);
+	memset(hdr, 0, sizeof(hdr));
+	assert_int_equal(pwrite(fd, hdr, sizeof(hdr), 0), (ssize_t)sizeof(hdr));
+	close(fd);
+	read_all(&end, 0);
+	assert_int_equal(end.how, KC_JEND_TORN);
+	struct kc_journal *j = kc_journal_open(&c, &end, err, sizeof(err));
+
+	assert_non_null(j);
+	kc_journal_close(j);
+	read_all(&end, 0);
+	assert_int_equal(end.how, KC_JEND_CLEAN);
+}
+
 static void test_back_pressure(void **state)
 {
 	struct kc_journal_cfg c = cfg_of(KC_JSEG_BYTES_MIN);
@@ -494,6 +569,10 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_corrupt_in_the_last_segment, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_damaged_newest_segment_header, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_version_not_wiped,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_back_pressure, setup,
 						teardown),
 	};
