@@ -116,7 +116,7 @@ static const char *const memif_role_names[] = {
 enum { EAL_LCORES, EAL_MAIN_LCORE, EAL_MEMORY_MB, EAL_HUGEPAGES, EAL_IN_MEMORY, EAL_FILE_PREFIX, EAL_EXTRA_ARGS };
 enum { PL_RX_LCORES, PL_WORKER_LCORES, PL_BURST, PL_RING_SIZE, PL_IDLE, PL_IDLE_SLEEP_MAX_US };
 enum { MP_MBUFS, MP_CACHE, MP_DATA_ROOM };
-enum { JR_DIR, JR_DURABILITY, JR_SEGMENT_BYTES, JR_BUFFER_BYTES, JR_GROUP_MAX, JR_GROUP_WAIT_US, JR_MAX_PENDING, JR_RESERVE_BYTES };
+enum { JR_DIR, JR_DURABILITY, JR_SEGMENT_BYTES, JR_BUFFER_BYTES, JR_GROUP_MAX, JR_GROUP_WAIT_US, JR_MAX_PENDING, JR_RESERVE_BYTES, JR_SNAPSHOT_BYTES, JR_RETENTION_BYTES, JR_RETENTION_AGE_S };
 enum { TOP_PRODUCTION, TOP_LOG_LEVEL, TOP_EAL, TOP_PORTS, TOP_PIPELINE, TOP_MEMPOOL, TOP_KCP, TOP_QUEUES, TOP_JOURNAL, TOP_IDEMPOTENCY, TOP_CONTROL };
 
 #define C(m) offsetof(struct kc_config, m)
@@ -276,7 +276,20 @@ static const struct field journal_fields[] = {
 	  .max = 1ull << 31,
 	  .expect = "bytes of journal space kept for reads and commits, at "
 		    "most half of segment_bytes" },
-	[JR_RESERVE_BYTES + 1] = { NULL },
+	[JR_SNAPSHOT_BYTES] = { "snapshot_bytes", F_U64,
+	  .off = C(journal.snapshot_bytes), .min = 1u << 16,
+	  .max = 1ull << 40,
+	  .expect = "journal bytes between two snapshots of every queue, "
+		    "65536..1099511627776" },
+	[JR_RETENTION_BYTES] = { "retention_bytes", F_U64,
+	  .off = C(journal.retention_bytes), .min = 0, .max = 1ull << 50,
+	  .expect = "bytes a shard keeps before deleting what is no longer "
+		    "needed; 0: no size rule" },
+	[JR_RETENTION_AGE_S] = { "retention_age_s", F_U32,
+	  .off = C(journal.retention_age_s), .min = 0, .max = 1u << 30,
+	  .expect = "seconds after which a segment no longer needed is "
+		    "deleted; 0: no age rule" },
+	[JR_RETENTION_AGE_S + 1] = { NULL },
 };
 
 static const struct field idempotency_fields[] = {
@@ -1239,19 +1252,34 @@ void kc_config_queue_needs(const struct kc_config *cfg, uint16_t *nb_rxq,
 	*nb_txq = (uint16_t)distinct;
 }
 
+uint64_t kc_config_snapshot_bytes_max(const struct kc_config *cfg)
+{
+	/* What kc_queue_snapshot writes at most (lib/queue): a fixed part,
+	 * 73 bytes a consumer, 12 a message, the message bytes; and the
+	 * record and part headers, 88 bytes per part of 16 KiB. */
+	uint64_t len = 4 + 2 + 1 + 64 + 24 + 4 +
+		(uint64_t)cfg->queues.max_consumers_per_queue * 73 +
+		(uint64_t)cfg->queues.max_messages_per_queue * 12 +
+		cfg->queues.max_bytes_per_queue;
+
+	return len + (len / 16368 + 1) * 88;
+}
+
 uint64_t kc_config_memory_bytes(const struct kc_config *cfg)
 {
 	const uint64_t mbuf_overhead = 128 + 64; /* struct rte_mbuf, pool */
 	uint64_t workers = cfg->pipeline.lcores.worker_count;
 	uint64_t per_queue = (uint64_t)cfg->queues.max_bytes_per_queue +
-		((uint64_t)cfg->queues.max_messages_per_queue + 1) * 4 +
-		(uint64_t)cfg->queues.max_consumers_per_queue * 80 + 128;
+		(uint64_t)cfg->queues.max_messages_per_queue * 24 +
+		(uint64_t)cfg->queues.max_consumers_per_queue * 80 + 160;
 	uint64_t per_worker = cfg->journal.buffer_bytes +
 		/* index entries, and rte_hash's buckets and keys for them */
 		(uint64_t)cfg->idempotency.entries * (128 + 64) +
 		(uint64_t)cfg->queues.max_queues * per_queue +
 		(uint64_t)cfg->journal.max_pending * 16 +
-		(uint64_t)cfg->pipeline.ring_size * 8;
+		(uint64_t)cfg->pipeline.ring_size * 8 +
+		/* snapshot scratch, and recovery's two of them */
+		3 * kc_config_snapshot_bytes_max(cfg);
 
 	/* 32 MiB for the EAL's own tables, telemetry and the ports. */
 	return (uint64_t)cfg->mempool.mbufs *
@@ -1262,9 +1290,22 @@ uint64_t kc_config_memory_bytes(const struct kc_config *cfg)
 static int check_journal(struct parser *ps)
 {
 	struct kc_config *cfg = ps->cfg;
+	uint64_t snap_max = kc_config_snapshot_bytes_max(cfg);
 
 	if (cfg->journal.reserve_bytes == UINT64_MAX)
 		cfg->journal.reserve_bytes = cfg->journal.segment_bytes / 8;
+	if (cfg->journal.snapshot_bytes == UINT64_MAX)
+		cfg->journal.snapshot_bytes = cfg->journal.segment_bytes / 4;
+	/* A queue's snapshot is appended in one go. */
+	if (snap_max > cfg->journal.buffer_bytes / 2)
+		return FAIL(ps, blame(ps, &ps->journal, JR_BUFFER_BYTES,
+				      TOP_JOURNAL),
+			    "journal.buffer_bytes %llu cannot take a snapshot "
+			    "of one queue, up to %llu bytes with these queues "
+			    "limits (expected at least twice that, or smaller "
+			    "queue limits)",
+			    (unsigned long long)cfg->journal.buffer_bytes,
+			    (unsigned long long)snap_max);
 	if (cfg->journal.reserve_bytes > cfg->journal.segment_bytes / 2)
 		return FAIL(ps, blame(ps, &ps->journal, JR_RESERVE_BYTES,
 				      TOP_JOURNAL),
@@ -1334,7 +1375,8 @@ static int check_resources(struct parser *ps)
 		return FAIL(ps, blame(ps, &ps->mempool, MP_DATA_ROOM,
 				      TOP_MEMPOOL),
 			    "mempool.data_room %u cannot hold a whole frame "
-			    "of the largest port MTU or 1500, %u (expected at least "
+			    "of MTU %u, the larger of 1500 and the ports' "
+			    "(expected at least "
 			    "%u: headroom %u + MTU + Ethernet header and "
 			    "VLAN tag)", cfg->mempool.data_room, mtu_max,
 			    KC_CFG_MBUF_HEADROOM + mtu_max + 18u,
@@ -1380,6 +1422,9 @@ static void defaults(struct kc_config *cfg)
 	cfg->journal.group_wait_us = 100;
 	cfg->journal.max_pending = 4096;
 	cfg->journal.reserve_bytes = UINT64_MAX; /* segment_bytes / 8 */
+	cfg->journal.snapshot_bytes = UINT64_MAX; /* segment_bytes / 4 */
+	cfg->journal.retention_bytes = 0;
+	cfg->journal.retention_age_s = 86400;
 	cfg->idempotency.window_s = 60;
 	cfg->idempotency.entries = 131072;
 	cfg->idempotency.max_clock_skew_s = 30;

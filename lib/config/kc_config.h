@@ -154,6 +154,9 @@ struct kc_config {
 		uint32_t group_wait_us;	    /* longest wait to fill one */
 		uint32_t max_pending;	    /* replies held per worker */
 		uint64_t reserve_bytes;	    /* disk kept for non-PUBLISH */
+		uint64_t snapshot_bytes;    /* journal bytes between cycles */
+		uint64_t retention_bytes;   /* per shard; 0: no size rule */
+		uint32_t retention_age_s;   /* 0: no age rule */
 	} journal;
 
 	struct {
@@ -214,6 +217,8 @@ void kc_port_queues(enum kc_port_driver d, uint16_t nb_rxq, uint16_t nb_txq,
  * estimate a little above what the allocations take.
  */
 uint64_t kc_config_memory_bytes(const struct kc_config *cfg);
+/* The most bytes one queue's snapshot takes in the journal. */
+uint64_t kc_config_snapshot_bytes_max(const struct kc_config *cfg);
 
 /* Format an address as dotted quad into out (16 bytes). */
 void kc_ipv4_format(uint32_t addr, char out[16]);

@@ -57,6 +57,9 @@ struct kc_journal {
 	uint32_t group_max;
 	uint32_t group_wait_us;
 	uint64_t reserve;
+	uint64_t retention_bytes;
+	uint64_t retention_age_ns;
+	uint64_t keep_age_ns;
 	uint8_t *buf;
 
 	/* The lcore's own. */
@@ -67,6 +70,7 @@ struct kc_journal {
 
 	/* Written by the lcore, read by the I/O thread. */
 	uint64_t head_pub __rte_cache_aligned;
+	uint64_t keep_from;
 
 	/* Written by the I/O thread, read by the lcore. */
 	uint64_t written __rte_cache_aligned;
@@ -82,7 +86,14 @@ struct kc_journal {
 		uint64_t seg_off;
 		int spare_fd;		/* -1: none */
 		uint64_t next_spare_try_ns;
+		uint64_t next_retire_ns;
 		uint32_t idle_us;
+		/* Segments known to hold records, oldest first: [0] is the
+		 * oldest still on disk, the last one the current segment. */
+		struct kc_jseg_info *segs;
+		uint32_t nb_segs;
+		uint32_t segs_cap;
+		uint64_t seg_bytes_total;
 	} io __rte_cache_aligned;
 
 	struct kc_journal_stats st;
@@ -287,6 +298,68 @@ static void group_add(struct group *g, uint8_t *p, uint32_t len)
 	g->bytes += len;
 }
 
+/* The bookkeeping of the segment being written: a new one at the end. */
+static int seg_push(struct kc_journal *j, uint64_t index)
+{
+	if (j->io.nb_segs == j->io.segs_cap) {
+		uint32_t cap = j->io.segs_cap ? 2 * j->io.segs_cap : 64;
+		struct kc_jseg_info *n = realloc(j->io.segs, cap * sizeof(*n));
+
+		if (n == NULL)
+			return -ENOMEM;
+		j->io.segs = n;
+		j->io.segs_cap = cap;
+	}
+	j->io.segs[j->io.nb_segs++] = (struct kc_jseg_info){
+		.index = index, .bytes = j->seg_bytes,
+	};
+	j->io.seg_bytes_total += j->seg_bytes;
+	return 0;
+}
+
+/*
+ * Retention: delete the oldest segments while every record in them is
+ * below what the lcore still needs, older than the idempotency window,
+ * and the shard is over retention_bytes or the segment over
+ * retention_age_s. Never the segment being written.
+ */
+static void retire(struct kc_journal *j)
+{
+	uint64_t keep = __atomic_load_n(&j->keep_from, __ATOMIC_ACQUIRE);
+	uint64_t now = wall_ns(), t = now_ns();
+
+	if (t < j->io.next_retire_ns)
+		return;
+	j->io.next_retire_ns = t + 100ull * 1000 * 1000;
+	while (j->io.nb_segs > 1) {
+		struct kc_jseg_info *s = &j->io.segs[0];
+		char path[KC_JPATH_MAX];
+		bool over;
+
+		if (s->last_seq == 0 || s->last_seq >= keep ||
+		    s->last_time_ns + j->keep_age_ns > now)
+			break;
+		over = (j->retention_bytes != 0 &&
+			j->io.seg_bytes_total > j->retention_bytes) ||
+		       (j->retention_age_ns != 0 &&
+			s->last_time_ns + j->retention_age_ns <= now);
+		if (!over)
+			break;
+		kc_jseg_path(path, sizeof(path), j->dir, s->index);
+		if (unlink(path) != 0 && errno != ENOENT) {
+			j->st.last_errno = errno;
+			break;
+		}
+		fsync(j->io.dir_fd);
+		j->st.segments_deleted++;
+		j->st.bytes_deleted += s->bytes;
+		j->io.seg_bytes_total -= s->bytes;
+		memmove(j->io.segs, j->io.segs + 1,
+			(j->io.nb_segs - 1) * sizeof(*j->io.segs));
+		j->io.nb_segs--;
+	}
+}
+
 /* Switch to the spare segment; the old one's fd goes to *old_fd for the
  * fdatasync of this group. */
 static int roll(struct kc_journal *j, int *old_fd)
@@ -301,6 +374,8 @@ static int roll(struct kc_journal *j, int *old_fd)
 	j->io.seg_fd = j->io.spare_fd;
 	j->io.spare_fd = -1;
 	j->io.seg_index++;
+	if (seg_push(j, j->io.seg_index) != 0)
+		return -ENOMEM;
 	j->io.seg_off = kc_jrec_size(KC_JSEG_PAYLOAD_LEN);
 	j->st.current_segment = j->io.seg_index;
 	return 0;
@@ -343,6 +418,18 @@ static int write_group(struct kc_journal *j, uint64_t head)
 		}
 		group_add(&g, p, size);
 		memcpy(&last_seq, p + 8, sizeof(last_seq));
+		last_seq = rte_le_to_cpu_64(last_seq);
+		{
+			struct kc_jseg_info *cur =
+				&j->io.segs[j->io.nb_segs - 1];
+			uint64_t t;
+
+			memcpy(&t, p + 40, sizeof(t));
+			if (cur->first_seq == 0)
+				cur->first_seq = last_seq;
+			cur->last_seq = last_seq;
+			cur->last_time_ns = rte_le_to_cpu_64(t);
+		}
 		j->io.seg_off += size;
 		pos += size;
 		records++;
@@ -364,8 +451,7 @@ static int write_group(struct kc_journal *j, uint64_t head)
 	if (old_fd >= 0)
 		close(old_fd);
 	if (records != 0)
-		__atomic_store_n(&j->durable_seq, rte_le_to_cpu_64(last_seq),
-				 __ATOMIC_RELEASE);
+		__atomic_store_n(&j->durable_seq, last_seq, __ATOMIC_RELEASE);
 	j->st.groups++;
 	j->st.group_records_last = records;
 	if (records > j->st.group_records_max)
@@ -417,6 +503,7 @@ static void *io_main(void *arg)
 			if (quit)
 				break;
 			ensure_spare(j);
+			retire(j);
 			sleep_us(j->io.idle_us);
 			if (j->io.idle_us < IDLE_SLEEP_MAX_US)
 				j->io.idle_us *= 2;
@@ -436,12 +523,15 @@ static void *io_main(void *arg)
 			}
 		}
 		rc = write_group(j, head);
-		if (rc != 0)
+		if (rc != 0) {
 			fail(j, -rc);
+			continue;
+		}
 		/* After a roll-over, the next spare now, not when idle: under
-		 * steady load the thread may never be idle. */
-		else if (j->io.spare_fd < 0)
+		 * steady load the thread may never be idle. Retention too. */
+		if (j->io.spare_fd < 0)
 			ensure_spare(j);
+		retire(j);
 	}
 	return NULL;
 }
@@ -552,6 +642,9 @@ struct kc_journal *kc_journal_open(const struct kc_journal_cfg *cfg,
 	j->group_max = cfg->group_max;
 	j->group_wait_us = cfg->group_wait_us;
 	j->reserve = cfg->reserve_bytes;
+	j->retention_bytes = cfg->retention_bytes;
+	j->retention_age_ns = cfg->retention_age_s * 1000000000ull;
+	j->keep_age_ns = cfg->keep_age_s * 1000000000ull;
 	j->buf = rte_zmalloc_socket("kc_journal_buf", j->buf_size,
 				    RTE_CACHE_LINE_SIZE, cfg->socket_id);
 	if (j->buf == NULL) {
@@ -597,6 +690,10 @@ struct kc_journal *kc_journal_open(const struct kc_journal_cfg *cfg,
 			 strerror(-rc));
 		goto fail;
 	}
+	if (seg_push(j, j->io.seg_index) != 0) {
+		snprintf(err, err_len, "out of memory");
+		goto fail;
+	}
 	j->lc.last_seq = end->next_seq == 0 ? 0 : end->next_seq - 1;
 	j->durable_seq = j->lc.last_seq;
 	j->st.current_segment = j->io.seg_index;
@@ -640,6 +737,7 @@ void kc_journal_close(struct kc_journal *j)
 		close(j->io.spare_fd);
 	if (j->io.dir_fd >= 0)
 		close(j->io.dir_fd);
+	free(j->io.segs);
 	rte_free(j->buf);
 	rte_free(j);
 }
@@ -702,6 +800,44 @@ uint64_t kc_journal_durable_seq(const struct kc_journal *j)
 uint64_t kc_journal_last_seq(const struct kc_journal *j)
 {
 	return j->lc.last_seq;
+}
+
+uint64_t kc_journal_appended(const struct kc_journal *j)
+{
+	return j->lc.head;
+}
+
+void kc_journal_keep_from(struct kc_journal *j, uint64_t seq)
+{
+	if (seq > __atomic_load_n(&j->keep_from, __ATOMIC_RELAXED))
+		__atomic_store_n(&j->keep_from, seq, __ATOMIC_RELEASE);
+}
+
+int kc_journal_add_history(struct kc_journal *j,
+			   const struct kc_jseg_info *segs, uint32_t n)
+{
+	struct kc_jseg_info cur = j->io.segs[j->io.nb_segs - 1];
+
+	/* The history goes before the segment being written; the segment
+	 * being appended to is in it too, with its records so far. */
+	j->io.nb_segs--;
+	j->io.seg_bytes_total -= cur.bytes;
+	for (uint32_t i = 0; i < n; i++) {
+		if (segs[i].index >= cur.index) {
+			if (segs[i].index == cur.index)
+				cur = segs[i];
+			continue;
+		}
+		if (seg_push(j, segs[i].index) != 0)
+			return -ENOMEM;
+		j->io.segs[j->io.nb_segs - 1] = segs[i];
+		j->io.seg_bytes_total += segs[i].bytes - j->seg_bytes;
+	}
+	if (seg_push(j, cur.index) != 0)
+		return -ENOMEM;
+	j->io.segs[j->io.nb_segs - 1] = cur;
+	j->io.seg_bytes_total += cur.bytes - j->seg_bytes;
+	return 0;
 }
 
 enum kc_journal_state kc_journal_state(const struct kc_journal *j)

@@ -42,7 +42,29 @@ enum kc_jrec_type {
 	KC_JREC_REQUEST = 1,	/* a request as accepted */
 	KC_JREC_REPLY = 2,	/* the REPLY sent for it (ref = its seq) */
 	KC_JREC_SEGMENT = 3,	/* first record of every segment */
+	KC_JREC_SNAPSHOT = 4,	/* a part of a snapshot (ref = seq of part 0) */
 };
+#define KC_JREC_TYPE_MAX KC_JREC_SNAPSHOT
+
+/*
+ * A snapshot is one object (a queue's whole state, for now) too large for
+ * one record: its bytes are cut into parts, consecutive SNAPSHOT records
+ * each starting with this header. A snapshot counts only once its last
+ * part is read.
+ */
+#define KC_JSNAP_HDR_LEN 16u
+#define KC_JSNAP_CHUNK_MAX (KC_JREC_PAYLOAD_MAX - KC_JSNAP_HDR_LEN)
+enum kc_jsnap_kind {
+	KC_JSNAP_QUEUE = 1,	/* kc_queue_snapshot's encoding */
+};
+struct kc_jsnap {
+	uint32_t part;		/* 0.. */
+	uint32_t parts;
+	uint32_t total_len;	/* bytes of the whole snapshot */
+	uint8_t kind;
+};
+void kc_jsnap_encode(uint8_t out[KC_JSNAP_HDR_LEN], const struct kc_jsnap *s);
+bool kc_jsnap_decode(const uint8_t *p, uint32_t len, struct kc_jsnap *s);
 
 /* A record header, decoded (host byte order). */
 struct kc_jrec {
@@ -196,6 +218,18 @@ bool kc_jreader_seek(struct kc_jreader *r, const struct kc_jpos *pos,
 /* After kc_jreader_next returned false. */
 const struct kc_jreader_end *kc_jreader_end(const struct kc_jreader *r);
 
+/* What the reader saw of each segment file (index order): for retention. */
+struct kc_jseg_info {
+	uint64_t index;
+	uint64_t bytes;
+	uint64_t first_seq;	/* 0: no record read in it */
+	uint64_t last_seq;
+	uint64_t last_time_ns;
+};
+uint32_t kc_jreader_segments(const struct kc_jreader *r);
+void kc_jreader_segment_info(const struct kc_jreader *r, uint32_t i,
+			     struct kc_jseg_info *info);
+
 /* Bytes of all segment files, and how far the reader is (for progress). */
 uint64_t kc_jreader_total_bytes(const struct kc_jreader *r);
 uint64_t kc_jreader_done_bytes(const struct kc_jreader *r);
@@ -217,6 +251,14 @@ struct kc_journal_cfg {
 	uint32_t group_wait_us;		/* longest wait to fill a group */
 	uint64_t reserve_bytes;		/* room kept for requests that do not
 					 * grow the queues */
+	/* Retention: a segment no record of which is needed any more (see
+	 * kc_journal_keep_from) goes when the shard holds more than
+	 * retention_bytes or the segment is older than retention_age_s (0:
+	 * that rule is off); never before keep_age_s (the idempotency window
+	 * and clock skew: its REPLYs may still answer retries). */
+	uint64_t retention_bytes;
+	uint32_t retention_age_s;
+	uint32_t keep_age_s;
 	int socket_id;
 };
 
@@ -239,6 +281,13 @@ struct kc_journal;
 struct kc_journal *kc_journal_open(const struct kc_journal_cfg *cfg,
 				   const struct kc_jreader_end *end, char *err,
 				   size_t err_len);
+/*
+ * The segments that were there before this run, as recovery read them
+ * (kc_jreader_segment_info), so retention can consider them; segments it
+ * was not told of are never deleted. Before kc_journal_start.
+ */
+int kc_journal_add_history(struct kc_journal *j,
+			   const struct kc_jseg_info *segs, uint32_t n);
 /* Start the I/O thread. 0 or a negative errno. */
 int kc_journal_start(struct kc_journal *j);
 /* Write and sync what was published, then stop the I/O thread. The
@@ -273,6 +322,14 @@ void kc_journal_publish(struct kc_journal *j);
 uint64_t kc_journal_durable_seq(const struct kc_journal *j);
 /* Last seq appended. */
 uint64_t kc_journal_last_seq(const struct kc_journal *j);
+/* Bytes appended so far (a position in the record stream). */
+uint64_t kc_journal_appended(const struct kc_journal *j);
+/*
+ * The owning lcore says which records are still needed to recover its
+ * state: none below seq. Segments whose records are all below it may go
+ * (retention). Only ever rises.
+ */
+void kc_journal_keep_from(struct kc_journal *j, uint64_t seq);
 enum kc_journal_state kc_journal_state(const struct kc_journal *j);
 enum kc_durability kc_journal_durability(const struct kc_journal *j);
 
@@ -287,6 +344,8 @@ struct kc_journal_stats {
 	uint64_t fsync_ns_max;
 	uint64_t segments_created;
 	uint64_t current_segment;
+	uint64_t segments_deleted;
+	uint64_t bytes_deleted;
 	uint64_t write_errors;
 	int last_errno;
 };

@@ -29,6 +29,9 @@
 struct seg {
 	uint64_t index;
 	uint64_t bytes;
+	uint64_t first_seq;	/* of the records read in it; 0: none */
+	uint64_t last_seq;
+	uint64_t last_time_ns;
 };
 
 struct kc_jreader {
@@ -99,6 +102,7 @@ struct kc_jreader *kc_jreader_open(const char *shard_dir, char *err,
 			snprintf(err, err_len, "%s: %s", path, strerror(errno));
 			goto fail;
 		}
+		memset(&r->segs[r->nb_segs], 0, sizeof(r->segs[0]));
 		r->segs[r->nb_segs].index = index;
 		r->segs[r->nb_segs].bytes = (uint64_t)st.st_size;
 		r->total_bytes += (uint64_t)st.st_size;
@@ -401,6 +405,10 @@ bool kc_jreader_next(struct kc_jreader *r, struct kc_jrec *h,
 			r->off += kc_jrec_size(h->payload_len);
 			r->expected_seq++;
 			r->end.records++;
+			if (r->segs[r->cur].first_seq == 0)
+				r->segs[r->cur].first_seq = h->seq;
+			r->segs[r->cur].last_seq = h->seq;
+			r->segs[r->cur].last_time_ns = h->time_ns;
 			r->end.pos.segment = pos->segment;
 			r->end.pos.offset = r->off;
 			return true;
@@ -454,4 +462,19 @@ bool kc_jreader_seek(struct kc_jreader *r, const struct kc_jpos *pos,
 	r->expected_seq = next_seq;
 	r->end.pos = *pos;
 	return true;
+}
+
+uint32_t kc_jreader_segments(const struct kc_jreader *r)
+{
+	return r->nb_segs;
+}
+
+void kc_jreader_segment_info(const struct kc_jreader *r, uint32_t i,
+			     struct kc_jseg_info *info)
+{
+	info->index = r->segs[i].index;
+	info->bytes = r->segs[i].bytes;
+	info->first_seq = r->segs[i].first_seq;
+	info->last_seq = r->segs[i].last_seq;
+	info->last_time_ns = r->segs[i].last_time_ns;
 }

@@ -113,7 +113,7 @@ enum kc_jrec_check kc_jrec_decode(const uint8_t *buf, size_t avail,
 		return KC_JREC_BAD_LENGTH;
 	if (kc_jrec_size(h->payload_len) > avail)
 		return KC_JREC_SHORT;
-	if (h->type < KC_JREC_REQUEST || h->type > KC_JREC_SEGMENT)
+	if (h->type < KC_JREC_REQUEST || h->type > KC_JREC_TYPE_MAX)
 		return KC_JREC_BAD_TYPE;
 	if (kc_crc32c(buf + 4, KC_JREC_HDR_LEN - 4 + h->payload_len) != h->crc)
 		return KC_JREC_BAD_CRC;
@@ -154,6 +154,8 @@ const char *kc_jrec_type_name(unsigned int type)
 		return "REPLY";
 	case KC_JREC_SEGMENT:
 		return "SEGMENT";
+	case KC_JREC_SNAPSHOT:
+		return "SNAPSHOT";
 	}
 	return "?";
 }
@@ -231,4 +233,25 @@ enum kc_parse kc_jrec_kcp_decode(const struct kc_jrec *h,
 	if (sent < h->payload_len - KC_HDR_LEN || sent > KC_PAYLOAD_MAX)
 		return KC_PARSE_BAD_LENGTH;
 	return kc_hdr_decode(payload, KC_HDR_LEN + sent, kh);
+}
+
+void kc_jsnap_encode(uint8_t out[KC_JSNAP_HDR_LEN], const struct kc_jsnap *s)
+{
+	put_le32(out, s->part);
+	put_le32(out + 4, s->parts);
+	put_le32(out + 8, s->total_len);
+	out[12] = s->kind;
+	out[13] = out[14] = out[15] = 0;
+}
+
+bool kc_jsnap_decode(const uint8_t *p, uint32_t len, struct kc_jsnap *s)
+{
+	if (len < KC_JSNAP_HDR_LEN)
+		return false;
+	s->part = get_le32(p);
+	s->parts = get_le32(p + 4);
+	s->total_len = get_le32(p + 8);
+	s->kind = p[12];
+	return s->parts != 0 && s->part < s->parts &&
+	       len - KC_JSNAP_HDR_LEN <= s->total_len;
 }

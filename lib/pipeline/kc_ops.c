@@ -47,9 +47,9 @@ static void set_error(struct kc_op_result *r, enum kc_status s,
 	r->reason = reason;
 }
 
-static void op_publish(struct kc_queue_store *qs, struct kc_lcore_stats *st, const uint8_t *in,
-		       uint32_t len, uint8_t *out, uint32_t cap,
-		       struct kc_op_result *r)
+static void op_publish(struct kc_queue_store *qs, struct kc_lcore_stats *st,
+		       const uint8_t *in, uint32_t len, uint64_t seq,
+		       uint8_t *out, uint32_t cap, struct kc_op_result *r)
 {
 	struct kc_publish_req req;
 	uint64_t offset;
@@ -61,7 +61,7 @@ static void op_publish(struct kc_queue_store *qs, struct kc_lcore_stats *st, con
 		return;
 	}
 	r->status = kc_queue_publish(qs, &req.queue, req.msg,
-				     req.msg_len, &offset);
+				     req.msg_len, seq, &offset);
 	if (r->status == KC_STATUS_OK)
 		r->len = (uint32_t)kc_enc_u64_reply(out, cap, offset);
 	else if (r->status == KC_STATUS_TOO_LARGE)
@@ -145,8 +145,8 @@ static void op_offset(struct kc_queue_store *qs, struct kc_lcore_stats *st, cons
 }
 
 void kc_ops_apply(struct kc_queue_store *qs, struct kc_lcore_stats *st,
-		  uint8_t op, const uint8_t *in, uint32_t len, uint8_t *out,
-		  uint32_t cap, struct kc_op_result *r)
+		  uint8_t op, const uint8_t *in, uint32_t len, uint64_t seq,
+		  uint8_t *out, uint32_t cap, struct kc_op_result *r)
 {
 	r->status = KC_STATUS_OK;
 	r->len = 0;
@@ -159,7 +159,7 @@ void kc_ops_apply(struct kc_queue_store *qs, struct kc_lcore_stats *st,
 		r->len = len; /* the payload is echoed */
 		break;
 	case KC_OP_PUBLISH:
-		op_publish(qs, st, in, len, out, cap, r);
+		op_publish(qs, st, in, len, seq, out, cap, r);
 		break;
 	case KC_OP_FETCH:
 		op_fetch(qs, st, in, len, out, cap, r);
@@ -412,7 +412,8 @@ enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 	}
 	/* The request is decoded before its bytes are overwritten: the
 	 * REPLY is built in place. */
-	kc_ops_apply(w->store, w->st, op, payload, plen, payload, cap, &r);
+	kc_ops_apply(w->store, w->st, op, payload, plen, req_seq, payload, cap,
+		     &r);
 	if (req_seq != 0) {
 		sign_reply(key, kcp, &r);
 		is_signed = true;

@@ -292,8 +292,10 @@ static int lcore_main(void *arg)
 					work += rx_poll_queue(lc, pi, q);
 		if (lc->worker && !lc->rtc)
 			work += worker_poll(lc);
-		if (lc->worker)
+		if (lc->worker) {
 			held = release_held(lc);
+			kc_snapshot_poll(&lc->ws);
+		}
 		for (uint32_t pi = 0; pi < p->nb_ports; pi++)
 			tx_flush(lc, pi);
 		if (work == 0) {
@@ -515,6 +517,7 @@ void kc_pipeline_free(struct kc_pipeline *p)
 			rte_pktmbuf_free(p->lc[i].ws.pend[k &
 							   p->lc[i].ws.pend_mask].m);
 		rte_free(p->lc[i].ws.pend);
+		rte_free(p->lc[i].ws.snap_buf);
 	}
 	rte_free(p->lc);
 	rte_free(p);

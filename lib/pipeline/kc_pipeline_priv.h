@@ -80,6 +80,14 @@ struct kc_worker_state {
 	uint32_t pend_size;		/* power of two */
 	uint32_t pend_mask;
 	uint32_t pend_limit;		/* journal.max_pending */
+	/* Snapshots (kc_snapshot_poll): one queue a step, all of them in a
+	 * cycle, a cycle every snap_every bytes of journal. */
+	uint8_t *snap_buf;		/* one queue's snapshot, then a part */
+	uint64_t snap_cap;
+	uint64_t snap_every;
+	uint64_t snap_next_at;		/* kc_journal_appended() */
+	int64_t snap_slot;		/* next queue of the cycle; -1: none */
+	uint32_t keep_tick;
 	uint32_t pend_head;		/* free-running */
 	uint32_t pend_tail;
 };
@@ -93,13 +101,15 @@ struct kc_op_result {
 
 /*
  * Execute one op: request payload in (len bytes), reply payload written to
- * out (cap bytes; out may be in, the request is decoded first). An error
- * status leaves its reason text in out. The only function that changes
- * queue state: the data path and journal recovery both go through it.
+ * out (cap bytes; out may be in, the request is decoded first); seq is the
+ * journal seq of its REQUEST record (0 without a journal). An error status
+ * leaves its reason text in out and changed nothing. The only function
+ * that changes queue state: the data path and journal recovery both go
+ * through it.
  */
 void kc_ops_apply(struct kc_queue_store *qs, struct kc_lcore_stats *st,
-		  uint8_t op, const uint8_t *in, uint32_t len, uint8_t *out,
-		  uint32_t cap, struct kc_op_result *r);
+		  uint8_t op, const uint8_t *in, uint32_t len, uint64_t seq,
+		  uint8_t *out, uint32_t cap, struct kc_op_result *r);
 /* Put the reason text of an error result into out (sets r->len). */
 void kc_ops_error_text(struct kc_op_result *r, uint8_t *out);
 /* Ops that change state (their REPLY is kept for retries). */
@@ -132,6 +142,14 @@ enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m);
 int kc_recover_workers(const struct kc_config *cfg,
 		       struct kc_worker_state **ws, uint32_t nb_workers,
 		       int socket_id, char *err, size_t err_len);
+
+/*
+ * Snapshots and retention, once per poll loop of a worker with a journal:
+ * when a cycle is due, snapshot its next queue (kc_queue_snapshot, cut
+ * into SNAPSHOT records); now and then, tell the journal which records
+ * its state still needs (kc_journal_keep_from). No system call.
+ */
+void kc_snapshot_poll(struct kc_worker_state *w);
 
 /* A held REPLY whose journal write failed: turn it into STORAGE_FAILED. */
 void kc_ops_fail_pending(struct kc_worker_state *w, struct rte_mbuf *m);

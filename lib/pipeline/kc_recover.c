@@ -1,10 +1,20 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Recovery at start-up, before any lcore runs: each worker's journal shard
- * is read from its first segment, every REQUEST is executed again through
- * kc_ops_apply against the worker's empty store, and the REPLY it gives is
- * checked against the REPLY the journal recorded. Then the shard is opened
- * for appending where its valid log ends.
+ * is read from its oldest segment. Every state-changing request that
+ * succeeded (a PUBLISH or COMMIT with an OK REPLY) is executed again
+ * through kc_ops_apply, and the REPLY it gives is checked against the one
+ * the journal recorded; a request that failed changed nothing and a read
+ * changes nothing, so neither is executed. Every PUBLISH and COMMIT REPLY
+ * goes back into the message-id index. Then the shard is opened for
+ * appending where its valid log ends.
+ *
+ * Snapshots: when retention has deleted the start of the journal (its
+ * first record is not seq 1), a queue's state is known only from its first
+ * snapshot on, or from its creation (a PUBLISH that got offset 0); its
+ * records before that are skipped, and the snapshot restores it. When
+ * nothing was deleted, each snapshot is compared with the replayed queue:
+ * a difference is a divergence and stops the start.
  *
  * A REQUEST is applied only together with its REPLY record: a REQUEST at
  * the very end without one was never answered, and the log is cut before
@@ -17,6 +27,7 @@
 #include <unistd.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -40,12 +51,24 @@ struct replay {
 	struct kc_worker_state *w;
 	struct kc_lcore_stats st;	/* replayed ops count here, not live */
 	uint32_t shard;
+	bool started;
+	bool truncated;			/* the journal's start was deleted */
+	bool seen_request;
 	/* The REQUEST waiting for its REPLY record. */
 	bool have_req;
 	struct kc_jrec req;
 	struct kc_jpos req_pos;
 	uint8_t req_kcp[KC_DATAGRAM_MAX];
 	uint64_t applied;
+	uint64_t skipped;		/* of queues known only later */
+	/* The snapshot being assembled from its parts. */
+	uint8_t *snap;
+	uint64_t snap_cap;
+	uint64_t snap_len;
+	uint64_t snap_seq0;
+	uint32_t snap_next;		/* part expected; 0: none started */
+	uint32_t snap_parts;
+	uint64_t snapshots;		/* restored or checked */
 };
 
 static void progress(const char *dir, uint32_t shard, uint64_t records,
@@ -60,6 +83,59 @@ static void progress(const char *dir, uint32_t shard, uint64_t records,
 	fflush(stdout);
 }
 
+/* Rebuild the message-id index as the data path built it: every PUBLISH
+ * and COMMIT REPLY, whatever its status. */
+static void remember(struct replay *rp, const struct kc_jrec *rep,
+		     const uint8_t *rep_kcp)
+{
+	const uint8_t *kcp = rp->req_kcp;
+	uint32_t plen = rp->req.payload_len - KC_HDR_LEN;
+	uint32_t rep_len = rep->payload_len - KC_HDR_LEN;
+	const struct kc_key *k;
+	struct kc_idem_entry e = {
+		.seq = rep->seq,
+		.arrival_ms = rep->time_ns / 1000000u,
+		.status = rep->status,
+		.len = (uint8_t)rep_len,
+		.op = rp->req.op,
+	};
+	bool evicted;
+
+	if (!kc_ops_mutates(rp->req.op) || rep_len > KC_IDEM_REPLY_MAX)
+		return;
+	/* A client no longer in the keys file cannot retry. */
+	k = kc_keyring_find(rp->w->pc->keys, rp->req.client_id);
+	if (k == NULL)
+		return;
+	e.client = (uint32_t)(k - rp->w->pc->keys->keys);
+	e.req_crc = kc_crc32c(kcp + KC_HDR_LEN, plen);
+	memcpy(e.msg_id, kcp + KC_OFF_MSG_ID, KC_MSG_ID_LEN);
+	memcpy(e.reply, rep_kcp + KC_HDR_LEN, rep_len);
+	kc_idem_insert(rp->w->idem, &e, &evicted);
+}
+
+/*
+ * In a journal whose start was deleted: is the queue this PUBLISH or
+ * COMMIT names known yet (restored from a snapshot, or created in what is
+ * left)? A PUBLISH that got offset 0 created its queue.
+ */
+static bool queue_known(struct replay *rp, uint8_t op, const uint8_t *p,
+			uint32_t len, const uint8_t *rep, uint32_t rep_len)
+{
+	struct kc_name q;
+	uint64_t off;
+
+	if (len < 1 || p[0] == 0 || p[0] >= len || p[0] > KC_NAME_MAX)
+		return false;
+	q.len = p[0];
+	memcpy(q.s, p + 1, q.len);
+	q.s[q.len] = '\0';
+	if (kc_queue_slot(rp->w->store, &q) >= 0)
+		return true;
+	return op == KC_OP_PUBLISH && kc_dec_u64_reply(rep, rep_len, &off) &&
+	       off == 0;
+}
+
 /* Apply the pending REQUEST and compare with its REPLY record. */
 static int apply_pair(struct replay *rp, const struct kc_jrec *rep,
 		      const uint8_t *rep_kcp, char *err, size_t err_len)
@@ -67,25 +143,23 @@ static int apply_pair(struct replay *rp, const struct kc_jrec *rep,
 	uint8_t out[KC_PAYLOAD_MAX];
 	const uint8_t *kcp = rp->req_kcp;
 	uint32_t plen = rp->req.payload_len - KC_HDR_LEN;
+	uint32_t rep_len = rep->payload_len - KC_HDR_LEN;
 	struct kc_op_result r = { .status = KC_STATUS_OK };
-	uint32_t rep_len;
+	uint8_t op = kcp[KC_OFF_OP];
 
-	if (kc_msg_id_client(kcp + KC_OFF_MSG_ID) != rp->req.client_id) {
-		r.status = KC_STATUS_BAD_REQUEST;
-		r.reason = "message id does not carry the header's client id";
-		kc_ops_error_text(&r, out);
-	} else {
-		kc_ops_apply(rp->w->store, &rp->st, kcp[KC_OFF_OP],
-			     kcp + KC_HDR_LEN, plen, out, sizeof(out), &r);
+	remember(rp, rep, rep_kcp);
+	rp->have_req = false;
+	/* Only a state-changing op that succeeded changed anything. */
+	if (!kc_ops_mutates(op) || rep->status != KC_STATUS_OK)
+		return 0;
+	if (rp->truncated && !queue_known(rp, op, kcp + KC_HDR_LEN, plen,
+					  rep_kcp + KC_HDR_LEN, rep_len)) {
+		rp->skipped++;
+		return 0;
 	}
+	kc_ops_apply(rp->w->store, &rp->st, op, kcp + KC_HDR_LEN, plen,
+		     rp->req.seq, out, sizeof(out), &r);
 	rp->applied++;
-	rep_len = rep->payload_len - KC_HDR_LEN;
-	/* An abridged REPLY kept its fixed part; its KCP header says how
-	 * long the payload sent was. */
-	if ((rep->flags & KC_JREC_F_ABRIDGED) != 0 &&
-	    r.len == kc_get_u32(rep_kcp + KC_OFF_PAYLOAD_LEN) &&
-	    r.len >= rep_len)
-		r.len = rep_len;
 	if (r.status != rep->status || r.len != rep_len ||
 	    memcmp(out, rep_kcp + KC_HDR_LEN, r.len) != 0) {
 		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 " (%s "
@@ -93,35 +167,106 @@ static int apply_pair(struct replay *rp, const struct kc_jrec *rep,
 			 "recorded %s; the queue limits or the lcore map "
 			 "must be what they were when it was written",
 			 rp->shard, rp->req.seq,
-			 kc_op_name(rp->req.op) ? kc_op_name(rp->req.op) : "?",
+			 kc_op_name(op) ? kc_op_name(op) : "?",
 			 rp->req.client_id, kc_status_name(r.status),
 			 kc_status_name(rep->status));
 		return -EILSEQ;
 	}
-	/* Rebuild the message-id index as the data path built it. */
-	if (kc_ops_mutates(rp->req.op)) {
-		const struct kc_key *k = kc_keyring_find(rp->w->pc->keys,
-							 rp->req.client_id);
-		struct kc_idem_entry e = {
-			.seq = rep->seq,
-			.arrival_ms = rep->time_ns / 1000000u,
-			.req_crc = kc_crc32c(kcp + KC_HDR_LEN, plen),
-			.status = rep->status,
-			.len = (uint8_t)rep_len,
-			.op = rp->req.op,
-		};
-		bool evicted;
+	return 0;
+}
 
-		/* A client no longer in the keys file cannot retry. */
-		if (k != NULL && rep_len <= KC_IDEM_REPLY_MAX) {
-			e.client = (uint32_t)(k - rp->w->pc->keys->keys);
-			memcpy(e.msg_id, kcp + KC_OFF_MSG_ID, KC_MSG_ID_LEN);
-			memcpy(e.reply, rep_kcp + KC_HDR_LEN, rep_len);
-			kc_idem_insert(rp->w->idem, &e, &evicted);
+/* A complete snapshot: restore its queue, or check it against the
+ * replayed one. */
+static int snapshot_done(struct replay *rp, char *err, size_t err_len)
+{
+	struct kc_worker_state *w = rp->w;
+	struct kc_name q;
+	int slot;
+	size_t n;
+
+	if (!kc_queue_snapshot_name(rp->snap, rp->snap_len, &q)) {
+		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 ": a "
+			 "snapshot that does not decode", rp->shard,
+			 rp->snap_seq0);
+		return -EILSEQ;
+	}
+	slot = kc_queue_slot(w->store, &q);
+	if (slot < 0 && rp->truncated) {
+		enum kc_status st = kc_queue_restore(w->store, rp->snap,
+						     rp->snap_len);
+
+		if (st != KC_STATUS_OK) {
+			snprintf(err, err_len, "journal shard %u, seq %" PRIu64
+				 ": the snapshot of queue %s cannot be "
+				 "restored: %s (the queue limits must be what "
+				 "they were)", rp->shard, rp->snap_seq0, q.s,
+				 kc_status_name(st));
+			return -EILSEQ;
+		}
+		slot = kc_queue_slot(w->store, &q);
+	} else {
+		n = slot < 0 ? 0 : kc_queue_snapshot(w->store, (uint32_t)slot,
+						     w->snap_buf, w->snap_cap);
+		if (n != rp->snap_len || memcmp(w->snap_buf, rp->snap, n) != 0) {
+			snprintf(err, err_len, "journal shard %u, seq %" PRIu64
+				 ": the snapshot of queue %s differs from the "
+				 "queue the journal replays to (a divergence)",
+				 rp->shard, rp->snap_seq0, q.s);
+			return -EILSEQ;
 		}
 	}
-	rp->have_req = false;
+	/* The journal's size is not known here: as if taken at its start,
+	 * so the next cycle takes a fresh one. */
+	kc_queue_snapshot_taken(w->store, (uint32_t)slot, rp->snap_seq0, 0,
+				0);
+	rp->snapshots++;
 	return 0;
+}
+
+/* One part of a snapshot. Parts come in order, one record each; a
+ * snapshot whose writing was interrupted (the appliance stopped in the
+ * middle) is left out. */
+static int snapshot_part(struct replay *rp, const struct kc_jrec *h,
+			 const uint8_t *payload, char *err, size_t err_len)
+{
+	struct kc_jsnap sh;
+	uint32_t chunk;
+
+	if (!kc_jsnap_decode(payload, h->payload_len, &sh) ||
+	    sh.kind != KC_JSNAP_QUEUE || sh.total_len > rp->snap_cap) {
+		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 ": a "
+			 "SNAPSHOT record this build cannot read (or larger "
+			 "than these queue limits allow)", rp->shard, h->seq);
+		return -EILSEQ;
+	}
+	chunk = h->payload_len - KC_JSNAP_HDR_LEN;
+	if (sh.part == 0) {
+		rp->snap_seq0 = h->seq;
+		rp->snap_len = 0;
+		rp->snap_parts = sh.parts;
+	} else if (sh.part != rp->snap_next || h->ref != rp->snap_seq0 ||
+		   sh.parts != rp->snap_parts) {
+		rp->snap_next = 0; /* not the snapshot being read */
+		return 0;
+	}
+	if (rp->snap_len + chunk > sh.total_len) {
+		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 ": "
+			 "snapshot parts longer than it says", rp->shard,
+			 h->seq);
+		return -EILSEQ;
+	}
+	memcpy(rp->snap + rp->snap_len, payload + KC_JSNAP_HDR_LEN, chunk);
+	rp->snap_len += chunk;
+	rp->snap_next = sh.part + 1;
+	if (rp->snap_next < sh.parts)
+		return 0;
+	rp->snap_next = 0;
+	if (rp->snap_len != sh.total_len) {
+		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 ": "
+			 "snapshot shorter than it says", rp->shard, h->seq);
+		return -EILSEQ;
+	}
+	return snapshot_done(rp, err, err_len);
 }
 
 static int replay_record(struct replay *rp, const struct kc_jrec *h,
@@ -130,6 +275,14 @@ static int replay_record(struct replay *rp, const struct kc_jrec *h,
 {
 	struct kc_hdr kh;
 
+	if (!rp->started) {
+		rp->started = true;
+		rp->truncated = h->seq > 1;
+	}
+	if (h->type == KC_JREC_SNAPSHOT)
+		return snapshot_part(rp, h, payload, err, err_len);
+	/* The parts of a snapshot are consecutive records. */
+	rp->snap_next = 0;
 	if (h->payload_len < KC_HDR_LEN || h->payload_len > KC_DATAGRAM_MAX ||
 	    kc_jrec_kcp_decode(h, payload, &kh) != KC_PARSE_OK) {
 		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 ": a "
@@ -148,8 +301,13 @@ static int replay_record(struct replay *rp, const struct kc_jrec *h,
 		rp->req_pos = *pos;
 		memcpy(rp->req_kcp, payload, h->payload_len);
 		rp->have_req = true;
+		rp->seen_request = true;
 		return 0;
 	}
+	/* Retention deletes whole segments: the REQUEST of the first REPLY
+	 * left may have gone with the segment before. */
+	if (rp->truncated && !rp->seen_request)
+		return 0;
 	if (!rp->have_req || h->ref != rp->req.seq) {
 		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 ": a "
 			 "REPLY for seq %" PRIu64 " which is not the REQUEST "
@@ -159,29 +317,40 @@ static int replay_record(struct replay *rp, const struct kc_jrec *h,
 	return apply_pair(rp, h, payload, err, err_len);
 }
 
-/* Recover one shard into w's store; fill end for kc_journal_open. */
+/* Recover one shard into w's store; fill end for kc_journal_open and
+ * segs (malloc'd) with what the reader saw of each segment. */
 static int recover_shard(const struct kc_config *cfg, uint32_t shard,
 			 struct kc_worker_state *w, struct kc_jreader_end *end,
+			 struct kc_jseg_info **segs, uint32_t *nb_segs,
 			 char *err, size_t err_len)
 {
 	struct replay *rp = rte_zmalloc("kc_replay", sizeof(*rp), 0);
+	uint64_t snap_cap = kc_config_snapshot_bytes_max(cfg);
 	char sd[KC_CFG_PATH_MAX + 16];
-	struct kc_jreader *r;
+	struct kc_jreader *r = NULL;
 	struct kc_jrec h;
 	const uint8_t *payload;
 	struct kc_jpos pos;
 	uint64_t t0 = mono_ns(), next = t0 + PROGRESS_NS;
 	int rc = 0;
 
-	if (rp == NULL) {
+	*segs = NULL;
+	*nb_segs = 0;
+	if (rp != NULL)
+		rp->snap = rte_malloc("kc_replay_snap", snap_cap, 0);
+	if (rp == NULL || rp->snap == NULL) {
 		snprintf(err, err_len, "out of memory for recovery");
+		if (rp != NULL)
+			rte_free(rp);
 		return -ENOMEM;
 	}
 	rp->w = w;
 	rp->shard = shard;
+	rp->snap_cap = snap_cap;
 	kc_jshard_path(sd, sizeof(sd), cfg->journal.dir, (uint16_t)shard);
 	r = kc_jreader_open(sd, err, err_len);
 	if (r == NULL) {
+		rte_free(rp->snap);
 		rte_free(rp);
 		return -EIO;
 	}
@@ -230,16 +399,22 @@ static int recover_shard(const struct kc_config *cfg, uint32_t shard,
 		double s = (double)(mono_ns() - t0) / 1e9;
 
 		printf("kingcobra: journal shard %u recovered: %" PRIu64
-		       " requests replayed from %" PRIu64 " segment(s) in "
-		       "%.3f s; next seq %" PRIu64 "; %s%s\n", shard,
-		       rp->applied, end->segments, s,
-		       end->next_seq ? end->next_seq : 1,
+		       " requests replayed, %" PRIu64 " snapshot(s) %s, from "
+		       "%" PRIu64 " segment(s) in %.3f s; next seq %" PRIu64
+		       "; %s%s\n", shard, rp->applied, rp->snapshots,
+		       rp->truncated ? "restored" : "checked", end->segments,
+		       s, end->next_seq ? end->next_seq : 1,
 		       end->how == KC_JEND_TORN ? "cut a torn tail: " :
 						  "clean end",
 		       end->how == KC_JEND_TORN ? end->detail : "");
 		fflush(stdout);
+		*nb_segs = kc_jreader_segments(r);
+		*segs = calloc(*nb_segs ? *nb_segs : 1, sizeof(**segs));
+		for (uint32_t i = 0; *segs != NULL && i < *nb_segs; i++)
+			kc_jreader_segment_info(r, i, &(*segs)[i]);
 	}
 	kc_jreader_close(r);
+	rte_free(rp->snap);
 	rte_free(rp);
 	return rc;
 }
@@ -356,7 +531,6 @@ int kc_recover_workers(const struct kc_config *cfg,
 	for (uint32_t i = 0; i < nb_workers; i++) {
 		struct kc_worker_state *w = ws[i];
 		struct kc_journal_cfg jc = {
-			.reserve_bytes = cfg->journal.reserve_bytes,
 			.dir = cfg->journal.dir,
 			.shard = (uint16_t)i,
 			.durability = cfg->journal.durability ==
@@ -367,9 +541,18 @@ int kc_recover_workers(const struct kc_config *cfg,
 			.buffer_bytes = cfg->journal.buffer_bytes,
 			.group_max = cfg->journal.group_max,
 			.group_wait_us = cfg->journal.group_wait_us,
+			.reserve_bytes = cfg->journal.reserve_bytes,
+			.retention_bytes = cfg->journal.retention_bytes,
+			.retention_age_s = cfg->journal.retention_age_s,
+			/* A REPLY answers retries for the window; a message
+			 * id may be ahead of the clock by the skew. */
+			.keep_age_s = cfg->idempotency.window_s +
+				      cfg->idempotency.max_clock_skew_s,
 			.socket_id = socket_id,
 		};
 		struct kc_jreader_end end;
+		struct kc_jseg_info *segs;
+		uint32_t nb_segs;
 		struct timespec now;
 		char name[32];
 
@@ -385,7 +568,19 @@ int kc_recover_workers(const struct kc_config *cfg,
 		}
 		w->window_ms = cfg->idempotency.window_s * 1000ull;
 		w->skew_ms = cfg->idempotency.max_clock_skew_s * 1000ull;
-		rc = recover_shard(cfg, i, w, &end, err, err_len);
+		w->snap_cap = kc_config_snapshot_bytes_max(cfg) +
+			      KC_JREC_PAYLOAD_MAX;
+		w->snap_every = cfg->journal.snapshot_bytes;
+		w->snap_slot = -1;
+		w->snap_buf = rte_malloc_socket("kc_snap", w->snap_cap,
+						RTE_CACHE_LINE_SIZE, socket_id);
+		if (w->snap_buf == NULL) {
+			snprintf(err, err_len, "cannot allocate %" PRIu64
+				 " bytes for snapshots", w->snap_cap);
+			return -ENOMEM;
+		}
+		rc = recover_shard(cfg, i, w, &end, &segs, &nb_segs, err,
+				   err_len);
 		if (rc != 0)
 			return rc;
 		clock_gettime(CLOCK_REALTIME, &now);
@@ -393,8 +588,17 @@ int kc_recover_workers(const struct kc_config *cfg,
 			       (uint64_t)now.tv_nsec / 1000000u - w->window_ms,
 			       UINT32_MAX);
 		w->j = kc_journal_open(&jc, &end, err, err_len);
+		/* Retention may consider what was there before. */
+		if (w->j != NULL && segs != NULL &&
+		    kc_journal_add_history(w->j, segs, nb_segs) != 0) {
+			snprintf(err, err_len, "out of memory");
+			free(segs);
+			return -ENOMEM;
+		}
+		free(segs);
 		if (w->j == NULL)
 			return -EIO;
+		w->snap_next_at = kc_journal_appended(w->j) + w->snap_every;
 		w->pend_size = (uint32_t)rte_align32pow2(
 			cfg->journal.max_pending);
 		w->pend_mask = w->pend_size - 1;

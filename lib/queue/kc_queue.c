@@ -1,4 +1,18 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Named queues of one worker. Each queue holds the messages from its first
+ * retained offset (low) to its end in two rings allocated at start-up: a
+ * byte arena (max_bytes_per_queue) and a ring of per-message entries
+ * (max_messages_per_queue). A message is stored contiguously; one that
+ * would wrap starts over at the arena's beginning and the bytes skipped
+ * count as used until the message before them is trimmed.
+ *
+ * Trimming: when consumers are registered, messages below the lowest
+ * committed offset have been consumed by every one of them and are
+ * dropped, which is what lets a queue live forever in bounded memory and
+ * the journal forget old segments. A queue nobody consumes keeps all it
+ * holds (and is QUEUE_FULL when full).
+ */
 #include <string.h>
 
 #include <rte_errno.h>
@@ -13,13 +27,24 @@ struct kc_consumer {
 	uint64_t offset;
 };
 
+struct kc_msg {
+	uint64_t pos;		/* arena position, free-running */
+	uint64_t seq;		/* journal seq of its PUBLISH (0: none) */
+	uint32_t len;
+};
+
 struct kc_queue {
 	struct kc_name name;
-	uint32_t count;		/* messages held */
-	uint32_t bytes_used;	/* of the arena */
+	uint64_t low;		/* first offset held */
+	uint64_t end;		/* offset the next PUBLISH gets */
+	uint64_t head;		/* arena bytes placed, skips included */
+	uint64_t created_seq;	/* journal seq of the PUBLISH that made it */
+	uint64_t snap_seq;	/* its newest snapshot in the journal */
+	uint64_t snap_seq_durable; /* ... the newest known to be on disk */
+	uint64_t snap_at;	/* journal bytes appended when it was taken */
+	uint64_t snap_len;	/* its size */
 	uint32_t consumer_count;
-	uint32_t *start;	/* start[i]: arena offset of message i;
-				 * start[count] == bytes_used */
+	struct kc_msg *msgs;	/* ring: offset o at msgs[o % max_messages] */
 	uint8_t *arena;
 	struct kc_consumer *consumers;
 };
@@ -46,7 +71,7 @@ static void make_key(struct name_key *k, const struct kc_name *n)
 static uint64_t per_queue_bytes(const struct kc_queue_limits *lim)
 {
 	return (uint64_t)lim->max_bytes_per_queue +
-	       ((uint64_t)lim->max_messages_per_queue + 1) * sizeof(uint32_t) +
+	       (uint64_t)lim->max_messages_per_queue * sizeof(struct kc_msg) +
 	       (uint64_t)lim->max_consumers_per_queue *
 		       sizeof(struct kc_consumer);
 }
@@ -67,6 +92,7 @@ struct kc_queue_store *kc_queue_store_create(const char *name,
 		.key_len = sizeof(struct name_key),
 		.hash_func = rte_hash_crc,
 		.socket_id = socket_id,
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
 	};
 	struct kc_queue_store *s;
 	uint8_t *p;
@@ -93,14 +119,14 @@ struct kc_queue_store *kc_queue_store_create(const char *name,
 	for (uint32_t i = 0; i < lim->max_queues; i++) {
 		struct kc_queue *q = &s->queues[i];
 
-		q->arena = p;
-		p += lim->max_bytes_per_queue;
-		q->start = (uint32_t *)p;
-		p += ((uint64_t)lim->max_messages_per_queue + 1) *
-		     sizeof(uint32_t);
+		q->msgs = (struct kc_msg *)p;
+		p += (uint64_t)lim->max_messages_per_queue *
+		     sizeof(struct kc_msg);
 		q->consumers = (struct kc_consumer *)p;
 		p += (uint64_t)lim->max_consumers_per_queue *
 		     sizeof(struct kc_consumer);
+		q->arena = p;
+		p += lim->max_bytes_per_queue;
 	}
 	return s;
 }
@@ -115,53 +141,107 @@ void kc_queue_store_free(struct kc_queue_store *s)
 	rte_free(s);
 }
 
-static struct kc_queue *lookup(struct kc_queue_store *s,
-			       const struct kc_name *n)
+static int lookup_slot(const struct kc_queue_store *s,
+		       const struct kc_name *n)
 {
 	struct name_key k;
 	void *data;
 
 	make_key(&k, n);
 	if (rte_hash_lookup_data(s->index, &k, &data) < 0)
+		return -1;
+	return (int)(uintptr_t)data;
+}
+
+static struct kc_queue *lookup(struct kc_queue_store *s,
+			       const struct kc_name *n)
+{
+	int slot = lookup_slot(s, n);
+
+	return slot < 0 ? NULL : &s->queues[slot];
+}
+
+/* A new, empty queue; NULL when max_queues are made. */
+static struct kc_queue *create(struct kc_queue_store *s,
+			       const struct kc_name *n, uint64_t seq)
+{
+	uint32_t slot = s->queue_count;
+	struct kc_queue *q;
+	struct name_key k;
+
+	if (slot >= s->lim.max_queues)
 		return NULL;
-	return &s->queues[(uintptr_t)data];
+	make_key(&k, n);
+	if (rte_hash_add_key_data(s->index, &k, (void *)(uintptr_t)slot) < 0)
+		return NULL;
+	q = &s->queues[slot];
+	q->name = *n;
+	q->low = q->end = q->head = 0;
+	q->consumer_count = 0;
+	q->created_seq = seq;
+	q->snap_seq = q->snap_seq_durable = 0;
+	q->snap_at = q->snap_len = 0;
+	s->queue_count++;
+	return q;
+}
+
+static struct kc_msg *msg_at(const struct kc_queue_store *s,
+			     const struct kc_queue *q, uint64_t offset)
+{
+	return &q->msgs[offset % s->lim.max_messages_per_queue];
+}
+
+/* Place len bytes in the arena: the position, or UINT64_MAX when they do
+ * not fit beside what is held. */
+static uint64_t place(const struct kc_queue_store *s, const struct kc_queue *q,
+		      uint32_t len)
+{
+	const uint64_t cap = s->lim.max_bytes_per_queue;
+	uint64_t pos = q->head;
+	uint64_t tail = q->low < q->end ? msg_at(s, q, q->low)->pos : pos;
+
+	if (pos % cap + len > cap)
+		pos += cap - pos % cap; /* start over at the beginning */
+	if (q->low == q->end)
+		tail = pos;
+	return pos + len - tail <= cap ? pos : UINT64_MAX;
+}
+
+static void append(const struct kc_queue_store *s, struct kc_queue *q,
+		   uint64_t pos, const uint8_t *msg, uint32_t len, uint64_t seq)
+{
+	struct kc_msg *m = msg_at(s, q, q->end);
+
+	memcpy(q->arena + pos % s->lim.max_bytes_per_queue, msg, len);
+	m->pos = pos;
+	m->len = len;
+	m->seq = seq;
+	q->head = pos + len;
+	q->end++;
 }
 
 enum kc_status kc_queue_publish(struct kc_queue_store *s,
 				const struct kc_name *queue,
-				const uint8_t *msg, uint32_t len,
+				const uint8_t *msg, uint32_t len, uint64_t seq,
 				uint64_t *offset)
 {
 	struct kc_queue *q = lookup(s, queue);
+	uint64_t pos;
 
 	if (len > KC_MSG_MAX)
 		return KC_STATUS_TOO_LARGE;
 	if (q == NULL) {
-		struct name_key k;
-		uint32_t slot = s->queue_count;
-
-		if (slot >= s->lim.max_queues)
+		q = create(s, queue, seq);
+		if (q == NULL)
 			return KC_STATUS_NO_SPACE;
-		make_key(&k, queue);
-		if (rte_hash_add_key_data(s->index, &k,
-					  (void *)(uintptr_t)slot) < 0)
-			return KC_STATUS_NO_SPACE;
-		q = &s->queues[slot];
-		q->name = *queue;
-		q->count = 0;
-		q->bytes_used = 0;
-		q->consumer_count = 0;
-		q->start[0] = 0;
-		s->queue_count++;
 	}
-	if (q->count >= s->lim.max_messages_per_queue ||
-	    len > s->lim.max_bytes_per_queue - q->bytes_used)
+	if (q->end - q->low >= s->lim.max_messages_per_queue)
 		return KC_STATUS_QUEUE_FULL;
-	memcpy(q->arena + q->bytes_used, msg, len);
-	q->bytes_used += len;
-	*offset = q->count;
-	q->count++;
-	q->start[q->count] = q->bytes_used;
+	pos = place(s, q, len);
+	if (pos == UINT64_MAX)
+		return KC_STATUS_QUEUE_FULL;
+	*offset = q->end;
+	append(s, q, pos, msg, len, seq);
 	return KC_STATUS_OK;
 }
 
@@ -176,24 +256,27 @@ enum kc_status kc_queue_fetch(struct kc_queue_store *s,
 
 	if (q == NULL)
 		return KC_STATUS_NOT_FOUND;
+	/* Below what is held: from the first offset held. */
+	if (offset < q->low)
+		offset = q->low;
 	r->first_offset = offset;
-	r->end_offset = q->count;
+	r->end_offset = q->end;
 	r->count = 0;
 	r->records = out;
-	for (o = offset; o < q->count; o++) {
-		uint32_t len = q->start[o + 1] - q->start[o];
+	for (o = offset; o < q->end; o++) {
+		const struct kc_msg *m = msg_at(s, q, o);
 
 		if (max != 0 && r->count >= max)
 			break;
-		if (KC_FETCH_RECORD_OVERHEAD + len > cap - used)
+		if (KC_FETCH_RECORD_OVERHEAD + m->len > cap - used)
 			break;
-		kc_put_u32(out + used, len);
+		kc_put_u32(out + used, m->len);
 		memcpy(out + used + KC_FETCH_RECORD_OVERHEAD,
-		       q->arena + q->start[o], len);
-		used += KC_FETCH_RECORD_OVERHEAD + len;
+		       q->arena + m->pos % s->lim.max_bytes_per_queue, m->len);
+		used += KC_FETCH_RECORD_OVERHEAD + m->len;
 		r->count++;
 	}
-	r->next_offset = offset < q->count ? o : offset;
+	r->next_offset = offset < q->end ? o : offset;
 	r->records_len = used;
 	return KC_STATUS_OK;
 }
@@ -208,6 +291,18 @@ static struct kc_consumer *find_consumer(struct kc_queue *q,
 	return NULL;
 }
 
+/* Drop what every consumer has consumed. */
+static void trim(struct kc_queue *q)
+{
+	uint64_t min = q->end;
+
+	for (uint32_t i = 0; i < q->consumer_count; i++)
+		if (q->consumers[i].offset < min)
+			min = q->consumers[i].offset;
+	if (min > q->low)
+		q->low = min;
+}
+
 enum kc_status kc_queue_commit(struct kc_queue_store *s,
 			       const struct kc_name *queue,
 			       const struct kc_name *consumer,
@@ -218,7 +313,7 @@ enum kc_status kc_queue_commit(struct kc_queue_store *s,
 
 	if (q == NULL)
 		return KC_STATUS_NOT_FOUND;
-	if (offset > q->count)
+	if (offset > q->end || offset < q->low)
 		return KC_STATUS_OUT_OF_RANGE;
 	c = find_consumer(q, consumer);
 	if (c == NULL) {
@@ -228,6 +323,7 @@ enum kc_status kc_queue_commit(struct kc_queue_store *s,
 		c->name = *consumer;
 	}
 	c->offset = offset;
+	trim(q);
 	return KC_STATUS_OK;
 }
 
@@ -251,4 +347,232 @@ enum kc_status kc_queue_committed(struct kc_queue_store *s,
 uint32_t kc_queue_count(const struct kc_queue_store *s)
 {
 	return s->queue_count;
+}
+
+int kc_queue_slot(const struct kc_queue_store *s, const struct kc_name *queue)
+{
+	return lookup_slot(s, queue);
+}
+
+void kc_queue_bounds(const struct kc_queue_store *s, uint32_t slot,
+		     uint64_t *low, uint64_t *end)
+{
+	*low = s->queues[slot].low;
+	*end = s->queues[slot].end;
+}
+
+/* ---- snapshots ----------------------------------------------------------- */
+
+#define SNAP_MAGIC 0x5351434bu /* "KCQS" little-endian */
+#define SNAP_VERSION 1u
+#define SNAP_FIXED (4u + 2u + 1u + KC_NAME_MAX + 8u + 8u + 8u + 4u)
+#define SNAP_CONSUMER (1u + KC_NAME_MAX + 8u)
+#define SNAP_MSG (4u + 8u)
+
+static uint8_t *put_le(uint8_t *p, uint64_t v, unsigned int bytes)
+{
+	for (unsigned int i = 0; i < bytes; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+	return p + bytes;
+}
+
+static uint64_t get_le(const uint8_t *p, unsigned int bytes)
+{
+	uint64_t v = 0;
+
+	for (unsigned int i = 0; i < bytes; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+uint64_t kc_queue_snapshot_max(const struct kc_queue_limits *lim)
+{
+	return SNAP_FIXED +
+	       (uint64_t)lim->max_consumers_per_queue * SNAP_CONSUMER +
+	       (uint64_t)lim->max_messages_per_queue * SNAP_MSG +
+	       lim->max_bytes_per_queue;
+}
+
+size_t kc_queue_snapshot(const struct kc_queue_store *s, uint32_t slot,
+			 uint8_t *out, size_t cap)
+{
+	const struct kc_queue *q = &s->queues[slot];
+	uint8_t *p = out;
+
+	if (cap < kc_queue_snapshot_max(&s->lim))
+		return 0;
+	p = put_le(p, SNAP_MAGIC, 4);
+	p = put_le(p, SNAP_VERSION, 2);
+	*p++ = q->name.len;
+	memcpy(p, q->name.s, q->name.len);
+	p += q->name.len;
+	p = put_le(p, q->low, 8);
+	p = put_le(p, q->end, 8);
+	p = put_le(p, q->created_seq, 8);
+	p = put_le(p, q->consumer_count, 4);
+	for (uint32_t i = 0; i < q->consumer_count; i++) {
+		*p++ = q->consumers[i].name.len;
+		memcpy(p, q->consumers[i].name.s, q->consumers[i].name.len);
+		p += q->consumers[i].name.len;
+		p = put_le(p, q->consumers[i].offset, 8);
+	}
+	for (uint64_t o = q->low; o < q->end; o++) {
+		const struct kc_msg *m = msg_at(s, q, o);
+
+		p = put_le(p, m->len, 4);
+		p = put_le(p, m->seq, 8);
+		memcpy(p, q->arena + m->pos % s->lim.max_bytes_per_queue,
+		       m->len);
+		p += m->len;
+	}
+	return (size_t)(p - out);
+}
+
+/* A cursor over snapshot bytes: every read is bounds-checked. */
+struct rd {
+	const uint8_t *p;
+	size_t left;
+	bool bad;
+};
+
+static uint64_t rd_le(struct rd *r, unsigned int bytes)
+{
+	uint64_t v;
+
+	if (r->bad || r->left < bytes) {
+		r->bad = true;
+		return 0;
+	}
+	v = get_le(r->p, bytes);
+	r->p += bytes;
+	r->left -= bytes;
+	return v;
+}
+
+static const uint8_t *rd_bytes(struct rd *r, size_t n)
+{
+	const uint8_t *p = r->p;
+
+	if (r->bad || r->left < n) {
+		r->bad = true;
+		return NULL;
+	}
+	r->p += n;
+	r->left -= n;
+	return p;
+}
+
+static bool rd_name(struct rd *r, struct kc_name *n)
+{
+	uint8_t len = (uint8_t)rd_le(r, 1);
+	const uint8_t *b = rd_bytes(r, len);
+
+	if (b == NULL || !kc_name_valid(b, len))
+		return false;
+	n->len = len;
+	memcpy(n->s, b, len);
+	n->s[len] = '\0';
+	return true;
+}
+
+bool kc_queue_snapshot_name(const uint8_t *snap, size_t len,
+			    struct kc_name *name)
+{
+	struct rd r = { snap, len, false };
+
+	if (rd_le(&r, 4) != SNAP_MAGIC || rd_le(&r, 2) != SNAP_VERSION)
+		return false;
+	return rd_name(&r, name);
+}
+
+enum kc_status kc_queue_restore(struct kc_queue_store *s, const uint8_t *snap,
+				size_t len)
+{
+	struct rd r = { snap, len, false };
+	struct kc_name name;
+	struct kc_queue *q;
+	uint64_t low, end, created;
+	uint32_t consumers;
+
+	if (rd_le(&r, 4) != SNAP_MAGIC || rd_le(&r, 2) != SNAP_VERSION ||
+	    !rd_name(&r, &name))
+		return KC_STATUS_BAD_REQUEST;
+	low = rd_le(&r, 8);
+	end = rd_le(&r, 8);
+	created = rd_le(&r, 8);
+	consumers = (uint32_t)rd_le(&r, 4);
+	if (r.bad || end < low)
+		return KC_STATUS_BAD_REQUEST;
+	if (end - low > s->lim.max_messages_per_queue ||
+	    consumers > s->lim.max_consumers_per_queue)
+		return KC_STATUS_QUEUE_FULL;
+	q = lookup(s, &name);
+	if (q == NULL)
+		q = create(s, &name, created);
+	if (q == NULL)
+		return KC_STATUS_NO_SPACE;
+	q->created_seq = created;
+	q->consumer_count = 0;
+	for (uint32_t i = 0; i < consumers; i++) {
+		struct kc_consumer *c = &q->consumers[i];
+
+		if (!rd_name(&r, &c->name))
+			return KC_STATUS_BAD_REQUEST;
+		c->offset = rd_le(&r, 8);
+		q->consumer_count++;
+	}
+	q->low = q->end = low;
+	q->head = 0;
+	for (uint64_t o = low; o < end; o++) {
+		uint32_t mlen = (uint32_t)rd_le(&r, 4);
+		uint64_t seq = rd_le(&r, 8);
+		const uint8_t *b = rd_bytes(&r, mlen);
+		uint64_t pos;
+
+		if (b == NULL || mlen > KC_MSG_MAX)
+			return KC_STATUS_BAD_REQUEST;
+		pos = place(s, q, mlen);
+		if (pos == UINT64_MAX)
+			return KC_STATUS_QUEUE_FULL;
+		append(s, q, pos, b, mlen, seq);
+	}
+	if (r.bad || r.left != 0)
+		return KC_STATUS_BAD_REQUEST;
+	return KC_STATUS_OK;
+}
+
+void kc_queue_snapshot_taken(struct kc_queue_store *s, uint32_t slot,
+			     uint64_t seq, uint64_t at, uint64_t len)
+{
+	s->queues[slot].snap_seq = seq;
+	s->queues[slot].snap_at = at;
+	s->queues[slot].snap_len = len;
+}
+
+bool kc_queue_snapshot_due(const struct kc_queue_store *s, uint32_t slot,
+			   uint64_t at)
+{
+	const struct kc_queue *q = &s->queues[slot];
+
+	/* The journal grew by four times the last snapshot since:
+	 * snapshots cost at most a fifth of what the journal writes. */
+	return q->snap_seq == 0 || at - q->snap_at >= 4 * q->snap_len;
+}
+
+uint64_t kc_queue_needed_from(struct kc_queue_store *s, uint32_t slot,
+			      uint64_t durable_seq)
+{
+	struct kc_queue *q = &s->queues[slot];
+	uint64_t state_from, data_from = UINT64_MAX;
+
+	if (q->snap_seq != 0 && q->snap_seq <= durable_seq)
+		q->snap_seq_durable = q->snap_seq;
+	/* Its state: from its newest snapshot on disk, or its creation. */
+	state_from = q->snap_seq_durable != 0 ? q->snap_seq_durable :
+						 q->created_seq;
+	/* Its data: the PUBLISH of the oldest message a registered consumer
+	 * has not consumed yet. */
+	if (q->consumer_count != 0 && q->low < q->end)
+		data_from = msg_at(s, q, q->low)->seq;
+	return state_from < data_from ? state_from : data_from;
 }

@@ -648,6 +648,43 @@ static int crash_load(const char *queue, uint32_t clients, const char *log)
 	return 0;
 }
 
+/*
+ * A producer and a consumer that keeps up: COUNT messages published to
+ * QUEUE, the consumer "reader" committing every 100, so the queue is
+ * trimmed as it goes and the journal's old segments become deletable.
+ */
+static int churn(const char *queue, uint32_t count)
+{
+	struct kc_client *c = open_client(1000);
+	struct kc_reply *r = malloc(sizeof(*r));
+	uint64_t off = 0;
+	char msg[128];
+
+	for (uint32_t i = 0; i < count; i++) {
+		int n = snprintf(msg, sizeof(msg), "churn-%u-", i);
+
+		memset(msg + n, 'c', 100 - (size_t)n);
+		if (kc_client_publish(c, queue, msg, 100, r, &off) !=
+			    KC_CLIENT_OK || r->status != KC_STATUS_OK) {
+			CHECK(0, "publish %u: %s", i, kc_status_name(r->status));
+			break;
+		}
+		if (i % 100 == 99 &&
+		    (kc_client_commit(c, queue, "reader", off + 1, r) !=
+			     KC_CLIENT_OK || r->status != KC_STATUS_OK)) {
+			CHECK(0, "commit %llu: %s", (unsigned long long)off + 1,
+			      kc_status_name(r->status));
+			break;
+		}
+	}
+	kc_client_close(c);
+	free(r);
+	printf("churn: %u messages through %s, last offset %llu: %d checks, "
+	       "%d failed\n", count, queue, (unsigned long long)off, checks,
+	       failures);
+	return failures == 0 ? 0 : 1;
+}
+
 struct tag {
 	int pid;
 	int cl;
@@ -719,10 +756,12 @@ static int crash_verify(const char *queue, const char *log)
 	struct kc_reply *r = malloc(sizeof(*r));
 	char **at = NULL, line[128];
 	struct tag *tags = NULL;
-	uint64_t n = 0, cap = 0, acked = 0, offset = 0;
+	uint64_t n = 0, cap = 0, acked = 0, offset = 0, base = 0, trimmed = 0;
 	FILE *f = fopen(log, "r");
 
-	/* The whole queue, in order. */
+	/* The whole queue, in order, from its first retained offset (what
+	 * every registered consumer consumed is trimmed): at[i] is the
+	 * message at offset base + i. */
 	for (;;) {
 		struct kc_fetch_reply fr;
 		const uint8_t *m;
@@ -734,6 +773,11 @@ static int crash_verify(const char *queue, const char *log)
 			      "fetch at %llu failed", (unsigned long long)offset);
 			break;
 		}
+		if (n == 0)
+			base = fr.first_offset;
+		CHECK(fr.first_offset == base + n, "fetch at %llu started at "
+		      "%llu", (unsigned long long)offset,
+		      (unsigned long long)fr.first_offset);
 		while (kc_fetch_reply_next(&fr, &pos, &m, &len)) {
 			if (n == cap) {
 				cap = cap ? 2 * cap : 1024;
@@ -753,6 +797,11 @@ static int crash_verify(const char *queue, const char *log)
 		if (sscanf(line, "%llu %95s", &off, msg) != 2)
 			continue;
 		acked++;
+		if (off < base) {
+			trimmed++; /* consumed by every consumer: gone */
+			continue;
+		}
+		off -= base;
 		CHECK(off < n && strcmp(at[off], msg) == 0,
 		      "acknowledged '%s' at offset %llu: %s", msg, off,
 		      off < n ? at[off] : "past the end");
@@ -786,9 +835,11 @@ static int crash_verify(const char *queue, const char *log)
 	free(at);
 	kc_client_close(c);
 	free(r);
-	printf("crash-verify: %llu messages in %s, %llu acknowledged: %d "
-	       "checks, %d failed\n", (unsigned long long)n, queue,
-	       (unsigned long long)acked, checks, failures);
+	printf("crash-verify: %llu messages in %s from offset %llu, %llu "
+	       "acknowledged (%llu of them consumed and trimmed): %d checks, "
+	       "%d failed\n", (unsigned long long)n, queue,
+	       (unsigned long long)base, (unsigned long long)acked,
+	       (unsigned long long)trimmed, checks, failures);
 	return failures == 0 ? 0 : 1;
 }
 
@@ -818,6 +869,10 @@ int main(int argc, char **argv)
 		return crash_load(argv[3], (uint32_t)strtoul(argv[4], NULL, 0),
 				  argv[5]);
 	}
+	if (argc >= 5 && strcmp(argv[1], "churn") == 0) {
+		server = argv[2];
+		return churn(argv[3], (uint32_t)strtoul(argv[4], NULL, 0));
+	}
 	if (argc >= 5 && strcmp(argv[1], "fill") == 0) {
 		server = argv[2];
 		return fill(argv[3], argv[4]);
@@ -832,6 +887,7 @@ int main(int argc, char **argv)
 		"       kc-itest crash-load SERVER QUEUE CLIENTS LOGFILE\n"
 		"       kc-itest crash-verify SERVER QUEUE LOGFILE\n"
 		"       kc-itest fill SERVER QUEUE LOGFILE\n"
+		"       kc-itest churn SERVER QUEUE COUNT\n"
 		"       kc-itest sequence SERVER PREFIX\n"
 		"       kc-itest garbage SERVER IFACE|- COUNT\n");
 	return 2;

@@ -30,7 +30,7 @@ check "reads still work: every acknowledged message at its offset" \
 # Space returns: the I/O thread makes its spare segment again.
 mount -o remount,size=6m "$MNT"
 sleep 0.5
-"$ITEST" fill $S full "$WORK/acked-2.log" >"$WORK/fill2.out" 2>&1
+"$ITEST" fill $S full2 "$WORK/acked-2.log" >"$WORK/fill2.out" 2>&1
 log "$(cat "$WORK/fill2.out")"
 check "accepting again once space returned, no restart" sh -c \
 	"grep -Eq 'fill: [1-9][0-9]* acknowledged, stopped by STORAGE_FULL' '$WORK/fill2.out'"
@@ -40,8 +40,8 @@ check "refusals counted" counter_at_least refused_storage_full 2
 check "kcq verify: the journal is sound" "$KCQ" verify "$JOURNAL"
 
 start_appliance "$CFG/tap-small-journal.yaml" "$JOURNAL"
-cat "$WORK/acked-1.log" "$WORK/acked-2.log" >"$WORK/acked.log"
-check "after a restart, every acknowledged message at its offset" \
-	"$ITEST" crash-verify $S full "$WORK/acked.log"
+check "after a restart, every acknowledged message at its offset" sh -c \
+	"'$ITEST' crash-verify $S full '$WORK/acked-1.log' &&
+	 '$ITEST' crash-verify $S full2 '$WORK/acked-2.log'"
 stop_appliance
 finish

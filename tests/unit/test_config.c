@@ -126,6 +126,7 @@ static void test_full_port_and_pipeline(void **state)
 		"eal:\n"
 		"  lcores: \"0@0,1@1,(2-3)@(0-1)\"\n"
 		"  in_memory: false\n"
+		"  memory_mb: 512\n"
 		"  extra_args: [--huge-unlink, \"--legacy-mem\"]\n"
 		"ports:\n"
 		"  - name: nic\n"
@@ -150,7 +151,7 @@ static void test_full_port_and_pipeline(void **state)
 		"  dir: j\n"
 		"  durability: none\n"
 		"  segment_bytes: 4294967296\n"
-		"  buffer_bytes: 1048576\n"
+		"  buffer_bytes: 4194304\n"
 		"  group_wait_us: 0\n"
 		MIN_KCP;
 
@@ -177,7 +178,7 @@ static void test_full_port_and_pipeline(void **state)
 	assert_string_equal(cfg.journal.dir, "/etc/kc/j");
 	assert_int_equal(cfg.journal.durability, KC_CFG_DURABILITY_NONE);
 	assert_int_equal(cfg.journal.segment_bytes, 1ull << 32);
-	assert_int_equal(cfg.journal.buffer_bytes, 1u << 20);
+	assert_int_equal(cfg.journal.buffer_bytes, 1u << 22);
 	assert_int_equal(cfg.journal.group_wait_us, 0);
 	assert_int_equal(cfg.journal.group_max, 1024);
 }
@@ -191,7 +192,7 @@ static void test_queue_needs(void **state)
 	kc_config_queue_needs(&cfg, &rxq, &txq);
 	assert_int_equal(rxq, 1);
 	assert_int_equal(txq, 1);
-	if (parse(MINIMAL "eal: {lcores: \"0-4\"}\n"
+	if (parse(MINIMAL "eal: {lcores: \"0-4\", memory_mb: 512}\n"
 		  "pipeline: {rx_lcores: [1, 2], "
 		  "worker_lcores: [3, 4]}\nmempool: {mbufs: 32767}\n") != 0)
 		fail_msg("%s", err);
@@ -276,6 +277,9 @@ static void test_error_out_of_range(void **state)
 		     18, "'segment_bytes' out of range: 4294967297");
 	expect_error(MINIMAL "journal:\n  durability: sync\n", 8, 15,
 		     "(expected one of: none | batch)");
+	expect_error(MINIMAL "journal:\n  buffer_bytes: 1048576\n", 8, 17,
+		     "journal.buffer_bytes 1048576 cannot take a snapshot of "
+		     "one queue");
 	expect_error(MINIMAL "pipeline:\n  idle: sometimes\n", 8, 9,
 		     "bad value for 'idle': 'sometimes' (expected one of: "
 		     "spin | adaptive)");

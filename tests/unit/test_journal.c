@@ -516,6 +516,76 @@ static void test_unknown_version_not_wiped(void **state)
 	assert_int_equal(end.how, KC_JEND_CLEAN);
 }
 
+static uint32_t count_segments(void)
+{
+	char sd[256], err[256];
+	struct kc_jreader *r;
+	uint32_t n;
+
+	shard_dir(sd, sizeof(sd));
+	r = kc_jreader_open(sd, err, sizeof(err));
+	assert_non_null(r);
+	n = kc_jreader_segments(r);
+	kc_jreader_close(r);
+	return n;
+}
+
+/* Retention deletes the oldest segments once the lcore no longer needs
+ * their records and the shard is over its size, never what is needed. */
+static void test_retention(void **state)
+{
+	struct kc_journal_cfg c = cfg_of(KC_JSEG_BYTES_MIN);
+	struct kc_jreader_end end;
+	struct kc_journal_stats st;
+	char err[256];
+	struct kc_journal *j;
+
+	(void)state;
+	c.retention_bytes = 2u << 20;
+	c.keep_age_s = 0;
+	read_all(&end, 0);
+	j = kc_journal_open(&c, &end, err, sizeof(err));
+	assert_non_null(j);
+	assert_int_equal(kc_journal_start(j), 0);
+	append(j, 1, 20000);
+	/* Nothing is known to be unneeded yet: nothing goes. */
+	rte_delay_us_sleep(300 * 1000);
+	kc_journal_stats(j, &st);
+	assert_int_equal(st.segments_deleted, 0);
+	/* Records below 15000 are not needed any more. */
+	kc_journal_keep_from(j, 15000);
+	for (int i = 0; i < 100 && st.segments_deleted == 0; i++) {
+		rte_delay_us_sleep(20 * 1000);
+		kc_journal_stats(j, &st);
+	}
+	assert_true(st.segments_deleted >= 1);
+	kc_journal_close(j);
+	/* What is left reads from where retention cut, up to 20000, and
+	 * still holds record 15000. */
+	{
+		char sd[256];
+		struct kc_jreader *r;
+		struct kc_jrec h;
+		const uint8_t *p;
+		struct kc_jpos pos;
+		uint64_t first = 0, last = 0;
+
+		shard_dir(sd, sizeof(sd));
+		r = kc_jreader_open(sd, err, sizeof(err));
+		while (kc_jreader_next(r, &h, &p, &pos)) {
+			if (first == 0)
+				first = h.seq;
+			last = h.seq;
+		}
+		assert_int_equal(kc_jreader_end(r)->how, KC_JEND_CLEAN);
+		kc_jreader_close(r);
+		assert_true(first > 1);
+		assert_true(first <= 15000);
+		assert_int_equal(last, 20000);
+	}
+	assert_true(count_segments() < 6);
+}
+
 static void test_back_pressure(void **state)
 {
 	struct kc_journal_cfg c = cfg_of(KC_JSEG_BYTES_MIN);
@@ -573,6 +643,8 @@ int main(void)
 			test_damaged_newest_segment_header, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_version_not_wiped,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retention, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_back_pressure, setup,
 						teardown),
 	};

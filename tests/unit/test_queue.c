@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -49,7 +51,7 @@ static void publish_ok(struct kc_queue_store *s, const char *q,
 	uint64_t off = ~0ull;
 
 	assert_int_equal(kc_queue_publish(s, &n, (const uint8_t *)msg,
-					  (uint32_t)strlen(msg), &off),
+					  (uint32_t)strlen(msg), 0, &off),
 			 KC_STATUS_OK);
 	assert_int_equal(off, want);
 }
@@ -140,24 +142,24 @@ static void test_limits_give_statuses(void **state)
 	uint64_t off;
 
 	memset(big, 'y', sizeof(big));
-	assert_int_equal(kc_queue_publish(s, &q, big, KC_MSG_MAX + 1, &off),
+	assert_int_equal(kc_queue_publish(s, &q, big, KC_MSG_MAX + 1, 0, &off),
 			 KC_STATUS_TOO_LARGE);
 	for (uint64_t i = 0; i < small.max_messages_per_queue; i++)
 		publish_ok(s, "full", "z", i);
-	assert_int_equal(kc_queue_publish(s, &q, big, 1, &off),
+	assert_int_equal(kc_queue_publish(s, &q, big, 1, 0, &off),
 			 KC_STATUS_QUEUE_FULL);
 
 	/* Byte limit: 4096 bytes hold three messages of 1343 but not four. */
 	other = name("bytes");
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(kc_queue_publish(s, &other, big, KC_MSG_MAX,
-						  &off), KC_STATUS_OK);
-	assert_int_equal(kc_queue_publish(s, &other, big, KC_MSG_MAX, &off),
+						  0, &off), KC_STATUS_OK);
+	assert_int_equal(kc_queue_publish(s, &other, big, KC_MSG_MAX, 0, &off),
 			 KC_STATUS_QUEUE_FULL);
 
 	publish_ok(s, "third", "ok", 0);
 	other = name("fourth");
-	assert_int_equal(kc_queue_publish(s, &other, big, 1, &off),
+	assert_int_equal(kc_queue_publish(s, &other, big, 1, 0, &off),
 			 KC_STATUS_NO_SPACE);
 	kc_queue_store_free(s);
 }
@@ -167,6 +169,8 @@ static void test_consumers(void **state)
 	struct kc_queue_store *s = store();
 	struct kc_name q = name("q"), c1 = name("c1"), c2 = name("c2"),
 		       c3 = name("c3"), none = name("none");
+	struct kc_fetch_reply r;
+	uint8_t out[256];
 	uint64_t off;
 
 	assert_int_equal(kc_queue_commit(s, &none, &c1, 0),
@@ -184,12 +188,160 @@ static void test_consumers(void **state)
 			 KC_STATUS_OUT_OF_RANGE);
 	assert_int_equal(kc_queue_committed(s, &q, &c1, &off), KC_STATUS_OK);
 	assert_int_equal(off, 2);
-	/* Moving back is allowed (a consumer replays). */
-	assert_int_equal(kc_queue_commit(s, &q, &c1, 0), KC_STATUS_OK);
-	assert_int_equal(kc_queue_commit(s, &q, &c2, 1), KC_STATUS_OK);
-	assert_int_equal(kc_queue_commit(s, &q, &c3, 1), KC_STATUS_NO_SPACE);
+	/* The only consumer consumed everything: it is trimmed. */
+	assert_int_equal(kc_queue_fetch(s, &q, 0, 0, out, sizeof(out), &r),
+			 KC_STATUS_OK);
+	assert_int_equal(r.first_offset, 2);
+	assert_int_equal(r.count, 0);
+	assert_int_equal(kc_queue_commit(s, &q, &c1, 0),
+			 KC_STATUS_OUT_OF_RANGE);
+	publish_ok(s, "q", "c", 2);
+	publish_ok(s, "q", "d", 3);
+	/* A second consumer, at the first offset held; then moving back
+	 * within what is held is allowed (a consumer replays). */
+	assert_int_equal(kc_queue_commit(s, &q, &c2, 2), KC_STATUS_OK);
+	assert_int_equal(kc_queue_commit(s, &q, &c1, 4), KC_STATUS_OK);
+	assert_int_equal(kc_queue_commit(s, &q, &c1, 3), KC_STATUS_OK);
+	assert_int_equal(kc_queue_fetch(s, &q, 0, 0, out, sizeof(out), &r),
+			 KC_STATUS_OK);
+	assert_int_equal(r.first_offset, 2); /* c2 has consumed nothing */
+	assert_int_equal(r.count, 2);
+	assert_int_equal(kc_queue_commit(s, &q, &c3, 2), KC_STATUS_NO_SPACE);
 	assert_int_equal(kc_queue_committed(s, &q, &c2, &off), KC_STATUS_OK);
-	assert_int_equal(off, 1);
+	assert_int_equal(off, 2);
+	kc_queue_store_free(s);
+}
+
+/* With a consumer keeping up, a queue lives far past its limits: the
+ * rings wrap, and every message reads back as written. */
+static void test_trim_reuses_memory(void **state)
+{
+	struct kc_queue_store *s = store();
+	struct kc_name q = name("long"), c = name("reader");
+	struct kc_fetch_reply r;
+	uint8_t out[KC_PAYLOAD_MAX];
+	char msg[400];
+
+	(void)state;
+	for (uint64_t i = 0; i < 2000; i++) {
+		uint64_t off;
+		size_t n = (size_t)snprintf(msg, sizeof(msg), "m%llu-",
+					    (unsigned long long)i);
+
+		/* Lengths from 6 to ~380: messages wrap at varied places. */
+		memset(msg + n, 'a' + (char)(i % 26), (i * 37) % 373);
+		n += (i * 37) % 373;
+		assert_int_equal(kc_queue_publish(s, &q, (const uint8_t *)msg,
+						  (uint32_t)n, i + 1, &off),
+				 KC_STATUS_OK);
+		assert_int_equal(off, i);
+		/* Read it back through FETCH, then consume it. */
+		assert_int_equal(kc_queue_fetch(s, &q, i, 1, out, sizeof(out),
+						&r), KC_STATUS_OK);
+		assert_int_equal(r.count, 1);
+		assert_int_equal(kc_get_u32(out), n);
+		assert_memory_equal(out + 4, msg, n);
+		if (i % 3 == 2)
+			assert_int_equal(kc_queue_commit(s, &q, &c, i + 1),
+					 KC_STATUS_OK);
+	}
+	kc_queue_store_free(s);
+}
+
+static void fill_for_snapshot(struct kc_queue_store *s)
+{
+	struct kc_name q = name("snap"), a = name("a"), b = name("b");
+
+	for (uint64_t i = 0; i < 12; i++) {
+		char m[16];
+
+		snprintf(m, sizeof(m), "msg-%llu", (unsigned long long)i);
+		publish_ok(s, "snap", m, i);
+	}
+	assert_int_equal(kc_queue_commit(s, &q, &a, 5), KC_STATUS_OK);
+	assert_int_equal(kc_queue_commit(s, &q, &b, 7), KC_STATUS_OK);
+}
+
+static void test_snapshot_round_trip(void **state)
+{
+	struct kc_queue_store *s = store(), *t = store();
+	size_t cap = (size_t)kc_queue_snapshot_max(&small);
+	uint8_t *snap = malloc(cap), *again = malloc(cap);
+	struct kc_name q = name("snap"), b = name("b"), got;
+	struct kc_fetch_reply r;
+	uint8_t out[KC_PAYLOAD_MAX];
+	uint64_t off, low, end;
+	size_t n, m;
+
+	(void)state;
+	fill_for_snapshot(s);
+	kc_queue_bounds(s, (uint32_t)kc_queue_slot(s, &q), &low, &end);
+	assert_int_equal(low, 5);
+	assert_int_equal(end, 12);
+	assert_int_equal(kc_queue_snapshot(s, 0, snap, cap - 1), 0);
+	n = kc_queue_snapshot(s, 0, snap, cap);
+	assert_true(n > 0);
+	assert_true(kc_queue_snapshot_name(snap, n, &got));
+	assert_string_equal(got.s, "snap");
+	assert_int_equal(kc_queue_restore(t, snap, n), KC_STATUS_OK);
+	/* The same queue: bounds, consumers, messages, and snapshot bytes. */
+	kc_queue_bounds(t, (uint32_t)kc_queue_slot(t, &q), &low, &end);
+	assert_int_equal(low, 5);
+	assert_int_equal(end, 12);
+	assert_int_equal(kc_queue_committed(t, &q, &b, &off), KC_STATUS_OK);
+	assert_int_equal(off, 7);
+	assert_int_equal(kc_queue_fetch(t, &q, 0, 0, out, sizeof(out), &r),
+			 KC_STATUS_OK);
+	assert_int_equal(r.first_offset, 5);
+	assert_int_equal(r.count, 7);
+	assert_memory_equal(out + 4, "msg-5", 5);
+	m = kc_queue_snapshot(t, 0, again, cap);
+	assert_int_equal(m, n);
+	assert_memory_equal(again, snap, n);
+	/* And it goes on alike. */
+	publish_ok(t, "snap", "next", 12);
+	/* Restoring over an existing queue replaces it. */
+	assert_int_equal(kc_queue_restore(t, snap, n), KC_STATUS_OK);
+	kc_queue_bounds(t, 0, &low, &end);
+	assert_int_equal(end, 12);
+	/* Malformed: cut short, or one byte too many. */
+	assert_int_equal(kc_queue_restore(t, snap, n - 1),
+			 KC_STATUS_BAD_REQUEST);
+	assert_int_equal(kc_queue_restore(t, snap, 10), KC_STATUS_BAD_REQUEST);
+	snap[0] ^= 1;
+	assert_int_equal(kc_queue_restore(t, snap, n), KC_STATUS_BAD_REQUEST);
+	free(snap);
+	free(again);
+	kc_queue_store_free(s);
+	kc_queue_store_free(t);
+}
+
+/* What the journal must keep for a queue. */
+static void test_needed_from(void **state)
+{
+	struct kc_queue_store *s = store();
+	struct kc_name q = name("r"), c = name("c");
+	uint64_t off;
+
+	(void)state;
+	assert_int_equal(kc_queue_publish(s, &q, (const uint8_t *)"a", 1, 100,
+					  &off), KC_STATUS_OK);
+	assert_int_equal(kc_queue_publish(s, &q, (const uint8_t *)"b", 1, 102,
+					  &off), KC_STATUS_OK);
+	/* No snapshot, no consumer: from its creation. */
+	assert_int_equal(kc_queue_needed_from(s, 0, 1000), 100);
+	assert_true(kc_queue_snapshot_due(s, 0, 0));
+	kc_queue_snapshot_taken(s, 0, 200, 1000, 300);
+	assert_false(kc_queue_snapshot_due(s, 0, 2199));
+	assert_true(kc_queue_snapshot_due(s, 0, 2200));
+	/* The snapshot is not durable yet. */
+	assert_int_equal(kc_queue_needed_from(s, 0, 150), 100);
+	assert_int_equal(kc_queue_needed_from(s, 0, 200), 200);
+	/* A consumer has not consumed offset 1 (PUBLISH seq 102) yet. */
+	assert_int_equal(kc_queue_commit(s, &q, &c, 1), KC_STATUS_OK);
+	assert_int_equal(kc_queue_needed_from(s, 0, 200), 102);
+	assert_int_equal(kc_queue_commit(s, &q, &c, 2), KC_STATUS_OK);
+	assert_int_equal(kc_queue_needed_from(s, 0, 200), 200);
 	kc_queue_store_free(s);
 }
 
@@ -214,6 +366,9 @@ int main(void)
 		cmocka_unit_test(test_limits_give_statuses),
 		cmocka_unit_test(test_consumers),
 		cmocka_unit_test(test_fetch_unknown_queue),
+		cmocka_unit_test(test_trim_reuses_memory),
+		cmocka_unit_test(test_snapshot_round_trip),
+		cmocka_unit_test(test_needed_from),
 	};
 
 	kc_test_eal_init("test_queue");

@@ -95,6 +95,7 @@ static void worker_down(void)
 	for (uint32_t k = ws.pend_tail; k != ws.pend_head; k++)
 		rte_pktmbuf_free(ws.pend[k & ws.pend_mask].m);
 	rte_free(ws.pend);
+	rte_free(ws.snap_buf);
 	kc_queue_store_free(ws.store);
 	memset(&ws, 0, sizeof(ws));
 }

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Snapshots of a worker's queues into its journal shard, and what the
+ * shard must keep (docs/journal-format.md, "Snapshots and retention").
+ *
+ * Every journal.snapshot_bytes of records appended, a cycle snapshots each
+ * of the worker's queues, one queue per poll loop so no loop stalls for
+ * long: the queue's whole state (kc_queue_snapshot) goes into consecutive
+ * SNAPSHOT records. A queue is left out of a cycle until the journal has
+ * grown by four times its last snapshot, so snapshots of a large queue
+ * (one whose consumers lag, or that has none) cost at most a fifth of
+ * what the journal writes. A queue's newest snapshot on disk stands for every
+ * record of it before, so recovery can start from it and the journal can
+ * forget what came before, as long as no registered consumer still has to
+ * read a message published there.
+ */
+#include <string.h>
+
+#include "kc_pipeline_priv.h"
+
+/* Tell the journal the oldest record any queue still needs. */
+static void publish_keep(struct kc_worker_state *w)
+{
+	uint64_t durable = kc_journal_durable_seq(w->j);
+	uint64_t keep = kc_journal_last_seq(w->j) + 1;
+	uint32_t n = kc_queue_count(w->store);
+
+	for (uint32_t slot = 0; slot < n; slot++) {
+		uint64_t need = kc_queue_needed_from(w->store, slot, durable);
+
+		if (need < keep)
+			keep = need;
+	}
+	kc_journal_keep_from(w->j, keep);
+}
+
+/* Append one queue's snapshot; false if the journal has no room now. */
+static bool snapshot_queue(struct kc_worker_state *w, uint32_t slot)
+{
+	uint8_t *part = w->snap_buf + w->snap_cap - KC_JREC_PAYLOAD_MAX;
+	size_t len = kc_queue_snapshot(w->store, slot, w->snap_buf,
+				       w->snap_cap - KC_JREC_PAYLOAD_MAX);
+	uint32_t parts = (uint32_t)((len + KC_JSNAP_CHUNK_MAX - 1) /
+				    KC_JSNAP_CHUNK_MAX);
+	uint64_t bytes = 0, seq0 = kc_journal_last_seq(w->j) + 1;
+
+	if (parts == 0)
+		parts = 1;
+	for (uint32_t i = 0; i < parts; i++) {
+		size_t chunk = RTE_MIN((size_t)KC_JSNAP_CHUNK_MAX,
+				       len - (size_t)i * KC_JSNAP_CHUNK_MAX);
+
+		bytes += kc_jrec_size((uint32_t)(KC_JSNAP_HDR_LEN + chunk));
+	}
+	if (!kc_journal_room(w->j, bytes, false))
+		return false;
+	for (uint32_t i = 0; i < parts; i++) {
+		size_t chunk = RTE_MIN((size_t)KC_JSNAP_CHUNK_MAX,
+				       len - (size_t)i * KC_JSNAP_CHUNK_MAX);
+		struct kc_jsnap sh = {
+			.part = i, .parts = parts, .total_len = (uint32_t)len,
+			.kind = KC_JSNAP_QUEUE,
+		};
+		struct kc_jrec h = {
+			.type = KC_JREC_SNAPSHOT,
+			.payload_len = (uint32_t)(KC_JSNAP_HDR_LEN + chunk),
+			.time_ns = w->now_ns,
+			.ref = seq0,
+		};
+
+		kc_jsnap_encode(part, &sh);
+		memcpy(part + KC_JSNAP_HDR_LEN,
+		       w->snap_buf + (size_t)i * KC_JSNAP_CHUNK_MAX, chunk);
+		kc_journal_append(w->j, &h, part);
+		w->st->c[KC_CTR_journal_records]++;
+	}
+	kc_journal_publish(w->j);
+	kc_queue_snapshot_taken(w->store, slot, seq0,
+				kc_journal_appended(w->j), bytes);
+	w->st->c[KC_CTR_snapshots]++;
+	return true;
+}
+
+void kc_snapshot_poll(struct kc_worker_state *w)
+{
+	if (w->j == NULL || kc_journal_state(w->j) == KC_JOURNAL_FAILED)
+		return;
+	if (w->snap_slot < 0) {
+		if (kc_journal_appended(w->j) >= w->snap_next_at &&
+		    kc_queue_count(w->store) != 0)
+			w->snap_slot = 0;
+		else if ((++w->keep_tick & 1023u) == 0)
+			publish_keep(w);
+		return;
+	}
+	if ((uint64_t)w->snap_slot >= kc_queue_count(w->store)) {
+		w->snap_slot = -1;
+		w->snap_next_at = kc_journal_appended(w->j) + w->snap_every;
+		publish_keep(w);
+		return;
+	}
+	if (!kc_queue_snapshot_due(w->store, (uint32_t)w->snap_slot,
+				   kc_journal_appended(w->j)) ||
+	    snapshot_queue(w, (uint32_t)w->snap_slot))
+		w->snap_slot++;
+}
