@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -34,6 +35,14 @@
 static struct rte_ether_addr dst_mac, src_mac;
 static uint32_t dst_ip;
 static struct kc_key key;
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 static void build(struct rte_mbuf *m, uint64_t seq)
 {
@@ -64,7 +73,9 @@ static void build(struct rte_mbuf *m, uint64_t seq)
 	udp->dst_port = rte_cpu_to_be_16(KC_UDP_PORT_DEFAULT);
 	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*udp) + len));
 	udp->dgram_cksum = 0; /* optional in IPv4: the generator saves it */
-	kc_msg_id_make(h.msg_id, 1, key.client_id, seq);
+	/* A message id of now: the appliance refuses ids outside its
+	 * replay window. */
+	kc_msg_id_make(h.msg_id, wall_ms(), key.client_id, seq);
 	kc_hdr_encode(kcp, &h);
 	kc_put_u64(kcp + KC_HDR_LEN, rte_rdtsc());
 	kc_auth_sign(&key, kcp, len);
