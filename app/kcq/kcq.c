@@ -513,7 +513,7 @@ static int cmd_stats(const struct shards *s, const struct opts *op)
 
 	for (uint32_t i = 0; i < s->n; i++) {
 		struct kc_jreader *r = open_reader(s->path[i], op->torn_limit);
-		uint64_t by_type[4] = { 0 }, by_op[256] = { 0 };
+		uint64_t by_type[4] = { 0 }, by_op[256] = { 0 }, snaps = 0;
 		uint64_t by_status[64] = { 0 };
 		uint64_t first = 0, last = 0, t_first = 0, t_last = 0;
 		const struct kc_jreader_end *e;
@@ -532,11 +532,19 @@ static int cmd_stats(const struct shards *s, const struct opts *op)
 			}
 			last = h.seq;
 			t_last = h.time_ns;
-			by_type[h.type & 3]++;
-			if (h.type == KC_JREC_REQUEST)
+			if (h.type == KC_JREC_REQUEST) {
+				by_type[KC_JREC_REQUEST]++;
 				by_op[h.op]++;
-			else
+			} else if (h.type == KC_JREC_REPLY) {
+				by_type[KC_JREC_REPLY]++;
 				by_status[h.status & 63]++;
+			} else if (h.type == KC_JREC_SNAPSHOT) {
+				struct kc_jsnap sh;
+
+				snaps += kc_jsnap_decode(p, h.payload_len,
+							 &sh) &&
+					 sh.part + 1 == sh.parts;
+			}
 		}
 		e = kc_jreader_end(r);
 		fmt_time(t_first, t0, sizeof(t0));
@@ -563,6 +571,7 @@ static int cmd_stats(const struct shards *s, const struct opts *op)
 		json_object_set_new(o, "records", json_integer((json_int_t)e->records));
 		json_object_set_new(o, "requests", json_integer((json_int_t)by_type[KC_JREC_REQUEST]));
 		json_object_set_new(o, "replies", json_integer((json_int_t)by_type[KC_JREC_REPLY]));
+		json_object_set_new(o, "snapshots", json_integer((json_int_t)snaps));
 		json_object_set_new(o, "first_seq", json_integer((json_int_t)first));
 		json_object_set_new(o, "last_seq", json_integer((json_int_t)last));
 		json_object_set_new(o, "first_time", json_string(first ? t0 : ""));
@@ -590,7 +599,7 @@ static int cmd_stats(const struct shards *s, const struct opts *op)
 			json_object_foreach(sts, k, v)
 				printf(" %s=%" JSON_INTEGER_FORMAT, k,
 				       json_integer_value(v));
-			printf("\n");
+			printf("\n  snapshots: %" PRIu64 "\n", snaps);
 		}
 		json_array_append_new(all, o);
 		kc_jreader_close(r);

@@ -172,9 +172,50 @@ static void print_port_counters(FILE *f, const struct kc_config *cfg,
 		"ports)\n", "port_rx_nombuf", (unsigned long long)nombuf);
 }
 
+/* The journal's own figures (its I/O threads), summed over the shards. */
+static void print_journal_counters(FILE *f, const struct kc_pipeline *p)
+{
+	static const char *const desc[] = {
+		"group commits (write and fdatasync)",
+		"bytes written to journal segments",
+		"fdatasync calls",
+		"most records in one group",
+		"longest fdatasync, microseconds",
+		"segments preallocated",
+		"segments deleted by retention",
+		"bytes of segments deleted by retention",
+		"failed journal writes or syncs",
+	};
+	struct kc_journal_stats js;
+	uint64_t v[9];
+
+	kc_pipeline_journal_stats(p, &js);
+	v[0] = js.groups;
+	v[1] = js.bytes_written;
+	v[2] = js.fsyncs;
+	v[3] = js.group_records_max;
+	v[4] = js.fsync_ns_max / 1000;
+	v[5] = js.segments_created;
+	v[6] = js.segments_deleted;
+	v[7] = js.bytes_deleted;
+	v[8] = js.write_errors;
+	for (unsigned int i = 0; i < 9; i++) {
+		static const char *const name[] = {
+			"journal_groups", "journal_bytes", "journal_fsyncs",
+			"journal_group_max", "journal_fsync_us_max",
+			"journal_segments_made", "journal_segments_deleted",
+			"journal_bytes_deleted", "journal_write_errors",
+		};
+
+		fprintf(f, "  %-24s %16llu  %s\n", name[i],
+			(unsigned long long)v[i], desc[i]);
+	}
+}
+
 static void print_counters(FILE *f, const char *title,
 			   const struct kc_config *cfg,
-			   const struct kc_port_state *ports)
+			   const struct kc_port_state *ports,
+			   const struct kc_pipeline *p)
 {
 	uint64_t sum[KC_CTR_COUNT];
 
@@ -188,6 +229,8 @@ static void print_counters(FILE *f, const char *title,
 		(unsigned long long)kc_stats_drops(sum));
 	if (ports != NULL)
 		print_port_counters(f, cfg, ports);
+	if (p != NULL)
+		print_journal_counters(f, p);
 	fflush(f);
 }
 
@@ -419,11 +462,11 @@ int main(int argc, char **argv)
 			continue;
 		if (++ticks % (cfg.control.stats_interval_s * 10) == 0)
 			print_counters(stdout, "kingcobra counters", &cfg,
-				       ports);
+				       ports, pipeline);
 	}
 	LOG(NOTICE, "signal %d: stopping", (int)stop_signal);
 	kc_pipeline_stop(pipeline);
-	print_counters(stdout, "kingcobra stopped", &cfg, ports);
+	print_counters(stdout, "kingcobra stopped", &cfg, ports, pipeline);
 	kc_ports_stop(&cfg, ports);
 	kc_pipeline_free(pipeline);
 	rte_mempool_free(mp);

@@ -117,7 +117,8 @@ static void op_commit(struct kc_queue_store *qs, struct kc_lcore_stats *st, cons
 	if (r->status == KC_STATUS_NOT_FOUND)
 		r->reason = "no such queue";
 	else if (r->status == KC_STATUS_OUT_OF_RANGE)
-		r->reason = "offset is past the end of the queue";
+		r->reason = "offset is outside what the queue holds (past its "
+			    "end, or trimmed)";
 	else
 		r->reason = "max_consumers_per_queue reached";
 }

@@ -523,6 +523,30 @@ void kc_pipeline_free(struct kc_pipeline *p)
 	rte_free(p);
 }
 
+void kc_pipeline_journal_stats(const struct kc_pipeline *p,
+			       struct kc_journal_stats *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (uint32_t i = 0; i < p->nb_workers; i++) {
+		struct kc_journal_stats st;
+
+		if (p->workers[i]->ws.j == NULL)
+			continue;
+		kc_journal_stats(p->workers[i]->ws.j, &st);
+		sum->groups += st.groups;
+		sum->bytes_written += st.bytes_written;
+		sum->fsyncs += st.fsyncs;
+		sum->segments_created += st.segments_created;
+		sum->segments_deleted += st.segments_deleted;
+		sum->bytes_deleted += st.bytes_deleted;
+		sum->write_errors += st.write_errors;
+		if (st.fsync_ns_max > sum->fsync_ns_max)
+			sum->fsync_ns_max = st.fsync_ns_max;
+		if (st.group_records_max > sum->group_records_max)
+			sum->group_records_max = st.group_records_max;
+	}
+}
+
 void kc_pipeline_describe(const struct kc_pipeline *p, char *out, size_t len)
 {
 	size_t used = 0;

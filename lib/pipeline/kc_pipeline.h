@@ -25,6 +25,7 @@
 
 #include "kc_auth.h"
 #include "kc_config.h"
+#include "kc_journal.h"
 
 #define KC_MAX_PORTS KC_CFG_PORTS_MAX
 #define KC_MAX_WORKERS KC_CFG_WORKERS_MAX
@@ -58,6 +59,10 @@ int kc_pipeline_launch(struct kc_pipeline *p);
 void kc_pipeline_stop(struct kc_pipeline *p);
 
 void kc_pipeline_free(struct kc_pipeline *p);
+
+/* The journal I/O threads' figures, summed over the workers' shards. */
+void kc_pipeline_journal_stats(const struct kc_pipeline *p,
+			       struct kc_journal_stats *sum);
 
 /* One line per data-path lcore: its roles, for the start-up banner. */
 void kc_pipeline_describe(const struct kc_pipeline *p, char *out, size_t len);

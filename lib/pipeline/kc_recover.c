@@ -66,9 +66,11 @@ struct replay {
 	uint64_t snap_cap;
 	uint64_t snap_len;
 	uint64_t snap_seq0;
+	uint64_t snap_seq_last;
 	uint32_t snap_next;		/* part expected; 0: none started */
 	uint32_t snap_parts;
-	uint64_t snapshots;		/* restored or checked */
+	uint64_t restored;		/* snapshots that made a queue */
+	uint64_t checked;		/* snapshots compared with one */
 };
 
 static void progress(const char *dir, uint32_t shard, uint64_t records,
@@ -149,6 +151,14 @@ static int apply_pair(struct replay *rp, const struct kc_jrec *rep,
 
 	remember(rp, rep, rep_kcp);
 	rp->have_req = false;
+	/* An op this build does not know succeeded: what it changed cannot
+	 * be replayed. */
+	if (!kc_op_known(op) && rep->status == KC_STATUS_OK) {
+		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 ": op "
+			 "%u, unknown to this build, succeeded; a newer build "
+			 "wrote this journal", rp->shard, rp->req.seq, op);
+		return -EILSEQ;
+	}
 	/* Only a state-changing op that succeeded changed anything. */
 	if (!kc_ops_mutates(op) || rep->status != KC_STATUS_OK)
 		return 0;
@@ -204,6 +214,7 @@ static int snapshot_done(struct replay *rp, char *err, size_t err_len)
 			return -EILSEQ;
 		}
 		slot = kc_queue_slot(w->store, &q);
+		rp->restored++;
 	} else {
 		n = slot < 0 ? 0 : kc_queue_snapshot(w->store, (uint32_t)slot,
 						     w->snap_buf, w->snap_cap);
@@ -214,12 +225,12 @@ static int snapshot_done(struct replay *rp, char *err, size_t err_len)
 				 rp->shard, rp->snap_seq0, q.s);
 			return -EILSEQ;
 		}
+		rp->checked++;
 	}
 	/* The journal's size is not known here: as if taken at its start,
 	 * so the next cycle takes a fresh one. */
-	kc_queue_snapshot_taken(w->store, (uint32_t)slot, rp->snap_seq0, 0,
-				0);
-	rp->snapshots++;
+	kc_queue_snapshot_taken(w->store, (uint32_t)slot, rp->snap_seq0,
+				rp->snap_seq_last, 0, 0);
 	return 0;
 }
 
@@ -261,6 +272,7 @@ static int snapshot_part(struct replay *rp, const struct kc_jrec *h,
 	if (rp->snap_next < sh.parts)
 		return 0;
 	rp->snap_next = 0;
+	rp->snap_seq_last = h->seq;
 	if (rp->snap_len != sh.total_len) {
 		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 ": "
 			 "snapshot shorter than it says", rp->shard, h->seq);
@@ -399,10 +411,12 @@ static int recover_shard(const struct kc_config *cfg, uint32_t shard,
 		double s = (double)(mono_ns() - t0) / 1e9;
 
 		printf("kingcobra: journal shard %u recovered: %" PRIu64
-		       " requests replayed, %" PRIu64 " snapshot(s) %s, from "
+		       " requests replayed, %" PRIu64 " queue(s) restored from "
+		       "a snapshot, %" PRIu64 " snapshot(s) checked, %" PRIu64
+		       " record(s) before a queue's snapshot skipped, from "
 		       "%" PRIu64 " segment(s) in %.3f s; next seq %" PRIu64
-		       "; %s%s\n", shard, rp->applied, rp->snapshots,
-		       rp->truncated ? "restored" : "checked", end->segments,
+		       "; %s%s\n", shard, rp->applied, rp->restored,
+		       rp->checked, rp->skipped, end->segments,
 		       s, end->next_seq ? end->next_seq : 1,
 		       end->how == KC_JEND_TORN ? "cut a torn tail: " :
 						  "clean end",

@@ -76,6 +76,7 @@ static bool snapshot_queue(struct kc_worker_state *w, uint32_t slot)
 	}
 	kc_journal_publish(w->j);
 	kc_queue_snapshot_taken(w->store, slot, seq0,
+				kc_journal_last_seq(w->j),
 				kc_journal_appended(w->j), bytes);
 	w->st->c[KC_CTR_snapshots]++;
 	return true;
@@ -85,12 +86,13 @@ void kc_snapshot_poll(struct kc_worker_state *w)
 {
 	if (w->j == NULL || kc_journal_state(w->j) == KC_JOURNAL_FAILED)
 		return;
+	/* Now and then, whatever a cycle is doing. */
+	if ((++w->keep_tick & 1023u) == 0)
+		publish_keep(w);
 	if (w->snap_slot < 0) {
 		if (kc_journal_appended(w->j) >= w->snap_next_at &&
 		    kc_queue_count(w->store) != 0)
 			w->snap_slot = 0;
-		else if ((++w->keep_tick & 1023u) == 0)
-			publish_keep(w);
 		return;
 	}
 	if ((uint64_t)w->snap_slot >= kc_queue_count(w->store)) {
@@ -99,8 +101,11 @@ void kc_snapshot_poll(struct kc_worker_state *w)
 		publish_keep(w);
 		return;
 	}
-	if (!kc_queue_snapshot_due(w->store, (uint32_t)w->snap_slot,
-				   kc_journal_appended(w->j)) ||
-	    snapshot_queue(w, (uint32_t)w->snap_slot))
-		w->snap_slot++;
+	/* A queue not due, or whose snapshot the journal cannot take now
+	 * (a full disk), waits for the next cycle: no cycle stalls. */
+	if (kc_queue_snapshot_due(w->store, (uint32_t)w->snap_slot,
+				  kc_journal_appended(w->j)) &&
+	    !snapshot_queue(w, (uint32_t)w->snap_slot))
+		w->st->c[KC_CTR_snapshots_deferred]++;
+	w->snap_slot++;
 }

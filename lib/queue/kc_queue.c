@@ -40,7 +40,8 @@ struct kc_queue {
 	uint64_t head;		/* arena bytes placed, skips included */
 	uint64_t created_seq;	/* journal seq of the PUBLISH that made it */
 	uint64_t snap_seq;	/* its newest snapshot in the journal */
-	uint64_t snap_seq_durable; /* ... the newest known to be on disk */
+	uint64_t snap_seq_last;	/* ... the seq of its last part */
+	uint64_t snap_seq_durable; /* the newest known to be on disk */
 	uint64_t snap_at;	/* journal bytes appended when it was taken */
 	uint64_t snap_len;	/* its size */
 	uint32_t consumer_count;
@@ -365,7 +366,7 @@ void kc_queue_bounds(const struct kc_queue_store *s, uint32_t slot,
 
 #define SNAP_MAGIC 0x5351434bu /* "KCQS" little-endian */
 #define SNAP_VERSION 1u
-#define SNAP_FIXED (4u + 2u + 1u + KC_NAME_MAX + 8u + 8u + 8u + 4u)
+#define SNAP_FIXED (4u + 2u + 1u + KC_NAME_MAX + 8u + 8u + 8u + 8u + 8u + 4u)
 #define SNAP_CONSUMER (1u + KC_NAME_MAX + 8u)
 #define SNAP_MSG (4u + 8u)
 
@@ -409,6 +410,11 @@ size_t kc_queue_snapshot(const struct kc_queue_store *s, uint32_t slot,
 	p = put_le(p, q->low, 8);
 	p = put_le(p, q->end, 8);
 	p = put_le(p, q->created_seq, 8);
+	/* Where the arena's bytes are: a restored queue is laid out as the
+	 * original, so it fills up at exactly the same PUBLISH. */
+	p = put_le(p, q->low < q->end ? msg_at(s, q, q->low)->pos : q->head,
+		   8);
+	p = put_le(p, q->head, 8);
 	p = put_le(p, q->consumer_count, 4);
 	for (uint32_t i = 0; i < q->consumer_count; i++) {
 		*p++ = q->consumers[i].name.len;
@@ -491,7 +497,7 @@ enum kc_status kc_queue_restore(struct kc_queue_store *s, const uint8_t *snap,
 	struct rd r = { snap, len, false };
 	struct kc_name name;
 	struct kc_queue *q;
-	uint64_t low, end, created;
+	uint64_t low, end, created, first_pos, head;
 	uint32_t consumers;
 
 	if (rd_le(&r, 4) != SNAP_MAGIC || rd_le(&r, 2) != SNAP_VERSION ||
@@ -500,6 +506,8 @@ enum kc_status kc_queue_restore(struct kc_queue_store *s, const uint8_t *snap,
 	low = rd_le(&r, 8);
 	end = rd_le(&r, 8);
 	created = rd_le(&r, 8);
+	first_pos = rd_le(&r, 8);
+	head = rd_le(&r, 8);
 	consumers = (uint32_t)rd_le(&r, 4);
 	if (r.bad || end < low)
 		return KC_STATUS_BAD_REQUEST;
@@ -522,7 +530,7 @@ enum kc_status kc_queue_restore(struct kc_queue_store *s, const uint8_t *snap,
 		q->consumer_count++;
 	}
 	q->low = q->end = low;
-	q->head = 0;
+	q->head = first_pos;
 	for (uint64_t o = low; o < end; o++) {
 		uint32_t mlen = (uint32_t)rd_le(&r, 4);
 		uint64_t seq = rd_le(&r, 8);
@@ -536,15 +544,18 @@ enum kc_status kc_queue_restore(struct kc_queue_store *s, const uint8_t *snap,
 			return KC_STATUS_QUEUE_FULL;
 		append(s, q, pos, b, mlen, seq);
 	}
-	if (r.bad || r.left != 0)
+	if (r.bad || r.left != 0 || q->head > head)
 		return KC_STATUS_BAD_REQUEST;
+	q->head = head;
 	return KC_STATUS_OK;
 }
 
 void kc_queue_snapshot_taken(struct kc_queue_store *s, uint32_t slot,
-			     uint64_t seq, uint64_t at, uint64_t len)
+			     uint64_t seq, uint64_t seq_last, uint64_t at,
+			     uint64_t len)
 {
 	s->queues[slot].snap_seq = seq;
+	s->queues[slot].snap_seq_last = seq_last;
 	s->queues[slot].snap_at = at;
 	s->queues[slot].snap_len = len;
 }
@@ -565,7 +576,8 @@ uint64_t kc_queue_needed_from(struct kc_queue_store *s, uint32_t slot,
 	struct kc_queue *q = &s->queues[slot];
 	uint64_t state_from, data_from = UINT64_MAX;
 
-	if (q->snap_seq != 0 && q->snap_seq <= durable_seq)
+	/* A snapshot counts once its last part is on disk. */
+	if (q->snap_seq != 0 && q->snap_seq_last <= durable_seq)
 		q->snap_seq_durable = q->snap_seq;
 	/* Its state: from its newest snapshot on disk, or its creation. */
 	state_from = q->snap_seq_durable != 0 ? q->snap_seq_durable :

@@ -95,8 +95,9 @@ enum kc_status kc_queue_restore(struct kc_queue_store *s, const uint8_t *snap,
 				size_t len);
 
 /*
- * Retention bookkeeping. kc_queue_snapshot_taken records the journal seq of
- * the slot's newest snapshot, the journal's size then (bytes appended) and
+ * Retention bookkeeping. kc_queue_snapshot_taken records the journal seqs
+ * of the first and last parts of the slot's newest snapshot (it counts
+ * once the last is durable), the journal's size then (bytes appended) and
  * the snapshot's length; kc_queue_snapshot_due says whether another one is
  * worth its cost at journal size at (the journal grew by four times the
  * one). kc_queue_needed_from: the oldest journal seq the queue still needs,
@@ -105,7 +106,8 @@ enum kc_status kc_queue_restore(struct kc_queue_store *s, const uint8_t *snap,
  * consumed.
  */
 void kc_queue_snapshot_taken(struct kc_queue_store *s, uint32_t slot,
-			     uint64_t seq, uint64_t at, uint64_t len);
+			     uint64_t seq, uint64_t seq_last, uint64_t at,
+			     uint64_t len);
 bool kc_queue_snapshot_due(const struct kc_queue_store *s, uint32_t slot,
 			   uint64_t at);
 uint64_t kc_queue_needed_from(struct kc_queue_store *s, uint32_t slot,

@@ -77,6 +77,8 @@
 	X(kcp_expired_forgotten, "state-changing requests refused: message "  \
 	  "id no longer in the index (EXPIRED)")                              \
 	X(snapshots, "queue snapshots written to the journal")                \
+	X(snapshots_deferred, "queue snapshots left to the next cycle: no "   \
+	  "room in the journal")                                              \
 	X(idem_not_kept, "replies too long for the idempotency index "        \
 	  "(never expected)")                                                 \
 	X(idem_evicted_full, "index entries that left before the window "     \

@@ -33,7 +33,7 @@ check "kcq verify: the shortened journal is sound" "$KCQ" verify "$JOURNAL"
 
 start_appliance "$CFG/tap-retention.yaml" "$JOURNAL"
 check "recovery restored the queues from their snapshots" \
-	grep -Eq "snapshot\(s\) restored" "$APPLOG"
+	grep -Eq " [1-9][0-9]* queue\(s\) restored from a snapshot" "$APPLOG"
 check "the queue nobody consumes kept its messages" sh -c \
 	"'$KCCTL' -s $S --json fetch keep 0 | grep -q '\"data\":\"second\"'"
 check "the consumed queue starts where its consumer is" sh -c \
