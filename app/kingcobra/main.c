@@ -220,7 +220,8 @@ static void print_counters(FILE *f, const char *title,
 	uint64_t sum[KC_CTR_COUNT];
 
 	kc_stats_sum(sum);
-	fprintf(f, "%s (nonzero counters, all lcores):\n", title);
+	fprintf(f, "%s (the lcores' counters that are not zero, then the "
+		"ports' and the journal's figures):\n", title);
 	for (unsigned int i = 0; i < KC_CTR_COUNT; i++)
 		if (sum[i] != 0)
 			fprintf(f, "  %-20s %20llu  %s\n", kc_counter_name(i),

@@ -1257,7 +1257,7 @@ uint64_t kc_config_snapshot_bytes_max(const struct kc_config *cfg)
 	/* What kc_queue_snapshot writes at most (lib/queue): a fixed part,
 	 * 73 bytes a consumer, 12 a message, the message bytes; and the
 	 * record and part headers, 88 bytes per part of 16 KiB. */
-	uint64_t len = 4 + 2 + 1 + 64 + 24 + 4 +
+	uint64_t len = 4 + 2 + 1 + 64 + 40 + 4 +
 		(uint64_t)cfg->queues.max_consumers_per_queue * 73 +
 		(uint64_t)cfg->queues.max_messages_per_queue * 12 +
 		cfg->queues.max_bytes_per_queue;

@@ -538,7 +538,7 @@ static void *io_main(void *arg)
 
 /* ---- open and close ---------------------------------------------------- */
 
-static int mkdir_p(const char *path)
+int kc_jdir_make(const char *path)
 {
 	char tmp[KC_JPATH_MAX];
 
@@ -653,7 +653,7 @@ struct kc_journal *kc_journal_open(const struct kc_journal_cfg *cfg,
 			 cfg->socket_id);
 		goto fail;
 	}
-	rc = mkdir_p(j->dir);
+	rc = kc_jdir_make(j->dir);
 	if (rc == 0) {
 		j->io.dir_fd = open(j->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		rc = j->io.dir_fd < 0 ? -errno : 0;

@@ -148,6 +148,9 @@ enum kc_parse kc_jrec_kcp_decode(const struct kc_jrec *h,
 void kc_jseg_encode(uint8_t out[KC_JSEG_PAYLOAD_LEN], const struct kc_jseg *s);
 bool kc_jseg_decode(const uint8_t *p, uint32_t len, struct kc_jseg *s);
 
+/* mkdir -p, mode 0750. 0 or a negative errno. */
+int kc_jdir_make(const char *path);
+
 /* "DIR/shard-NN" and "DIR/shard-NN/%016llx.kcj". */
 int kc_jshard_path(char *out, size_t len, const char *dir, uint16_t shard);
 int kc_jseg_path(char *out, size_t len, const char *shard_dir,

@@ -236,6 +236,7 @@ static uint64_t journal_msg(struct kc_worker_state *w, struct rte_mbuf *m,
 	}
 	memcpy(h.msg_id, kcp + KC_OFF_MSG_ID, KC_MSG_ID_LEN);
 	w->st->c[KC_CTR_journal_records]++;
+	w->req_bytes += kc_jrec_size(h.payload_len);
 	return kc_journal_append(w->j, &h, kcp);
 }
 

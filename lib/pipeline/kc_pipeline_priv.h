@@ -80,13 +80,19 @@ struct kc_worker_state {
 	uint32_t pend_size;		/* power of two */
 	uint32_t pend_mask;
 	uint32_t pend_limit;		/* journal.max_pending */
-	/* Snapshots (kc_snapshot_poll): one queue a step, all of them in a
-	 * cycle, a cycle every snap_every bytes of journal. */
+	/* Snapshots (kc_snapshot_poll): a cycle every snap_every bytes of
+	 * request records, one queue a poll loop, round-robin, within a
+	 * budget of a quarter of those bytes. */
 	uint8_t *snap_buf;		/* one queue's snapshot, then a part */
 	uint64_t snap_cap;
 	uint64_t snap_every;
-	uint64_t snap_next_at;		/* kc_journal_appended() */
+	uint64_t req_bytes;		/* of REQUEST and REPLY records */
+	uint64_t snap_next_at;		/* req_bytes that starts a cycle */
+	uint64_t snap_cycle_from;	/* req_bytes when the last began */
+	uint64_t snap_budget;		/* bytes this cycle may still write */
 	int64_t snap_slot;		/* next queue of the cycle; -1: none */
+	uint32_t snap_rr;		/* where the next cycle begins */
+	uint32_t snap_visited;
 	uint32_t keep_tick;
 	uint32_t pend_head;		/* free-running */
 	uint32_t pend_tail;

@@ -227,10 +227,8 @@ static int snapshot_done(struct replay *rp, char *err, size_t err_len)
 		}
 		rp->checked++;
 	}
-	/* The journal's size is not known here: as if taken at its start,
-	 * so the next cycle takes a fresh one. */
 	kc_queue_snapshot_taken(w->store, (uint32_t)slot, rp->snap_seq0,
-				rp->snap_seq_last, 0, 0);
+				rp->snap_seq_last);
 	return 0;
 }
 
@@ -413,7 +411,7 @@ static int recover_shard(const struct kc_config *cfg, uint32_t shard,
 		printf("kingcobra: journal shard %u recovered: %" PRIu64
 		       " requests replayed, %" PRIu64 " queue(s) restored from "
 		       "a snapshot, %" PRIu64 " snapshot(s) checked, %" PRIu64
-		       " record(s) before a queue's snapshot skipped, from "
+		       " request(s) before a queue's snapshot skipped, from "
 		       "%" PRIu64 " segment(s) in %.3f s; next seq %" PRIu64
 		       "; %s%s\n", shard, rp->applied, rp->restored,
 		       rp->checked, rp->skipped, end->segments,
@@ -431,22 +429,6 @@ static int recover_shard(const struct kc_config *cfg, uint32_t shard,
 	rte_free(rp->snap);
 	rte_free(rp);
 	return rc;
-}
-
-static int mkdir_p(const char *path)
-{
-	char tmp[KC_CFG_PATH_MAX];
-
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (char *p = tmp + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return mkdir(tmp, 0750) != 0 && errno != EEXIST ? -1 : 0;
 }
 
 /*
@@ -505,7 +487,7 @@ static int check_shards(const struct kc_config *cfg, uint32_t nb_workers,
 		return 0;
 	/* Record it, durably, before the first record is written. */
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (mkdir_p(cfg->journal.dir) != 0)
+	if (kc_jdir_make(cfg->journal.dir) != 0)
 		goto fail;
 	f = fopen(tmp, "we");
 	if (f == NULL)
@@ -612,7 +594,7 @@ int kc_recover_workers(const struct kc_config *cfg,
 		free(segs);
 		if (w->j == NULL)
 			return -EIO;
-		w->snap_next_at = kc_journal_appended(w->j) + w->snap_every;
+		w->snap_next_at = w->snap_every;
 		w->pend_size = (uint32_t)rte_align32pow2(
 			cfg->journal.max_pending);
 		w->pend_mask = w->pend_size - 1;

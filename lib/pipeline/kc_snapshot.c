@@ -3,13 +3,15 @@
  * Snapshots of a worker's queues into its journal shard, and what the
  * shard must keep (docs/journal-format.md, "Snapshots and retention").
  *
- * Every journal.snapshot_bytes of records appended, a cycle snapshots each
- * of the worker's queues, one queue per poll loop so no loop stalls for
- * long: the queue's whole state (kc_queue_snapshot) goes into consecutive
- * SNAPSHOT records. A queue is left out of a cycle until the journal has
- * grown by four times its last snapshot, so snapshots of a large queue
- * (one whose consumers lag, or that has none) cost at most a fifth of
- * what the journal writes. A queue's newest snapshot on disk stands for every
+ * Every journal.snapshot_bytes that requests append to the journal, a
+ * cycle snapshots the worker's queues round-robin, one queue per poll loop
+ * so no loop stalls for long: the queue's whole state (kc_queue_snapshot)
+ * goes into consecutive SNAPSHOT records. A cycle may write a quarter of
+ * what requests wrote since the previous one; the queues it has no budget
+ * left for come first in the next. So snapshots never cost more than a
+ * fifth of the journal, however many and however large the queues, and
+ * large queues (lagging consumers, none at all) are rewritten more slowly,
+ * which is what delays retention. A queue's newest snapshot on disk stands for every
  * record of it before, so recovery can start from it and the journal can
  * forget what came before, as long as no registered consumer still has to
  * read a message published there.
@@ -76,36 +78,57 @@ static bool snapshot_queue(struct kc_worker_state *w, uint32_t slot)
 	}
 	kc_journal_publish(w->j);
 	kc_queue_snapshot_taken(w->store, slot, seq0,
-				kc_journal_last_seq(w->j),
-				kc_journal_appended(w->j), bytes);
+				kc_journal_last_seq(w->j));
 	w->st->c[KC_CTR_snapshots]++;
 	return true;
 }
 
+static void end_cycle(struct kc_worker_state *w)
+{
+	w->snap_slot = -1;
+	w->snap_next_at = w->req_bytes + w->snap_every;
+	publish_keep(w);
+}
+
 void kc_snapshot_poll(struct kc_worker_state *w)
 {
+	uint32_t n, slot;
+	uint64_t len;
+
 	if (w->j == NULL || kc_journal_state(w->j) == KC_JOURNAL_FAILED)
 		return;
 	/* Now and then, whatever a cycle is doing. */
 	if ((++w->keep_tick & 1023u) == 0)
 		publish_keep(w);
+	n = kc_queue_count(w->store);
 	if (w->snap_slot < 0) {
-		if (kc_journal_appended(w->j) >= w->snap_next_at &&
-		    kc_queue_count(w->store) != 0)
-			w->snap_slot = 0;
+		if (w->req_bytes < w->snap_next_at || n == 0)
+			return;
+		/* The budget: a quarter of what requests wrote since the
+		 * last cycle. Snapshots never cost more than that. */
+		w->snap_budget = (w->req_bytes - w->snap_cycle_from) / 4;
+		w->snap_cycle_from = w->req_bytes;
+		w->snap_visited = 0;
+		w->snap_slot = w->snap_rr % n;
 		return;
 	}
-	if ((uint64_t)w->snap_slot >= kc_queue_count(w->store)) {
-		w->snap_slot = -1;
-		w->snap_next_at = kc_journal_appended(w->j) + w->snap_every;
-		publish_keep(w);
+	if (w->snap_visited >= n) {
+		end_cycle(w);
 		return;
 	}
-	/* A queue not due, or whose snapshot the journal cannot take now
-	 * (a full disk), waits for the next cycle: no cycle stalls. */
-	if (kc_queue_snapshot_due(w->store, (uint32_t)w->snap_slot,
-				  kc_journal_appended(w->j)) &&
-	    !snapshot_queue(w, (uint32_t)w->snap_slot))
+	slot = (uint32_t)w->snap_slot;
+	len = kc_queue_snapshot_len(w->store, slot);
+	/* Over the budget: the queues from here on are first next time
+	 * (at least one a cycle, so a large queue is not starved). */
+	if (w->snap_visited != 0 && len > w->snap_budget) {
+		end_cycle(w);
+		return;
+	}
+	/* One the journal cannot take now (a full disk) waits too. */
+	if (!snapshot_queue(w, slot))
 		w->st->c[KC_CTR_snapshots_deferred]++;
-	w->snap_slot++;
+	w->snap_budget -= RTE_MIN(len, w->snap_budget);
+	w->snap_visited++;
+	w->snap_rr = (slot + 1) % n;
+	w->snap_slot = w->snap_rr;
 }

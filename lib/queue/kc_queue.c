@@ -42,8 +42,6 @@ struct kc_queue {
 	uint64_t snap_seq;	/* its newest snapshot in the journal */
 	uint64_t snap_seq_last;	/* ... the seq of its last part */
 	uint64_t snap_seq_durable; /* the newest known to be on disk */
-	uint64_t snap_at;	/* journal bytes appended when it was taken */
-	uint64_t snap_len;	/* its size */
 	uint32_t consumer_count;
 	struct kc_msg *msgs;	/* ring: offset o at msgs[o % max_messages] */
 	uint8_t *arena;
@@ -180,8 +178,7 @@ static struct kc_queue *create(struct kc_queue_store *s,
 	q->low = q->end = q->head = 0;
 	q->consumer_count = 0;
 	q->created_seq = seq;
-	q->snap_seq = q->snap_seq_durable = 0;
-	q->snap_at = q->snap_len = 0;
+	q->snap_seq = q->snap_seq_last = q->snap_seq_durable = 0;
 	s->queue_count++;
 	return q;
 }
@@ -394,6 +391,18 @@ uint64_t kc_queue_snapshot_max(const struct kc_queue_limits *lim)
 	       lim->max_bytes_per_queue;
 }
 
+uint64_t kc_queue_snapshot_len(const struct kc_queue_store *s, uint32_t slot)
+{
+	const struct kc_queue *q = &s->queues[slot];
+	uint64_t len = SNAP_FIXED - KC_NAME_MAX + q->name.len;
+
+	for (uint32_t i = 0; i < q->consumer_count; i++)
+		len += SNAP_CONSUMER - KC_NAME_MAX + q->consumers[i].name.len;
+	for (uint64_t o = q->low; o < q->end; o++)
+		len += SNAP_MSG + msg_at(s, q, o)->len;
+	return len;
+}
+
 size_t kc_queue_snapshot(const struct kc_queue_store *s, uint32_t slot,
 			 uint8_t *out, size_t cap)
 {
@@ -551,23 +560,10 @@ enum kc_status kc_queue_restore(struct kc_queue_store *s, const uint8_t *snap,
 }
 
 void kc_queue_snapshot_taken(struct kc_queue_store *s, uint32_t slot,
-			     uint64_t seq, uint64_t seq_last, uint64_t at,
-			     uint64_t len)
+			     uint64_t seq, uint64_t seq_last)
 {
 	s->queues[slot].snap_seq = seq;
 	s->queues[slot].snap_seq_last = seq_last;
-	s->queues[slot].snap_at = at;
-	s->queues[slot].snap_len = len;
-}
-
-bool kc_queue_snapshot_due(const struct kc_queue_store *s, uint32_t slot,
-			   uint64_t at)
-{
-	const struct kc_queue *q = &s->queues[slot];
-
-	/* The journal grew by four times the last snapshot since:
-	 * snapshots cost at most a fifth of what the journal writes. */
-	return q->snap_seq == 0 || at - q->snap_at >= 4 * q->snap_len;
 }
 
 uint64_t kc_queue_needed_from(struct kc_queue_store *s, uint32_t slot,

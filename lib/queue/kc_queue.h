@@ -94,22 +94,19 @@ bool kc_queue_snapshot_name(const uint8_t *snap, size_t len,
 enum kc_status kc_queue_restore(struct kc_queue_store *s, const uint8_t *snap,
 				size_t len);
 
+/* Bytes kc_queue_snapshot would write for slot now. */
+uint64_t kc_queue_snapshot_len(const struct kc_queue_store *s, uint32_t slot);
+
 /*
  * Retention bookkeeping. kc_queue_snapshot_taken records the journal seqs
  * of the first and last parts of the slot's newest snapshot (it counts
- * once the last is durable), the journal's size then (bytes appended) and
- * the snapshot's length; kc_queue_snapshot_due says whether another one is
- * worth its cost at journal size at (the journal grew by four times the
- * one). kc_queue_needed_from: the oldest journal seq the queue still needs,
- * given what is durable: its newest durable snapshot (or its creation),
- * and the PUBLISH of the oldest message a registered consumer has not
- * consumed.
+ * once the last is durable). kc_queue_needed_from: the oldest journal seq
+ * the queue still needs, given what is durable: its newest durable
+ * snapshot (or its creation), and the PUBLISH of the oldest message a
+ * registered consumer has not consumed.
  */
 void kc_queue_snapshot_taken(struct kc_queue_store *s, uint32_t slot,
-			     uint64_t seq, uint64_t seq_last, uint64_t at,
-			     uint64_t len);
-bool kc_queue_snapshot_due(const struct kc_queue_store *s, uint32_t slot,
-			   uint64_t at);
+			     uint64_t seq, uint64_t seq_last);
 uint64_t kc_queue_needed_from(struct kc_queue_store *s, uint32_t slot,
 			      uint64_t durable_seq);
 

@@ -100,17 +100,69 @@ static void *publisher(void *arg)
 	return NULL;
 }
 
+/*
+ * Every message QUEUE holds, in order, from its first retained offset
+ * (*base; what every registered consumer consumed is trimmed): *n strings,
+ * message i at offset *base + i. A queue that does not exist is empty.
+ */
+static char **fetch_all(const char *queue, uint64_t *base, uint64_t *n)
+{
+	struct kc_client *c = open_client(1000);
+	struct kc_reply *r = malloc(sizeof(*r));
+	uint64_t cap = 0, offset = 0;
+	char **at = NULL;
+
+	*base = 0;
+	*n = 0;
+	for (;;) {
+		struct kc_fetch_reply fr;
+		const uint8_t *m;
+		uint32_t pos = 0, len;
+
+		if (kc_client_fetch(c, queue, offset, 0, r, &fr) !=
+			    KC_CLIENT_OK || r->status != KC_STATUS_OK) {
+			CHECK(r->status == KC_STATUS_NOT_FOUND && offset == 0,
+			      "fetch at %llu failed", (unsigned long long)offset);
+			break;
+		}
+		if (*n == 0)
+			*base = fr.first_offset;
+		CHECK(fr.first_offset == *base + *n, "fetch at %llu started at "
+		      "%llu", (unsigned long long)offset,
+		      (unsigned long long)fr.first_offset);
+		while (kc_fetch_reply_next(&fr, &pos, &m, &len)) {
+			if (*n == cap) {
+				cap = cap ? 2 * cap : 1024;
+				at = realloc(at, cap * sizeof(*at));
+			}
+			at[(*n)++] = strndup((const char *)m, len);
+		}
+		if (fr.count == 0 || fr.next_offset >= fr.end_offset)
+			break;
+		offset = fr.next_offset;
+	}
+	kc_client_close(c);
+	free(r);
+	return at;
+}
+
+static void free_all(char **at, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		free(at[i]);
+	free(at);
+}
+
 static int publish_concurrent(const char *queue, uint32_t total,
 			      uint32_t clients)
 {
 	pthread_t th[64];
 	struct pub_arg args[64];
 	uint32_t *next = calloc(clients, sizeof(uint32_t));
-	struct kc_client *c;
-	struct kc_reply *r = malloc(sizeof(*r));
-	uint64_t offset = 0, seen = 0;
+	uint64_t base, seen;
+	char **at;
 
-	if (clients == 0 || clients > 64 || next == NULL || r == NULL)
+	if (clients == 0 || clients > 64 || next == NULL)
 		return 2;
 	for (uint32_t t = 0; t < clients; t++) {
 		args[t] = (struct pub_arg){ queue, t, total / clients +
@@ -123,51 +175,28 @@ static int publish_concurrent(const char *queue, uint32_t total,
 		      args[t].failed);
 	}
 
-	c = open_client(1000);
-	for (;;) {
-		struct kc_fetch_reply fr;
-		const uint8_t *m;
-		uint32_t pos = 0, len;
+	at = fetch_all(queue, &base, &seen);
+	CHECK(base == 0, "the queue starts at %llu", (unsigned long long)base);
+	for (uint64_t o = 0; o < seen; o++) {
+		unsigned int cl, i;
 
-		if (kc_client_fetch(c, queue, offset, 0, r, &fr) !=
-			    KC_CLIENT_OK || r->status != KC_STATUS_OK) {
-			CHECK(0, "fetch at offset %llu failed",
-			      (unsigned long long)offset);
-			break;
+		if (sscanf(at[o], "client-%u-msg-%u", &cl, &i) != 2 ||
+		    cl >= clients) {
+			CHECK(0, "offset %llu: unexpected message '%s'",
+			      (unsigned long long)o, at[o]);
+			continue;
 		}
-		CHECK(fr.first_offset == offset, "fetch returned from %llu",
-		      (unsigned long long)fr.first_offset);
-		while (kc_fetch_reply_next(&fr, &pos, &m, &len)) {
-			unsigned int cl, i;
-			char buf[80];
-
-			snprintf(buf, sizeof(buf), "%.*s", (int)len,
-				 (const char *)m);
-			if (sscanf(buf, "client-%u-msg-%u", &cl, &i) != 2 ||
-			    cl >= clients) {
-				CHECK(0, "offset %llu: unexpected message '%s'",
-				      (unsigned long long)seen, buf);
-			} else {
-				CHECK(i == next[cl], "offset %llu: client %u "
-				      "message %u, expected %u (loss, "
-				      "duplicate or reorder)",
-				      (unsigned long long)seen, cl, i,
-				      next[cl]);
-				next[cl] = i + 1;
-			}
-			seen++;
-		}
-		if (fr.count == 0 || fr.next_offset >= fr.end_offset)
-			break;
-		offset = fr.next_offset;
+		CHECK(i == next[cl], "offset %llu: client %u message %u, "
+		      "expected %u (loss, duplicate or reorder)",
+		      (unsigned long long)o, cl, i, next[cl]);
+		next[cl] = i + 1;
 	}
+	free_all(at, seen);
 	CHECK(seen == total, "fetched %llu messages, published %u",
 	      (unsigned long long)seen, total);
 	for (uint32_t t = 0; t < clients; t++)
 		CHECK(next[t] == args[t].count, "client %u: %u of %u fetched",
 		      t, next[t], args[t].count);
-	kc_client_close(c);
-	free(r);
 	free(next);
 	printf("publish-concurrent: %u messages from %u clients fetched back "
 	       "in order: %d checks, %d failed\n", total, clients, checks,
@@ -752,43 +781,12 @@ static int fill(const char *queue, const char *log)
  */
 static int crash_verify(const char *queue, const char *log)
 {
-	struct kc_client *c = open_client(1000);
-	struct kc_reply *r = malloc(sizeof(*r));
-	char **at = NULL, line[128];
+	char **at, line[128];
 	struct tag *tags = NULL;
-	uint64_t n = 0, cap = 0, acked = 0, offset = 0, base = 0, trimmed = 0;
+	uint64_t n, acked = 0, base, trimmed = 0;
 	FILE *f = fopen(log, "r");
 
-	/* The whole queue, in order, from its first retained offset (what
-	 * every registered consumer consumed is trimmed): at[i] is the
-	 * message at offset base + i. */
-	for (;;) {
-		struct kc_fetch_reply fr;
-		const uint8_t *m;
-		uint32_t pos = 0, len;
-
-		if (kc_client_fetch(c, queue, offset, 0, r, &fr) !=
-			    KC_CLIENT_OK || r->status != KC_STATUS_OK) {
-			CHECK(r->status == KC_STATUS_NOT_FOUND && offset == 0,
-			      "fetch at %llu failed", (unsigned long long)offset);
-			break;
-		}
-		if (n == 0)
-			base = fr.first_offset;
-		CHECK(fr.first_offset == base + n, "fetch at %llu started at "
-		      "%llu", (unsigned long long)offset,
-		      (unsigned long long)fr.first_offset);
-		while (kc_fetch_reply_next(&fr, &pos, &m, &len)) {
-			if (n == cap) {
-				cap = cap ? 2 * cap : 1024;
-				at = realloc(at, cap * sizeof(*at));
-			}
-			at[n++] = strndup((const char *)m, len);
-		}
-		if (fr.count == 0 || fr.next_offset >= fr.end_offset)
-			break;
-		offset = fr.next_offset;
-	}
+	at = fetch_all(queue, &base, &n);
 	/* Acknowledged ones are where the REPLY said. */
 	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
 		unsigned long long off;
@@ -830,11 +828,7 @@ static int crash_verify(const char *queue, const char *log)
 			      (unsigned long long)tags[i].off,
 			      at[tags[i - 1].off], at[tags[i].off]);
 	free(tags);
-	for (uint64_t i = 0; i < n; i++)
-		free(at[i]);
-	free(at);
-	kc_client_close(c);
-	free(r);
+	free_all(at, n);
 	printf("crash-verify: %llu messages in %s from offset %llu, %llu "
 	       "acknowledged (%llu of them consumed and trimmed): %d checks, "
 	       "%d failed\n", (unsigned long long)n, queue,

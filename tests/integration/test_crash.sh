@@ -25,29 +25,38 @@ verify_all() {
 	done
 }
 
-for cycle in $(seq 1 "$CYCLES"); do
-	start_appliance "$CFG/tap.yaml" "$JOURNAL"
-	if [ "$cycle" -gt 1 ]; then
-		check "cycle $cycle: recovered $(grep -o '[0-9]* requests replayed' "$APPLOG")" \
-			grep -q "journal shard 0 recovered" "$APPLOG"
-		check "cycle $cycle: every acknowledged message at its offset, no duplicate, no reorder" \
-			verify_all $((cycle - 1))
-	fi
-	"$ITEST" crash-load $S "crash-$cycle" 4 "$WORK/acked-$cycle.log" \
-		>"$WORK/load.out" 2>&1 &
-	LOAD=$!
-	# 0.2 .. 1.2 s of load, then SIGKILL: no chance to flush anything.
-	sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.3f", 0.2 + r / 32767 }')"
-	kill -KILL "$KC_PID"
-	wait "$KC_PID" 2>/dev/null
-	KC_PID=""
-	wait "$LOAD"
-	log "cycle $cycle: killed; $(cat "$WORK/load.out")"
-done
+# kill_cycles NAME CONFIG CYCLES MIN_S SPAN_S: start the appliance on
+# $JOURNAL, check every earlier cycle's queue, load its own queue from four
+# clients, SIGKILL it after MIN_S + [0, SPAN_S) s (no chance to flush
+# anything); then one last start and check.
+kill_cycles() {
+	local name=$1 cfg=$2 n=$3 min=$4 span=$5 cycle
+	rm -f "$WORK"/acked-*.log
+	for cycle in $(seq 1 "$n"); do
+		start_appliance "$cfg" "$JOURNAL"
+		if [ "$cycle" -gt 1 ]; then
+			check "$name cycle $cycle: recovered $(grep -o '[0-9]* requests replayed' "$APPLOG")" \
+				grep -q "journal shard 0 recovered" "$APPLOG"
+			check "$name cycle $cycle: every acknowledged message at its offset, no duplicate, no reorder" \
+				verify_all $((cycle - 1))
+		fi
+		"$ITEST" crash-load $S "crash-$cycle" 4 "$WORK/acked-$cycle.log" \
+			>"$WORK/load.out" 2>&1 &
+		LOAD=$!
+		sleep "$(awk -v r=$RANDOM -v a="$min" -v b="$span" \
+			'BEGIN { printf "%.3f", a + b * r / 32768 }')"
+		kill -KILL "$KC_PID"
+		wait "$KC_PID" 2>/dev/null
+		KC_PID=""
+		wait "$LOAD"
+		log "$name cycle $cycle: killed; $(cat "$WORK/load.out")"
+	done
+	start_appliance "$cfg" "$JOURNAL"
+	check "$name: after the last kill, every acknowledged message at its offset" \
+		verify_all "$n"
+}
 
-start_appliance "$CFG/tap.yaml" "$JOURNAL"
-check "after the last kill: every acknowledged message at its offset" \
-	verify_all "$CYCLES"
+kill_cycles plain "$CFG/tap.yaml" "$CYCLES" 0.2 1
 stop_appliance
 check "clean shutdown" test "$STOP_STATUS" -eq 0
 check "kcq verify: the journal is sound after $CYCLES kills" "$KCQ" verify "$JOURNAL"
@@ -58,27 +67,7 @@ check "acknowledged messages: $ACKED" test "$ACKED" -gt 0
 # a one-second idempotency window): recovery then starts each queue from
 # its snapshot, and a kill may hit a snapshot half written.
 JOURNAL=$WORK/journal-crash-retention
-RCYCLES=$(( (CYCLES + 1) / 2 ))
-for cycle in $(seq 1 "$RCYCLES"); do
-	start_appliance "$CFG/tap-retention.yaml" "$JOURNAL"
-	if [ "$cycle" -gt 1 ]; then
-		check "retention cycle $cycle: every acknowledged message at its offset" \
-			verify_all $((cycle - 1))
-	fi
-	: >"$WORK/acked-$cycle.log"
-	"$ITEST" crash-load $S "crash-$cycle" 4 "$WORK/acked-$cycle.log" \
-		>"$WORK/load.out" 2>&1 &
-	LOAD=$!
-	sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.3f", 0.5 + 2 * r / 32767 }')"
-	kill -KILL "$KC_PID"
-	wait "$KC_PID" 2>/dev/null
-	KC_PID=""
-	wait "$LOAD"
-	log "retention cycle $cycle: killed; $(cat "$WORK/load.out")"
-done
-start_appliance "$CFG/tap-retention.yaml" "$JOURNAL"
-check "retention: every acknowledged message at its offset after the last kill" \
-	verify_all "$RCYCLES"
+kill_cycles retention "$CFG/tap-retention.yaml" $(( (CYCLES + 1) / 2 )) 0.5 2
 check "retention deleted segments" sh -c \
 	"! test -e '$JOURNAL/shard-00/0000000000000000.kcj'"
 stop_appliance
