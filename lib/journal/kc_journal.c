@@ -84,7 +84,6 @@ struct kc_journal {
 		int seg_fd;
 		uint64_t seg_index;
 		uint64_t seg_off;
-		int spare_fd;		/* -1: none */
 		uint64_t next_spare_try_ns;
 		uint64_t next_retire_ns;
 		uint32_t idle_us;
@@ -96,8 +95,20 @@ struct kc_journal {
 		uint64_t seg_bytes_total;
 	} io __rte_cache_aligned;
 
+	/*
+	 * The spare segment, made ahead by the preallocation thread so the
+	 * I/O thread never waits on posix_fallocate and the syncs of a new
+	 * file. spare_ready (release/acquire) hands spare_fd over; the I/O
+	 * thread takes it at a roll-over, clears spare_ready and sets
+	 * spare_index to the one to make next.
+	 */
+	int spare_fd;
+	int spare_ready;
+	uint64_t spare_index;
+
 	struct kc_journal_stats st;
 	pthread_t thread;
+	pthread_t prealloc;
 	bool started;
 	int quit;
 };
@@ -208,35 +219,53 @@ static void update_room(struct kc_journal *j)
 	uint64_t left = j->seg_bytes - j->io.seg_off;
 	uint64_t room = left > KC_JREC_MAX_SIZE ? left - KC_JREC_MAX_SIZE : 0;
 
-	if (j->io.spare_fd >= 0)
+	if (__atomic_load_n(&j->spare_ready, __ATOMIC_ACQUIRE))
 		room += j->seg_bytes - hs - KC_JREC_MAX_SIZE;
 	__atomic_store_n(&j->room, j->written + room, __ATOMIC_RELEASE);
 }
 
-static void ensure_spare(struct kc_journal *j)
+/* The preallocation thread's step: make the spare if there is none.
+ * True if it made one. */
+static bool make_spare(struct kc_journal *j)
 {
 	uint64_t t = now_ns();
-	int rc;
+	int rc, fd = -1;
 
-	if (j->io.spare_fd >= 0 || t < j->io.next_spare_try_ns)
-		return;
-	rc = segment_create(j, j->io.seg_index + 1, &j->io.spare_fd);
+	if (__atomic_load_n(&j->spare_ready, __ATOMIC_ACQUIRE) ||
+	    t < j->io.next_spare_try_ns)
+		return false;
+	rc = segment_create(j, __atomic_load_n(&j->spare_index,
+					       __ATOMIC_ACQUIRE), &fd);
 	if (rc != 0) {
-		j->io.spare_fd = -1;
 		j->io.next_spare_try_ns = t + SPARE_RETRY_NS;
 		j->st.last_errno = -rc;
 		/* Disk full, or the directory unwritable: no more room
 		 * than the current segment has; the lcore will answer
 		 * STORAGE_FULL when it is used up. */
-		if (__atomic_load_n(&j->state, __ATOMIC_RELAXED) ==
-		    KC_JOURNAL_OK)
-			__atomic_store_n(&j->state, KC_JOURNAL_FULL,
-					 __ATOMIC_RELEASE);
-		return;
+		__atomic_compare_exchange_n(&j->state, &(int){ KC_JOURNAL_OK },
+					    KC_JOURNAL_FULL, false,
+					    __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+		return false;
 	}
-	if (__atomic_load_n(&j->state, __ATOMIC_RELAXED) == KC_JOURNAL_FULL)
-		__atomic_store_n(&j->state, KC_JOURNAL_OK, __ATOMIC_RELEASE);
-	update_room(j);
+	j->spare_fd = fd;
+	__atomic_store_n(&j->spare_ready, 1, __ATOMIC_RELEASE);
+	__atomic_compare_exchange_n(&j->state, &(int){ KC_JOURNAL_FULL },
+				    KC_JOURNAL_OK, false, __ATOMIC_RELEASE,
+				    __ATOMIC_RELAXED);
+	return true;
+}
+
+static void *prealloc_main(void *arg)
+{
+	struct kc_journal *j = arg;
+
+	while (!__atomic_load_n(&j->quit, __ATOMIC_ACQUIRE)) {
+		if (__atomic_load_n(&j->state, __ATOMIC_RELAXED) !=
+		    KC_JOURNAL_FAILED)
+			make_spare(j);
+		sleep_us(IDLE_SLEEP_MAX_US);
+	}
+	return NULL;
 }
 
 static void fail(struct kc_journal *j, int err)
@@ -364,16 +393,17 @@ static void retire(struct kc_journal *j)
  * fdatasync of this group. */
 static int roll(struct kc_journal *j, int *old_fd)
 {
-	if (j->io.spare_fd < 0) {
-		j->io.next_spare_try_ns = 0;
-		ensure_spare(j);
-		if (j->io.spare_fd < 0)
-			return -ENOSPC;
-	}
+	/* Room counts the spare only once it is ready: the lcore cannot
+	 * have appended past the current segment without it. */
+	if (!__atomic_load_n(&j->spare_ready, __ATOMIC_ACQUIRE))
+		return -ENOSPC;
 	*old_fd = j->io.seg_fd;
-	j->io.seg_fd = j->io.spare_fd;
-	j->io.spare_fd = -1;
+	j->io.seg_fd = j->spare_fd;
+	j->spare_fd = -1;
 	j->io.seg_index++;
+	__atomic_store_n(&j->spare_index, j->io.seg_index + 1,
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&j->spare_ready, 0, __ATOMIC_RELEASE);
 	if (seg_push(j, j->io.seg_index) != 0)
 		return -ENOMEM;
 	j->io.seg_off = kc_jrec_size(KC_JSEG_PAYLOAD_LEN);
@@ -502,7 +532,8 @@ static void *io_main(void *arg)
 		if (head == j->written) {
 			if (quit)
 				break;
-			ensure_spare(j);
+			/* The spare may have become ready: room grows. */
+			update_room(j);
 			retire(j);
 			sleep_us(j->io.idle_us);
 			if (j->io.idle_us < IDLE_SLEEP_MAX_US)
@@ -527,10 +558,7 @@ static void *io_main(void *arg)
 			fail(j, -rc);
 			continue;
 		}
-		/* After a roll-over, the next spare now, not when idle: under
-		 * steady load the thread may never be idle. Retention too. */
-		if (j->io.spare_fd < 0)
-			ensure_spare(j);
+		/* Under steady load the thread may never be idle. */
 		retire(j);
 	}
 	return NULL;
@@ -628,7 +656,7 @@ struct kc_journal *kc_journal_open(const struct kc_journal_cfg *cfg,
 			 "%u", cfg->shard);
 		return NULL;
 	}
-	j->io.dir_fd = j->io.seg_fd = j->io.spare_fd = -1;
+	j->io.dir_fd = j->io.seg_fd = j->spare_fd = -1;
 	j->io.idle_us = IDLE_SLEEP_MIN_US;
 	if (kc_jshard_path(j->dir, sizeof(j->dir), cfg->dir, cfg->shard)) {
 		snprintf(err, err_len, "journal directory %s: name too long",
@@ -694,6 +722,7 @@ struct kc_journal *kc_journal_open(const struct kc_journal_cfg *cfg,
 		snprintf(err, err_len, "out of memory");
 		goto fail;
 	}
+	j->spare_index = j->io.seg_index + 1;
 	j->lc.last_seq = end->next_seq == 0 ? 0 : end->next_seq - 1;
 	j->durable_seq = j->lc.last_seq;
 	j->st.current_segment = j->io.seg_index;
@@ -713,6 +742,14 @@ int kc_journal_start(struct kc_journal *j)
 	rc = rte_ctrl_thread_create(&j->thread, name, NULL, io_main, j);
 	if (rc != 0)
 		return -rc;
+	snprintf(name, sizeof(name), "kc-spare-%u", j->shard % 1000u);
+	rc = rte_ctrl_thread_create(&j->prealloc, name, NULL, prealloc_main,
+				    j);
+	if (rc != 0) {
+		__atomic_store_n(&j->quit, 1, __ATOMIC_RELEASE);
+		pthread_join(j->thread, NULL);
+		return -rc;
+	}
 	j->started = true;
 	return 0;
 }
@@ -723,6 +760,7 @@ void kc_journal_stop(struct kc_journal *j)
 		return;
 	__atomic_store_n(&j->quit, 1, __ATOMIC_RELEASE);
 	pthread_join(j->thread, NULL);
+	pthread_join(j->prealloc, NULL);
 	j->started = false;
 }
 
@@ -733,8 +771,8 @@ void kc_journal_close(struct kc_journal *j)
 	kc_journal_stop(j);
 	if (j->io.seg_fd >= 0)
 		close(j->io.seg_fd);
-	if (j->io.spare_fd >= 0)
-		close(j->io.spare_fd);
+	if (j->spare_fd >= 0)
+		close(j->spare_fd);
 	if (j->io.dir_fd >= 0)
 		close(j->io.dir_fd);
 	free(j->io.segs);
