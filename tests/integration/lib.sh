@@ -42,6 +42,9 @@ cleanup() {
 		eval "${CLEANUPS[$i]}" >/dev/null 2>&1
 	done
 	rm -rf "$WORK"
+	# The EAL's runtime directories of the test configs (their
+	# file_prefix is kc-itest-*), which even --no-shconf leaves behind.
+	rm -rf /var/run/dpdk/kc-itest-*
 }
 trap cleanup EXIT
 

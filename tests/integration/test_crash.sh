@@ -14,7 +14,6 @@ CFG=$SRC/tests/integration/configs
 S=10.79.0.2
 CYCLES=${1:-${KC_CRASH_CYCLES:-20}}
 JOURNAL=$WORK/journal-crash
-on_exit "rm -rf /var/run/dpdk/kc-itest-tap"
 
 # verify_all: every cycle's queue so far (each cycle loads its own queue,
 # so none fills up).
