@@ -1586,13 +1586,6 @@ const char *kc_port_driver_name(enum kc_port_driver d)
 	return port_driver_names[d];
 }
 
-const char *kc_log_level_name(enum kc_log_level l)
-{
-	if ((unsigned int)l > KC_LOG_DEBUG)
-		return "?";
-	return log_level_names[l];
-}
-
 void kc_ipv4_format(uint32_t addr, char out[16])
 {
 	snprintf(out, 16, "%u.%u.%u.%u", addr >> 24, (addr >> 16) & 0xff,

@@ -190,7 +190,6 @@ int kc_config_load(const char *path, struct kc_config *cfg, char *err,
 int kc_config_load_default(struct kc_config *cfg, char *err, size_t err_len);
 
 const char *kc_port_driver_name(enum kc_port_driver d);
-const char *kc_log_level_name(enum kc_log_level l);
 
 /*
  * Port queues this lcore map needs: one RX queue per RX lcore, one TX queue

@@ -31,7 +31,6 @@ struct kc_idem {
 	uint32_t tail;
 	uint32_t nb_clients;
 	uint64_t *horizon_ms;		/* per client index */
-	uint64_t evicted_full;		/* left because the FIFO was full */
 };
 
 struct kc_idem *kc_idem_create(const char *name, uint32_t capacity,
@@ -117,7 +116,6 @@ bool kc_idem_insert(struct kc_idem *x, const struct kc_idem_entry *in,
 		return false;
 	if (x->head - x->tail == x->capacity) {
 		evict_one(x);
-		x->evicted_full++;
 		*evicted_full = true;
 	}
 	slot = x->head % x->capacity;
@@ -144,14 +142,4 @@ uint32_t kc_idem_expire(struct kc_idem *x, uint64_t before_ms, uint32_t max)
 uint64_t kc_idem_horizon(const struct kc_idem *x, uint32_t client)
 {
 	return client < x->nb_clients ? x->horizon_ms[client] : 0;
-}
-
-uint32_t kc_idem_count(const struct kc_idem *x)
-{
-	return x->head - x->tail;
-}
-
-uint64_t kc_idem_evicted_full(const struct kc_idem *x)
-{
-	return x->evicted_full;
 }

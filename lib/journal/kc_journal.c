@@ -136,11 +136,6 @@ static void sleep_us(uint32_t us)
 	nanosleep(&ts, NULL);
 }
 
-const char *kc_durability_name(enum kc_durability d)
-{
-	return d == KC_DURABILITY_BATCH ? "batch" : "none";
-}
-
 /* ---- files ------------------------------------------------------------ */
 
 static int pwrite_all(int fd, const void *p, size_t len, uint64_t off)

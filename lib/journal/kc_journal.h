@@ -354,8 +354,6 @@ struct kc_journal_stats {
 };
 void kc_journal_stats(const struct kc_journal *j, struct kc_journal_stats *s);
 
-const char *kc_durability_name(enum kc_durability d);
-
 /* ---- the message-id index (idempotency) ------------------------------- */
 
 /* Longest REPLY payload an entry keeps: every state-changing op's REPLY,
@@ -394,7 +392,5 @@ bool kc_idem_insert(struct kc_idem *x, const struct kc_idem_entry *e,
 uint32_t kc_idem_expire(struct kc_idem *x, uint64_t before_ms, uint32_t max);
 /* The newest message-id time of an entry of this client that left. */
 uint64_t kc_idem_horizon(const struct kc_idem *x, uint32_t client);
-uint32_t kc_idem_count(const struct kc_idem *x);
-uint64_t kc_idem_evicted_full(const struct kc_idem *x);
 
 #endif /* KC_JOURNAL_H */
