@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -69,12 +70,29 @@ static void usage(FILE *out)
 "  commit QUEUE CONSUMER OFFSET       record CONSUMER's position in QUEUE\n"
 "  offset QUEUE CONSUMER              print CONSUMER's committed offset\n"
 "\n"
+"Ledger commands (an account is a client id; a coin is spent with its owner's\n"
+"key, so run them as that client with -k/-c):\n"
+"  mint ACCOUNT DENOMINATION [COUNT]  make COUNT coins of DENOMINATION for\n"
+"                                     ACCOUNT (default 1, at most %u); mint\n"
+"                                     authority only\n"
+"  transfer FROM TO COIN...           move 1..%u coins of FROM (the signer)\n"
+"                                     to TO, all or none\n"
+"  split COIN D1 D2...                split COIN into 2..%u coins of D1, D2,\n"
+"                                     ..., which add up to its denomination\n"
+"  merge COIN COIN...                 merge 2..%u coins into one new coin\n"
+"  burn COIN                          destroy COIN\n"
+"  balance ACCOUNT                    print ACCOUNT's balance and coin count\n"
+"  coin COIN                          print COIN's denomination, owner and state\n"
+"  trail COIN                         print every hop COIN took, oldest first\n"
+"  audit                              check the ledger's invariants\n"
+"\n"
 "Options:\n"
 "  -s, --server HOST[:PORT]   appliance address (default " KCCTL_SERVER_DEFAULT ");\n"
 "                             IPv6 as [ADDR]:PORT\n"
 "  -k, --keys KEYFILE         keys file (\"CLIENT_ID HEX_KEY [NAME]\" lines); without\n"
-"                             it the built-in development key of client 1 is used,\n"
-"                             which a production appliance refuses\n"
+"                             it the built-in development key of client 1 (of\n"
+"                             client 2 with -c 2) is used, which a production\n"
+"                             appliance refuses\n"
 "  -c, --client CLIENT_ID     which entry of KEYFILE to use (default: the lowest id)\n"
 "      --json                 print one JSON object instead of text\n"
 "      --timeout MS           wait per attempt, 1..%u (default %u)\n"
@@ -86,11 +104,15 @@ static void usage(FILE *out)
 "Queue and consumer names: 1..64 characters of A-Z a-z 0-9 . _ -\n"
 "Use -- before a MESSAGE or TEXT that starts with '-'.\n"
 "\n"
-"Exit codes: 0 reply OK; 1 reply with an error status; 2 usage error;\n"
-"3 no reply (timeout); 4 reply failed authentication; 5 system or protocol\n"
-"error.\n",
-		KCCTL_TIMEOUT_MAX_MS, KCCTL_TIMEOUT_DEFAULT_MS, KCCTL_RETRIES_MAX,
-		KCCTL_RETRIES_DEFAULT);
+"Accounts are 1..4294967295, coin ids and amounts 1..18446744073709551615.\n"
+"With --json, an amount or coin id above 9223372036854775807 is a string.\n"
+"\n"
+"Exit codes: 0 reply OK; 1 reply with an error status, or an audit that found\n"
+"the ledger inconsistent; 2 usage error; 3 no reply (timeout); 4 reply failed\n"
+"authentication; 5 system or protocol error.\n",
+		KC_MINT_COUNT_MAX, KC_COINS_PER_OP_MAX, KC_SPLIT_PARTS_MAX,
+		KC_COINS_PER_OP_MAX, KCCTL_TIMEOUT_MAX_MS, KCCTL_TIMEOUT_DEFAULT_MS,
+		KCCTL_RETRIES_MAX, KCCTL_RETRIES_DEFAULT);
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -376,7 +398,7 @@ static int report_failure(struct kcctl *k, enum kc_client_err e)
 				 "(without -k kcctl uses the built-in "
 				 "development key of client %u, which a "
 				 "production appliance refuses)",
-				 KC_DEV_CLIENT_ID);
+				 k->client_id);
 		} else {
 			snprintf(msg + n, sizeof(msg) - (size_t)n,
 				 "the appliance drops requests it cannot "
@@ -715,13 +737,533 @@ static int cmd_offset(struct kcctl *k, int argc, char **argv)
 	return ok_exit(0);
 }
 
+/* --- ledger commands ----------------------------------------------------- */
+
+/*
+ * Coin ids and amounts are u64, but JSON integers (jansson's json_int_t) are
+ * signed 64-bit: a value above INT64_MAX is given as a string of its decimal
+ * digits rather than as a wrong negative number.
+ */
+static json_t *json_u64(uint64_t v)
+{
+	char s[24];
+
+	if (v <= (uint64_t)INT64_MAX)
+		return json_integer((json_int_t)v);
+	snprintf(s, sizeof(s), "%" PRIu64, v);
+	return json_string(s);
+}
+
+/* One value of a command's OK output: "name=value" in text, a member of
+ * the JSON object with --json. */
+enum field_kind {
+	FIELD_U64,
+	FIELD_TEXT,
+	FIELD_BOOL,
+};
+
+struct field {
+	const char *name;
+	enum field_kind kind;
+	uint64_t v;	  /* FIELD_U64, and FIELD_BOOL (0 or 1) */
+	const char *text; /* FIELD_TEXT */
+};
+
+#define FIELD_NUM(n, x) { .name = (n), .kind = FIELD_U64, .v = (x) }
+#define FIELD_STR(n, x) { .name = (n), .kind = FIELD_TEXT, .text = (x) }
+#define FIELD_BOOLEAN(n, x) { .name = (n), .kind = FIELD_BOOL, .v = (x) }
+#define FIELDS_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* "HEAD a=1 b=2 (timing)", or the JSON object with those members; the
+ * output of every ledger command but trail. */
+static int print_fields(const struct kcctl *k, const char *head,
+			const struct field *f, size_t n)
+{
+	size_t i;
+
+	if (k->json) {
+		json_t *o = json_ok(k);
+
+		for (i = 0; o != NULL && i < n; i++) {
+			json_t *v;
+
+			if (f[i].kind == FIELD_TEXT)
+				v = json_string(f[i].text);
+			else if (f[i].kind == FIELD_BOOL)
+				v = json_boolean(f[i].v != 0);
+			else
+				v = json_u64(f[i].v);
+			if (json_object_set_new(o, f[i].name, v) != 0) {
+				json_decref(o);
+				o = NULL;
+			}
+		}
+		return ok_exit(json_print(o));
+	}
+	printf("%s", head);
+	for (i = 0; i < n; i++) {
+		if (f[i].kind == FIELD_TEXT)
+			printf(" %s=%s", f[i].name, f[i].text);
+		else if (f[i].kind == FIELD_BOOL)
+			printf(" %s=%s", f[i].name, f[i].v ? "true" : "false");
+		else
+			printf(" %s=%" PRIu64, f[i].name, f[i].v);
+	}
+	print_timing(k);
+	return ok_exit(0);
+}
+
+/* An account is a client id of the keys file: 1..UINT32_MAX. */
+static bool parse_account(const char *s, uint32_t *account)
+{
+	uint64_t v;
+
+	if (!parse_u64(s, 1, UINT32_MAX, &v))
+		return false;
+	*account = (uint32_t)v;
+	return true;
+}
+
+static int bad_account(const char *s)
+{
+	return usage_error("bad account '%s' (a client id, 1..%u)", s,
+			   UINT32_MAX);
+}
+
+/*
+ * n coin ids or amounts, each 1..UINT64_MAX (coin ids start at 1, amounts
+ * are positive). With distinct, no value may repeat: a coin listed twice is
+ * BAD_REQUEST at the appliance, so say so here. 0 or a usage exit code.
+ */
+static int parse_list(const char *what, char **argv, int n, bool distinct,
+		      uint64_t *out)
+{
+	int i;
+	int j;
+
+	for (i = 0; i < n; i++) {
+		if (!parse_u64(argv[i], 1, UINT64_MAX, &out[i]))
+			return usage_error("bad %s '%s' (1..%" PRIu64 ")", what,
+					   argv[i], UINT64_MAX);
+		for (j = 0; distinct && j < i; j++)
+			if (out[j] == out[i])
+				return usage_error("%s %" PRIu64 " is listed "
+						   "twice", what, out[i]);
+	}
+	return 0;
+}
+
+static int parse_coin(const char *s, uint64_t *coin)
+{
+	char *argv[1] = { (char *)s };
+
+	return parse_list("coin id", argv, 1, false, coin);
+}
+
+/* The one COIN argument of burn, coin and trail. */
+static int one_coin(const char *cmd, int argc, char **argv, uint64_t *coin)
+{
+	if (argc != 1)
+		return usage_error("usage: %s COIN", cmd);
+	return parse_coin(argv[0], coin);
+}
+
+static int cmd_mint(struct kcctl *k, int argc, char **argv)
+{
+	uint32_t account;
+	uint64_t denomination;
+	uint64_t count = 1;
+	uint64_t first = 0;
+	enum kc_client_err e;
+	int rc;
+
+	if (argc < 2 || argc > 3)
+		return usage_error("usage: mint ACCOUNT DENOMINATION [COUNT]");
+	if (!parse_account(argv[0], &account))
+		return bad_account(argv[0]);
+	rc = parse_list("denomination", argv + 1, 1, false, &denomination);
+	if (rc != 0)
+		return rc;
+	if (argc == 3 && !parse_u64(argv[2], 1, KC_MINT_COUNT_MAX, &count))
+		return usage_error("bad COUNT '%s' (1..%u)", argv[2],
+				   KC_MINT_COUNT_MAX);
+	e = kc_client_mint(k->client, account, denomination, (uint32_t)count,
+			   &k->reply, &first);
+	if (call_failed(e, k))
+		return report_failure(k, e);
+	{
+		const struct field out[] = {
+			FIELD_NUM("account", account),
+			FIELD_NUM("denomination", denomination),
+			FIELD_NUM("first_coin", first),
+			FIELD_NUM("count", count),
+		};
+
+		return print_fields(k, "OK", out, FIELDS_LEN(out));
+	}
+}
+
+static int cmd_transfer(struct kcctl *k, int argc, char **argv)
+{
+	uint64_t coins[KC_COINS_PER_OP_MAX];
+	uint32_t from;
+	uint32_t to;
+	uint64_t seq = 0;
+	enum kc_client_err e;
+	int n = argc - 2;
+	int rc;
+
+	if (n < 1 || n > (int)KC_COINS_PER_OP_MAX)
+		return usage_error("usage: transfer FROM TO COIN... (1..%u "
+				   "coins)",
+				   KC_COINS_PER_OP_MAX);
+	if (!parse_account(argv[0], &from))
+		return bad_account(argv[0]);
+	if (!parse_account(argv[1], &to))
+		return bad_account(argv[1]);
+	if (from == to)
+		return usage_error("transfer from account %u to itself", from);
+	rc = parse_list("coin id", argv + 2, n, true, coins);
+	if (rc != 0)
+		return rc;
+	e = kc_client_transfer(k->client, from, to, coins, (uint16_t)n,
+			       &k->reply, &seq);
+	if (call_failed(e, k))
+		return report_failure(k, e);
+	{
+		const struct field out[] = {
+			FIELD_NUM("seq", seq),
+			FIELD_NUM("from", from),
+			FIELD_NUM("to", to),
+			FIELD_NUM("count", (uint64_t)n),
+		};
+
+		return print_fields(k, "OK", out, FIELDS_LEN(out));
+	}
+}
+
+static int cmd_split(struct kcctl *k, int argc, char **argv)
+{
+	uint64_t parts[KC_SPLIT_PARTS_MAX];
+	uint64_t coin;
+	uint64_t sum = 0;
+	uint64_t first = 0;
+	enum kc_client_err e;
+	int n = argc - 1;
+	int rc;
+	int i;
+
+	if (n < 2 || n > (int)KC_SPLIT_PARTS_MAX)
+		return usage_error("usage: split COIN D1 D2... (2..%u parts)",
+				   KC_SPLIT_PARTS_MAX);
+	rc = parse_coin(argv[0], &coin);
+	if (rc == 0)
+		rc = parse_list("denomination", argv + 1, n, false, parts);
+	if (rc != 0)
+		return rc;
+	/* No coin is worth more than UINT64_MAX, so such parts never fit. */
+	for (i = 0; i < n; i++) {
+		if (parts[i] > UINT64_MAX - sum)
+			return usage_error("the parts add up to more than "
+					   "%" PRIu64,
+					   UINT64_MAX);
+		sum += parts[i];
+	}
+	e = kc_client_split(k->client, coin, parts, (uint16_t)n, &k->reply,
+			    &first);
+	if (call_failed(e, k))
+		return report_failure(k, e);
+	{
+		const struct field out[] = {
+			FIELD_NUM("coin", coin),
+			FIELD_NUM("first_coin", first),
+			FIELD_NUM("count", (uint64_t)n),
+		};
+
+		return print_fields(k, "OK", out, FIELDS_LEN(out));
+	}
+}
+
+static int cmd_merge(struct kcctl *k, int argc, char **argv)
+{
+	uint64_t coins[KC_COINS_PER_OP_MAX];
+	uint64_t coin = 0;
+	enum kc_client_err e;
+	int rc;
+
+	if (argc < 2 || argc > (int)KC_COINS_PER_OP_MAX)
+		return usage_error("usage: merge COIN COIN... (2..%u coins)",
+				   KC_COINS_PER_OP_MAX);
+	rc = parse_list("coin id", argv, argc, true, coins);
+	if (rc != 0)
+		return rc;
+	e = kc_client_merge(k->client, coins, (uint16_t)argc, &k->reply,
+			    &coin);
+	if (call_failed(e, k))
+		return report_failure(k, e);
+	{
+		const struct field out[] = {
+			FIELD_NUM("coin", coin),
+			FIELD_NUM("merged", (uint64_t)argc),
+		};
+
+		return print_fields(k, "OK", out, FIELDS_LEN(out));
+	}
+}
+
+static int cmd_burn(struct kcctl *k, int argc, char **argv)
+{
+	uint64_t coin;
+	uint64_t seq = 0;
+	enum kc_client_err e;
+	int rc;
+
+	rc = one_coin("burn", argc, argv, &coin);
+	if (rc != 0)
+		return rc;
+	e = kc_client_burn(k->client, coin, &k->reply, &seq);
+	if (call_failed(e, k))
+		return report_failure(k, e);
+	{
+		const struct field out[] = {
+			FIELD_NUM("seq", seq),
+			FIELD_NUM("coin", coin),
+		};
+
+		return print_fields(k, "OK", out, FIELDS_LEN(out));
+	}
+}
+
+static int cmd_balance(struct kcctl *k, int argc, char **argv)
+{
+	uint32_t account;
+	uint64_t balance = 0;
+	uint32_t coins = 0;
+	enum kc_client_err e;
+
+	if (argc != 1)
+		return usage_error("usage: balance ACCOUNT");
+	if (!parse_account(argv[0], &account))
+		return bad_account(argv[0]);
+	e = kc_client_balance(k->client, account, &k->reply, &balance, &coins);
+	if (call_failed(e, k))
+		return report_failure(k, e);
+	{
+		const struct field out[] = {
+			FIELD_NUM("account", account),
+			FIELD_NUM("balance", balance),
+			FIELD_NUM("coins", coins),
+		};
+
+		return print_fields(k, "OK", out, FIELDS_LEN(out));
+	}
+}
+
+static const char *coin_state_name(uint8_t state)
+{
+	switch (state) {
+	case KC_COIN_LIVE:
+		return "LIVE";
+	case KC_COIN_DEAD:
+		return "DEAD";
+	}
+	return "?";
+}
+
+static int cmd_coin(struct kcctl *k, int argc, char **argv)
+{
+	struct kc_coin_info c;
+	uint64_t coin;
+	enum kc_client_err e;
+	int rc;
+
+	rc = one_coin("coin", argc, argv, &coin);
+	if (rc != 0)
+		return rc;
+	e = kc_client_coin(k->client, coin, &k->reply, &c);
+	if (call_failed(e, k))
+		return report_failure(k, e);
+	{
+		const struct field out[] = {
+			FIELD_NUM("coin", c.coin),
+			FIELD_NUM("denomination", c.denomination),
+			FIELD_NUM("owner", c.owner),
+			FIELD_STR("state", coin_state_name(c.state)),
+			FIELD_NUM("created_seq", c.created_seq),
+			FIELD_NUM("last_hop_seq", c.last_hop_seq),
+		};
+
+		return print_fields(k, "OK", out, FIELDS_LEN(out));
+	}
+}
+
+/* time_ns since the Unix epoch as ISO 8601 UTC with nanoseconds. */
+static void format_time_ns(uint64_t t, char *out, size_t len)
+{
+	time_t s = (time_t)(t / 1000000000u);
+	struct tm tm;
+	size_t n = 0;
+
+	if (gmtime_r(&s, &tm) != NULL)
+		n = strftime(out, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (n == 0) {
+		snprintf(out, len, "?");
+		return;
+	}
+	snprintf(out + n, len - n, ".%09" PRIu64 "Z", t % 1000000000u);
+}
+
+/* One hop: a line of text, or an object appended to the JSON array. */
+static int output_hop(const struct kcctl *k, json_t *hops,
+		      const struct kc_hop *h)
+{
+	const char *kind = kc_hop_kind_name(h->kind);
+	char when[64];
+	json_t *x;
+
+	format_time_ns(h->time_ns, when, sizeof(when));
+	if (!k->json) {
+		printf("seq=%" PRIu64 " %s %s coin=%" PRIu64
+		       " denomination=%" PRIu64 " %u -> %u\n",
+		       h->seq, when, kind, h->coin, h->denomination, h->from,
+		       h->to);
+		return 0;
+	}
+	x = json_object();
+	if (x == NULL ||
+	    json_object_set_new(x, "seq", json_u64(h->seq)) != 0 ||
+	    json_object_set_new(x, "time", json_string(when)) != 0 ||
+	    json_object_set_new(x, "time_ns", json_u64(h->time_ns)) != 0 ||
+	    json_object_set_new(x, "kind", json_string(kind)) != 0 ||
+	    json_object_set_new(x, "coin", json_u64(h->coin)) != 0 ||
+	    json_object_set_new(x, "denomination",
+				json_u64(h->denomination)) != 0 ||
+	    json_object_set_new(x, "from", json_integer(h->from)) != 0 ||
+	    json_object_set_new(x, "to", json_integer(h->to)) != 0 ||
+	    json_array_append_new(hops, x) != 0) {
+		json_decref(x);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Every page of the trail, oldest hop first. Each page must start where the
+ * last one ended (the hops are numbered from the coin's first, and a trail
+ * only grows at its end) and hold at least one hop until the total is
+ * reached, else the reply is malformed: this keeps the loop finite and the
+ * output free of gaps.
+ */
+static int cmd_trail(struct kcctl *k, int argc, char **argv)
+{
+	struct kc_trail_reply tr;
+	json_t *hops = NULL;
+	uint64_t coin;
+	uint64_t rtt_us = 0;
+	uint32_t attempts = 0;
+	uint32_t pages = 0;
+	uint32_t skip = 0;
+	enum kc_client_err e;
+	int rc;
+
+	rc = one_coin("trail", argc, argv, &coin);
+	if (rc != 0)
+		return rc;
+	if (k->json) {
+		hops = json_array();
+		if (hops == NULL)
+			return ok_exit(json_print(NULL));
+	}
+	do {
+		uint16_t i;
+
+		e = kc_client_trail(k->client, coin, skip, &k->reply, &tr);
+		if (e == KC_CLIENT_OK && k->reply.status == KC_STATUS_OK &&
+		    (tr.first != skip || (tr.count == 0 && skip < tr.total)))
+			e = KC_CLIENT_BAD_REPLY;
+		if (call_failed(e, k)) {
+			json_decref(hops);
+			return report_failure(k, e);
+		}
+		pages++;
+		attempts += k->reply.attempts;
+		rtt_us += k->reply.rtt_us;
+		for (i = 0; i < tr.count; i++) {
+			struct kc_hop h;
+
+			kc_dec_hop(tr.hops + (size_t)i * KC_HOP_WIRE_LEN, &h);
+			if (output_hop(k, hops, &h) != 0) {
+				json_decref(hops);
+				return ok_exit(json_print(NULL));
+			}
+		}
+		skip = tr.first + tr.count;
+	} while (skip < tr.total);
+
+	/* The timing shown is that of every page together. */
+	k->reply.attempts = attempts;
+	k->reply.rtt_us = rtt_us;
+	if (k->json) {
+		json_t *o = json_ok(k);
+
+		if (o != NULL) {
+			json_object_set_new(o, "coin", json_u64(coin));
+			json_object_set_new(o, "total", json_integer(tr.total));
+			json_object_set_new(o, "pages", json_integer(pages));
+			json_object_set_new(o, "hops", hops);
+		} else {
+			json_decref(hops);
+		}
+		return ok_exit(json_print(o));
+	}
+	printf("OK coin=%" PRIu64 " hops=%u pages=%u", coin, tr.total, pages);
+	print_timing(k);
+	return ok_exit(0);
+}
+
+static int cmd_audit(struct kcctl *k, int argc, char **argv)
+{
+	struct kc_audit a;
+	enum kc_client_err e;
+	int rc;
+
+	if (argc != 0)
+		return usage_error("usage: audit (no arguments)");
+	e = kc_client_audit(k->client, &k->reply, &a);
+	if (call_failed(e, k))
+		return report_failure(k, e);
+	{
+		const struct field out[] = {
+			FIELD_BOOLEAN("ok", a.ok),
+			FIELD_NUM("minted", a.minted),
+			FIELD_NUM("burnt", a.burnt),
+			FIELD_NUM("live_sum", a.live_sum),
+			FIELD_NUM("live_coins", a.live_coins),
+			FIELD_NUM("dead_coins", a.dead_coins),
+			FIELD_NUM("accounts", a.accounts),
+			FIELD_NUM("violations", a.violations),
+		};
+
+		rc = print_fields(k, a.ok ? "OK" : "AUDIT_FAILED", out,
+				  FIELDS_LEN(out));
+	}
+	/* The REPLY is OK, but the ledger it describes is not. */
+	if (rc == EXIT_OK && !a.ok)
+		return EXIT_STATUS;
+	return rc;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(struct kcctl *k, int argc, char **argv);
 } commands[] = {
-	{ "ping", cmd_ping },	  { "publish", cmd_publish },
-	{ "fetch", cmd_fetch },	  { "commit", cmd_commit },
-	{ "offset", cmd_offset },
+	{ "ping", cmd_ping },	      { "publish", cmd_publish },
+	{ "fetch", cmd_fetch },	      { "commit", cmd_commit },
+	{ "offset", cmd_offset },     { "mint", cmd_mint },
+	{ "transfer", cmd_transfer }, { "split", cmd_split },
+	{ "merge", cmd_merge },	      { "burn", cmd_burn },
+	{ "balance", cmd_balance },   { "coin", cmd_coin },
+	{ "trail", cmd_trail },	      { "audit", cmd_audit },
 };
 
 int main(int argc, char **argv)
@@ -812,13 +1354,21 @@ int main(int argc, char **argv)
 			return EXIT_SYSTEM;
 		}
 	} else {
-		if (k.client_id != 0 && k.client_id != KC_DEV_CLIENT_ID)
+		/* The built-in development keys: client 1 by default, and
+		 * client 2 (-c 2) as a second ledger account. */
+		if (k.client_id == 0 || k.client_id == KC_DEV_CLIENT_ID) {
+			o.client_id = KC_DEV_CLIENT_ID;
+			memcpy(o.key, kc_dev_key, KC_KEY_LEN);
+		} else if (k.client_id == KC_DEV_CLIENT_ID_2) {
+			o.client_id = KC_DEV_CLIENT_ID_2;
+			memcpy(o.key, kc_dev_key_2, KC_KEY_LEN);
+		} else {
 			return usage_error("-c %u needs -k KEYFILE (the "
-					   "built-in development key belongs "
-					   "to client %u)",
-					   k.client_id, KC_DEV_CLIENT_ID);
-		o.client_id = KC_DEV_CLIENT_ID;
-		memcpy(o.key, kc_dev_key, KC_KEY_LEN);
+					   "built-in development keys belong "
+					   "to clients %u and %u)",
+					   k.client_id, KC_DEV_CLIENT_ID,
+					   KC_DEV_CLIENT_ID_2);
+		}
 	}
 	k.client_id = o.client_id;
 	o.server = k.server;

@@ -35,6 +35,14 @@ const uint8_t kc_dev_key[KC_KEY_LEN] = {
 	'l', '-', 'o', 'n', 'l', 'y', '-', '0', '0', '1',
 };
 
+/* "kingcobra-dev-key-local-only-002": the second development client, so
+ * the README's ledger example has an account to transfer to. */
+const uint8_t kc_dev_key_2[KC_KEY_LEN] = {
+	'k', 'i', 'n', 'g', 'c', 'o', 'b', 'r', 'a', '-', 'd',
+	'e', 'v', '-', 'k', 'e', 'y', '-', 'l', 'o', 'c', 'a',
+	'l', '-', 'o', 'n', 'l', 'y', '-', '0', '0', '2',
+};
+
 /* --- HMAC-SHA256 (RFC 2104) over precomputed pad states ------------------ */
 
 void kc_key_init(struct kc_key *k, uint32_t client_id,
@@ -398,7 +406,8 @@ struct kc_keyring *kc_keyring_parse(const char *text, size_t len,
 	kr->has_dev_key = false;
 	for (i = 0; i < count; i++) {
 		kr->keys[i] = keys[lines[i].index];
-		if (memcmp(kr->keys[i].key, kc_dev_key, KC_KEY_LEN) == 0)
+		if (memcmp(kr->keys[i].key, kc_dev_key, KC_KEY_LEN) == 0 ||
+		    memcmp(kr->keys[i].key, kc_dev_key_2, KC_KEY_LEN) == 0)
 			kr->has_dev_key = true;
 	}
 

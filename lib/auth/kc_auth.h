@@ -29,6 +29,10 @@
  * the appliance refuses to start with it when the config says production. */
 #define KC_DEV_CLIENT_ID 1u
 extern const uint8_t kc_dev_key[KC_KEY_LEN];
+/* The second development key, client 2 (the receiving account of the
+ * README's ledger example); refused in production like the first. */
+#define KC_DEV_CLIENT_ID_2 2u
+extern const uint8_t kc_dev_key_2[KC_KEY_LEN];
 
 /* SHA-256 states after absorbing the inner and outer padded key blocks. */
 struct kc_hmac_state {
@@ -46,7 +50,7 @@ struct kc_key {
 /* Sorted by client id; read-only once loaded, so lcores share it freely. */
 struct kc_keyring {
 	uint32_t count;
-	bool has_dev_key; /* some entry holds kc_dev_key */
+	bool has_dev_key; /* some entry holds a development key */
 	struct kc_key keys[];
 };
 

@@ -450,23 +450,49 @@ enum kc_client_err kc_client_ping(struct kc_client *c, const void *data,
 	return kc_client_call(c, KC_OP_PING, data, len, reply);
 }
 
+/*
+ * The common head of the wrappers: send the payload an encoder made (n == 0:
+ * the encoder refused its arguments) and say whether there is an OK REPLY
+ * to decode; if not, *e is what the wrapper returns.
+ */
+static bool call_ok(struct kc_client *c, uint8_t op, const uint8_t *p,
+		    size_t n, struct kc_reply *reply, enum kc_client_err *e)
+{
+	if (n == 0) {
+		*e = KC_CLIENT_INVALID;
+		return false;
+	}
+	*e = kc_client_call(c, op, p, n, reply);
+	return *e == KC_CLIENT_OK && reply->status == KC_STATUS_OK;
+}
+
+static enum kc_client_err decoded(bool ok)
+{
+	return ok ? KC_CLIENT_OK : KC_CLIENT_BAD_REPLY;
+}
+
+/* For the ops whose OK REPLY is one u64 (PUBLISH, OFFSET, and the ledger's
+ * TRANSFER, MERGE, BURN). */
+static enum kc_client_err call_u64(struct kc_client *c, uint8_t op,
+				   const uint8_t *p, size_t n,
+				   struct kc_reply *reply, uint64_t *v)
+{
+	enum kc_client_err e;
+
+	if (!call_ok(c, op, p, n, reply, &e))
+		return e;
+	return decoded(kc_dec_u64_reply(reply->payload, reply->payload_len, v));
+}
+
 enum kc_client_err kc_client_publish(struct kc_client *c, const char *queue,
 				     const void *msg, size_t len,
 				     struct kc_reply *reply, uint64_t *offset)
 {
 	uint8_t p[KC_PAYLOAD_MAX];
-	size_t n;
-	enum kc_client_err e;
 
-	n = kc_enc_publish(p, sizeof(p), queue, msg, len);
-	if (n == 0)
-		return KC_CLIENT_INVALID;
-	e = kc_client_call(c, KC_OP_PUBLISH, p, n, reply);
-	if (e != KC_CLIENT_OK || reply->status != KC_STATUS_OK)
-		return e;
-	if (!kc_dec_u64_reply(reply->payload, reply->payload_len, offset))
-		return KC_CLIENT_BAD_REPLY;
-	return KC_CLIENT_OK;
+	return call_u64(c, KC_OP_PUBLISH, p,
+			kc_enc_publish(p, sizeof(p), queue, msg, len), reply,
+			offset);
 }
 
 enum kc_client_err kc_client_fetch(struct kc_client *c, const char *queue,
@@ -475,19 +501,14 @@ enum kc_client_err kc_client_fetch(struct kc_client *c, const char *queue,
 				   struct kc_fetch_reply *fr)
 {
 	uint8_t p[KC_PAYLOAD_MAX];
-	size_t n;
 	enum kc_client_err e;
 
-	n = kc_enc_fetch(p, sizeof(p), queue, offset, max);
-	if (n == 0)
-		return KC_CLIENT_INVALID;
-	e = kc_client_call(c, KC_OP_FETCH, p, n, reply);
-	if (e != KC_CLIENT_OK || reply->status != KC_STATUS_OK)
+	if (!call_ok(c, KC_OP_FETCH, p,
+		     kc_enc_fetch(p, sizeof(p), queue, offset, max), reply, &e))
 		return e;
 	/* fr->records points into reply->payload. */
-	if (!kc_dec_fetch_reply(reply->payload, reply->payload_len, fr))
-		return KC_CLIENT_BAD_REPLY;
-	return KC_CLIENT_OK;
+	return decoded(kc_dec_fetch_reply(reply->payload, reply->payload_len,
+					  fr));
 }
 
 enum kc_client_err kc_client_commit(struct kc_client *c, const char *queue,
@@ -495,19 +516,14 @@ enum kc_client_err kc_client_commit(struct kc_client *c, const char *queue,
 				    struct kc_reply *reply)
 {
 	uint8_t p[KC_PAYLOAD_MAX];
-	size_t n;
 	enum kc_client_err e;
 
-	n = kc_enc_commit(p, sizeof(p), queue, consumer, offset);
-	if (n == 0)
-		return KC_CLIENT_INVALID;
-	e = kc_client_call(c, KC_OP_COMMIT, p, n, reply);
-	if (e != KC_CLIENT_OK || reply->status != KC_STATUS_OK)
+	if (!call_ok(c, KC_OP_COMMIT, p,
+		     kc_enc_commit(p, sizeof(p), queue, consumer, offset),
+		     reply, &e))
 		return e;
 	/* A COMMIT reply with status OK has an empty payload. */
-	if (reply->payload_len != 0)
-		return KC_CLIENT_BAD_REPLY;
-	return KC_CLIENT_OK;
+	return decoded(reply->payload_len == 0);
 }
 
 enum kc_client_err kc_client_offset(struct kc_client *c, const char *queue,
@@ -515,18 +531,143 @@ enum kc_client_err kc_client_offset(struct kc_client *c, const char *queue,
 				    struct kc_reply *reply, uint64_t *offset)
 {
 	uint8_t p[KC_PAYLOAD_MAX];
-	size_t n;
+
+	return call_u64(c, KC_OP_OFFSET, p,
+			kc_enc_offset(p, sizeof(p), queue, consumer), reply,
+			offset);
+}
+
+/* --- the ledger ---------------------------------------------------------- */
+
+/* MINT and SPLIT: the first new coin, and as many as were asked for. */
+static enum kc_client_err call_coins(struct kc_client *c, uint8_t op,
+				     const uint8_t *p, size_t n,
+				     uint32_t want, struct kc_reply *reply,
+				     uint64_t *first)
+{
+	enum kc_client_err e;
+	uint64_t f;
+	uint32_t count;
+
+	if (!call_ok(c, op, p, n, reply, &e))
+		return e;
+	if (!kc_dec_coins_reply(reply->payload, reply->payload_len, &f,
+				&count) ||
+	    count != want)
+		return KC_CLIENT_BAD_REPLY;
+	*first = f;
+	return KC_CLIENT_OK;
+}
+
+enum kc_client_err kc_client_mint(struct kc_client *c, uint32_t account,
+				  uint64_t denomination, uint32_t count,
+				  struct kc_reply *reply, uint64_t *first)
+{
+	uint8_t p[KC_PAYLOAD_MAX];
+
+	return call_coins(c, KC_OP_MINT, p,
+			  kc_enc_mint(p, sizeof(p), account, denomination,
+				      count),
+			  count, reply, first);
+}
+
+enum kc_client_err kc_client_transfer(struct kc_client *c, uint32_t from,
+				      uint32_t to, const uint64_t *coins,
+				      uint16_t count, struct kc_reply *reply,
+				      uint64_t *seq)
+{
+	uint8_t p[KC_PAYLOAD_MAX];
+
+	return call_u64(c, KC_OP_TRANSFER, p,
+			kc_enc_transfer(p, sizeof(p), from, to, coins, count),
+			reply, seq);
+}
+
+enum kc_client_err kc_client_split(struct kc_client *c, uint64_t coin,
+				   const uint64_t *parts, uint16_t count,
+				   struct kc_reply *reply, uint64_t *first)
+{
+	uint8_t p[KC_PAYLOAD_MAX];
+
+	return call_coins(c, KC_OP_SPLIT, p,
+			  kc_enc_split(p, sizeof(p), coin, parts, count),
+			  count, reply, first);
+}
+
+enum kc_client_err kc_client_merge(struct kc_client *c, const uint64_t *coins,
+				   uint16_t count, struct kc_reply *reply,
+				   uint64_t *coin)
+{
+	uint8_t p[KC_PAYLOAD_MAX];
+
+	return call_u64(c, KC_OP_MERGE, p,
+			kc_enc_merge(p, sizeof(p), coins, count), reply, coin);
+}
+
+enum kc_client_err kc_client_burn(struct kc_client *c, uint64_t coin,
+				  struct kc_reply *reply, uint64_t *seq)
+{
+	uint8_t p[KC_PAYLOAD_MAX];
+
+	return call_u64(c, KC_OP_BURN, p, kc_enc_coin_id(p, sizeof(p), coin),
+			reply, seq);
+}
+
+enum kc_client_err kc_client_balance(struct kc_client *c, uint32_t account,
+				     struct kc_reply *reply,
+				     uint64_t *balance, uint32_t *coins)
+{
+	uint8_t p[KC_PAYLOAD_MAX];
 	enum kc_client_err e;
 
-	n = kc_enc_offset(p, sizeof(p), queue, consumer);
-	if (n == 0)
-		return KC_CLIENT_INVALID;
-	e = kc_client_call(c, KC_OP_OFFSET, p, n, reply);
+	if (!call_ok(c, KC_OP_BALANCE, p,
+		     kc_enc_account(p, sizeof(p), account), reply, &e))
+		return e;
+	return decoded(kc_dec_balance_reply(reply->payload, reply->payload_len,
+					    balance, coins));
+}
+
+enum kc_client_err kc_client_coin(struct kc_client *c, uint64_t coin,
+				  struct kc_reply *reply,
+				  struct kc_coin_info *info)
+{
+	uint8_t p[KC_PAYLOAD_MAX];
+	enum kc_client_err e;
+
+	if (!call_ok(c, KC_OP_COIN, p, kc_enc_coin_id(p, sizeof(p), coin),
+		     reply, &e))
+		return e;
+	return decoded(kc_dec_coin_reply(reply->payload, reply->payload_len,
+					 info));
+}
+
+enum kc_client_err kc_client_trail(struct kc_client *c, uint64_t coin,
+				   uint32_t skip, struct kc_reply *reply,
+				   struct kc_trail_reply *tr)
+{
+	uint8_t p[KC_PAYLOAD_MAX];
+	enum kc_client_err e;
+
+	if (!call_ok(c, KC_OP_TRAIL, p, kc_enc_trail(p, sizeof(p), coin, skip),
+		     reply, &e))
+		return e;
+	/* tr->hops points into reply->payload. */
+	return decoded(kc_dec_trail_reply(reply->payload, reply->payload_len,
+					  tr));
+}
+
+enum kc_client_err kc_client_audit(struct kc_client *c,
+				   struct kc_reply *reply,
+				   struct kc_audit *audit)
+{
+	enum kc_client_err e;
+
+	/* AUDIT has an empty request payload. */
+	e = kc_client_call(c, KC_OP_AUDIT, NULL, 0, reply);
 	if (e != KC_CLIENT_OK || reply->status != KC_STATUS_OK)
 		return e;
-	if (!kc_dec_u64_reply(reply->payload, reply->payload_len, offset))
-		return KC_CLIENT_BAD_REPLY;
-	return KC_CLIENT_OK;
+	return decoded(kc_dec_audit_reply(reply->payload, reply->payload_len,
+					  audit));
 }
 
 const char *kc_client_err_text(enum kc_client_err e)

@@ -79,6 +79,50 @@ enum kc_client_err kc_client_offset(struct kc_client *c, const char *queue,
 				    const char *consumer,
 				    struct kc_reply *reply, uint64_t *offset);
 
+/*
+ * The ledger (kc_proto.h, docs/protocol.md section 5). Each wrapper sends one
+ * request signed with the client's key and, when the REPLY's status is OK,
+ * decodes its payload into the out-arguments (left untouched otherwise);
+ * an OK REPLY that does not decode is KC_CLIENT_BAD_REPLY. Counts are not
+ * checked here against the protocol's limits: the appliance answers
+ * BAD_REQUEST, and tests need to be able to provoke that.
+ *
+ * MINT and SPLIT: the new coins are first .. first + count - 1; a REPLY whose
+ * count is not the number asked for is KC_CLIENT_BAD_REPLY too.
+ */
+enum kc_client_err kc_client_mint(struct kc_client *c, uint32_t account,
+				  uint64_t denomination, uint32_t count,
+				  struct kc_reply *reply, uint64_t *first);
+/* *seq: the journal seq of the hop. */
+enum kc_client_err kc_client_transfer(struct kc_client *c, uint32_t from,
+				      uint32_t to, const uint64_t *coins,
+				      uint16_t count, struct kc_reply *reply,
+				      uint64_t *seq);
+enum kc_client_err kc_client_split(struct kc_client *c, uint64_t coin,
+				   const uint64_t *parts, uint16_t count,
+				   struct kc_reply *reply, uint64_t *first);
+/* *coin: the new coin, worth the sum of the merged ones. */
+enum kc_client_err kc_client_merge(struct kc_client *c, const uint64_t *coins,
+				   uint16_t count, struct kc_reply *reply,
+				   uint64_t *coin);
+enum kc_client_err kc_client_burn(struct kc_client *c, uint64_t coin,
+				  struct kc_reply *reply, uint64_t *seq);
+enum kc_client_err kc_client_balance(struct kc_client *c, uint32_t account,
+				     struct kc_reply *reply,
+				     uint64_t *balance, uint32_t *coins);
+enum kc_client_err kc_client_coin(struct kc_client *c, uint64_t coin,
+				  struct kc_reply *reply,
+				  struct kc_coin_info *info);
+/* One page of a coin's trail, from hop index skip (oldest first); tr->hops
+ * points into reply->payload (walk it with kc_dec_hop). Page on with
+ * skip = tr->first + tr->count until that reaches tr->total. */
+enum kc_client_err kc_client_trail(struct kc_client *c, uint64_t coin,
+				   uint32_t skip, struct kc_reply *reply,
+				   struct kc_trail_reply *tr);
+enum kc_client_err kc_client_audit(struct kc_client *c,
+				   struct kc_reply *reply,
+				   struct kc_audit *audit);
+
 const char *kc_client_err_text(enum kc_client_err e);
 /* errno of the last KC_CLIENT_SYSTEM. */
 int kc_client_errno(const struct kc_client *c);

@@ -267,6 +267,14 @@ static void wr_u16(struct wr *w, uint16_t v)
 	w->pos += 2;
 }
 
+static void wr_u32(struct wr *w, uint32_t v)
+{
+	if (!wr_room(w, 4))
+		return;
+	kc_put_u32(w->p + w->pos, v);
+	w->pos += 4;
+}
+
 static void wr_u64(struct wr *w, uint64_t v)
 {
 	if (!wr_room(w, 8))
@@ -577,4 +585,330 @@ bool kc_fetch_reply_next(const struct kc_fetch_reply *r, uint32_t *pos,
 	*msg_len = n;
 	*pos = (uint32_t)(d.pos + n);
 	return true;
+}
+
+/* --- the ledger ---------------------------------------------------------- */
+
+const char *kc_hop_kind_name(unsigned int kind)
+{
+	static const char *const names[] = {
+		[KC_HOP_MINT] = "mint", [KC_HOP_TRANSFER] = "transfer",
+		[KC_HOP_SPLIT] = "split", [KC_HOP_MERGE] = "merge",
+		[KC_HOP_BURN] = "burn",
+	};
+
+	if (kind >= sizeof(names) / sizeof(names[0]) || names[kind] == NULL)
+		return "?";
+	return names[kind];
+}
+
+static void wr_list(struct wr *w, const uint64_t *v, uint16_t count)
+{
+	if (v == NULL && count > 0) {
+		w->bad = true;
+		return;
+	}
+	wr_u16(w, count);
+	for (uint16_t i = 0; i < count; i++)
+		wr_u64(w, v[i]);
+}
+
+/* A u16 count in min..max, then that many u64s; *list points at them. */
+static uint16_t rd_list(struct rd *r, uint16_t min, uint16_t max,
+			const uint8_t **list)
+{
+	uint16_t n = rd_u16(r);
+
+	if (n < min || n > max) {
+		r->bad = true;
+		return 0;
+	}
+	if (!rd_have(r, 8u * n))
+		return 0;
+	*list = r->p + r->pos;
+	r->pos += 8u * n;
+	return n;
+}
+
+/* MINT: u32 account, u64 denomination, u32 count. */
+size_t kc_enc_mint(uint8_t *p, size_t cap, uint32_t account,
+		   uint64_t denomination, uint32_t count)
+{
+	struct wr w = wr_start(p, cap);
+
+	wr_u32(&w, account);
+	wr_u64(&w, denomination);
+	wr_u32(&w, count);
+	return wr_done(&w);
+}
+
+enum kc_status kc_dec_mint(const uint8_t *p, size_t len, struct kc_mint_req *r)
+{
+	struct rd d = rd_start(p, len);
+
+	r->account = rd_u32(&d);
+	r->denomination = rd_u64(&d);
+	r->count = rd_u32(&d);
+	return rd_done(&d);
+}
+
+/* TRANSFER: u32 from, u32 to, u16 count, count x u64 coin ids. */
+size_t kc_enc_transfer(uint8_t *p, size_t cap, uint32_t from, uint32_t to,
+		       const uint64_t *coins, uint16_t count)
+{
+	struct wr w = wr_start(p, cap);
+
+	wr_u32(&w, from);
+	wr_u32(&w, to);
+	wr_list(&w, coins, count);
+	return wr_done(&w);
+}
+
+enum kc_status kc_dec_transfer(const uint8_t *p, size_t len,
+			       struct kc_transfer_req *r)
+{
+	struct rd d = rd_start(p, len);
+
+	r->from = rd_u32(&d);
+	r->to = rd_u32(&d);
+	r->coins = NULL;
+	r->count = rd_list(&d, 1, KC_COINS_PER_OP_MAX, &r->coins);
+	return rd_done(&d);
+}
+
+/* SPLIT: u64 coin, u16 count, count x u64 denominations. */
+size_t kc_enc_split(uint8_t *p, size_t cap, uint64_t coin,
+		    const uint64_t *parts, uint16_t count)
+{
+	struct wr w = wr_start(p, cap);
+
+	wr_u64(&w, coin);
+	wr_list(&w, parts, count);
+	return wr_done(&w);
+}
+
+enum kc_status kc_dec_split(const uint8_t *p, size_t len,
+			    struct kc_split_req *r)
+{
+	struct rd d = rd_start(p, len);
+
+	r->coin = rd_u64(&d);
+	r->parts = NULL;
+	r->count = rd_list(&d, 2, KC_SPLIT_PARTS_MAX, &r->parts);
+	return rd_done(&d);
+}
+
+/* MERGE: u16 count, count x u64 coin ids. */
+size_t kc_enc_merge(uint8_t *p, size_t cap, const uint64_t *coins,
+		    uint16_t count)
+{
+	struct wr w = wr_start(p, cap);
+
+	wr_list(&w, coins, count);
+	return wr_done(&w);
+}
+
+enum kc_status kc_dec_merge(const uint8_t *p, size_t len,
+			    struct kc_merge_req *r)
+{
+	struct rd d = rd_start(p, len);
+
+	r->coins = NULL;
+	r->count = rd_list(&d, 2, KC_COINS_PER_OP_MAX, &r->coins);
+	return rd_done(&d);
+}
+
+/* BURN and COIN: u64 coin id. */
+size_t kc_enc_coin_id(uint8_t *p, size_t cap, uint64_t coin)
+{
+	return kc_enc_u64_reply(p, cap, coin);
+}
+
+enum kc_status kc_dec_coin_id(const uint8_t *p, size_t len, uint64_t *coin)
+{
+	struct rd d = rd_start(p, len);
+
+	*coin = rd_u64(&d);
+	return rd_done(&d);
+}
+
+/* BALANCE: u32 account. */
+size_t kc_enc_account(uint8_t *p, size_t cap, uint32_t account)
+{
+	struct wr w = wr_start(p, cap);
+
+	wr_u32(&w, account);
+	return wr_done(&w);
+}
+
+enum kc_status kc_dec_account(const uint8_t *p, size_t len,
+			      uint32_t *account)
+{
+	struct rd d = rd_start(p, len);
+
+	*account = rd_u32(&d);
+	return rd_done(&d);
+}
+
+/* TRAIL: u64 coin, u32 skip. */
+size_t kc_enc_trail(uint8_t *p, size_t cap, uint64_t coin, uint32_t skip)
+{
+	struct wr w = wr_start(p, cap);
+
+	wr_u64(&w, coin);
+	wr_u32(&w, skip);
+	return wr_done(&w);
+}
+
+enum kc_status kc_dec_trail(const uint8_t *p, size_t len,
+			    struct kc_trail_req *r)
+{
+	struct rd d = rd_start(p, len);
+
+	r->coin = rd_u64(&d);
+	r->skip = rd_u32(&d);
+	return rd_done(&d);
+}
+
+/* MINT and SPLIT replies: u64 first coin, u32 count. */
+size_t kc_enc_coins_reply(uint8_t *p, size_t cap, uint64_t first,
+			  uint32_t count)
+{
+	struct wr w = wr_start(p, cap);
+
+	wr_u64(&w, first);
+	wr_u32(&w, count);
+	return wr_done(&w);
+}
+
+bool kc_dec_coins_reply(const uint8_t *p, size_t len, uint64_t *first,
+			uint32_t *count)
+{
+	struct rd d = rd_start(p, len);
+
+	*first = rd_u64(&d);
+	*count = rd_u32(&d);
+	return rd_done(&d) == KC_STATUS_OK;
+}
+
+/* BALANCE reply: u64 balance, u32 coins. */
+size_t kc_enc_balance_reply(uint8_t *p, size_t cap, uint64_t balance,
+			    uint32_t coins)
+{
+	return kc_enc_coins_reply(p, cap, balance, coins);
+}
+
+bool kc_dec_balance_reply(const uint8_t *p, size_t len, uint64_t *balance,
+			  uint32_t *coins)
+{
+	return kc_dec_coins_reply(p, len, balance, coins);
+}
+
+/* COIN reply: u64 coin, u64 denomination, u32 owner, u8 state,
+ * u64 created_seq, u64 last_hop_seq. */
+size_t kc_enc_coin_reply(uint8_t *p, size_t cap, const struct kc_coin_info *c)
+{
+	struct wr w = wr_start(p, cap);
+
+	wr_u64(&w, c->coin);
+	wr_u64(&w, c->denomination);
+	wr_u32(&w, c->owner);
+	wr_bytes(&w, &c->state, 1);
+	wr_u64(&w, c->created_seq);
+	wr_u64(&w, c->last_hop_seq);
+	return wr_done(&w);
+}
+
+bool kc_dec_coin_reply(const uint8_t *p, size_t len, struct kc_coin_info *c)
+{
+	struct rd d = rd_start(p, len);
+
+	c->coin = rd_u64(&d);
+	c->denomination = rd_u64(&d);
+	c->owner = rd_u32(&d);
+	c->state = rd_have(&d, 1) ? d.p[d.pos++] : 0;
+	c->created_seq = rd_u64(&d);
+	c->last_hop_seq = rd_u64(&d);
+	return rd_done(&d) == KC_STATUS_OK;
+}
+
+/* TRAIL reply: u32 total, u32 first, u16 count, then count hops of
+ * u64 seq, u64 time_ns, u64 coin, u64 denomination, u32 from, u32 to,
+ * u8 kind. */
+void kc_enc_trail_reply_fixed(uint8_t *p, uint32_t total, uint32_t first,
+			      uint16_t count)
+{
+	kc_put_u32(p, total);
+	kc_put_u32(p + 4, first);
+	kc_put_u16(p + 8, count);
+}
+
+void kc_enc_hop(uint8_t *p, const struct kc_hop *h)
+{
+	kc_put_u64(p, h->seq);
+	kc_put_u64(p + 8, h->time_ns);
+	kc_put_u64(p + 16, h->coin);
+	kc_put_u64(p + 24, h->denomination);
+	kc_put_u32(p + 32, h->from);
+	kc_put_u32(p + 36, h->to);
+	p[40] = h->kind;
+}
+
+void kc_dec_hop(const uint8_t *p, struct kc_hop *h)
+{
+	h->seq = kc_get_u64(p);
+	h->time_ns = kc_get_u64(p + 8);
+	h->coin = kc_get_u64(p + 16);
+	h->denomination = kc_get_u64(p + 24);
+	h->from = kc_get_u32(p + 32);
+	h->to = kc_get_u32(p + 36);
+	h->kind = p[40];
+}
+
+bool kc_dec_trail_reply(const uint8_t *p, size_t len,
+			struct kc_trail_reply *r)
+{
+	if (len < KC_TRAIL_REPLY_FIXED)
+		return false;
+	r->total = kc_get_u32(p);
+	r->first = kc_get_u32(p + 4);
+	r->count = kc_get_u16(p + 8);
+	r->hops = p + KC_TRAIL_REPLY_FIXED;
+	return len == KC_TRAIL_REPLY_FIXED +
+		      (size_t)r->count * KC_HOP_WIRE_LEN &&
+	       (uint64_t)r->first + r->count <= r->total;
+}
+
+/* AUDIT reply: u8 ok, u64 minted, u64 burnt, u64 live_sum, u64 live_coins,
+ * u64 dead_coins, u32 accounts, u32 violations. */
+size_t kc_enc_audit_reply(uint8_t *p, size_t cap, const struct kc_audit *a)
+{
+	struct wr w = wr_start(p, cap);
+	uint8_t ok = a->ok ? 1 : 0;
+
+	wr_bytes(&w, &ok, 1);
+	wr_u64(&w, a->minted);
+	wr_u64(&w, a->burnt);
+	wr_u64(&w, a->live_sum);
+	wr_u64(&w, a->live_coins);
+	wr_u64(&w, a->dead_coins);
+	wr_u32(&w, a->accounts);
+	wr_u32(&w, a->violations);
+	return wr_done(&w);
+}
+
+bool kc_dec_audit_reply(const uint8_t *p, size_t len, struct kc_audit *a)
+{
+	struct rd d = rd_start(p, len);
+	uint8_t ok = rd_have(&d, 1) ? d.p[d.pos++] : 2;
+
+	a->ok = ok == 1;
+	a->minted = rd_u64(&d);
+	a->burnt = rd_u64(&d);
+	a->live_sum = rd_u64(&d);
+	a->live_coins = rd_u64(&d);
+	a->dead_coins = rd_u64(&d);
+	a->accounts = rd_u32(&d);
+	a->violations = rd_u32(&d);
+	return ok <= 1 && rd_done(&d) == KC_STATUS_OK;
 }

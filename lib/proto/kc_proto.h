@@ -66,7 +66,16 @@ enum kc_type {
 	X(PUBLISH, 2, "publish")        \
 	X(FETCH, 3, "fetch")            \
 	X(COMMIT, 4, "commit")          \
-	X(OFFSET, 5, "offset")
+	X(OFFSET, 5, "offset")          \
+	X(MINT, 16, "mint")             \
+	X(TRANSFER, 17, "transfer")     \
+	X(SPLIT, 18, "split")           \
+	X(MERGE, 19, "merge")           \
+	X(BURN, 20, "burn")             \
+	X(BALANCE, 21, "balance")       \
+	X(COIN, 22, "coin")             \
+	X(TRAIL, 23, "trail")           \
+	X(AUDIT, 24, "audit")
 
 enum kc_op {
 #define KC_OP_ENUM(sym, val, name) KC_OP_##sym = val,
@@ -85,14 +94,17 @@ enum kc_op {
 	X(UNKNOWN_OP, 2, "unknown operation")                                \
 	X(NOT_FOUND, 3, "not found")                                         \
 	X(QUEUE_FULL, 4, "queue is full")                                    \
-	X(NO_SPACE, 5, "no room for another queue or consumer")              \
+	X(NO_SPACE, 5, "no room for another queue, consumer, account or coin") \
 	X(TOO_LARGE, 6, "message too large")                                 \
-	X(OUT_OF_RANGE, 7, "offset out of range")                            \
+	X(OUT_OF_RANGE, 7, "offset or amount out of range")                  \
 	X(UNAVAILABLE, 8, "appliance busy, retry later")                    \
 	X(INTERNAL, 9, "internal error")                                     \
 	X(STORAGE_FULL, 10, "journal storage full, retry later")             \
 	X(STORAGE_FAILED, 11, "journal write failed, outcome unknown")       \
-	X(EXPIRED, 12, "message id outside the replay window")
+	X(EXPIRED, 12, "message id outside the replay window")               \
+	X(FORBIDDEN, 13, "the request's key may not do this")                \
+	X(NOT_OWNER, 14, "coin is owned by another account")                 \
+	X(COIN_DEAD, 15, "coin was split, merged or burnt")
 
 enum kc_status {
 #define KC_STATUS_ENUM(sym, val, desc) KC_STATUS_##sym = val,
@@ -285,5 +297,164 @@ bool kc_dec_fetch_reply(const uint8_t *p, size_t len,
  * false at the end or on a malformed record. */
 bool kc_fetch_reply_next(const struct kc_fetch_reply *r, uint32_t *pos,
 			 const uint8_t **msg, uint32_t *msg_len);
+
+/* ---- the ledger (message-as-currency) --------------------------------- */
+
+/*
+ * An account is a client of the keys file: account N may be spent from
+ * only by requests signed with client N's key (docs/ledger.md). Coins have
+ * 64-bit ids the ledger hands out in order, from 1; a denomination is a
+ * positive 64-bit amount.
+ */
+#define KC_COINS_PER_OP_MAX 128u   /* coins in one TRANSFER or MERGE */
+#define KC_SPLIT_PARTS_MAX 128u    /* children of one SPLIT */
+#define KC_MINT_COUNT_MAX 256u     /* coins made by one MINT */
+
+/* The kinds of hop in a money trail (and of LEDGER journal records). */
+enum kc_hop_kind {
+	KC_HOP_MINT = 1,
+	KC_HOP_TRANSFER = 2,
+	KC_HOP_SPLIT = 3,
+	KC_HOP_MERGE = 4,
+	KC_HOP_BURN = 5,
+};
+const char *kc_hop_kind_name(unsigned int kind); /* "mint", ...; "?" */
+
+enum kc_coin_state {
+	KC_COIN_LIVE = 1,
+	KC_COIN_DEAD = 2,
+};
+
+struct kc_mint_req {
+	uint32_t account;
+	uint64_t denomination;
+	uint32_t count;
+};
+
+/* TRANSFER and MERGE carry a list of coin ids; SPLIT a list of amounts. */
+struct kc_transfer_req {
+	uint32_t from;
+	uint32_t to;
+	uint16_t count;
+	const uint8_t *coins;	/* count x u64, points into the payload */
+};
+
+struct kc_split_req {
+	uint64_t coin;
+	uint16_t count;
+	const uint8_t *parts;	/* count x u64 denominations */
+};
+
+struct kc_merge_req {
+	uint16_t count;
+	const uint8_t *coins;	/* count x u64 */
+};
+
+struct kc_trail_req {
+	uint64_t coin;
+	uint32_t skip;		/* hops (oldest first) to leave out: paging */
+};
+
+/* The i-th u64 of a coin or amount list. */
+static inline uint64_t kc_list_u64(const uint8_t *list, uint32_t i)
+{
+	return kc_get_u64(list + 8u * i);
+}
+
+size_t kc_enc_mint(uint8_t *p, size_t cap, uint32_t account,
+		   uint64_t denomination, uint32_t count);
+size_t kc_enc_transfer(uint8_t *p, size_t cap, uint32_t from, uint32_t to,
+		       const uint64_t *coins, uint16_t count);
+size_t kc_enc_split(uint8_t *p, size_t cap, uint64_t coin,
+		    const uint64_t *parts, uint16_t count);
+size_t kc_enc_merge(uint8_t *p, size_t cap, const uint64_t *coins,
+		    uint16_t count);
+size_t kc_enc_coin_id(uint8_t *p, size_t cap, uint64_t coin); /* BURN, COIN */
+size_t kc_enc_account(uint8_t *p, size_t cap, uint32_t account); /* BALANCE */
+size_t kc_enc_trail(uint8_t *p, size_t cap, uint64_t coin, uint32_t skip);
+
+/* Decoders check the shape only (lengths, counts within the limits); the
+ * ledger checks the values. */
+enum kc_status kc_dec_mint(const uint8_t *p, size_t len, struct kc_mint_req *r);
+enum kc_status kc_dec_transfer(const uint8_t *p, size_t len,
+			       struct kc_transfer_req *r);
+enum kc_status kc_dec_split(const uint8_t *p, size_t len,
+			    struct kc_split_req *r);
+enum kc_status kc_dec_merge(const uint8_t *p, size_t len,
+			    struct kc_merge_req *r);
+enum kc_status kc_dec_coin_id(const uint8_t *p, size_t len, uint64_t *coin);
+enum kc_status kc_dec_account(const uint8_t *p, size_t len,
+			      uint32_t *account);
+enum kc_status kc_dec_trail(const uint8_t *p, size_t len,
+			    struct kc_trail_req *r);
+
+/* Replies. MINT and SPLIT: the first new coin id and how many (the ids
+ * are consecutive). MERGE: the new coin (a u64 reply). TRANSFER and BURN:
+ * the journal seq of the hop (a u64 reply). */
+#define KC_COINS_REPLY_LEN 12u
+size_t kc_enc_coins_reply(uint8_t *p, size_t cap, uint64_t first,
+			  uint32_t count);
+bool kc_dec_coins_reply(const uint8_t *p, size_t len, uint64_t *first,
+			uint32_t *count);
+
+#define KC_BALANCE_REPLY_LEN 12u
+size_t kc_enc_balance_reply(uint8_t *p, size_t cap, uint64_t balance,
+			    uint32_t coins);
+bool kc_dec_balance_reply(const uint8_t *p, size_t len, uint64_t *balance,
+			  uint32_t *coins);
+
+struct kc_coin_info {
+	uint64_t coin;
+	uint64_t denomination;
+	uint32_t owner;
+	uint8_t state;		/* enum kc_coin_state */
+	uint64_t created_seq;	/* the hop that made it */
+	uint64_t last_hop_seq;
+};
+#define KC_COIN_REPLY_LEN 37u
+size_t kc_enc_coin_reply(uint8_t *p, size_t cap, const struct kc_coin_info *c);
+bool kc_dec_coin_reply(const uint8_t *p, size_t len, struct kc_coin_info *c);
+
+/* One hop of a money trail. */
+struct kc_hop {
+	uint64_t seq;		/* journal seq of the hop's LEDGER record */
+	uint64_t time_ns;	/* when it was applied (CLOCK_REALTIME) */
+	uint64_t coin;		/* the coin that moved or was made */
+	uint64_t denomination;
+	uint32_t from;
+	uint32_t to;
+	uint8_t kind;		/* enum kc_hop_kind */
+};
+#define KC_HOP_WIRE_LEN 41u
+#define KC_TRAIL_REPLY_FIXED 10u
+#define KC_TRAIL_HOPS_MAX ((KC_PAYLOAD_MAX - KC_TRAIL_REPLY_FIXED) / \
+			   KC_HOP_WIRE_LEN)
+struct kc_trail_reply {
+	uint32_t total;		/* hops in the whole trail */
+	uint32_t first;		/* index of the first hop here */
+	uint16_t count;
+	const uint8_t *hops;	/* count x KC_HOP_WIRE_LEN */
+};
+void kc_enc_trail_reply_fixed(uint8_t *p, uint32_t total, uint32_t first,
+			      uint16_t count);
+void kc_enc_hop(uint8_t *p, const struct kc_hop *h);
+bool kc_dec_trail_reply(const uint8_t *p, size_t len,
+			struct kc_trail_reply *r);
+void kc_dec_hop(const uint8_t *p, struct kc_hop *h);
+
+/* AUDIT: the invariants checked over the whole ledger. */
+struct kc_audit {
+	bool ok;
+	uint64_t minted;	/* every denomination ever minted */
+	uint64_t burnt;		/* every denomination ever burnt */
+	uint64_t live_sum;	/* sum of LIVE coins */
+	uint64_t live_coins;
+	uint64_t dead_coins;	/* DEAD coins not reaped yet */
+	uint32_t accounts;
+	uint32_t violations;
+};
+#define KC_AUDIT_REPLY_LEN 49u
+size_t kc_enc_audit_reply(uint8_t *p, size_t cap, const struct kc_audit *a);
+bool kc_dec_audit_reply(const uint8_t *p, size_t len, struct kc_audit *a);
 
 #endif /* KC_PROTO_H */

@@ -39,7 +39,12 @@ enum fake_mode {
 	FAKE_QUEUE_FULL,   /* answer every PUBLISH with QUEUE_FULL */
 	FAKE_WRONG_OP,	   /* verified reply with another op */
 	FAKE_COMMIT_BODY,  /* COMMIT reply with an unexpected payload */
+	FAKE_BAD_LEDGER,   /* ledger replies that do not add up */
 };
+
+/* The fake's coin trail: FAKE_TRAIL_HOPS hops, FAKE_TRAIL_PAGE a page. */
+#define FAKE_TRAIL_HOPS 5u
+#define FAKE_TRAIL_PAGE 2u
 
 struct fake {
 	int fd;
@@ -58,6 +63,8 @@ struct fake {
 	uint32_t bad_id;     /* requests whose msg id client != header client */
 	uint64_t next_offset;
 	uint64_t committed;
+	struct kc_transfer_req transfer; /* the last TRANSFER */
+	uint64_t transfer_coins[KC_COINS_PER_OP_MAX];
 };
 
 static const uint8_t test_key[KC_KEY_LEN] = "0123456789abcdef0123456789abcdef";
@@ -80,6 +87,122 @@ static size_t reply_msg(struct fake *f, const struct kc_hdr *req,
 	kc_auth_sign(sign_key != NULL ? sign_key : &f->key, out,
 		     KC_HDR_LEN + len);
 	return KC_HDR_LEN + len;
+}
+
+static void fake_hop(struct kc_hop *h, uint64_t coin, uint32_t i)
+{
+	h->seq = 1000u + i;
+	h->time_ns = 1717243200000000000ull + i;
+	h->coin = coin;
+	h->denomination = 50;
+	h->from = i; /* 0 for the MINT */
+	h->to = i + 1u;
+	h->kind = (uint8_t)(i == 0 ? KC_HOP_MINT : KC_HOP_TRANSFER);
+}
+
+/* One page of the fake trail of a coin, from hop skip. */
+static size_t fake_trail(const struct fake *f, const uint8_t *payload,
+			 uint32_t len, uint8_t *p, uint16_t *status)
+{
+	struct kc_trail_req t;
+	uint32_t first;
+	uint16_t count;
+	uint16_t i;
+
+	if (kc_dec_trail(payload, len, &t) != KC_STATUS_OK) {
+		*status = KC_STATUS_BAD_REQUEST;
+		return 0;
+	}
+	first = t.skip < FAKE_TRAIL_HOPS ? t.skip : FAKE_TRAIL_HOPS;
+	count = (uint16_t)(FAKE_TRAIL_HOPS - first < FAKE_TRAIL_PAGE
+				   ? FAKE_TRAIL_HOPS - first
+				   : FAKE_TRAIL_PAGE);
+	/* FAKE_BAD_LEDGER: a total that the page runs past. */
+	kc_enc_trail_reply_fixed(p,
+				 f->mode == FAKE_BAD_LEDGER ? first
+							    : FAKE_TRAIL_HOPS,
+				 first, count);
+	for (i = 0; i < count; i++) {
+		struct kc_hop h;
+
+		fake_hop(&h, t.coin, first + i);
+		kc_enc_hop(p + KC_TRAIL_REPLY_FIXED + (size_t)i *
+						       KC_HOP_WIRE_LEN,
+			   &h);
+	}
+	return KC_TRAIL_REPLY_FIXED + (size_t)count * KC_HOP_WIRE_LEN;
+}
+
+/* The ledger ops, with made-up but recognisable answers. */
+static size_t fake_ledger(struct fake *f, const struct kc_hdr *h,
+			  const uint8_t *payload, uint8_t *p, uint16_t *status)
+{
+	uint32_t len = h->payload_len;
+	uint32_t off = f->mode == FAKE_BAD_LEDGER ? 1 : 0;
+
+	switch (h->op) {
+	case KC_OP_MINT: {
+		struct kc_mint_req r;
+
+		if (kc_dec_mint(payload, len, &r) != KC_STATUS_OK)
+			break;
+		return kc_enc_coins_reply(p, KC_PAYLOAD_MAX, 100,
+					  r.count + off);
+	}
+	case KC_OP_TRANSFER: {
+		struct kc_transfer_req *r = &f->transfer;
+		uint16_t i;
+
+		if (kc_dec_transfer(payload, len, r) != KC_STATUS_OK)
+			break;
+		for (i = 0; i < r->count; i++)
+			f->transfer_coins[i] = kc_list_u64(r->coins, i);
+		r->coins = NULL; /* points into a buffer that goes away */
+		return kc_enc_u64_reply(p, KC_PAYLOAD_MAX, 500u + r->count);
+	}
+	case KC_OP_SPLIT: {
+		struct kc_split_req r;
+
+		if (kc_dec_split(payload, len, &r) != KC_STATUS_OK)
+			break;
+		return kc_enc_coins_reply(p, KC_PAYLOAD_MAX, 200,
+					  r.count + off);
+	}
+	case KC_OP_BALANCE: {
+		uint32_t account;
+
+		if (kc_dec_account(payload, len, &account) != KC_STATUS_OK)
+			break;
+		return kc_enc_balance_reply(p, KC_PAYLOAD_MAX,
+					    1000u * account, 3);
+	}
+	case KC_OP_COIN: {
+		struct kc_coin_info c = { .denomination = 50, .owner = 2,
+					  .state = KC_COIN_LIVE,
+					  .created_seq = 1000,
+					  .last_hop_seq = 1004 };
+
+		if (kc_dec_coin_id(payload, len, &c.coin) != KC_STATUS_OK)
+			break;
+		return kc_enc_coin_reply(p, KC_PAYLOAD_MAX, &c);
+	}
+	case KC_OP_TRAIL:
+		return fake_trail(f, payload, len, p, status);
+	case KC_OP_AUDIT: {
+		struct kc_audit a = { .ok = true, .minted = 150, .burnt = 50,
+				      .live_sum = 100, .live_coins = 2,
+				      .accounts = 2 };
+
+		if (len != 0)
+			break;
+		if (f->mode == FAKE_BAD_LEDGER)
+			return kc_enc_audit_reply(p, KC_PAYLOAD_MAX, &a) - 1;
+		return kc_enc_audit_reply(p, KC_PAYLOAD_MAX, &a);
+	}
+	}
+	*status = KC_STATUS_BAD_REQUEST;
+	return (size_t)snprintf((char *)p, KC_PAYLOAD_MAX, "bad %s",
+				kc_op_name(h->op));
 }
 
 /* Execute a verified request the way the appliance would. */
@@ -139,6 +262,15 @@ static size_t execute(struct fake *f, const struct kc_hdr *h,
 	}
 	case KC_OP_OFFSET:
 		n = kc_enc_u64_reply(p, sizeof(p), f->committed);
+		break;
+	case KC_OP_MINT:
+	case KC_OP_TRANSFER:
+	case KC_OP_SPLIT:
+	case KC_OP_BALANCE:
+	case KC_OP_COIN:
+	case KC_OP_TRAIL:
+	case KC_OP_AUDIT:
+		n = fake_ledger(f, h, payload, p, &status);
 		break;
 	default:
 		status = KC_STATUS_UNKNOWN_OP;
@@ -632,15 +764,161 @@ static void test_key_from_file(void **state)
 						 1, err, sizeof(err)),
 			 0);
 	assert_int_equal(o.client_id, 1);
+	/* The second development client (kcctl -c 2). */
 	assert_int_equal(kc_client_key_from_file(&o, KC_SOURCE_DIR
 						 "/config/dev.keys",
-						 2, err, sizeof(err)),
+						 KC_DEV_CLIENT_ID_2, err,
+						 sizeof(err)),
+			 0);
+	assert_int_equal(o.client_id, KC_DEV_CLIENT_ID_2);
+	assert_memory_equal(o.key, kc_dev_key_2, KC_KEY_LEN);
+	assert_int_equal(kc_client_key_from_file(&o, KC_SOURCE_DIR
+						 "/config/dev.keys",
+						 3, err, sizeof(err)),
 			 -1);
-	assert_non_null(strstr(err, "no key for client 2"));
+	assert_non_null(strstr(err, "no key for client 3"));
 	assert_int_equal(kc_client_key_from_file(&o, "/nonexistent.keys", 0,
 						 err, sizeof(err)),
 			 -1);
 	assert_non_null(strstr(err, "cannot open"));
+}
+
+static void test_ledger_wrappers(void **state)
+{
+	static const uint64_t coins[] = { 7, 9, 11 };
+	static const uint64_t parts[] = { 20, 30 };
+	struct fake *f = fake_start(FAKE_NORMAL);
+	struct kc_client *c = client_for(f->port, 200, 2);
+	static struct kc_reply r;
+	struct kc_coin_info info;
+	struct kc_audit a;
+	uint64_t v = 0;
+	uint32_t n = 0;
+
+	(void)state;
+	/* TRANSFER: the coins reach the wire in order; the hop seq back. */
+	assert_int_equal(kc_client_transfer(c, 77, 2, coins, 3, &r, &v),
+			 KC_CLIENT_OK);
+	assert_int_equal(r.status, KC_STATUS_OK);
+	assert_int_equal(r.hdr.op, KC_OP_TRANSFER);
+	assert_true(v == 503);
+	assert_int_equal(f->transfer.from, 77);
+	assert_int_equal(f->transfer.to, 2);
+	assert_int_equal(f->transfer.count, 3);
+	assert_memory_equal(f->transfer_coins, coins, sizeof(coins));
+
+	assert_int_equal(kc_client_mint(c, 2, 50, 4, &r, &v), KC_CLIENT_OK);
+	assert_true(v == 100);
+	assert_int_equal(kc_client_split(c, 7, parts, 2, &r, &v),
+			 KC_CLIENT_OK);
+	assert_true(v == 200);
+	assert_int_equal(kc_client_balance(c, 2, &r, &v, &n), KC_CLIENT_OK);
+	assert_true(v == 2000);
+	assert_int_equal(n, 3);
+	assert_int_equal(kc_client_coin(c, 9, &r, &info), KC_CLIENT_OK);
+	assert_true(info.coin == 9);
+	assert_int_equal(info.owner, 2);
+	assert_int_equal(info.state, KC_COIN_LIVE);
+	assert_true(info.last_hop_seq == 1004);
+	assert_int_equal(kc_client_audit(c, &r, &a), KC_CLIENT_OK);
+	assert_true(a.ok);
+	assert_true(a.live_sum == 100);
+
+	/* The fake answers MERGE and BURN with UNKNOWN_OP: passed through,
+	 * and the out-argument untouched. */
+	v = 12345;
+	assert_int_equal(kc_client_merge(c, coins, 2, &r, &v), KC_CLIENT_OK);
+	assert_int_equal(r.status, KC_STATUS_UNKNOWN_OP);
+	assert_int_equal(kc_client_burn(c, 7, &r, &v), KC_CLIENT_OK);
+	assert_int_equal(r.status, KC_STATUS_UNKNOWN_OP);
+	assert_true(v == 12345);
+
+	/* A list the encoder cannot take never reaches the wire. */
+	assert_int_equal(kc_client_transfer(c, 77, 2, NULL, 1, &r, &v),
+			 KC_CLIENT_INVALID);
+	assert_int_equal(kc_client_merge(c, NULL, 2, &r, &v),
+			 KC_CLIENT_INVALID);
+	kc_client_close(c);
+	fake_stop(f);
+	assert_int_equal(f->nseen, 8);
+	assert_int_equal(f->bad_auth, 0);
+}
+
+static void test_trail_pages(void **state)
+{
+	struct fake *f = fake_start(FAKE_NORMAL);
+	struct kc_client *c = client_for(f->port, 200, 2);
+	static struct kc_reply r;
+	struct kc_trail_reply tr;
+	uint32_t skip = 0;
+	uint32_t seen = 0;
+	uint32_t pages = 0;
+
+	(void)state;
+	/* Page through the way kcctl does, oldest hop first. */
+	do {
+		uint16_t i;
+
+		assert_int_equal(kc_client_trail(c, 42, skip, &r, &tr),
+				 KC_CLIENT_OK);
+		assert_int_equal(r.status, KC_STATUS_OK);
+		assert_int_equal(tr.total, FAKE_TRAIL_HOPS);
+		assert_int_equal(tr.first, skip);
+		assert_true(tr.count > 0);
+		assert_ptr_equal(tr.hops, r.payload + KC_TRAIL_REPLY_FIXED);
+		for (i = 0; i < tr.count; i++) {
+			struct kc_hop h;
+			struct kc_hop want;
+
+			kc_dec_hop(tr.hops + (size_t)i * KC_HOP_WIRE_LEN, &h);
+			fake_hop(&want, 42, seen);
+			assert_true(h.seq == want.seq);
+			assert_true(h.time_ns == want.time_ns);
+			assert_true(h.coin == 42);
+			assert_true(h.denomination == want.denomination);
+			assert_int_equal(h.from, want.from);
+			assert_int_equal(h.to, want.to);
+			assert_int_equal(h.kind, want.kind);
+			seen++;
+		}
+		skip = tr.first + tr.count;
+		pages++;
+	} while (skip < tr.total);
+	assert_int_equal(seen, FAKE_TRAIL_HOPS);
+	assert_int_equal(pages, 3);
+
+	/* Past the end: an empty page. */
+	assert_int_equal(kc_client_trail(c, 42, 99, &r, &tr), KC_CLIENT_OK);
+	assert_int_equal(tr.first, FAKE_TRAIL_HOPS);
+	assert_int_equal(tr.count, 0);
+	kc_client_close(c);
+	fake_stop(f);
+}
+
+static void test_ledger_malformed_replies(void **state)
+{
+	static const uint64_t parts[] = { 20, 30 };
+	struct fake *f = fake_start(FAKE_BAD_LEDGER);
+	struct kc_client *c = client_for(f->port, 200, 0);
+	static struct kc_reply r;
+	struct kc_trail_reply tr;
+	struct kc_audit a;
+	uint64_t v = 0;
+
+	(void)state;
+	/* A page running past its total, a short AUDIT, and MINT and SPLIT
+	 * replies with one coin more than asked for. */
+	assert_int_equal(kc_client_trail(c, 42, 0, &r, &tr),
+			 KC_CLIENT_BAD_REPLY);
+	assert_int_equal(r.status, KC_STATUS_OK);
+	assert_int_equal(kc_client_audit(c, &r, &a), KC_CLIENT_BAD_REPLY);
+	assert_int_equal(kc_client_mint(c, 2, 50, 4, &r, &v),
+			 KC_CLIENT_BAD_REPLY);
+	assert_int_equal(kc_client_split(c, 7, parts, 2, &r, &v),
+			 KC_CLIENT_BAD_REPLY);
+	assert_true(v == 0);
+	kc_client_close(c);
+	fake_stop(f);
 }
 
 int main(void)
@@ -658,6 +936,9 @@ int main(void)
 		cmocka_unit_test(test_malformed_replies),
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_key_from_file),
+		cmocka_unit_test(test_ledger_wrappers),
+		cmocka_unit_test(test_trail_pages),
+		cmocka_unit_test(test_ledger_malformed_replies),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,7 +20,8 @@ import sys
 MAGIC = 0x4B43
 VERSION = 1
 REQUEST, REPLY = 1, 2
-OP = {"ping": 1, "publish": 2, "fetch": 3, "commit": 4, "offset": 5}
+OP = {"ping": 1, "publish": 2, "fetch": 3, "commit": 4, "offset": 5,
+      "transfer": 17}
 STATUS_OK, STATUS_QUEUE_FULL = 0, 4
 
 DEV_KEY = b"kingcobra-dev-key-local-only-001"
@@ -91,6 +92,12 @@ def vectors():
     v.append(("offset_reply",
               message(REPLY, OP["offset"], STATUS_OK, mid6,
                       struct.pack(">Q", 43))))
+    mid7 = msg_id(T0_MS + 6, CLIENT_ID, 7)
+    coins = [5, 6]
+    v.append(("transfer_request",
+              message(REQUEST, OP["transfer"], 0, mid7,
+                      struct.pack(">IIH", 1, 2, len(coins)) +
+                      b"".join(struct.pack(">Q", c) for c in coins))))
     return v
 
 
