@@ -43,8 +43,9 @@ enum kc_jrec_type {
 	KC_JREC_REPLY = 2,	/* the REPLY sent for it (ref = its seq) */
 	KC_JREC_SEGMENT = 3,	/* first record of every segment */
 	KC_JREC_SNAPSHOT = 4,	/* a part of a snapshot (ref = seq of part 0) */
+	KC_JREC_LEDGER = 5,	/* a ledger hop (ref = seq of its REQUEST) */
 };
-#define KC_JREC_TYPE_MAX KC_JREC_SNAPSHOT
+#define KC_JREC_TYPE_MAX KC_JREC_LEDGER
 
 /*
  * A snapshot is one object (a queue's whole state, for now) too large for
@@ -56,6 +57,7 @@ enum kc_jrec_type {
 #define KC_JSNAP_CHUNK_MAX (KC_JREC_PAYLOAD_MAX - KC_JSNAP_HDR_LEN)
 enum kc_jsnap_kind {
 	KC_JSNAP_QUEUE = 1,	/* kc_queue_snapshot's encoding */
+	KC_JSNAP_LEDGER = 2,	/* kc_ledger_snapshot's encoding */
 };
 struct kc_jsnap {
 	uint32_t part;		/* 0.. */
@@ -236,6 +238,25 @@ void kc_jreader_segment_info(const struct kc_jreader *r, uint32_t i,
 /* Bytes of all segment files, and how far the reader is (for progress). */
 uint64_t kc_jreader_total_bytes(const struct kc_jreader *r);
 uint64_t kc_jreader_done_bytes(const struct kc_jreader *r);
+
+/* ---- lookup by seq ----------------------------------------------------- */
+
+/*
+ * Read single records of a shard by seq (the money trail: hops point back
+ * to each other by seq), while the writer appends and retention deletes.
+ * For a control thread: it reads files. Not thread-safe.
+ */
+struct kc_jlookup;
+struct kc_jlookup *kc_jlookup_open(const char *shard_dir);
+void kc_jlookup_close(struct kc_jlookup *x);
+/*
+ * The valid record with this seq, its payload copied to payload (cap
+ * bytes). 0; -ENOENT when no segment holds it (deleted by retention, or
+ * not written yet); -EILSEQ when the data where it should be is not it;
+ * another negative errno on an I/O error.
+ */
+int kc_jlookup_read(struct kc_jlookup *x, uint64_t seq, struct kc_jrec *h,
+		    uint8_t *payload, uint32_t cap);
 
 /* ---- writer ------------------------------------------------------------ */
 

@@ -156,6 +156,8 @@ const char *kc_jrec_type_name(unsigned int type)
 		return "SEGMENT";
 	case KC_JREC_SNAPSHOT:
 		return "SNAPSHOT";
+	case KC_JREC_LEDGER:
+		return "LEDGER";
 	}
 	return "?";
 }

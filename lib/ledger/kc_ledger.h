@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The message-as-currency ledger (docs/ledger.md): accounts and coins, and
+ * the one function that changes them.
+ *
+ * A coin is a singleton: it has one owner while LIVE (reference count 1)
+ * and none once DEAD (count 0: split, merged or burnt). Every mutation goes
+ * through kc_ledger_apply, driven by journal order: the worker lcore that
+ * owns the ledger calls it for each request, and recovery calls it again
+ * for each journaled request, so the same journal always gives the same
+ * ledger (kc_ledger_digest says so).
+ *
+ * Each successful mutation also produces a hop record, which the worker
+ * appends to the journal right after the REPLY (a LEDGER record). It lists,
+ * for every coin the op consumed or moved, the seq of that coin's previous
+ * hop: the money trail is a chain through the journal, and memory holds
+ * only the last hop of each coin (kc_trail.c walks the chain).
+ *
+ * Tables are rte_hash tables sized at creation, never grown. The ledger is
+ * owned by one lcore: no locks, and nothing here is thread-safe.
+ */
+#ifndef KC_LEDGER_H
+#define KC_LEDGER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kc_auth.h"
+#include "kc_journal.h"
+#include "kc_proto.h"
+
+struct kc_ledger_limits {
+	uint32_t max_accounts;
+	uint32_t max_coins;	/* LIVE, plus DEAD ones not reaped yet */
+	uint32_t reap_after_s;	/* how long a DEAD coin stays in memory */
+};
+
+struct kc_ledger;
+
+/* NULL with rte_errno set. name must be unique in the process. */
+struct kc_ledger *kc_ledger_create(const char *name,
+				   const struct kc_ledger_limits *lim,
+				   int socket_id);
+void kc_ledger_free(struct kc_ledger *l);
+/* Memory a ledger with these limits takes (for start-up checks). */
+uint64_t kc_ledger_bytes(const struct kc_ledger_limits *lim);
+
+/* Who is asking, as admission decided it. */
+struct kc_ledger_caller {
+	uint32_t client_id;	/* the request's key: its account */
+	bool mint_authority;	/* the key is ledger.mint_authority's */
+	/* Recipients (of MINT and TRANSFER) must be clients here, or coins
+	 * would go where no key can spend them. NULL: not checked (recovery,
+	 * which only replays what succeeded). */
+	const struct kc_keyring *keys;
+};
+
+/* What an op did. An error leaves the ledger as it was. */
+struct kc_ledger_result {
+	enum kc_status status;
+	uint32_t len;		/* reply payload bytes (OK only) */
+	const char *reason;	/* error: why, for the reason text */
+	uint32_t hop_len;	/* bytes of the hop record (0: none) */
+};
+
+/*
+ * The hop record, the payload of a LEDGER journal record (big-endian like
+ * KCP): u8 kind, u8 version (1), u16 nb_in, u16 nb_out, u16 reserved,
+ * u32 from, u32 to; nb_in x (u64 coin, u64 denomination, u64 prev_hop_seq)
+ * for the coins the op moved or consumed; nb_out x (u64 coin, u64
+ * denomination) for the coins it made. MINT: from 0; BURN: to 0; SPLIT and
+ * MERGE: from = to = the owner.
+ */
+#define KC_HOPREC_VERSION 1u
+#define KC_HOPREC_FIXED 16u
+#define KC_HOPREC_IN_LEN 24u
+#define KC_HOPREC_OUT_LEN 16u
+#define KC_HOPREC_MAX (KC_HOPREC_FIXED + \
+		       KC_COINS_PER_OP_MAX * KC_HOPREC_IN_LEN + \
+		       KC_MINT_COUNT_MAX * KC_HOPREC_OUT_LEN)
+_Static_assert(KC_HOPREC_MAX <= KC_JREC_PAYLOAD_MAX,
+	       "a hop record fits one journal record");
+
+struct kc_hoprec {
+	uint8_t kind;
+	uint16_t nb_in;
+	uint16_t nb_out;
+	uint32_t from;
+	uint32_t to;
+	const uint8_t *in;	/* nb_in x KC_HOPREC_IN_LEN */
+	const uint8_t *out;	/* nb_out x KC_HOPREC_OUT_LEN */
+};
+bool kc_hoprec_decode(const uint8_t *p, uint32_t len, struct kc_hoprec *h);
+void kc_hoprec_in(const struct kc_hoprec *h, uint32_t i, uint64_t *coin,
+		  uint64_t *denomination, uint64_t *prev_seq);
+void kc_hoprec_out(const struct kc_hoprec *h, uint32_t i, uint64_t *coin,
+		   uint64_t *denomination);
+
+/* Ops of the ledger (MINT .. AUDIT, TRAIL excluded: kc_ledger_trail_from). */
+bool kc_ledger_op(uint8_t op);
+/* The ones that change it. */
+bool kc_ledger_mutates(uint8_t op);
+
+/*
+ * Execute one ledger op. in: the request payload (len bytes); out: the
+ * reply payload (cap bytes; may be in: the request is decoded first).
+ * hop_seq: the journal seq the hop record will get (0 without a journal);
+ * now_ns: the time of the request (a DEAD coin's reaping starts then).
+ * A successful mutation writes its hop record to hop (KC_HOPREC_MAX bytes).
+ */
+void kc_ledger_apply(struct kc_ledger *l, const struct kc_ledger_caller *c,
+		     uint8_t op, const uint8_t *in, uint32_t len,
+		     uint64_t hop_seq, uint64_t now_ns, uint8_t *out,
+		     uint32_t cap, uint8_t *hop, struct kc_ledger_result *r);
+
+/*
+ * TRAIL, first step: the last hop of a coin (its trail ends there). OK, or
+ * NOT_FOUND / COIN_DEAD (reaped from memory) with a reason.
+ */
+enum kc_status kc_ledger_trail_from(const struct kc_ledger *l, uint64_t coin,
+				    uint64_t *last_hop_seq,
+				    const char **reason);
+
+/*
+ * TRAIL, second step, on a control thread: walk the coin's hops back
+ * through the journal from last_hop_seq, into hops (max of them), oldest
+ * first. 0; -E2BIG (more than max), -ENOENT (the journal no longer has a
+ * hop), -EILSEQ (a record is not the hop it should be), with a message.
+ */
+int kc_trail_walk(struct kc_jlookup *x, uint64_t coin, uint64_t last_hop_seq,
+		  struct kc_hop *hops, uint32_t max, uint32_t *nb, char *err,
+		  size_t err_len);
+
+/* Reap DEAD coins older than reap_after_s, at most max; how many went. */
+uint32_t kc_ledger_reap(struct kc_ledger *l, uint64_t now_ns, uint32_t max);
+
+/* Check every invariant (AUDIT). Walks every coin: O(coins). */
+void kc_ledger_audit(struct kc_ledger *l, struct kc_audit *a);
+
+/*
+ * A digest of the ledger's state: accounts, LIVE coins and the counters,
+ * independent of table layout and of which DEAD coins were reaped. Two
+ * ledgers with the same digest are the same ledger.
+ */
+#define KC_LEDGER_DIGEST_LEN 32u
+void kc_ledger_digest(const struct kc_ledger *l,
+		      uint8_t digest[KC_LEDGER_DIGEST_LEN]);
+
+/* The digest of the ledger a snapshot holds (as kc_ledger_digest would
+ * give once restored). False if it does not decode. */
+bool kc_ledger_snapshot_digest(const uint8_t *buf, size_t len,
+			       uint8_t digest[KC_LEDGER_DIGEST_LEN]);
+
+/* Counts for the admin API and start-up messages. */
+struct kc_ledger_summary {
+	uint32_t accounts;
+	uint64_t live_coins;
+	uint64_t dead_coins;	/* in memory, not reaped yet */
+	uint64_t supply;	/* minted - burnt */
+	uint64_t next_coin;
+	uint64_t mutations;	/* applied since start */
+	uint64_t reaped;
+	uint64_t min_origin;	/* oldest seq a LIVE coin's trail reaches
+				 * (as of the last snapshot; 0: none) */
+};
+void kc_ledger_summary(const struct kc_ledger *l,
+		       struct kc_ledger_summary *s);
+
+/*
+ * Snapshots: the whole state (accounts, LIVE coins, counters) in one
+ * buffer. kc_ledger_snapshot_max is the most bytes it can take with these
+ * limits. kc_ledger_snapshot returns bytes written (0 if cap is too
+ * small) and computes min_origin for retention. kc_ledger_restore replaces
+ * the state with a snapshot: 0 or -EINVAL (does not decode) / -ENOSPC
+ * (larger than these limits).
+ */
+uint64_t kc_ledger_snapshot_max(const struct kc_ledger_limits *lim);
+size_t kc_ledger_snapshot(struct kc_ledger *l, uint8_t *buf, size_t cap);
+int kc_ledger_restore(struct kc_ledger *l, const uint8_t *buf, size_t len);
+
+#endif /* KC_LEDGER_H */
