@@ -117,7 +117,8 @@ enum { EAL_LCORES, EAL_MAIN_LCORE, EAL_MEMORY_MB, EAL_HUGEPAGES, EAL_IN_MEMORY, 
 enum { PL_RX_LCORES, PL_WORKER_LCORES, PL_BURST, PL_RING_SIZE, PL_IDLE, PL_IDLE_SLEEP_MAX_US };
 enum { MP_MBUFS, MP_CACHE, MP_DATA_ROOM };
 enum { JR_DIR, JR_DURABILITY, JR_SEGMENT_BYTES, JR_BUFFER_BYTES, JR_GROUP_MAX, JR_GROUP_WAIT_US, JR_MAX_PENDING, JR_RESERVE_BYTES, JR_SNAPSHOT_BYTES, JR_RETENTION_BYTES, JR_RETENTION_AGE_S };
-enum { TOP_PRODUCTION, TOP_LOG_LEVEL, TOP_EAL, TOP_PORTS, TOP_PIPELINE, TOP_MEMPOOL, TOP_KCP, TOP_QUEUES, TOP_JOURNAL, TOP_IDEMPOTENCY, TOP_CONTROL };
+enum { LG_ENABLED, LG_MINT_AUTHORITY, LG_MAX_ACCOUNTS, LG_MAX_COINS, LG_REAP_AFTER_S, LG_SNAPSHOT_EVERY_OPS, LG_TRAIL_MAX_HOPS };
+enum { TOP_PRODUCTION, TOP_LOG_LEVEL, TOP_EAL, TOP_PORTS, TOP_PIPELINE, TOP_MEMPOOL, TOP_KCP, TOP_QUEUES, TOP_JOURNAL, TOP_IDEMPOTENCY, TOP_LEDGER, TOP_CONTROL };
 
 #define C(m) offsetof(struct kc_config, m)
 #define P(m) offsetof(struct kc_port_cfg, m)
@@ -302,6 +303,28 @@ static const struct field idempotency_fields[] = {
 	{ NULL },
 };
 
+static const struct field ledger_fields[] = {
+	[LG_ENABLED] = { "enabled", F_BOOL, .off = C(ledger.enabled) },
+	[LG_MINT_AUTHORITY] = { "mint_authority", F_U32,
+	  .off = C(ledger.mint_authority), .min = 1, .max = UINT32_MAX,
+	  .expect = "the client id (keys file) whose key may MINT" },
+	[LG_MAX_ACCOUNTS] = { "max_accounts", F_U32,
+	  .off = C(ledger.max_accounts), .min = 16, .max = 1u << 20,
+	  .expect = "accounts, 16..1048576" },
+	[LG_MAX_COINS] = { "max_coins", F_U32, .off = C(ledger.max_coins),
+	  .min = 16, .max = 1u << 28, .expect = "coins, 16..268435456" },
+	[LG_REAP_AFTER_S] = { "reap_after_s", F_U32,
+	  .off = C(ledger.reap_after_s), .min = 0, .max = 1u << 30,
+	  .expect = "seconds a DEAD coin stays in memory, 0.." },
+	[LG_SNAPSHOT_EVERY_OPS] = { "snapshot_every_ops", F_U32,
+	  .off = C(ledger.snapshot_every_ops), .min = 1, .max = 1u << 30,
+	  .expect = "ledger mutations between two snapshots, 1.." },
+	[LG_TRAIL_MAX_HOPS] = { "trail_max_hops", F_U32,
+	  .off = C(ledger.trail_max_hops), .min = 16, .max = 1u << 22,
+	  .expect = "hops one TRAIL may walk, 16..4194304" },
+	[LG_TRAIL_MAX_HOPS + 1] = { NULL },
+};
+
 static const struct field control_fields[] = {
 	{ "stats_interval_s", F_U32, .off = C(control.stats_interval_s),
 	  .min = 0, .max = 86400, .expect = "seconds, 0 (off)..86400" },
@@ -321,6 +344,7 @@ static const struct field top_fields[] = {
 	[TOP_JOURNAL] = { "journal", F_SECTION, .sub = journal_fields },
 	[TOP_IDEMPOTENCY] = { "idempotency", F_SECTION,
 			      .sub = idempotency_fields },
+	[TOP_LEDGER] = { "ledger", F_SECTION, .sub = ledger_fields },
 	[TOP_CONTROL] = { "control", F_SECTION, .sub = control_fields },
 	[TOP_CONTROL + 1] = { NULL },
 };
@@ -342,7 +366,7 @@ struct parser {
 	size_t err_len;
 	struct kc_config *cfg;
 	const yaml_node_t *root;
-	struct seen top, eal, pipeline, mempool, journal;
+	struct seen top, eal, pipeline, mempool, journal, ledger;
 	const yaml_node_t *port_map[KC_CFG_PORTS_MAX];
 	struct seen port[KC_CFG_PORTS_MAX];
 };
@@ -929,6 +953,8 @@ static struct seen *section_seen(struct parser *ps, const struct field *f)
 		return &ps->mempool;
 	if (f->sub == journal_fields)
 		return &ps->journal;
+	if (f->sub == ledger_fields)
+		return &ps->ledger;
 	return NULL;
 }
 
@@ -1265,6 +1291,15 @@ uint64_t kc_config_snapshot_bytes_max(const struct kc_config *cfg)
 	return len + (len / 16368 + 1) * 88;
 }
 
+uint64_t kc_config_ledger_snapshot_bytes_max(const struct kc_config *cfg)
+{
+	/* lib/ledger: 40 fixed bytes, 24 an account, 44 a LIVE coin. */
+	if (!cfg->ledger.enabled)
+		return 0;
+	return 40 + (uint64_t)cfg->ledger.max_accounts * 24 +
+	       (uint64_t)cfg->ledger.max_coins * 44;
+}
+
 uint64_t kc_config_memory_bytes(const struct kc_config *cfg)
 {
 	const uint64_t mbuf_overhead = 128 + 64; /* struct rte_mbuf, pool */
@@ -1281,10 +1316,17 @@ uint64_t kc_config_memory_bytes(const struct kc_config *cfg)
 		/* snapshot scratch, and recovery's two of them */
 		3 * kc_config_snapshot_bytes_max(cfg);
 
+	/* The ledger (worker 0): its tables (about 100 bytes a coin with
+	 * rte_hash's, 60 an account) and snapshot buffers. */
+	uint64_t ledger = !cfg->ledger.enabled ? 0 :
+		(uint64_t)cfg->ledger.max_coins * 100 +
+		(uint64_t)cfg->ledger.max_accounts * 60 +
+		2 * kc_config_ledger_snapshot_bytes_max(cfg) + (2u << 20);
+
 	/* 32 MiB for the EAL's own tables, telemetry and the ports. */
 	return (uint64_t)cfg->mempool.mbufs *
 		       (cfg->mempool.data_room + mbuf_overhead) +
-	       workers * per_worker + (32ull << 20);
+	       workers * per_worker + ledger + (32ull << 20);
 }
 
 static int check_journal(struct parser *ps)
@@ -1306,6 +1348,21 @@ static int check_journal(struct parser *ps)
 			    "queue limits)",
 			    (unsigned long long)cfg->journal.buffer_bytes,
 			    (unsigned long long)snap_max);
+	/* So is the ledger's. */
+	if (kc_config_ledger_snapshot_bytes_max(cfg) >
+	    cfg->journal.buffer_bytes / 2)
+		return FAIL(ps, ps->ledger.val[LG_MAX_COINS] != NULL ?
+				ps->ledger.val[LG_MAX_COINS] :
+				blame(ps, &ps->journal, JR_BUFFER_BYTES,
+				      TOP_JOURNAL),
+			    "ledger.max_coins %u and max_accounts %u make a "
+			    "ledger snapshot of up to %llu bytes, more than "
+			    "half of journal.buffer_bytes %llu (expected fewer "
+			    "coins or a larger journal buffer)",
+			    cfg->ledger.max_coins, cfg->ledger.max_accounts,
+			    (unsigned long long)
+				    kc_config_ledger_snapshot_bytes_max(cfg),
+			    (unsigned long long)cfg->journal.buffer_bytes);
 	if (cfg->journal.reserve_bytes > cfg->journal.segment_bytes / 2)
 		return FAIL(ps, blame(ps, &ps->journal, JR_RESERVE_BYTES,
 				      TOP_JOURNAL),
@@ -1428,6 +1485,13 @@ static void defaults(struct kc_config *cfg)
 	cfg->idempotency.window_s = 60;
 	cfg->idempotency.entries = 131072;
 	cfg->idempotency.max_clock_skew_s = 30;
+	cfg->ledger.enabled = true;
+	cfg->ledger.mint_authority = 1;
+	cfg->ledger.max_accounts = 4096;
+	cfg->ledger.max_coins = 131072;
+	cfg->ledger.reap_after_s = 3600;
+	cfg->ledger.snapshot_every_ops = 65536;
+	cfg->ledger.trail_max_hops = 65536;
 }
 
 static int syntax_error(struct parser *ps, const yaml_parser_t *yp)

@@ -166,6 +166,16 @@ struct kc_config {
 	} idempotency;
 
 	struct {
+		bool enabled;		    /* the ledger runs on worker 0 */
+		uint32_t mint_authority;    /* client id that may MINT */
+		uint32_t max_accounts;
+		uint32_t max_coins;	    /* LIVE + DEAD not yet reaped */
+		uint32_t reap_after_s;	    /* DEAD coins stay this long */
+		uint32_t snapshot_every_ops; /* mutations between snapshots */
+		uint32_t trail_max_hops;    /* longest trail TRAIL walks */
+	} ledger;
+
+	struct {
 		uint32_t stats_interval_s; /* console counters; 0: off */
 	} control;
 };
@@ -218,6 +228,8 @@ void kc_port_queues(enum kc_port_driver d, uint16_t nb_rxq, uint16_t nb_txq,
 uint64_t kc_config_memory_bytes(const struct kc_config *cfg);
 /* The most bytes one queue's snapshot takes in the journal. */
 uint64_t kc_config_snapshot_bytes_max(const struct kc_config *cfg);
+/* The most bytes the ledger's snapshot takes (kc_ledger_snapshot_max). */
+uint64_t kc_config_ledger_snapshot_bytes_max(const struct kc_config *cfg);
 
 /* Format an address as dotted quad into out (16 bytes). */
 void kc_ipv4_format(uint32_t addr, char out[16]);

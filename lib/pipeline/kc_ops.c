@@ -33,6 +33,17 @@ uint32_t kc_ops_shard(const struct rte_mbuf *m)
 		if (plen >= 1u && payload[0] >= 1u && payload[0] < plen)
 			return rte_hash_crc(payload + 1, payload[0], 0);
 		break;
+	case KC_OP_MINT:
+	case KC_OP_TRANSFER:
+	case KC_OP_SPLIT:
+	case KC_OP_MERGE:
+	case KC_OP_BURN:
+	case KC_OP_BALANCE:
+	case KC_OP_COIN:
+	case KC_OP_TRAIL:
+	case KC_OP_AUDIT:
+		/* One ledger, on worker 0: a TRANSFER touches any coins. */
+		return 0;
 	default:
 		break;
 	}
@@ -145,13 +156,58 @@ static void op_offset(struct kc_queue_store *qs, struct kc_lcore_stats *st, cons
 			    "that consumer";
 }
 
-void kc_ops_apply(struct kc_queue_store *qs, struct kc_lcore_stats *st,
-		  uint8_t op, const uint8_t *in, uint32_t len, uint64_t seq,
-		  uint8_t *out, uint32_t cap, struct kc_op_result *r)
+/* Each ledger op's counter. */
+static const uint16_t ledger_ctr[KC_OP_AUDIT + 1] = {
+	[KC_OP_MINT] = KC_CTR_op_mint,
+	[KC_OP_TRANSFER] = KC_CTR_op_transfer,
+	[KC_OP_SPLIT] = KC_CTR_op_split,
+	[KC_OP_MERGE] = KC_CTR_op_merge,
+	[KC_OP_BURN] = KC_CTR_op_burn,
+	[KC_OP_BALANCE] = KC_CTR_op_balance,
+	[KC_OP_COIN] = KC_CTR_op_coin,
+	[KC_OP_TRAIL] = KC_CTR_op_trail,
+	[KC_OP_AUDIT] = KC_CTR_op_audit,
+};
+
+static void op_ledger(const struct kc_op_env *env, uint8_t op,
+		      const uint8_t *in, uint32_t len, uint64_t seq,
+		      uint8_t *out, uint32_t cap, struct kc_op_result *r)
 {
+	struct kc_ledger_result lr;
+
+	env->st->c[ledger_ctr[op]]++;
+	if (env->ledger == NULL) {
+		set_error(r, KC_STATUS_UNAVAILABLE,
+			  "the ledger is off (ledger.enabled: false)");
+		return;
+	}
+	if (op == KC_OP_TRAIL) {
+		/* kc_ops_execute hands TRAILs to the ledger's control
+		 * thread; one only gets here with no journal to read. */
+		set_error(r, KC_STATUS_UNAVAILABLE, "TRAIL reads the journal "
+			  "and this appliance has none (journal.dir)");
+		return;
+	}
+	kc_ledger_apply(env->ledger, &env->caller, op, in, len,
+			seq != 0 ? seq + 2 : 0, env->now_ns, out, cap,
+			env->hop, &lr);
+	r->status = lr.status;
+	r->len = lr.len;
+	r->reason = lr.reason;
+	r->hop_len = lr.hop_len;
+}
+
+void kc_ops_apply(const struct kc_op_env *env, uint8_t op, const uint8_t *in,
+		  uint32_t len, uint64_t seq, uint8_t *out, uint32_t cap,
+		  struct kc_op_result *r)
+{
+	struct kc_queue_store *qs = env->qs;
+	struct kc_lcore_stats *st = env->st;
+
 	r->status = KC_STATUS_OK;
 	r->len = 0;
 	r->reason = NULL;
+	r->hop_len = 0;
 	switch (op) {
 	case KC_OP_PING:
 		st->c[KC_CTR_op_ping]++;
@@ -170,6 +226,17 @@ void kc_ops_apply(struct kc_queue_store *qs, struct kc_lcore_stats *st,
 		break;
 	case KC_OP_OFFSET:
 		op_offset(qs, st, in, len, out, cap, r);
+		break;
+	case KC_OP_MINT:
+	case KC_OP_TRANSFER:
+	case KC_OP_SPLIT:
+	case KC_OP_MERGE:
+	case KC_OP_BURN:
+	case KC_OP_BALANCE:
+	case KC_OP_COIN:
+	case KC_OP_TRAIL:
+	case KC_OP_AUDIT:
+		op_ledger(env, op, in, len, seq, out, cap, r);
 		break;
 	default:
 		st->c[KC_CTR_op_unknown]++;
@@ -194,12 +261,13 @@ void kc_ops_error_text(struct kc_op_result *r, uint8_t *out)
 
 bool kc_ops_mutates(uint8_t op)
 {
-	return op == KC_OP_PUBLISH || op == KC_OP_COMMIT;
+	return op == KC_OP_PUBLISH || op == KC_OP_COMMIT ||
+	       kc_ledger_mutates(op);
 }
 
 bool kc_ops_grows(uint8_t op)
 {
-	return op == KC_OP_PUBLISH;
+	return op == KC_OP_PUBLISH || op == KC_OP_MINT || op == KC_OP_SPLIT;
 }
 
 /*
@@ -232,6 +300,13 @@ static uint64_t journal_msg(struct kc_worker_state *w, struct rte_mbuf *m,
 	    h.status == KC_STATUS_OK &&
 	    kcp_len > KC_HDR_LEN + KC_FETCH_REPLY_FIXED) {
 		h.payload_len = KC_HDR_LEN + KC_FETCH_REPLY_FIXED;
+		h.flags = KC_JREC_F_ABRIDGED;
+	}
+	/* A TRAIL's hops are the LEDGER records it read. */
+	if (type == KC_JREC_REPLY && h.op == KC_OP_TRAIL &&
+	    h.status == KC_STATUS_OK &&
+	    kcp_len > KC_HDR_LEN + KC_TRAIL_REPLY_FIXED) {
+		h.payload_len = KC_HDR_LEN + KC_TRAIL_REPLY_FIXED;
 		h.flags = KC_JREC_F_ABRIDGED;
 	}
 	memcpy(h.msg_id, kcp + KC_OFF_MSG_ID, KC_MSG_ID_LEN);
@@ -348,6 +423,104 @@ static void remember(struct kc_worker_state *w, const uint8_t *kcp,
 		w->st->c[KC_CTR_idem_evicted_full]++;
 }
 
+/* The hop record of a ledger mutation, right after its REPLY. */
+static uint64_t journal_hop(struct kc_worker_state *w, const uint8_t *kcp,
+			    uint64_t req_seq, uint32_t hop_len)
+{
+	struct kc_jrec h = {
+		.payload_len = hop_len,
+		.type = KC_JREC_LEDGER,
+		.op = kcp[KC_OFF_OP],
+		.client_id = kc_get_u32(kcp + KC_OFF_CLIENT_ID),
+		.time_ns = w->now_ns,
+		.ref = req_seq,
+	};
+	uint64_t seq;
+
+	memcpy(h.msg_id, kcp + KC_OFF_MSG_ID, KC_MSG_ID_LEN);
+	w->st->c[KC_CTR_journal_records]++;
+	w->req_bytes += kc_jrec_size(hop_len);
+	seq = kc_journal_append(w->j, &h, w->ledger->hop);
+	/* The ledger named the hop by this seq before it was appended. */
+	RTE_VERIFY(seq == req_seq + 2);
+	return seq;
+}
+
+/* Turn the mbuf into the REPLY frame; hold it until seq is durable. */
+static enum kc_exec finish(struct kc_worker_state *w, struct rte_mbuf *m,
+			   const struct kc_key *key, uint8_t *kcp,
+			   const struct kc_op_result *r, uint64_t seq,
+			   bool is_signed)
+{
+	if (r->status != KC_STATUS_OK)
+		w->st->c[KC_CTR_kcp_error_replies]++;
+	if (!is_signed)
+		sign_reply(key, kcp, r);
+	if (!kc_pkt_finish_reply(w->pc, m, KC_HDR_LEN + r->len)) {
+		w->st->c[KC_CTR_drop_no_mbuf]++;
+		return KC_EXEC_DROP;
+	}
+	w->st->c[KC_CTR_kcp_replies]++;
+	if (seq != 0 && kc_journal_durability(w->j) == KC_DURABILITY_BATCH &&
+	    seq > kc_journal_durable_seq(w->j)) {
+		struct kc_pending *pe = &w->pend[w->pend_head & w->pend_mask];
+
+		pe->m = m;
+		pe->seq = seq;
+		w->pend_head++;
+		w->st->c[KC_CTR_kcp_held]++;
+		return KC_EXEC_HELD;
+	}
+	return KC_EXEC_SEND;
+}
+
+/*
+ * Hand a TRAIL to the ledger's control thread, which reads the journal.
+ * False with r set when it is answered here instead (malformed, unknown
+ * coin, too many in flight).
+ */
+static bool trail_defer(struct kc_worker_state *w, struct rte_mbuf *m,
+			const uint8_t *payload, uint32_t plen, uint32_t room,
+			struct kc_op_result *r)
+{
+	struct kc_ledger_ws *lw = w->ledger;
+	struct kc_trail_req q;
+	struct kc_trail_job *job;
+	uint64_t last;
+
+	w->st->c[KC_CTR_op_trail]++;
+	if (kc_dec_trail(payload, plen, &q) != KC_STATUS_OK) {
+		set_error(r, KC_STATUS_BAD_REQUEST,
+			  "TRAIL wants a coin and a count of hops to skip");
+		w->st->c[KC_CTR_op_bad_request]++;
+		return false;
+	}
+	r->status = kc_ledger_trail_from(lw->l, q.coin, &last, &r->reason);
+	if (r->status != KC_STATUS_OK)
+		return false;
+	if (lw->nb_free == 0 || room < KC_TRAIL_SCRATCH_OFF +
+					       KC_TRAIL_REPLY_FIXED) {
+		set_error(r, KC_STATUS_UNAVAILABLE, "too many TRAILs in "
+			  "progress; retry");
+		w->st->c[KC_CTR_trail_busy]++;
+		return false;
+	}
+	job = lw->free_jobs[--lw->nb_free];
+	*job = (struct kc_trail_job){
+		.m = m, .coin = q.coin, .last_hop = last, .skip = q.skip,
+		.cap = RTE_MIN(room - KC_TRAIL_SCRATCH_OFF, KC_PAYLOAD_MAX),
+	};
+	if (rte_ring_enqueue(lw->to_ctl, job) != 0) {
+		job->m = NULL;
+		lw->free_jobs[lw->nb_free++] = job;
+		set_error(r, KC_STATUS_UNAVAILABLE, "too many TRAILs in "
+			  "progress; retry");
+		w->st->c[KC_CTR_trail_busy]++;
+		return false;
+	}
+	return true;
+}
+
 enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 {
 	const uint32_t client = m->hash.usr;
@@ -363,7 +536,7 @@ enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 	struct kc_op_result r = { .status = KC_STATUS_OK };
 	uint64_t req_seq = 0, seq = 0;
 	uint32_t req_crc = 0;
-	bool is_signed = false;
+	bool is_signed = false, answered = false;
 
 	/* A message id names its client: no one answers for another's. */
 	if (kc_msg_id_client(kcp + KC_OFF_MSG_ID) != key->client_id) {
@@ -375,7 +548,9 @@ enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 	}
 	if (w->j != NULL) {
 		uint64_t need = kc_jrec_size(KC_HDR_LEN + plen) +
-				kc_jrec_size(KC_DATAGRAM_MAX);
+				kc_jrec_size(KC_DATAGRAM_MAX) +
+				(kc_ledger_mutates(op) ?
+				 kc_jrec_size(KC_HOPREC_MAX) : 0);
 		enum kc_journal_room jroom;
 		const struct kc_idem_entry *e = mutates ?
 			kc_idem_find(w->idem, kcp + KC_OFF_MSG_ID) : NULL;
@@ -399,6 +574,11 @@ enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 			kc_ops_error_text(&r, payload);
 			goto reply;
 		}
+		if (op == KC_OP_TRAIL && w->ledger != NULL) {
+			if (trail_defer(w, m, payload, plen, room, &r))
+				return KC_EXEC_DEFERRED;
+			answered = true; /* with an error, journaled below */
+		}
 		jroom = kc_journal_room_why(w->j, need, kc_ops_grows(op));
 		if (jroom == KC_ROOM_OK && (e != NULL || pending_full(w)))
 			jroom = KC_ROOM_BUFFER;
@@ -412,39 +592,82 @@ enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 		if (mutates)
 			req_crc = kc_crc32c(payload, plen);
 	}
-	/* The request is decoded before its bytes are overwritten: the
-	 * REPLY is built in place. */
-	kc_ops_apply(w->store, w->st, op, payload, plen, req_seq, payload, cap,
-		     &r);
+	if (answered) {
+		kc_ops_error_text(&r, payload);
+	} else {
+		const struct kc_op_env env = {
+			.qs = w->store,
+			.ledger = w->ledger != NULL ? w->ledger->l : NULL,
+			.st = w->st,
+			.caller = {
+				.client_id = key->client_id,
+				.mint_authority = w->ledger != NULL &&
+					key->client_id ==
+						w->ledger->mint_authority,
+				.keys = w->pc->keys,
+			},
+			.now_ns = w->now_ns,
+			.hop = w->ledger != NULL ? w->ledger->hop : NULL,
+		};
+
+		/* The request is decoded before its bytes are overwritten:
+		 * the REPLY is built in place. */
+		kc_ops_apply(&env, op, payload, plen, req_seq, payload, cap,
+			     &r);
+	}
 	if (req_seq != 0) {
 		sign_reply(key, kcp, &r);
 		is_signed = true;
 		seq = journal_msg(w, m, KC_JREC_REPLY, kcp, KC_HDR_LEN + r.len,
 				  req_seq);
+		/* The REPLY leaves once the hop is durable too. */
+		if (r.hop_len != 0)
+			seq = journal_hop(w, kcp, req_seq, r.hop_len);
 		if (mutates)
 			remember(w, kcp, client, seq, req_crc, &r);
 	}
 reply:
-	if (r.status != KC_STATUS_OK)
-		w->st->c[KC_CTR_kcp_error_replies]++;
-	if (!is_signed)
-		sign_reply(key, kcp, &r);
-	if (!kc_pkt_finish_reply(w->pc, m, KC_HDR_LEN + r.len)) {
-		w->st->c[KC_CTR_drop_no_mbuf]++;
-		return KC_EXEC_DROP;
-	}
-	w->st->c[KC_CTR_kcp_replies]++;
-	if (seq != 0 && kc_journal_durability(w->j) == KC_DURABILITY_BATCH &&
-	    seq > kc_journal_durable_seq(w->j)) {
-		struct kc_pending *pe = &w->pend[w->pend_head & w->pend_mask];
+	return finish(w, m, key, kcp, &r, seq, is_signed);
+}
 
-		pe->m = m;
-		pe->seq = seq;
-		w->pend_head++;
-		w->st->c[KC_CTR_kcp_held]++;
-		return KC_EXEC_HELD;
+enum kc_exec kc_ops_trail_done(struct kc_worker_state *w,
+			       struct kc_trail_job *job)
+{
+	struct rte_mbuf *m = job->m;
+	const struct kc_key *key = &w->pc->keys->keys[m->hash.usr];
+	uint8_t *kcp = rte_pktmbuf_mtod_offset(m, uint8_t *, KC_KCP_OFF);
+	uint8_t *payload = kcp + KC_HDR_LEN;
+	uint32_t plen = kc_get_u32(kcp + KC_OFF_PAYLOAD_LEN);
+	struct kc_op_result r = {
+		.status = job->status, .len = job->len, .reason = job->reason,
+	};
+	uint64_t req_seq = 0, seq = 0;
+	enum kc_journal_room jroom;
+
+	job->m = NULL;
+	w->ledger->free_jobs[w->ledger->nb_free++] = job;
+	/* Journaled now, REQUEST and REPLY together, as recovery wants. */
+	jroom = kc_journal_room_why(w->j, kc_jrec_size(KC_HDR_LEN + plen) +
+				    kc_jrec_size(KC_HDR_LEN +
+						 KC_TRAIL_REPLY_FIXED), false);
+	if (jroom == KC_ROOM_OK && pending_full(w))
+		jroom = KC_ROOM_BUFFER;
+	if (jroom != KC_ROOM_OK) {
+		r.status = refusal(w, jroom, &r.reason);
+	} else {
+		req_seq = journal_msg(w, m, KC_JREC_REQUEST, kcp,
+				      KC_HDR_LEN + plen, 0);
 	}
-	return KC_EXEC_SEND;
+	if (r.status == KC_STATUS_OK)
+		memmove(payload, payload + KC_TRAIL_SCRATCH_OFF, r.len);
+	else
+		kc_ops_error_text(&r, payload);
+	if (req_seq != 0) {
+		sign_reply(key, kcp, &r);
+		seq = journal_msg(w, m, KC_JREC_REPLY, kcp, KC_HDR_LEN + r.len,
+				  req_seq);
+	}
+	return finish(w, m, key, kcp, &r, seq, req_seq != 0);
 }
 
 void kc_ops_fail_pending(struct kc_worker_state *w, struct rte_mbuf *m)

@@ -63,6 +63,7 @@ struct kc_pipeline {
 	struct kc_lcore_ctx *workers[KC_MAX_WORKERS];
 	uint32_t nb_lcores;
 	struct kc_lcore_ctx *lc;		/* nb_lcores of them */
+	char journal_dir[KC_CFG_PATH_MAX];
 	volatile int quit;
 };
 
@@ -127,6 +128,7 @@ static void execute_burst(struct kc_lcore_ctx *lc, struct rte_mbuf **pkts,
 			tx_add(lc, pkts[i]);
 			break;
 		case KC_EXEC_HELD:
+		case KC_EXEC_DEFERRED:
 			break;
 		case KC_EXEC_DROP:
 			rte_pktmbuf_free(pkts[i]);
@@ -250,6 +252,36 @@ static unsigned int worker_poll(struct kc_lcore_ctx *lc)
 	return n;
 }
 
+/* TRAILs back from the ledger's control thread. */
+static unsigned int trail_poll(struct kc_lcore_ctx *lc)
+{
+	struct kc_trail_job *jobs[KC_TRAIL_JOBS];
+	unsigned int n;
+
+	n = rte_ring_dequeue_burst(lc->ws.ledger->from_ctl, (void **)jobs,
+				   KC_TRAIL_JOBS, NULL);
+	if (n == 0)
+		return 0;
+	lc->ws.now_ns = wall_ns();
+	for (unsigned int i = 0; i < n; i++) {
+		struct rte_mbuf *m = jobs[i]->m;
+
+		switch (kc_ops_trail_done(&lc->ws, jobs[i])) {
+		case KC_EXEC_SEND:
+			tx_add(lc, m);
+			break;
+		case KC_EXEC_DROP:
+			rte_pktmbuf_free(m);
+			break;
+		case KC_EXEC_HELD:
+		case KC_EXEC_DEFERRED:
+			break;
+		}
+	}
+	kc_journal_publish(lc->ws.j);
+	return n;
+}
+
 static void idle(struct kc_lcore_ctx *lc, bool held)
 {
 	if (lc->p->idle == KC_IDLE_SPIN)
@@ -292,6 +324,8 @@ static int lcore_main(void *arg)
 					work += rx_poll_queue(lc, pi, q);
 		if (lc->worker && !lc->rtc)
 			work += worker_poll(lc);
+		if (lc->ws.ledger != NULL)
+			work += trail_poll(lc);
 		if (lc->worker) {
 			held = release_held(lc);
 			kc_snapshot_poll(&lc->ws);
@@ -420,6 +454,11 @@ struct kc_pipeline *kc_pipeline_create(const struct kc_config *cfg,
 				 socket, rte_strerror(rte_errno));
 			goto fail;
 		}
+		/* The ledger is one state machine: worker 0 owns it. */
+		if (i == 0 && cfg->ledger.enabled &&
+		    kc_ledger_ws_create(cfg, &lc->ws, socket, err,
+					err_len) != 0)
+			goto fail;
 		if (lc->rtc)
 			continue;
 		snprintf(name, sizeof(name), "kc_worker_%u", i);
@@ -444,6 +483,8 @@ struct kc_pipeline *kc_pipeline_create(const struct kc_config *cfg,
 				 p->workers[i]->lcore_id, p->nb_workers);
 			goto fail;
 		}
+	snprintf(p->journal_dir, sizeof(p->journal_dir), "%s",
+		 cfg->journal.dir);
 	if (cfg->journal.dir[0] != '\0') {
 		struct kc_worker_state *ws[KC_MAX_WORKERS];
 
@@ -469,6 +510,13 @@ int kc_pipeline_launch(struct kc_pipeline *p)
 		if (rc != 0)
 			return rc;
 	}
+	if (p->nb_workers != 0) {
+		int rc = kc_ledger_ctl_start(&p->workers[0]->ws,
+					     p->journal_dir);
+
+		if (rc != 0)
+			return rc;
+	}
 	for (uint32_t i = 0; i < p->nb_lcores; i++) {
 		int rc = rte_eal_remote_launch(lcore_main, &p->lc[i],
 					       p->lc[i].lcore_id);
@@ -486,6 +534,9 @@ void kc_pipeline_stop(struct kc_pipeline *p)
 	__atomic_store_n(&p->quit, 1, __ATOMIC_RELAXED);
 	for (uint32_t i = 0; i < p->nb_lcores; i++)
 		rte_eal_wait_lcore(p->lc[i].lcore_id);
+	/* TRAILs in flight are dropped (their clients retry). */
+	if (p->nb_workers != 0)
+		kc_ledger_ctl_stop(&p->workers[0]->ws);
 	for (uint32_t i = 0; i < p->nb_lcores; i++) {
 		struct kc_lcore_ctx *lc = &p->lc[i];
 		void *m;
@@ -509,6 +560,7 @@ void kc_pipeline_free(struct kc_pipeline *p)
 		return;
 	for (uint32_t i = 0; p->lc != NULL && i < p->nb_lcores; i++) {
 		rte_ring_free(p->lc[i].ring);
+		kc_ledger_ws_free(&p->lc[i].ws);
 		kc_queue_store_free(p->lc[i].ws.store);
 		kc_journal_close(p->lc[i].ws.j);
 		kc_idem_free(p->lc[i].ws.idem);

@@ -14,6 +14,7 @@
 
 #include "kc_auth.h"
 #include "kc_journal.h"
+#include "kc_ledger.h"
 #include "kc_pipeline.h"
 #include "kc_queue.h"
 #include "kc_stats.h"
@@ -66,12 +67,60 @@ struct kc_pending {
 	uint64_t seq;
 };
 
+/*
+ * A TRAIL on its way through the ledger's control thread, which reads the
+ * journal (kc_ledger_ctl.c). The worker hands the request's mbuf over and
+ * takes it back with the page of hops written into it at
+ * KC_TRAIL_SCRATCH_OFF after the request's payload; the request itself
+ * stays where it was, to be journaled with the REPLY.
+ */
+#define KC_TRAIL_JOBS 64u
+#define KC_TRAIL_SCRATCH_OFF 16u /* a TRAIL request payload is 12 bytes */
+struct kc_trail_job {
+	struct rte_mbuf *m;	/* NULL: free */
+	uint64_t coin;
+	uint64_t last_hop;	/* the walk starts here */
+	uint32_t skip;
+	uint32_t cap;		/* room for the reply payload */
+	/* Set by the control thread. */
+	enum kc_status status;
+	uint32_t len;
+	const char *reason;
+};
+
+/* What worker 0 knows of its ledger beyond the ledger itself. */
+struct kc_ledger_ws {
+	struct kc_ledger *l;
+	uint32_t mint_authority;
+	uint32_t trail_max_hops;
+	uint8_t *hop;			/* KC_HOPREC_MAX: the op's hop record */
+	uint8_t *snap_buf;		/* a whole ledger snapshot */
+	uint64_t snap_cap;
+	uint64_t snap_every;		/* mutations between snapshots */
+	uint64_t snap_due;		/* mutations count that takes one */
+	/* The newest snapshot appended, and the newest known durable:
+	 * recovery may start from the latter, so retention keeps it. */
+	uint64_t snap_seq0, snap_last, snap_origin;
+	uint64_t durable_seq0, durable_origin;
+	uint64_t hint_seq0;		/* published for the control thread */
+	/* TRAIL jobs: a free stack on the worker, two rings to and from
+	 * the control thread. */
+	struct kc_trail_job jobs[KC_TRAIL_JOBS];
+	struct kc_trail_job *free_jobs[KC_TRAIL_JOBS];
+	uint32_t nb_free;
+	struct rte_ring *to_ctl;
+	struct rte_ring *from_ctl;
+	struct kc_ledger_ctl *ctl;	/* the control thread, once started */
+	uint64_t recovered_ops;		/* replayed at start (for messages) */
+};
+
 /* A worker's state: the queues it owns and its journal shard. */
 struct kc_worker_state {
 	const struct kc_pkt_ctx *pc;
 	struct kc_queue_store *store;
 	struct kc_lcore_stats *st;
 	struct kc_journal *j;		/* NULL: no journal (unit tests) */
+	struct kc_ledger_ws *ledger;	/* worker 0 when ledger.enabled */
 	struct kc_idem *idem;		/* with the journal */
 	uint64_t window_ms;		/* idempotency.window_s */
 	uint64_t skew_ms;		/* idempotency.max_clock_skew_s */
@@ -98,24 +147,37 @@ struct kc_worker_state {
 	uint32_t pend_tail;
 };
 
-/* What an op did: status, reply payload bytes, reason of an error. */
+/* What an op did: status, reply payload bytes, reason of an error, and
+ * the bytes of the hop record a ledger mutation made (in env->hop). */
 struct kc_op_result {
 	enum kc_status status;
 	uint32_t len;
 	const char *reason;
+	uint32_t hop_len;
+};
+
+/* What an op runs against. */
+struct kc_op_env {
+	struct kc_queue_store *qs;
+	struct kc_ledger *ledger;	/* NULL: not the ledger's worker */
+	struct kc_lcore_stats *st;
+	struct kc_ledger_caller caller;
+	uint64_t now_ns;
+	uint8_t *hop;			/* KC_HOPREC_MAX bytes */
 };
 
 /*
  * Execute one op: request payload in (len bytes), reply payload written to
  * out (cap bytes; out may be in, the request is decoded first); seq is the
- * journal seq of its REQUEST record (0 without a journal). An error status
+ * journal seq of its REQUEST record (0 without a journal): its REPLY gets
+ * seq + 1 and a ledger mutation's hop record seq + 2. An error status
  * leaves its reason text in out and changed nothing. The only function
- * that changes queue state: the data path and journal recovery both go
- * through it.
+ * that changes queue and ledger state: the data path and journal recovery
+ * both go through it.
  */
-void kc_ops_apply(struct kc_queue_store *qs, struct kc_lcore_stats *st,
-		  uint8_t op, const uint8_t *in, uint32_t len, uint64_t seq,
-		  uint8_t *out, uint32_t cap, struct kc_op_result *r);
+void kc_ops_apply(const struct kc_op_env *env, uint8_t op, const uint8_t *in,
+		  uint32_t len, uint64_t seq, uint8_t *out, uint32_t cap,
+		  struct kc_op_result *r);
 /* Put the reason text of an error result into out (sets r->len). */
 void kc_ops_error_text(struct kc_op_result *r, uint8_t *out);
 /* Ops that change state (their REPLY is kept for retries). */
@@ -131,6 +193,7 @@ enum kc_exec {
 	KC_EXEC_SEND,	/* the REPLY is ready to go */
 	KC_EXEC_HELD,	/* queued in w->pend until its group is durable */
 	KC_EXEC_DROP,	/* the caller frees the mbuf (counted) */
+	KC_EXEC_DEFERRED, /* a TRAIL handed to the ledger's control thread */
 };
 
 /*
@@ -156,6 +219,23 @@ int kc_recover_workers(const struct kc_config *cfg,
  * its state still needs (kc_journal_keep_from). No system call.
  */
 void kc_snapshot_poll(struct kc_worker_state *w);
+
+/* A TRAIL back from the control thread: journal it and make its REPLY,
+ * like kc_ops_execute (never KC_EXEC_DEFERRED). The job is free after. */
+enum kc_exec kc_ops_trail_done(struct kc_worker_state *w,
+			       struct kc_trail_job *job);
+
+/* The ledger's part of worker 0 (kc_ledger_ctl.c): create it and its
+ * control thread's rings; start and stop the thread. */
+int kc_ledger_ws_create(const struct kc_config *cfg, struct kc_worker_state *w,
+			int socket_id, char *err, size_t err_len);
+void kc_ledger_ws_free(struct kc_worker_state *w);
+int kc_ledger_ctl_start(struct kc_worker_state *w, const char *journal_dir);
+void kc_ledger_ctl_stop(struct kc_worker_state *w);
+/* The ledger's snapshots and reaper, once per poll loop (kc_snapshot.c). */
+void kc_ledger_poll(struct kc_worker_state *w);
+/* The oldest record the ledger still needs (UINT64_MAX: none). */
+uint64_t kc_ledger_keep_from(const struct kc_worker_state *w);
 
 /* A held REPLY whose journal write failed: turn it into STORAGE_FAILED. */
 void kc_ops_fail_pending(struct kc_worker_state *w, struct rte_mbuf *m);

@@ -71,6 +71,23 @@ struct replay {
 	uint32_t snap_parts;
 	uint64_t restored;		/* snapshots that made a queue */
 	uint64_t checked;		/* snapshots compared with one */
+	/* The ledger (shard 0). A successful mutation is applied when its
+	 * LEDGER record, after the REPLY, is read: the REPLY waits here. */
+	struct kc_ledger_ws *lw;
+	bool hop_pending;
+	struct kc_jrec rep;
+	uint8_t rep_kcp[KC_DATAGRAM_MAX];
+	uint8_t hop[KC_HOPREC_MAX];
+	uint64_t ledger_from;		/* DIR/ledger.snapshot: start there */
+	bool ledger_known;		/* the ledger state is valid so far */
+	bool ledger_seen;		/* any ledger record or snapshot */
+	uint64_t ledger_applied;
+	uint64_t ledger_skipped;	/* before the snapshot restored */
+	uint64_t ledger_after_snap;	/* applied since the last snapshot */
+	uint64_t ledger_restored;	/* seq of the snapshot restored */
+	uint64_t ledger_checked;
+	uint64_t ledger_snap_seq0;	/* the newest ledger snapshot */
+	uint64_t ledger_snap_last;
 };
 
 static void progress(const char *dir, uint32_t shard, uint64_t records,
@@ -88,14 +105,14 @@ static void progress(const char *dir, uint32_t shard, uint64_t records,
 /* Rebuild the message-id index as the data path built it: every PUBLISH
  * and COMMIT REPLY, whatever its status. */
 static void remember(struct replay *rp, const struct kc_jrec *rep,
-		     const uint8_t *rep_kcp)
+		     const uint8_t *rep_kcp, uint64_t seq)
 {
 	const uint8_t *kcp = rp->req_kcp;
 	uint32_t plen = rp->req.payload_len - KC_HDR_LEN;
 	uint32_t rep_len = rep->payload_len - KC_HDR_LEN;
 	const struct kc_key *k;
 	struct kc_idem_entry e = {
-		.seq = rep->seq,
+		.seq = seq,
 		.arrival_ms = rep->time_ns / 1000000u,
 		.status = rep->status,
 		.len = (uint8_t)rep_len,
@@ -149,8 +166,15 @@ static int apply_pair(struct replay *rp, const struct kc_jrec *rep,
 	struct kc_op_result r = { .status = KC_STATUS_OK };
 	uint8_t op = kcp[KC_OFF_OP];
 
-	remember(rp, rep, rep_kcp);
 	rp->have_req = false;
+	/* A ledger mutation that succeeded waits for its LEDGER record. */
+	if (kc_ledger_mutates(op) && rep->status == KC_STATUS_OK) {
+		rp->hop_pending = true;
+		rp->rep = *rep;
+		memcpy(rp->rep_kcp, rep_kcp, rep->payload_len);
+		return 0;
+	}
+	remember(rp, rep, rep_kcp, rep->seq);
 	/* An op this build does not know succeeded: what it changed cannot
 	 * be replayed. */
 	if (!kc_op_known(op) && rep->status == KC_STATUS_OK) {
@@ -167,8 +191,15 @@ static int apply_pair(struct replay *rp, const struct kc_jrec *rep,
 		rp->skipped++;
 		return 0;
 	}
-	kc_ops_apply(rp->w->store, &rp->st, op, kcp + KC_HDR_LEN, plen,
-		     rp->req.seq, out, sizeof(out), &r);
+	{
+		const struct kc_op_env env = {
+			.qs = rp->w->store,
+			.st = &rp->st,
+		};
+
+		kc_ops_apply(&env, op, kcp + KC_HDR_LEN, plen, rp->req.seq,
+			     out, sizeof(out), &r);
+	}
 	rp->applied++;
 	if (r.status != rep->status || r.len != rep_len ||
 	    memcmp(out, rep_kcp + KC_HDR_LEN, r.len) != 0) {
@@ -182,6 +213,115 @@ static int apply_pair(struct replay *rp, const struct kc_jrec *rep,
 			 kc_status_name(rep->status));
 		return -EILSEQ;
 	}
+	return 0;
+}
+
+/*
+ * The LEDGER record of the mutation whose REPLY waits: now the request
+ * counts. Apply it (unless the ledger is known only from a later
+ * snapshot) and check the REPLY and the hop record it gives against the
+ * journal's.
+ */
+static int ledger_hop(struct replay *rp, const struct kc_jrec *h,
+		      const uint8_t *payload, char *err, size_t err_len)
+{
+	uint8_t out[KC_PAYLOAD_MAX];
+	const uint8_t *kcp = rp->req_kcp;
+	uint32_t plen = rp->req.payload_len - KC_HDR_LEN;
+	uint32_t rep_len = rp->rep.payload_len - KC_HDR_LEN;
+	struct kc_op_result r;
+
+	rp->hop_pending = false;
+	if (h->ref != rp->req.seq || h->seq != rp->req.seq + 2) {
+		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 ": a "
+			 "LEDGER record that does not follow its REQUEST "
+			 "(seq %" PRIu64 ") and REPLY", rp->shard, h->seq,
+			 rp->req.seq);
+		return -EILSEQ;
+	}
+	remember(rp, &rp->rep, rp->rep_kcp, h->seq);
+	if (!rp->ledger_known) {
+		rp->ledger_skipped++;
+		return 0;
+	}
+	{
+		const struct kc_op_env env = {
+			.ledger = rp->lw->l,
+			.st = &rp->st,
+			/* Admission was decided when it was accepted: the
+			 * journal says it succeeded. */
+			.caller = {
+				.client_id = rp->req.client_id,
+				.mint_authority = true,
+			},
+			.now_ns = h->time_ns,
+			.hop = rp->hop,
+		};
+
+		kc_ops_apply(&env, kcp[KC_OFF_OP], kcp + KC_HDR_LEN, plen,
+			     rp->req.seq, out, sizeof(out), &r);
+	}
+	rp->ledger_applied++;
+	rp->ledger_after_snap++;
+	if (r.status != KC_STATUS_OK || r.len != rep_len ||
+	    memcmp(out, rp->rep_kcp + KC_HDR_LEN, r.len) != 0 ||
+	    r.hop_len != h->payload_len ||
+	    memcmp(rp->hop, payload, r.hop_len) != 0) {
+		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 " (%s "
+			 "of client %u): replaying it gives %s and another "
+			 "hop than the journal recorded (a divergence; the "
+			 "ledger limits must be what they were)", rp->shard,
+			 rp->req.seq, kc_op_name(kcp[KC_OFF_OP]),
+			 rp->req.client_id, kc_status_name(r.status));
+		return -EILSEQ;
+	}
+	return 0;
+}
+
+/* A complete ledger snapshot: where the ledger starts, or a check. */
+static int ledger_snapshot(struct replay *rp, char *err, size_t err_len)
+{
+	uint8_t a[KC_LEDGER_DIGEST_LEN], b[KC_LEDGER_DIGEST_LEN];
+	int rc;
+
+	rp->ledger_seen = true;
+	if (rp->lw == NULL)
+		return 0; /* refused at the end */
+	if (!rp->ledger_known) {
+		/* Before the one recovery starts from: ignored. */
+		if (rp->ledger_from != 0 && rp->snap_seq0 != rp->ledger_from)
+			return 0;
+		rc = kc_ledger_restore(rp->lw->l, rp->snap, rp->snap_len);
+		if (rc != 0) {
+			snprintf(err, err_len, "journal shard %u, seq %" PRIu64
+				 ": the ledger snapshot cannot be restored: "
+				 "%s", rp->shard, rp->snap_seq0, rc == -ENOSPC ?
+				 "larger than ledger.max_coins or "
+				 "max_accounts allow" : "it does not decode");
+			return -EILSEQ;
+		}
+		rp->ledger_known = true;
+		rp->ledger_restored = rp->snap_seq0;
+	} else {
+		if (!kc_ledger_snapshot_digest(rp->snap, rp->snap_len, a)) {
+			snprintf(err, err_len, "journal shard %u, seq %" PRIu64
+				 ": a ledger snapshot that does not decode",
+				 rp->shard, rp->snap_seq0);
+			return -EILSEQ;
+		}
+		kc_ledger_digest(rp->lw->l, b);
+		if (memcmp(a, b, sizeof(a)) != 0) {
+			snprintf(err, err_len, "journal shard %u, seq %" PRIu64
+				 ": the ledger snapshot differs from the "
+				 "ledger the journal replays to (a divergence)",
+				 rp->shard, rp->snap_seq0);
+			return -EILSEQ;
+		}
+		rp->ledger_checked++;
+	}
+	rp->ledger_snap_seq0 = rp->snap_seq0;
+	rp->ledger_snap_last = rp->snap_seq_last;
+	rp->ledger_after_snap = 0;
 	return 0;
 }
 
@@ -242,7 +382,8 @@ static int snapshot_part(struct replay *rp, const struct kc_jrec *h,
 	uint32_t chunk;
 
 	if (!kc_jsnap_decode(payload, h->payload_len, &sh) ||
-	    sh.kind != KC_JSNAP_QUEUE || sh.total_len > rp->snap_cap) {
+	    (sh.kind != KC_JSNAP_QUEUE && sh.kind != KC_JSNAP_LEDGER) ||
+	    sh.total_len > rp->snap_cap) {
 		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 ": a "
 			 "SNAPSHOT record this build cannot read (or larger "
 			 "than these queue limits allow)", rp->shard, h->seq);
@@ -276,6 +417,8 @@ static int snapshot_part(struct replay *rp, const struct kc_jrec *h,
 			 "snapshot shorter than it says", rp->shard, h->seq);
 		return -EILSEQ;
 	}
+	if (sh.kind == KC_JSNAP_LEDGER)
+		return ledger_snapshot(rp, err, err_len);
 	return snapshot_done(rp, err, err_len);
 }
 
@@ -288,6 +431,29 @@ static int replay_record(struct replay *rp, const struct kc_jrec *h,
 	if (!rp->started) {
 		rp->started = true;
 		rp->truncated = h->seq > 1;
+		/* A hint older than the journal's start names a snapshot
+		 * retention deleted: the first one left will do. */
+		if (rp->ledger_from < h->seq)
+			rp->ledger_from = 0;
+		rp->ledger_known = !rp->truncated && rp->ledger_from == 0;
+	}
+	if (rp->hop_pending && h->type != KC_JREC_LEDGER) {
+		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 ": the "
+			 "LEDGER record of seq %" PRIu64 " is missing",
+			 rp->shard, h->seq, rp->req.seq);
+		return -EILSEQ;
+	}
+	if (h->type == KC_JREC_LEDGER) {
+		rp->ledger_seen = true;
+		if (rp->hop_pending)
+			return ledger_hop(rp, h, payload, err, err_len);
+		/* Its REQUEST may have gone with a deleted segment. */
+		if (rp->truncated && !rp->seen_request)
+			return 0;
+		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 ": a "
+			 "LEDGER record with no ledger request before it",
+			 rp->shard, h->seq);
+		return -EILSEQ;
 	}
 	if (h->type == KC_JREC_SNAPSHOT)
 		return snapshot_part(rp, h, payload, err, err_len);
@@ -327,6 +493,77 @@ static int replay_record(struct replay *rp, const struct kc_jrec *h,
 	return apply_pair(rp, h, payload, err, err_len);
 }
 
+/* The seq in DIR/ledger.snapshot, or 0 (none, or unreadable: then the
+ * ledger replays from further back, which is slower but right). */
+static uint64_t read_hint(const char *dir)
+{
+	char path[KC_CFG_PATH_MAX + 32];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/ledger.snapshot", dir);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return 0;
+	if (fscanf(f, "%llu", &v) != 1)
+		v = 0;
+	fclose(f);
+	return v;
+}
+
+/* After the last record of shard 0: is the ledger whole? Say what it is
+ * and set the worker's snapshot bookkeeping. */
+static int ledger_end(const struct kc_config *cfg, struct replay *rp,
+		      char *err, size_t err_len)
+{
+	struct kc_ledger_ws *lw = rp->lw;
+	struct kc_ledger_summary s;
+
+	if (lw == NULL) {
+		if (!rp->ledger_seen)
+			return 0;
+		snprintf(err, err_len, "journal %s holds ledger records and "
+			 "the ledger is off (ledger.enabled: false): the coins "
+			 "would be lost; turn it on", cfg->journal.dir);
+		return -EINVAL;
+	}
+	if (!rp->ledger_known && (rp->ledger_skipped != 0 ||
+				  rp->ledger_from != 0)) {
+		snprintf(err, err_len, "journal shard 0: the ledger cannot be "
+			 "rebuilt: %s", rp->ledger_from != 0 ?
+			 "the snapshot named by ledger.snapshot in the "
+			 "journal directory is not in the journal (remove that "
+			 "file to replay the ledger from the journal's start)" :
+			 "the journal's start was deleted and no ledger "
+			 "snapshot is left");
+		return -EILSEQ;
+	}
+	if (rp->ledger_snap_seq0 != 0) {
+		/* min_origin of the state now, for retention. */
+		kc_ledger_snapshot(lw->l, lw->snap_buf,
+				   lw->snap_cap - KC_JREC_PAYLOAD_MAX);
+		kc_ledger_summary(lw->l, &s);
+		lw->snap_seq0 = lw->durable_seq0 = rp->ledger_snap_seq0;
+		lw->snap_last = rp->ledger_snap_last;
+		lw->snap_origin = lw->durable_origin = s.min_origin;
+		lw->hint_seq0 = rp->ledger_from == rp->ledger_snap_seq0 ?
+				rp->ledger_from : 0;
+	}
+	kc_ledger_summary(lw->l, &s);
+	lw->snap_due = s.mutations + lw->snap_every -
+		       RTE_MIN(rp->ledger_after_snap, lw->snap_every);
+	lw->recovered_ops = rp->ledger_applied;
+	printf("kingcobra: ledger recovered: %u account(s), %" PRIu64 " live "
+	       "coin(s), supply %" PRIu64 "; %s%" PRIu64 ", %" PRIu64
+	       " mutation(s) replayed, %" PRIu64 " before it skipped, %"
+	       PRIu64 " snapshot(s) checked\n", s.accounts, s.live_coins,
+	       s.supply, rp->ledger_restored ? "from the snapshot at seq " :
+	       "from the journal's start, seq ", rp->ledger_restored ?
+	       rp->ledger_restored : 1, rp->ledger_applied,
+	       rp->ledger_skipped, rp->ledger_checked);
+	return 0;
+}
+
 /* Recover one shard into w's store; fill end for kc_journal_open and
  * segs (malloc'd) with what the reader saw of each segment. */
 static int recover_shard(const struct kc_config *cfg, uint32_t shard,
@@ -335,7 +572,8 @@ static int recover_shard(const struct kc_config *cfg, uint32_t shard,
 			 char *err, size_t err_len)
 {
 	struct replay *rp = rte_zmalloc("kc_replay", sizeof(*rp), 0);
-	uint64_t snap_cap = kc_config_snapshot_bytes_max(cfg);
+	uint64_t snap_cap = RTE_MAX(kc_config_snapshot_bytes_max(cfg),
+				    kc_config_ledger_snapshot_bytes_max(cfg));
 	char sd[KC_CFG_PATH_MAX + 16];
 	struct kc_jreader *r = NULL;
 	struct kc_jrec h;
@@ -357,6 +595,9 @@ static int recover_shard(const struct kc_config *cfg, uint32_t shard,
 	rp->w = w;
 	rp->shard = shard;
 	rp->snap_cap = snap_cap;
+	rp->lw = w->ledger;
+	if (shard == 0)
+		rp->ledger_from = read_hint(cfg->journal.dir);
 	kc_jshard_path(sd, sizeof(sd), cfg->journal.dir, (uint16_t)shard);
 	r = kc_jreader_open(sd, err, err_len);
 	if (r == NULL) {
@@ -389,9 +630,10 @@ static int recover_shard(const struct kc_config *cfg, uint32_t shard,
 			 end->detail, cfg->journal.dir);
 		rc = -EILSEQ;
 	}
-	if (rc == 0 && rp->have_req) {
-		/* A REQUEST without its REPLY: never answered. Cut before
-		 * it; everything from there to the end is zeroed. */
+	if (rc == 0 && (rp->have_req || rp->hop_pending)) {
+		/* A REQUEST without its REPLY (or a ledger REPLY without its
+		 * hop): never answered. Cut before it; everything from
+		 * there to the end is zeroed. */
 		uint64_t extent = end->pos.segment == rp->req_pos.segment ?
 			end->pos.offset + end->torn_bytes -
 				rp->req_pos.offset :
@@ -405,6 +647,8 @@ static int recover_shard(const struct kc_config *cfg, uint32_t shard,
 		end->next_seq = rp->req.seq;
 		end->how = KC_JEND_TORN;
 	}
+	if (rc == 0)
+		rc = ledger_end(cfg, rp, err, err_len);
 	if (rc == 0) {
 		double s = (double)(mono_ns() - t0) / 1e9;
 

@@ -33,15 +33,19 @@ static void publish_keep(struct kc_worker_state *w)
 		if (need < keep)
 			keep = need;
 	}
+	if (w->ledger != NULL && kc_ledger_keep_from(w) < keep)
+		keep = kc_ledger_keep_from(w);
 	kc_journal_keep_from(w->j, keep);
 }
 
-/* Append one queue's snapshot; false if the journal has no room now. */
-static bool snapshot_queue(struct kc_worker_state *w, uint32_t slot)
+/*
+ * Append a snapshot of len bytes at buf as consecutive SNAPSHOT records,
+ * cut into parts in part (KC_JREC_PAYLOAD_MAX bytes of scratch). The seq
+ * of its first part, or 0 if the journal has no room for it now.
+ */
+static uint64_t append_snapshot(struct kc_worker_state *w, uint8_t kind,
+				const uint8_t *buf, size_t len, uint8_t *part)
 {
-	uint8_t *part = w->snap_buf + w->snap_cap - KC_JREC_PAYLOAD_MAX;
-	size_t len = kc_queue_snapshot(w->store, slot, w->snap_buf,
-				       w->snap_cap - KC_JREC_PAYLOAD_MAX);
 	uint32_t parts = (uint32_t)((len + KC_JSNAP_CHUNK_MAX - 1) /
 				    KC_JSNAP_CHUNK_MAX);
 	uint64_t bytes = 0, seq0 = kc_journal_last_seq(w->j) + 1;
@@ -55,13 +59,13 @@ static bool snapshot_queue(struct kc_worker_state *w, uint32_t slot)
 		bytes += kc_jrec_size((uint32_t)(KC_JSNAP_HDR_LEN + chunk));
 	}
 	if (!kc_journal_room(w->j, bytes, false))
-		return false;
+		return 0;
 	for (uint32_t i = 0; i < parts; i++) {
 		size_t chunk = RTE_MIN((size_t)KC_JSNAP_CHUNK_MAX,
 				       len - (size_t)i * KC_JSNAP_CHUNK_MAX);
 		struct kc_jsnap sh = {
 			.part = i, .parts = parts, .total_len = (uint32_t)len,
-			.kind = KC_JSNAP_QUEUE,
+			.kind = kind,
 		};
 		struct kc_jrec h = {
 			.type = KC_JREC_SNAPSHOT,
@@ -72,11 +76,25 @@ static bool snapshot_queue(struct kc_worker_state *w, uint32_t slot)
 
 		kc_jsnap_encode(part, &sh);
 		memcpy(part + KC_JSNAP_HDR_LEN,
-		       w->snap_buf + (size_t)i * KC_JSNAP_CHUNK_MAX, chunk);
+		       buf + (size_t)i * KC_JSNAP_CHUNK_MAX, chunk);
 		kc_journal_append(w->j, &h, part);
 		w->st->c[KC_CTR_journal_records]++;
 	}
 	kc_journal_publish(w->j);
+	return seq0;
+}
+
+/* Append one queue's snapshot; false if the journal has no room now. */
+static bool snapshot_queue(struct kc_worker_state *w, uint32_t slot)
+{
+	uint8_t *part = w->snap_buf + w->snap_cap - KC_JREC_PAYLOAD_MAX;
+	size_t len = kc_queue_snapshot(w->store, slot, w->snap_buf,
+				       w->snap_cap - KC_JREC_PAYLOAD_MAX);
+	uint64_t seq0 = append_snapshot(w, KC_JSNAP_QUEUE, w->snap_buf, len,
+					part);
+
+	if (seq0 == 0)
+		return false;
 	kc_queue_snapshot_taken(w->store, slot, seq0,
 				kc_journal_last_seq(w->j));
 	w->st->c[KC_CTR_snapshots]++;
@@ -97,6 +115,8 @@ void kc_snapshot_poll(struct kc_worker_state *w)
 
 	if (w->j == NULL || kc_journal_state(w->j) == KC_JOURNAL_FAILED)
 		return;
+	if (w->ledger != NULL)
+		kc_ledger_poll(w);
 	/* Now and then, whatever a cycle is doing. */
 	if ((++w->keep_tick & 1023u) == 0)
 		publish_keep(w);
@@ -131,4 +151,68 @@ void kc_snapshot_poll(struct kc_worker_state *w)
 	w->snap_visited++;
 	w->snap_rr = (slot + 1) % n;
 	w->snap_slot = w->snap_rr;
+}
+
+/* ---- the ledger ---------------------------------------------------------- */
+
+uint64_t kc_ledger_keep_from(const struct kc_worker_state *w)
+{
+	const struct kc_ledger_ws *lw = w->ledger;
+	struct kc_ledger_summary s;
+
+	kc_ledger_summary(lw->l, &s);
+	/* An empty ledger (nothing ever minted) needs nothing. */
+	if (s.next_coin == 1)
+		return UINT64_MAX;
+	/* Recovery starts from the newest durable snapshot, and every LIVE
+	 * coin's trail goes back to its origin: both stay. Before the first
+	 * snapshot, everything does. */
+	if (lw->durable_seq0 == 0)
+		return 1;
+	return lw->durable_origin != 0 && lw->durable_origin < lw->durable_seq0 ?
+	       lw->durable_origin : lw->durable_seq0;
+}
+
+/*
+ * Once per poll loop of the ledger's worker: promote the newest snapshot
+ * to durable when it is; take the next one when snapshot_every_ops
+ * mutations went by; reap DEAD coins, a few at a time.
+ */
+void kc_ledger_poll(struct kc_worker_state *w)
+{
+	struct kc_ledger_ws *lw = w->ledger;
+	struct kc_ledger_summary s;
+	uint64_t seq0;
+	size_t len;
+
+	if (lw->snap_seq0 != 0 && lw->snap_seq0 != lw->durable_seq0 &&
+	    kc_journal_durable_seq(w->j) >= lw->snap_last) {
+		lw->durable_seq0 = lw->snap_seq0;
+		lw->durable_origin = lw->snap_origin;
+		__atomic_store_n(&lw->hint_seq0, lw->durable_seq0,
+				 __ATOMIC_RELEASE);
+	}
+	if (w->now_ns != 0)
+		w->st->c[KC_CTR_ledger_reaped] +=
+			kc_ledger_reap(lw->l, w->now_ns, 16);
+	kc_ledger_summary(lw->l, &s);
+	if (s.mutations < lw->snap_due ||
+	    kc_journal_state(w->j) == KC_JOURNAL_FAILED)
+		return;
+	len = kc_ledger_snapshot(lw->l, lw->snap_buf,
+				 lw->snap_cap - KC_JREC_PAYLOAD_MAX);
+	seq0 = append_snapshot(w, KC_JSNAP_LEDGER, lw->snap_buf, len,
+			       lw->snap_buf + lw->snap_cap -
+				       KC_JREC_PAYLOAD_MAX);
+	if (seq0 == 0) {
+		/* No room now: the next loop tries again. */
+		w->st->c[KC_CTR_ledger_snapshots_deferred]++;
+		return;
+	}
+	kc_ledger_summary(lw->l, &s);
+	lw->snap_seq0 = seq0;
+	lw->snap_last = kc_journal_last_seq(w->j);
+	lw->snap_origin = s.min_origin;
+	lw->snap_due = s.mutations + lw->snap_every;
+	w->st->c[KC_CTR_ledger_snapshots]++;
 }

@@ -56,6 +56,20 @@
 	X(op_fetch, "FETCH requests executed")                                \
 	X(op_commit, "COMMIT requests executed")                              \
 	X(op_offset, "OFFSET requests executed")                              \
+	X(op_mint, "MINT requests executed")                                  \
+	X(op_transfer, "TRANSFER requests executed")                          \
+	X(op_split, "SPLIT requests executed")                                \
+	X(op_merge, "MERGE requests executed")                                \
+	X(op_burn, "BURN requests executed")                                  \
+	X(op_balance, "BALANCE requests executed")                            \
+	X(op_coin, "COIN requests executed")                                  \
+	X(op_trail, "TRAIL requests executed")                                \
+	X(op_audit, "AUDIT requests executed")                                \
+	X(trail_busy, "TRAILs refused: too many in progress")                 \
+	X(ledger_snapshots, "ledger snapshots written to the journal")        \
+	X(ledger_snapshots_deferred, "ledger snapshots put off: no journal "  \
+	  "room")                                                             \
+	X(ledger_reaped, "DEAD coins reaped from memory")                     \
 	X(op_unknown, "requests with an unknown op (answered UNKNOWN_OP)")    \
 	X(op_bad_request, "requests with a malformed payload (answered)")     \
 	X(journal_records, "records appended to the journal")                 \

@@ -153,6 +153,9 @@ static void test_full_port_and_pipeline(void **state)
 		"  segment_bytes: 4294967296\n"
 		"  buffer_bytes: 4194304\n"
 		"  group_wait_us: 0\n"
+		"ledger:\n"
+		"  mint_authority: 9\n"
+		"  max_coins: 32768\n"
 		MIN_KCP;
 
 	(void)state;
@@ -177,6 +180,9 @@ static void test_full_port_and_pipeline(void **state)
 	assert_int_equal(cfg.pipeline.ring_size, 1024);
 	assert_string_equal(cfg.journal.dir, "/etc/kc/j");
 	assert_int_equal(cfg.journal.durability, KC_CFG_DURABILITY_NONE);
+	assert_int_equal(cfg.ledger.mint_authority, 9);
+	assert_int_equal(cfg.ledger.max_coins, 32768);
+	assert_true(cfg.ledger.enabled);
 	assert_int_equal(cfg.journal.segment_bytes, 1ull << 32);
 	assert_int_equal(cfg.journal.buffer_bytes, 1u << 22);
 	assert_int_equal(cfg.journal.group_wait_us, 0);
@@ -280,6 +286,18 @@ static void test_error_out_of_range(void **state)
 	expect_error(MINIMAL "journal:\n  buffer_bytes: 1048576\n", 8, 17,
 		     "journal.buffer_bytes 1048576 cannot take a snapshot of "
 		     "one queue");
+	/* The ledger's snapshot too goes into the journal buffer at once:
+	 * blamed on the coins when they are set, else on the buffer. */
+	expect_error(MINIMAL "journal:\n  buffer_bytes: 8388608\nledger:\n"
+		     "  max_coins: 1000000\n", 10, 14, "ledger.max_coins "
+		     "1000000 and max_accounts 4096 make a ledger snapshot of "
+		     "up to 44098344 bytes");
+	expect_error(MINIMAL "journal:\n  buffer_bytes: 4194304\n", 8, 17,
+		     "more than half of journal.buffer_bytes 4194304");
+	expect_error(MINIMAL "ledger:\n  mint_authority: 0\n", 8, 19,
+		     "'mint_authority' out of range: 0");
+	expect_error(MINIMAL "ledger:\n  max_coins: 8\n", 8, 14,
+		     "'max_coins' out of range: 8");
 	expect_error(MINIMAL "pipeline:\n  idle: sometimes\n", 8, 9,
 		     "bad value for 'idle': 'sometimes' (expected one of: "
 		     "spin | adaptive)");
