@@ -152,10 +152,13 @@ static int refresh(struct kc_jlookup *x)
 }
 
 /* Make bytes [off, off + len) of segment s readable at the return value;
- * NULL past the end of the file or on error (errno set). */
+ * NULL past the end of the file or on error (errno set). The window
+ * reaches back as far as forward: a trail is walked towards older
+ * records, a segment's index towards newer ones. */
 static const uint8_t *fetch(struct kc_jlookup *x, const struct seg *s,
 			    uint64_t off, uint32_t len)
 {
+	uint64_t start;
 	ssize_t n;
 
 	if (x->fd < 0 || x->fd_index != s->index) {
@@ -172,16 +175,17 @@ static const uint8_t *fetch(struct kc_jlookup *x, const struct seg *s,
 	}
 	if (off >= x->win_off && off + len <= x->win_off + x->win_len)
 		return x->win + (off - x->win_off);
-	n = pread(x->fd, x->win, WINDOW_BYTES + KC_JREC_MAX_SIZE, (off_t)off);
+	start = off > WINDOW_BYTES / 2 ? (off - WINDOW_BYTES / 2) & ~4095ull : 0;
+	n = pread(x->fd, x->win, WINDOW_BYTES + KC_JREC_MAX_SIZE, (off_t)start);
 	if (n < 0)
 		return NULL;
-	x->win_off = off;
+	x->win_off = start;
 	x->win_len = (uint64_t)n;
-	if ((uint64_t)n < len) {
+	if ((uint64_t)n < off - start + len) {
 		errno = ENOENT;
 		return NULL;
 	}
-	return x->win;
+	return x->win + (off - start);
 }
 
 /* The record at off of s: 0 with its header, or a negative errno
@@ -189,27 +193,33 @@ static const uint8_t *fetch(struct kc_jlookup *x, const struct seg *s,
 static int record_at(struct kc_jlookup *x, const struct seg *s, uint64_t off,
 		     struct kc_jrec *h, const uint8_t **rec)
 {
-	const uint8_t *p = fetch(x, s, off, KC_JREC_HDR_LEN);
-	uint32_t plen;
+	for (int fresh = 0; fresh < 2; fresh++) {
+		const uint8_t *p = fetch(x, s, off, KC_JREC_HDR_LEN);
+		enum kc_jrec_check c;
+		uint32_t plen;
 
-	if (p == NULL)
-		return errno == ENOENT ? -ENOENT : -errno;
-	memcpy(&plen, p + 4, 4);
-	plen = le32toh(plen);
-	if (plen > KC_JREC_PAYLOAD_MAX)
-		plen = KC_JREC_PAYLOAD_MAX;
-	p = fetch(x, s, off, kc_jrec_size(plen));
-	if (p == NULL)
-		return errno == ENOENT ? -ENOENT : -errno;
-	switch (kc_jrec_decode(p, kc_jrec_size(plen), h)) {
-	case KC_JREC_OK:
-		*rec = p;
-		return 0;
-	case KC_JREC_ZERO:
-		return -ENOENT;
-	default:
-		return -EILSEQ;
+		if (p == NULL)
+			return errno == ENOENT ? -ENOENT : -errno;
+		memcpy(&plen, p + 4, 4);
+		plen = le32toh(plen);
+		if (plen > KC_JREC_PAYLOAD_MAX)
+			plen = KC_JREC_PAYLOAD_MAX;
+		p = fetch(x, s, off, kc_jrec_size(plen));
+		if (p == NULL)
+			return errno == ENOENT ? -ENOENT : -errno;
+		c = kc_jrec_decode(p, kc_jrec_size(plen), h);
+		if (c == KC_JREC_OK) {
+			*rec = p;
+			return 0;
+		}
+		/* The window may predate the writer: read again. */
+		if (fresh == 0) {
+			x->win_len = 0;
+			continue;
+		}
+		return c == KC_JREC_ZERO ? -ENOENT : -EILSEQ;
 	}
+	return -EILSEQ;
 }
 
 static uint64_t first_off(void)
@@ -302,8 +312,6 @@ int kc_jlookup_read(struct kc_jlookup *x, uint64_t seq, struct kc_jrec *h,
 	int64_t i;
 	int rc;
 
-	/* The writer may have written where the window saw zeros. */
-	x->win_len = 0;
 	for (int pass = 0; pass < 2; pass++) {
 		if (pass == 1 || x->nb_segs == 0) {
 			rc = refresh(x);
