@@ -212,6 +212,24 @@ static void print_journal_counters(FILE *f, const struct kc_pipeline *p)
 	}
 }
 
+static void print_ledger(FILE *f, const struct kc_pipeline *p)
+{
+	struct kc_ledger_summary s;
+
+	if (!kc_pipeline_ledger_summary(p, &s))
+		return;
+	fprintf(f, "  %-20s %20u  accounts holding or having held coins\n"
+		"  %-20s %20llu  LIVE coins\n"
+		"  %-20s %20llu  DEAD coins not reaped yet\n"
+		"  %-20s %20llu  minted - burnt\n"
+		"  %-20s %20llu  ledger mutations since start\n",
+		"ledger_accounts", s.accounts, "ledger_live_coins",
+		(unsigned long long)s.live_coins, "ledger_dead_coins",
+		(unsigned long long)s.dead_coins, "ledger_supply",
+		(unsigned long long)s.supply, "ledger_mutations",
+		(unsigned long long)s.mutations);
+}
+
 static void print_counters(FILE *f, const char *title,
 			   const struct kc_config *cfg,
 			   const struct kc_port_state *ports,
@@ -228,6 +246,7 @@ static void print_counters(FILE *f, const char *title,
 				(unsigned long long)sum[i], kc_counter_desc(i));
 	fprintf(f, "  %-20s %20llu  every drop_* counter\n", "drops",
 		(unsigned long long)kc_stats_drops(sum));
+	print_ledger(f, p);
 	if (ports != NULL)
 		print_port_counters(f, cfg, ports);
 	if (p != NULL)

@@ -635,3 +635,21 @@ void kc_pipeline_describe(const struct kc_pipeline *p, char *out, size_t len)
 		used += (size_t)n;
 	}
 }
+
+bool kc_pipeline_ledger_summary(const struct kc_pipeline *p,
+				struct kc_ledger_summary *s)
+{
+	const struct kc_ledger_ws *lw = p->nb_workers != 0 ?
+		p->workers[0]->ws.ledger : NULL;
+	uint32_t seq;
+
+	if (lw == NULL)
+		return false;
+	do {
+		seq = __atomic_load_n(&lw->pub_seq, __ATOMIC_ACQUIRE);
+		memcpy(s, (const void *)&lw->pub, sizeof(*s));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	} while ((seq & 1) != 0 ||
+		 seq != __atomic_load_n(&lw->pub_seq, __ATOMIC_RELAXED));
+	return true;
+}

@@ -26,6 +26,7 @@
 #include "kc_auth.h"
 #include "kc_config.h"
 #include "kc_journal.h"
+#include "kc_ledger.h"
 
 #define KC_MAX_PORTS KC_CFG_PORTS_MAX
 #define KC_MAX_WORKERS KC_CFG_WORKERS_MAX
@@ -63,6 +64,15 @@ void kc_pipeline_free(struct kc_pipeline *p);
 /* The journal I/O threads' figures, summed over the workers' shards. */
 void kc_pipeline_journal_stats(const struct kc_pipeline *p,
 			       struct kc_journal_stats *sum);
+
+/*
+ * The ledger's counts as worker 0 last published them (at most a few
+ * milliseconds old), read without a lock the data path takes. False when
+ * the ledger is off. Balances, coins and AUDIT are read through KCP ops
+ * (or the worker's ring, for the admin server): the worker owns them.
+ */
+bool kc_pipeline_ledger_summary(const struct kc_pipeline *p,
+				struct kc_ledger_summary *s);
 
 /* One line per data-path lcore: its roles, for the start-up banner. */
 void kc_pipeline_describe(const struct kc_pipeline *p, char *out, size_t len);

@@ -111,6 +111,13 @@ struct kc_ledger_ws {
 	struct rte_ring *to_ctl;
 	struct rte_ring *from_ctl;
 	struct kc_ledger_ctl *ctl;	/* the control thread, once started */
+	/* What other threads may read of the ledger without a lock: a
+	 * copy the worker republishes now and then, under a sequence
+	 * count (odd while it writes). */
+	uint32_t pub_seq;
+	uint32_t pub_tick;
+	uint64_t pub_mutations;
+	struct kc_ledger_summary pub;
 	uint64_t recovered_ops;		/* replayed at start (for messages) */
 };
 

@@ -196,6 +196,16 @@ void kc_ledger_poll(struct kc_worker_state *w)
 		w->st->c[KC_CTR_ledger_reaped] +=
 			kc_ledger_reap(lw->l, w->now_ns, 16);
 	kc_ledger_summary(lw->l, &s);
+	/* For other threads: on a change, and now and then (the reaper). */
+	if (s.mutations != lw->pub_mutations || (++lw->pub_tick & 4095) == 0) {
+		__atomic_store_n(&lw->pub_seq, lw->pub_seq + 1,
+				 __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_RELEASE);
+		lw->pub = s;
+		__atomic_store_n(&lw->pub_seq, lw->pub_seq + 1,
+				 __ATOMIC_RELEASE);
+		lw->pub_mutations = s.mutations;
+	}
 	if (s.mutations < lw->snap_due ||
 	    kc_journal_state(w->j) == KC_JOURNAL_FAILED)
 		return;
