@@ -1,0 +1,530 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * kc-ledger-itest: the ledger's integration tests' client, over real kernel
+ * sockets. KEYS is a keys file holding clients 1 (the mint authority) to 6.
+ *
+ *   kc-ledger-itest race SERVER KEYS COINS CLIENTS
+ *     Account 1 gets COINS new coins; then CLIENTS threads, all signing as
+ *     account 1, race to TRANSFER every coin, each to its own seller.
+ *     Exactly one TRANSFER per coin succeeds, the others get NOT_OWNER;
+ *     each coin belongs to the winner's seller; balances add up; AUDIT ok.
+ *   kc-ledger-itest idempotent SERVER KEYS FILE
+ *     One signed TRANSFER datagram sent five times: identical REPLYs, the
+ *     coin moved once. The datagram is kept in FILE; when FILE exists it
+ *     is sent again as it is (after a restart: the recovered index must
+ *     still answer it with the first REPLY).
+ *   kc-ledger-itest crash-load SERVER KEYS LOG FIRST COUNT THREADS
+ *     Coins FIRST .. FIRST+COUNT-1 go back and forth between accounts 1
+ *     and 2, THREADS threads each with its own coins, until the appliance
+ *     stops answering. LOG gets "try COIN TO" before each TRANSFER and
+ *     "ack COIN TO SEQ" after each acknowledged one.
+ *   kc-ledger-itest crash-verify SERVER KEYS LOG
+ *     Each coin is owned by the recipient of its last acknowledged
+ *     TRANSFER, or of the one tried after it (executed, never answered);
+ *     the last acknowledged hop is in the coin's trail; AUDIT ok.
+ *
+ * Exit status 0 when every check held; the last line says what was checked.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "kc_auth.h"
+#include "kc_client.h"
+#include "kc_proto.h"
+
+#define DENOM 10u
+#define MAX_COINS 4096u
+
+static const char *server, *keys;
+static int checks, failures;
+static pthread_mutex_t check_lock = PTHREAD_MUTEX_INITIALIZER;
+
+#define CHECK(cond, ...)                                           \
+	do {                                                       \
+		pthread_mutex_lock(&check_lock);                   \
+		checks++;                                          \
+		if (!(cond)) {                                     \
+			failures++;                                \
+			fprintf(stderr, "FAIL: " __VA_ARGS__);     \
+			fprintf(stderr, "\n");                     \
+		}                                                  \
+		pthread_mutex_unlock(&check_lock);                 \
+	} while (0)
+
+static struct kc_client *open_as(uint32_t id, uint32_t timeout_ms,
+				 uint32_t retries)
+{
+	struct kc_client_opts o = {
+		.server = server, .timeout_ms = timeout_ms,
+		.retries = retries,
+	};
+	struct kc_client *c;
+	char err[256];
+
+	if (kc_client_key_from_file(&o, keys, id, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kc-ledger-itest: %s\n", err);
+		exit(2);
+	}
+	c = kc_client_open(&o, err, sizeof(err));
+	if (c == NULL) {
+		fprintf(stderr, "kc-ledger-itest: %s\n", err);
+		exit(2);
+	}
+	return c;
+}
+
+static int done(const char *what)
+{
+	printf("%s: %d checks, %d failed\n", what, checks, failures);
+	return failures == 0 ? 0 : 1;
+}
+
+static void audit_ok(struct kc_client *c, struct kc_audit *a)
+{
+	struct kc_reply *r = malloc(sizeof(*r));
+
+	CHECK(kc_client_audit(c, r, a) == KC_CLIENT_OK &&
+	      r->status == KC_STATUS_OK, "AUDIT: %s",
+	      kc_status_name(r->status));
+	CHECK(a->ok && a->violations == 0, "AUDIT: %u violation(s)",
+	      a->violations);
+	CHECK(a->minted - a->burnt == a->live_sum, "AUDIT: supply %llu, "
+	      "live coins %llu", (unsigned long long)(a->minted - a->burnt),
+	      (unsigned long long)a->live_sum);
+	free(r);
+}
+
+static uint64_t mint(struct kc_client *c, uint32_t count)
+{
+	struct kc_reply *r = malloc(sizeof(*r));
+	uint64_t first = 0;
+
+	CHECK(kc_client_mint(c, 1, DENOM, count, r, &first) == KC_CLIENT_OK &&
+	      r->status == KC_STATUS_OK, "MINT %u: %s", count,
+	      kc_status_name(r->status));
+	free(r);
+	return first;
+}
+
+/* ---- race --------------------------------------------------------------- */
+
+struct racer {
+	uint32_t seller;
+	uint64_t first;
+	uint32_t coins;
+	uint16_t *status;	/* per coin */
+};
+
+static void *race_one(void *arg)
+{
+	struct racer *a = arg;
+	struct kc_client *c = open_as(1, 1000, 3);
+	struct kc_reply *r = malloc(sizeof(*r));
+
+	for (uint32_t i = 0; i < a->coins; i++) {
+		uint64_t coin = a->first + i, seq;
+
+		if (kc_client_transfer(c, 1, a->seller, &coin, 1, r, &seq) !=
+		    KC_CLIENT_OK)
+			a->status[i] = 0xffff;
+		else
+			a->status[i] = r->status;
+	}
+	kc_client_close(c);
+	free(r);
+	return NULL;
+}
+
+static int race(uint32_t coins, uint32_t clients)
+{
+	struct kc_client *c = open_as(1, 1000, 3);
+	struct kc_reply *r = malloc(sizeof(*r));
+	struct racer a[16];
+	pthread_t th[16];
+	uint64_t first, sum = 0, bal;
+	uint32_t n;
+	struct kc_audit au;
+
+	if (coins == 0 || coins > 256 || clients == 0 || clients > 16)
+		return 2;
+	first = mint(c, coins);
+	for (uint32_t t = 0; t < clients; t++) {
+		a[t] = (struct racer){
+			.seller = 2 + t % 5, .first = first, .coins = coins,
+			.status = calloc(coins, sizeof(uint16_t)),
+		};
+		pthread_create(&th[t], NULL, race_one, &a[t]);
+	}
+	for (uint32_t t = 0; t < clients; t++)
+		pthread_join(th[t], NULL);
+	for (uint32_t i = 0; i < coins; i++) {
+		uint32_t ok = 0, winner = 0;
+		struct kc_coin_info ci;
+
+		for (uint32_t t = 0; t < clients; t++) {
+			if (a[t].status[i] == KC_STATUS_OK) {
+				ok++;
+				winner = a[t].seller;
+			} else {
+				CHECK(a[t].status[i] == KC_STATUS_NOT_OWNER,
+				      "coin %llu, client %u: %s instead of "
+				      "OK or NOT_OWNER",
+				      (unsigned long long)(first + i), t,
+				      kc_status_name(a[t].status[i]));
+			}
+		}
+		CHECK(ok == 1, "coin %llu: %u TRANSFERs succeeded",
+		      (unsigned long long)(first + i), ok);
+		CHECK(kc_client_coin(c, first + i, r, &ci) == KC_CLIENT_OK &&
+		      r->status == KC_STATUS_OK && ci.owner == winner,
+		      "coin %llu owned by %u, the winner paid %u",
+		      (unsigned long long)(first + i), ci.owner, winner);
+	}
+	CHECK(kc_client_balance(c, 1, r, &bal, &n) == KC_CLIENT_OK &&
+	      r->status == KC_STATUS_OK, "BALANCE 1");
+	sum += bal;
+	for (uint32_t s = 2; s <= 6; s++) {
+		uint64_t b = 0;
+
+		if (kc_client_balance(c, s, r, &b, &n) == KC_CLIENT_OK &&
+		    r->status == KC_STATUS_OK)
+			sum += b;
+	}
+	audit_ok(c, &au);
+	CHECK(sum == au.live_sum, "balances add up to %llu, supply %llu",
+	      (unsigned long long)sum, (unsigned long long)au.live_sum);
+	for (uint32_t t = 0; t < clients; t++)
+		free(a[t].status);
+	kc_client_close(c);
+	free(r);
+	return done("race");
+}
+
+/* ---- idempotent --------------------------------------------------------- */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int udp_to_server(void)
+{
+	struct sockaddr_in dst = { .sin_family = AF_INET,
+				   .sin_port = htons(KC_UDP_PORT_DEFAULT) };
+	struct timeval tv = { .tv_sec = 1 };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	if (fd < 0 || inet_pton(AF_INET, server, &dst.sin_addr) != 1 ||
+	    connect(fd, (struct sockaddr *)&dst, sizeof(dst)) != 0) {
+		perror("kc-ledger-itest: socket");
+		exit(2);
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static ssize_t exchange(int fd, const uint8_t *req, size_t len, uint8_t *rep)
+{
+	if (send(fd, req, len, 0) < 0)
+		return -1;
+	for (;;) {
+		ssize_t n = recv(fd, rep, KC_DATAGRAM_MAX, 0);
+
+		if (n < 0)
+			return -1;
+		if ((size_t)n >= KC_HDR_LEN &&
+		    memcmp(rep + KC_OFF_MSG_ID, req + KC_OFF_MSG_ID,
+			   KC_MSG_ID_LEN) == 0)
+			return n;
+	}
+}
+
+static int idempotent(const char *file)
+{
+	static uint8_t req[KC_DATAGRAM_MAX], rep[KC_DATAGRAM_MAX],
+		first_rep[KC_DATAGRAM_MAX];
+	struct kc_client *c = open_as(1, 1000, 3);
+	struct kc_reply *r = malloc(sizeof(*r));
+	FILE *f = fopen(file, "rb");
+	const bool fresh = f == NULL;
+	uint64_t before = 0, after = 0;
+	ssize_t first_len = -1;
+	uint32_t n, same = 0;
+	size_t len;
+	int fd = udp_to_server();
+
+	if (f != NULL) {
+		len = fread(req, 1, sizeof(req), f);
+		fclose(f);
+	} else {
+		struct kc_client_opts o = { .server = server };
+		struct kc_hdr h = {
+			.magic = KC_PROTO_MAGIC, .version = KC_PROTO_VERSION,
+			.type = KC_TYPE_REQUEST, .op = KC_OP_TRANSFER,
+			.client_id = 1,
+		};
+		struct kc_key key;
+		char err[256];
+		uint64_t coin = mint(c, 1);
+
+		kc_client_key_from_file(&o, keys, 1, err, sizeof(err));
+		kc_key_init(&key, 1, o.key, "one");
+		h.payload_len = (uint32_t)kc_enc_transfer(req + KC_HDR_LEN,
+			KC_PAYLOAD_MAX, 1, 2, &coin, 1);
+		kc_msg_id_make(h.msg_id, now_ms(), 1, (uint64_t)getpid());
+		kc_hdr_encode(req, &h);
+		len = KC_HDR_LEN + h.payload_len;
+		kc_auth_sign(&key, req, len);
+		f = fopen(file, "wb");
+		if (f != NULL) {
+			fwrite(req, 1, len, f);
+			fclose(f);
+		}
+	}
+	CHECK(kc_client_balance(c, 2, r, &before, &n) == KC_CLIENT_OK,
+	      "BALANCE 2");
+	for (uint32_t i = 0; i < 5; i++) {
+		ssize_t got = exchange(fd, req, len, rep);
+
+		CHECK(got > 0, "attempt %u: no REPLY", i);
+		if (got <= 0)
+			continue;
+		if (first_len < 0) {
+			first_len = got;
+			memcpy(first_rep, rep, (size_t)got);
+			CHECK(kc_get_u16(rep + KC_OFF_STATUS) == KC_STATUS_OK,
+			      "first REPLY: %s",
+			      kc_status_name(kc_get_u16(rep + KC_OFF_STATUS)));
+		}
+		same += got == first_len &&
+			memcmp(rep, first_rep, (size_t)got) == 0;
+	}
+	CHECK(same == 5, "%u of 5 REPLYs identical to the first", same);
+	CHECK(kc_client_balance(c, 2, r, &after, &n) == KC_CLIENT_OK,
+	      "BALANCE 2");
+	/* Moved once by the first send; sent again after a restart, it
+	 * moves nothing. */
+	CHECK(after == before + (fresh ? DENOM : 0), "account 2 went from "
+	      "%llu to %llu", (unsigned long long)before,
+	      (unsigned long long)after);
+	close(fd);
+	kc_client_close(c);
+	free(r);
+	return done("idempotent");
+}
+
+/* ---- crash ---------------------------------------------------------------- */
+
+struct loader {
+	uint64_t first;
+	uint32_t count;
+	FILE *log;
+	pthread_mutex_t *lock;
+	uint32_t acked;
+};
+
+static void *crash_loader(void *arg)
+{
+	struct loader *a = arg;
+	struct kc_client *c[3] = { NULL, open_as(1, 200, 15),
+				   open_as(2, 200, 15) };
+	struct kc_reply *r = malloc(sizeof(*r));
+	uint32_t owner[64];
+
+	/* Where each coin is now: an unanswered TRANSFER may have moved it. */
+	for (uint32_t i = 0; i < a->count; i++) {
+		struct kc_coin_info ci;
+
+		if (kc_client_coin(c[1], a->first + i, r, &ci) != KC_CLIENT_OK ||
+		    r->status != KC_STATUS_OK)
+			goto out;
+		owner[i] = ci.owner;
+	}
+	for (;;) {
+		for (uint32_t i = 0; i < a->count; i++) {
+			uint64_t coin = a->first + i, seq;
+			uint32_t to = owner[i] == 1 ? 2 : 1;
+			enum kc_client_err e;
+
+			pthread_mutex_lock(a->lock);
+			fprintf(a->log, "try %llu %u\n",
+				(unsigned long long)coin, to);
+			fflush(a->log);
+			pthread_mutex_unlock(a->lock);
+			e = kc_client_transfer(c[owner[i]], owner[i], to, &coin,
+					       1, r, &seq);
+			if (e != KC_CLIENT_OK || r->status != KC_STATUS_OK)
+				goto out;
+			pthread_mutex_lock(a->lock);
+			fprintf(a->log, "ack %llu %u %llu\n",
+				(unsigned long long)coin, to,
+				(unsigned long long)seq);
+			fflush(a->log);
+			pthread_mutex_unlock(a->lock);
+			owner[i] = to;
+			a->acked++;
+		}
+	}
+out:
+	kc_client_close(c[1]);
+	kc_client_close(c[2]);
+	free(r);
+	return NULL;
+}
+
+static int crash_load(const char *log, uint64_t first, uint32_t count,
+		      uint32_t threads)
+{
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	struct loader a[8];
+	pthread_t th[8];
+	FILE *f = fopen(log, "a");
+	uint32_t acked = 0, per;
+
+	if (f == NULL || threads == 0 || threads > 8 || count < threads ||
+	    count / threads > 64)
+		return 2;
+	per = count / threads;
+	for (uint32_t t = 0; t < threads; t++) {
+		a[t] = (struct loader){ first + t * per, per, f, &lock, 0 };
+		pthread_create(&th[t], NULL, crash_loader, &a[t]);
+	}
+	for (uint32_t t = 0; t < threads; t++) {
+		pthread_join(th[t], NULL);
+		acked += a[t].acked;
+	}
+	fclose(f);
+	printf("ledger crash-load: %u transfers acknowledged\n", acked);
+	return 0;
+}
+
+struct coin_log {
+	uint32_t acked_to;	/* 0: none */
+	uint64_t acked_seq;
+	uint32_t tried_to;	/* after the last ack; 0: none */
+};
+
+static bool trail_has(struct kc_client *c, struct kc_reply *r, uint64_t coin,
+		      uint64_t seq)
+{
+	struct kc_trail_reply tr;
+
+	/* The newest page only: the acknowledged hop is the last one, or
+	 * the one before an unanswered one. */
+	if (kc_client_trail(c, coin, UINT32_MAX, r, &tr) != KC_CLIENT_OK ||
+	    r->status != KC_STATUS_OK || tr.total == 0)
+		return false;
+	if (kc_client_trail(c, coin, tr.total > 2 ? tr.total - 2 : 0, r,
+			    &tr) != KC_CLIENT_OK || r->status != KC_STATUS_OK)
+		return false;
+	for (uint16_t i = 0; i < tr.count; i++) {
+		struct kc_hop h;
+
+		kc_dec_hop(tr.hops + (size_t)i * KC_HOP_WIRE_LEN, &h);
+		if (h.seq == seq && h.coin == coin && h.kind == KC_HOP_TRANSFER)
+			return true;
+	}
+	return false;
+}
+
+static int crash_verify(const char *log)
+{
+	struct coin_log *coins = calloc(MAX_COINS, sizeof(*coins));
+	struct kc_client *c = open_as(1, 1000, 3);
+	struct kc_reply *r = malloc(sizeof(*r));
+	FILE *f = fopen(log, "r");
+	uint32_t acked = 0, seen = 0, trails = 0;
+	char line[128];
+	struct kc_audit au;
+
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		unsigned long long coin, seq;
+		unsigned int to;
+
+		if (sscanf(line, "ack %llu %u %llu", &coin, &to, &seq) == 3 &&
+		    coin < MAX_COINS) {
+			coins[coin].acked_to = to;
+			coins[coin].acked_seq = seq;
+			coins[coin].tried_to = 0;
+			acked++;
+		} else if (sscanf(line, "try %llu %u", &coin, &to) == 2 &&
+			   coin < MAX_COINS) {
+			coins[coin].tried_to = to;
+		}
+	}
+	if (f != NULL)
+		fclose(f);
+	for (uint64_t i = 1; i < MAX_COINS; i++) {
+		struct kc_coin_info ci;
+		uint32_t want = coins[i].acked_to;
+
+		if (want == 0)
+			continue;
+		seen++;
+		CHECK(kc_client_coin(c, i, r, &ci) == KC_CLIENT_OK &&
+		      r->status == KC_STATUS_OK, "COIN %llu: %s",
+		      (unsigned long long)i, kc_status_name(r->status));
+		CHECK(ci.state == KC_COIN_LIVE && (ci.owner == want ||
+		      (coins[i].tried_to != 0 &&
+		       ci.owner == coins[i].tried_to)),
+		      "coin %llu owned by %u; acknowledged to %u, tried to %u",
+		      (unsigned long long)i, ci.owner, want,
+		      coins[i].tried_to);
+		CHECK(ci.last_hop_seq >= coins[i].acked_seq,
+		      "coin %llu: last hop %llu before the acknowledged %llu",
+		      (unsigned long long)i,
+		      (unsigned long long)ci.last_hop_seq,
+		      (unsigned long long)coins[i].acked_seq);
+		CHECK(trail_has(c, r, i, coins[i].acked_seq),
+		      "coin %llu: the acknowledged hop %llu is not in its "
+		      "trail", (unsigned long long)i,
+		      (unsigned long long)coins[i].acked_seq);
+		trails++;
+	}
+	audit_ok(c, &au);
+	free(coins);
+	kc_client_close(c);
+	free(r);
+	printf("ledger crash-verify: %u acknowledged transfers of %u coins, "
+	       "%u trails checked; ", acked, seen, trails);
+	return done("crash-verify");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 6 && strcmp(argv[1], "race") == 0) {
+		server = argv[2];
+		keys = argv[3];
+		return race((uint32_t)atoi(argv[4]), (uint32_t)atoi(argv[5]));
+	}
+	if (argc >= 5 && strcmp(argv[1], "idempotent") == 0) {
+		server = argv[2];
+		keys = argv[3];
+		return idempotent(argv[4]);
+	}
+	if (argc >= 8 && strcmp(argv[1], "crash-load") == 0) {
+		server = argv[2];
+		keys = argv[3];
+		return crash_load(argv[4], strtoull(argv[5], NULL, 10),
+				  (uint32_t)atoi(argv[6]),
+				  (uint32_t)atoi(argv[7]));
+	}
+	if (argc >= 5 && strcmp(argv[1], "crash-verify") == 0) {
+		server = argv[2];
+		keys = argv[3];
+		return crash_verify(argv[4]);
+	}
+	fprintf(stderr, "usage: kc-ledger-itest race|idempotent|crash-load|"
+		"crash-verify SERVER KEYS ... (see the source)\n");
+	return 2;
+}
