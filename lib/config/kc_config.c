@@ -1418,8 +1418,9 @@ static int check_resources(struct parser *ps)
 	if ((uint64_t)cfg->eal.memory_mb << 20 < need)
 		return FAIL(ps, blame(ps, &ps->eal, EAL_MEMORY_MB, TOP_EAL),
 			    "eal.memory_mb %u is less than the %llu MB the "
-			    "mbufs, journal buffers, message-id indexes and "
-			    "queue stores take (expected at least %llu)",
+			    "mbufs, journal buffers, message-id indexes, "
+			    "queue stores and the ledger take (expected at "
+			    "least %llu)",
 			    cfg->eal.memory_mb,
 			    (unsigned long long)(need >> 20) + 1,
 			    (unsigned long long)(need >> 20) + 1);
