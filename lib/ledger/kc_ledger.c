@@ -378,10 +378,10 @@ static bool recipient_known(const struct kc_ledger_caller *c, uint32_t id)
 	return c->keys == NULL || kc_keyring_find(c->keys, id) != NULL;
 }
 
-static enum kc_status op_mint(struct kc_ledger *l, const struct kc_ledger_caller *c,
-		    const uint8_t *in, uint32_t len, uint64_t seq,
-		    uint8_t *out, uint32_t cap, uint8_t *hop,
-		    struct kc_ledger_result *r)
+static enum kc_status
+op_mint(struct kc_ledger *l, const struct kc_ledger_caller *c,
+	const uint8_t *in, uint32_t len, uint64_t seq, uint8_t *out,
+	uint32_t cap, uint8_t *hop, struct kc_ledger_result *r)
 {
 	struct kc_mint_req q;
 	struct account *a;
@@ -423,10 +423,10 @@ static enum kc_status op_mint(struct kc_ledger *l, const struct kc_ledger_caller
 	return KC_STATUS_OK;
 }
 
-static enum kc_status op_transfer(struct kc_ledger *l, const struct kc_ledger_caller *c,
-			const uint8_t *in, uint32_t len, uint64_t seq,
-			uint8_t *out, uint32_t cap, uint8_t *hop,
-			struct kc_ledger_result *r)
+static enum kc_status
+op_transfer(struct kc_ledger *l, const struct kc_ledger_caller *c,
+	    const uint8_t *in, uint32_t len, uint64_t seq, uint8_t *out,
+	    uint32_t cap, uint8_t *hop, struct kc_ledger_result *r)
 {
 	struct coin *coins[KC_COINS_PER_OP_MAX];
 	struct kc_transfer_req q;
@@ -475,10 +475,10 @@ static enum kc_status op_transfer(struct kc_ledger *l, const struct kc_ledger_ca
 	return KC_STATUS_OK;
 }
 
-static enum kc_status op_split(struct kc_ledger *l, const struct kc_ledger_caller *c,
-		     const uint8_t *in, uint32_t len, uint64_t seq,
-		     uint64_t now_ns, uint8_t *out, uint32_t cap, uint8_t *hop,
-		     struct kc_ledger_result *r)
+static enum kc_status
+op_split(struct kc_ledger *l, const struct kc_ledger_caller *c,
+	 const uint8_t *in, uint32_t len, uint64_t seq, uint64_t now_ns,
+	 uint8_t *out, uint32_t cap, uint8_t *hop, struct kc_ledger_result *r)
 {
 	struct kc_split_req q;
 	struct account *a;
@@ -524,10 +524,10 @@ static enum kc_status op_split(struct kc_ledger *l, const struct kc_ledger_calle
 	return KC_STATUS_OK;
 }
 
-static enum kc_status op_merge(struct kc_ledger *l, const struct kc_ledger_caller *c,
-		     const uint8_t *in, uint32_t len, uint64_t seq,
-		     uint64_t now_ns, uint8_t *out, uint32_t cap, uint8_t *hop,
-		     struct kc_ledger_result *r)
+static enum kc_status
+op_merge(struct kc_ledger *l, const struct kc_ledger_caller *c,
+	 const uint8_t *in, uint32_t len, uint64_t seq, uint64_t now_ns,
+	 uint8_t *out, uint32_t cap, uint8_t *hop, struct kc_ledger_result *r)
 {
 	struct coin *coins[KC_COINS_PER_OP_MAX];
 	struct kc_merge_req q;
@@ -570,10 +570,10 @@ static enum kc_status op_merge(struct kc_ledger *l, const struct kc_ledger_calle
 	return KC_STATUS_OK;
 }
 
-static enum kc_status op_burn(struct kc_ledger *l, const struct kc_ledger_caller *c,
-		    const uint8_t *in, uint32_t len, uint64_t seq,
-		    uint64_t now_ns, uint8_t *out, uint32_t cap, uint8_t *hop,
-		    struct kc_ledger_result *r)
+static enum kc_status
+op_burn(struct kc_ledger *l, const struct kc_ledger_caller *c,
+	const uint8_t *in, uint32_t len, uint64_t seq, uint64_t now_ns,
+	uint8_t *out, uint32_t cap, uint8_t *hop, struct kc_ledger_result *r)
 {
 	struct coin *k;
 	struct hopw w;
@@ -595,9 +595,10 @@ static enum kc_status op_burn(struct kc_ledger *l, const struct kc_ledger_caller
 
 /* ---- reads -------------------------------------------------------------- */
 
-static enum kc_status op_balance(struct kc_ledger *l, const struct kc_ledger_caller *c,
-		       const uint8_t *in, uint32_t len, uint8_t *out,
-		       uint32_t cap, struct kc_ledger_result *r)
+static enum kc_status
+op_balance(struct kc_ledger *l, const struct kc_ledger_caller *c,
+	   const uint8_t *in, uint32_t len, uint8_t *out, uint32_t cap,
+	   struct kc_ledger_result *r)
 {
 	const struct account *a;
 	uint32_t id;
@@ -614,8 +615,9 @@ static enum kc_status op_balance(struct kc_ledger *l, const struct kc_ledger_cal
 	return KC_STATUS_OK;
 }
 
-static enum kc_status op_coin(struct kc_ledger *l, const uint8_t *in, uint32_t len,
-		    uint8_t *out, uint32_t cap, struct kc_ledger_result *r)
+static enum kc_status
+op_coin(struct kc_ledger *l, const uint8_t *in, uint32_t len, uint8_t *out,
+	uint32_t cap, struct kc_ledger_result *r)
 {
 	struct kc_coin_info ci;
 	const struct coin *k;
@@ -706,8 +708,9 @@ void kc_ledger_audit(struct kc_ledger *l, struct kc_audit *a)
 	a->ok = a->violations == 0;
 }
 
-static enum kc_status op_audit(struct kc_ledger *l, const uint8_t *in, uint32_t len,
-		     uint8_t *out, uint32_t cap, struct kc_ledger_result *r)
+static enum kc_status
+op_audit(struct kc_ledger *l, const uint8_t *in, uint32_t len, uint8_t *out,
+	 uint32_t cap, struct kc_ledger_result *r)
 {
 	struct kc_audit a;
 
