@@ -90,9 +90,13 @@ static bool snapshot_queue(struct kc_worker_state *w, uint32_t slot)
 	uint8_t *part = w->snap_buf + w->snap_cap - KC_JREC_PAYLOAD_MAX;
 	size_t len = kc_queue_snapshot(w->store, slot, w->snap_buf,
 				       w->snap_cap - KC_JREC_PAYLOAD_MAX);
-	uint64_t seq0 = append_snapshot(w, KC_JSNAP_QUEUE, w->snap_buf, len,
-					part);
+	uint64_t seq0;
 
+	/* The buffer is sized from the same limits as the store: a
+	 * snapshot always fits; never write an empty one if not. */
+	if (len == 0)
+		return false;
+	seq0 = append_snapshot(w, KC_JSNAP_QUEUE, w->snap_buf, len, part);
 	if (seq0 == 0)
 		return false;
 	kc_queue_snapshot_taken(w->store, slot, seq0,

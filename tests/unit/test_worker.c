@@ -57,7 +57,8 @@ static struct kc_config cfg;
 static char dir[64];
 
 static const char keys_text[] =
-	"1 6b696e67636f6272612d6465762d6b65792d6c6f63616c2d6f6e6c792d303031\n";
+	"1 6b696e67636f6272612d6465762d6b65792d6c6f63616c2d6f6e6c792d303031\n"
+	"2 6b696e67636f6272612d6465762d6b65792d6c6f63616c2d6f6e6c792d303032\n";
 
 static const struct kc_key *key1(void)
 {
@@ -76,12 +77,19 @@ static int worker_up(uint32_t max_messages, char *err, size_t err_len)
 	static int gen;
 	char name[32];
 
+	/* The config's queue limits size the snapshot buffer. */
+	cfg.queues.max_queues = lim.max_queues;
+	cfg.queues.max_bytes_per_queue = lim.max_bytes_per_queue;
+	cfg.queues.max_messages_per_queue = lim.max_messages_per_queue;
+	cfg.queues.max_consumers_per_queue = lim.max_consumers_per_queue;
 	memset(&ws, 0, sizeof(ws));
 	ws.pc = &ctx;
 	ws.st = &st;
 	snprintf(name, sizeof(name), "tw_q%d", gen++);
 	ws.store = kc_queue_store_create(name, &lim, 0);
 	if (ws.store == NULL)
+		return -1;
+	if (kc_ledger_ws_create(&cfg, &ws, 0, err, err_len) != 0)
 		return -1;
 	/* Each incarnation's index needs a fresh name too. */
 	snprintf(cfg.journal.dir, sizeof(cfg.journal.dir), "%s", dir);
@@ -90,6 +98,7 @@ static int worker_up(uint32_t max_messages, char *err, size_t err_len)
 
 static void worker_down(void)
 {
+	kc_ledger_ws_free(&ws);
 	kc_journal_close(ws.j);
 	kc_idem_free(ws.idem);
 	for (uint32_t k = ws.pend_tail; k != ws.pend_head; k++)
@@ -125,9 +134,18 @@ static int setup(void **state)
 	cfg.journal.group_wait_us = 0;
 	cfg.journal.max_pending = 2048;
 	cfg.journal.reserve_bytes = 0;
+	cfg.journal.snapshot_bytes = 1ull << 40; /* no queue snapshots */
 	cfg.idempotency.window_s = 60;
 	cfg.idempotency.entries = 1024;
 	cfg.idempotency.max_clock_skew_s = 30;
+	cfg.ledger.enabled = true;
+	cfg.ledger.mint_authority = 1;
+	cfg.ledger.max_accounts = 16;
+	cfg.ledger.max_coins = 1024;
+	cfg.ledger.reap_after_s = 3600;
+	cfg.ledger.snapshot_every_ops = 2;
+	cfg.ledger.trail_max_hops = 64;
+	snprintf(cfg.kcp.keys_file, sizeof(cfg.kcp.keys_file), "inline");
 	if (worker_up(256, err, sizeof(err)) != 0) {
 		fprintf(stderr, "worker_up: %s\n", err);
 		return -1;
@@ -353,6 +371,103 @@ static void test_recovery_rebuilds_queues_and_index(void **state)
 	rte_pktmbuf_free(m);
 }
 
+/* Three records per ledger mutation; the REPLY waits for the third. */
+static uint64_t ledger_expect(uint8_t op, uint64_t seq, const uint8_t *p,
+			      size_t n, enum kc_status want)
+{
+	uint64_t before = kc_journal_last_seq(ws.j), v = 0;
+	enum kc_exec how;
+	struct rte_mbuf *m = request(op, seq, p, (uint32_t)n, &how);
+
+	assert_int_equal(how, KC_EXEC_HELD);
+	if (want == KC_STATUS_OK) {
+		assert_int_equal(kc_journal_last_seq(ws.j), before + 3);
+		assert_int_equal(ws.pend[(ws.pend_head - 1) & ws.pend_mask].seq,
+				 before + 3);
+	} else {
+		assert_int_equal(kc_journal_last_seq(ws.j), before + 2);
+	}
+	assert_ptr_equal(take_held(), m);
+	assert_int_equal(status_of(m), want);
+	if (want == KC_STATUS_OK)
+		v = kc_get_u64(t_kcp(m) + KC_HDR_LEN);
+	rte_pktmbuf_free(m);
+	return v;
+}
+
+static void test_ledger_journaled_and_recovered(void **state)
+{
+	uint8_t p[64], d1[KC_LEDGER_DIGEST_LEN], d2[KC_LEDGER_DIGEST_LEN];
+	size_t n;
+	uint64_t coin, seq0;
+	char err[256], path[128];
+	enum kc_exec how;
+	struct rte_mbuf *m;
+	FILE *f;
+
+	(void)state;
+	n = kc_enc_mint(p, sizeof(p), 1, 10, 2);
+	coin = ledger_expect(KC_OP_MINT, 5000, p, n, KC_STATUS_OK);
+	n = kc_enc_transfer(p, sizeof(p), 1, 2, &coin, 1);
+	/* The REPLY names the hop: the last record. */
+	seq0 = ledger_expect(KC_OP_TRANSFER, 5001, p, n, KC_STATUS_OK);
+	assert_int_equal(seq0, kc_journal_last_seq(ws.j));
+	/* The retry: the first REPLY, not a second transfer. */
+	m = request(KC_OP_TRANSFER, 5001, p, (uint32_t)n, &how);
+	assert_int_equal(how, KC_EXEC_SEND);
+	assert_int_equal(status_of(m), KC_STATUS_OK);
+	rte_pktmbuf_free(m);
+	/* Spent: refused, two records. */
+	n = kc_enc_transfer(p, sizeof(p), 1, 2, &coin, 1);
+	ledger_expect(KC_OP_TRANSFER, 5002, p, n, KC_STATUS_NOT_OWNER);
+	/* Two mutations: a ledger snapshot is due, and once durable it is
+	 * the one recovery starts from. */
+	kc_snapshot_poll(&ws);
+	assert_int_equal(st.c[KC_CTR_ledger_snapshots], 1);
+	seq0 = ws.ledger->snap_seq0;
+	assert_true(seq0 != 0);
+	wait_durable(ws.ledger->snap_last);
+	kc_snapshot_poll(&ws);
+	assert_int_equal(ws.ledger->hint_seq0, seq0);
+	n = kc_enc_mint(p, sizeof(p), 2, 5, 1);
+	ledger_expect(KC_OP_MINT, 5003, p, n, KC_STATUS_OK);
+	kc_ledger_digest(ws.ledger->l, d1);
+
+	/* What the control thread would write: recovery starts there and
+	 * replays one mutation. */
+	snprintf(path, sizeof(path), "%s/ledger.snapshot", dir);
+	f = fopen(path, "w");
+	fprintf(f, "%llu\n", (unsigned long long)seq0);
+	fclose(f);
+	worker_down();
+	if (worker_up(256, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	kc_ledger_digest(ws.ledger->l, d2);
+	assert_memory_equal(d1, d2, sizeof(d1));
+	assert_int_equal(ws.ledger->recovered_ops, 1);
+	assert_int_equal(ws.ledger->durable_seq0, seq0);
+	/* Without it: from the start, the snapshot checked on the way. */
+	unlink(path);
+	worker_down();
+	if (worker_up(256, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	kc_ledger_digest(ws.ledger->l, d2);
+	assert_memory_equal(d1, d2, sizeof(d1));
+	assert_int_equal(ws.ledger->recovered_ops, 3);
+	/* A hint naming no snapshot stops the start. */
+	f = fopen(path, "w");
+	fprintf(f, "%llu\n", (unsigned long long)seq0 + 1);
+	fclose(f);
+	worker_down();
+	assert_int_not_equal(worker_up(256, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "the ledger cannot be rebuilt"));
+	unlink(path);
+	worker_down();
+	if (worker_up(256, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(kc_journal_start(ws.j), 0);
+}
+
 /* The worker count is part of the journal (DIR/shards). */
 static void test_worker_count_recorded(void **state)
 {
@@ -419,6 +534,7 @@ int main(void)
 		cmocka_unit_test(test_replay_window),
 		cmocka_unit_test(test_recovery_rebuilds_queues_and_index),
 		cmocka_unit_test(test_forgotten_retry_refused),
+		cmocka_unit_test(test_ledger_journaled_and_recovered),
 		cmocka_unit_test(test_worker_count_recorded),
 		cmocka_unit_test(test_failed_write_fails_held_replies),
 	};
