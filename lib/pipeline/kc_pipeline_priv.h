@@ -98,6 +98,7 @@ struct kc_ledger_ws {
 	uint64_t snap_cap;
 	uint64_t snap_every;		/* mutations between snapshots */
 	uint64_t snap_due;		/* mutations count that takes one */
+	bool snap_deferred;		/* the due one waits for room */
 	/* The newest snapshot appended, and the newest known durable:
 	 * recovery may start from the latter, so retention keeps it. */
 	uint64_t snap_seq0, snap_last, snap_origin;

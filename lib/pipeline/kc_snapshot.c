@@ -219,10 +219,13 @@ void kc_ledger_poll(struct kc_worker_state *w)
 			       lw->snap_buf + lw->snap_cap -
 				       KC_JREC_PAYLOAD_MAX);
 	if (seq0 == 0) {
-		/* No room now: the next loop tries again. */
-		w->st->c[KC_CTR_ledger_snapshots_deferred]++;
+		/* No room now: the next loop tries again (counted once). */
+		if (!lw->snap_deferred)
+			w->st->c[KC_CTR_ledger_snapshots_deferred]++;
+		lw->snap_deferred = true;
 		return;
 	}
+	lw->snap_deferred = false;
 	kc_ledger_summary(lw->l, &s);
 	lw->snap_seq0 = seq0;
 	lw->snap_last = kc_journal_last_seq(w->j);

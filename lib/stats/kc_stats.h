@@ -67,8 +67,8 @@
 	X(op_audit, "AUDIT requests executed")                                \
 	X(trail_busy, "TRAILs refused: too many in progress")                 \
 	X(ledger_snapshots, "ledger snapshots written to the journal")        \
-	X(ledger_snapshots_deferred, "ledger snapshots put off: no journal "  \
-	  "room")                                                             \
+	X(ledger_snapshots_deferred, "ledger snapshots that had to wait for " \
+	  "journal room")                                                     \
 	X(ledger_reaped, "DEAD coins reaped from memory")                     \
 	X(op_unknown, "requests with an unknown op (answered UNKNOWN_OP)")    \
 	X(op_bad_request, "requests with a malformed payload (answered)")     \
