@@ -962,8 +962,13 @@ int kc_ledger_restore(struct kc_ledger *l, const uint8_t *buf, size_t len)
 	l->burnt = kc_get_u64(buf + 24);
 	for (uint32_t i = 0; i < na; i++, p += ACCT_LEN) {
 		uint32_t id = kc_get_u32(p);
-		int32_t pos = rte_hash_add_key(l->acct_h, &id);
+		int32_t pos;
 
+		/* Each account once: adding a key again would return its
+		 * slot, and the entry would be silently replaced. */
+		if (rte_hash_lookup(l->acct_h, &id) >= 0)
+			return -EINVAL;
+		pos = rte_hash_add_key(l->acct_h, &id);
 		if (pos < 0)
 			return -EINVAL;
 		l->accts[pos] = (struct account){
@@ -975,9 +980,13 @@ int kc_ledger_restore(struct kc_ledger *l, const uint8_t *buf, size_t len)
 	l->min_origin = 0;
 	for (uint32_t i = 0; i < nc; i++, p += COIN_LEN) {
 		uint64_t id = kc_get_u64(p);
-		int32_t pos = rte_hash_add_key(l->coin_h, &id);
+		int32_t pos;
 
-		if (pos < 0 || id == 0 || id >= l->next_coin)
+		if (id == 0 || id >= l->next_coin ||
+		    rte_hash_lookup(l->coin_h, &id) >= 0)
+			return -EINVAL;
+		pos = rte_hash_add_key(l->coin_h, &id);
+		if (pos < 0)
 			return -EINVAL;
 		l->coins[pos] = (struct coin){
 			.id = id, .denom = kc_get_u64(p + 8),
@@ -990,6 +999,15 @@ int kc_ledger_restore(struct kc_ledger *l, const uint8_t *buf, size_t len)
 		if (l->min_origin == 0 || l->coins[pos].origin < l->min_origin)
 			l->min_origin = l->coins[pos].origin;
 		l->live++;
+	}
+	/* A snapshot whose checksums hold can still say what no ledger
+	 * could be (balances that do not add up): refuse it. */
+	{
+		struct kc_audit a;
+
+		kc_ledger_audit(l, &a);
+		if (!a.ok)
+			return -EINVAL;
 	}
 	return 0;
 }

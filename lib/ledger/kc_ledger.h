@@ -172,8 +172,9 @@ void kc_ledger_summary(const struct kc_ledger *l,
  * buffer. kc_ledger_snapshot_max is the most bytes it can take with these
  * limits. kc_ledger_snapshot returns bytes written (0 if cap is too
  * small) and computes min_origin for retention. kc_ledger_restore replaces
- * the state with a snapshot: 0 or -EINVAL (does not decode) / -ENOSPC
- * (larger than these limits).
+ * the state with a snapshot: 0 or -EINVAL (does not decode, lists an id
+ * twice, or fails the audit) / -ENOSPC (larger than these limits); the
+ * ledger is left empty or partial on error (recovery then stops).
  */
 uint64_t kc_ledger_snapshot_max(const struct kc_ledger_limits *lim);
 size_t kc_ledger_snapshot(struct kc_ledger *l, uint8_t *buf, size_t cap);

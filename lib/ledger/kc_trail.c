@@ -18,6 +18,43 @@ struct step {
 	uint64_t seq;
 };
 
+/*
+ * The (coin, seq) steps already taken: a MERGE of pieces of one SPLIT
+ * reaches the SPLIT's parent once per piece, and without this the walk
+ * would grow twofold with each such round. Open addressing, sized for
+ * max steps at half load; seq 0 marks a free slot (no record has it).
+ */
+struct seen {
+	struct step *slot;
+	uint32_t mask;
+};
+
+static bool seen_init(struct seen *v, uint32_t max)
+{
+	uint32_t n = 16;
+
+	while (n < 2 * max)
+		n <<= 1;
+	v->slot = calloc(n, sizeof(*v->slot));
+	v->mask = n - 1;
+	return v->slot != NULL;
+}
+
+/* True if s was seen before; remembers it otherwise. */
+static bool seen_add(struct seen *v, struct step s)
+{
+	uint32_t i = (uint32_t)((s.coin * 0x9e3779b97f4a7c15ull) ^ s.seq) &
+		     v->mask;
+
+	while (v->slot[i].seq != 0) {
+		if (v->slot[i].seq == s.seq && v->slot[i].coin == s.coin)
+			return true;
+		i = (i + 1) & v->mask;
+	}
+	v->slot[i] = s;
+	return false;
+}
+
 static int hop_cmp(const void *a, const void *b)
 {
 	const struct kc_hop *x = a, *y = b;
@@ -52,12 +89,17 @@ int kc_trail_walk(struct kc_jlookup *x, uint64_t coin, uint64_t last_hop_seq,
 {
 	static __thread uint8_t payload[KC_JREC_PAYLOAD_MAX];
 	struct step *stack = malloc(sizeof(*stack) * (max + 1));
-	uint32_t depth = 0, n = 0, out = 0;
+	uint32_t depth = 0, n = 0;
+	struct seen seen = { NULL, 0 };
 	int rc = 0;
 
-	if (stack == NULL)
+	if (stack == NULL || !seen_init(&seen, max)) {
+		free(stack);
+		free(seen.slot);
 		return -ENOMEM;
+	}
 	stack[depth++] = (struct step){ coin, last_hop_seq };
+	seen_add(&seen, stack[0]);
 	while (depth != 0) {
 		struct step s = stack[--depth];
 		struct kc_hoprec r;
@@ -97,28 +139,29 @@ int kc_trail_walk(struct kc_jlookup *x, uint64_t coin, uint64_t last_hop_seq,
 		};
 		if (where == 1) {
 			/* Moved or consumed here: on to its previous hop. */
-			stack[depth++] = (struct step){ s.coin, prev };
+			struct step next = { s.coin, prev };
+
+			if (!seen_add(&seen, next))
+				stack[depth++] = next;
 			continue;
 		}
 		/* Made here: a MINT ends the walk; a SPLIT or MERGE goes on
 		 * with the parents' histories. */
 		for (uint32_t i = 0; r.kind != KC_HOP_MINT && i < r.nb_in &&
 				     depth < max; i++) {
-			uint64_t p;
+			struct step next;
 
-			kc_hoprec_in(&r, i, &p, &denom, &prev);
-			stack[depth++] = (struct step){ p, prev };
+			kc_hoprec_in(&r, i, &next.coin, &denom, &next.seq);
+			if (!seen_add(&seen, next))
+				stack[depth++] = next;
 		}
 	}
 	free(stack);
+	free(seen.slot);
 	if (rc != 0)
 		return rc;
-	/* Oldest first; a hop reached twice (a MERGE of two coins of one
-	 * SPLIT shares their history) is listed once. */
+	/* Oldest first. Each (coin, seq) was visited once. */
 	qsort(hops, n, sizeof(*hops), hop_cmp);
-	for (uint32_t i = 0; i < n; i++)
-		if (out == 0 || hop_cmp(&hops[out - 1], &hops[i]) != 0)
-			hops[out++] = hops[i];
-	*nb = out;
+	*nb = n;
 	return 0;
 }

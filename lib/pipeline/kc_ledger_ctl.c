@@ -36,6 +36,10 @@ struct kc_ledger_ctl {
 	struct kc_worker_state *w;
 	struct kc_jlookup *x;
 	struct kc_hop *hops;
+	/* The trail in hops: a client pages through one trail with as many
+	 * TRAILs, which then walk it once. */
+	uint64_t hops_coin, hops_last;
+	uint32_t hops_nb;
 	uint64_t hint_written;
 	char hint_path[KC_CFG_PATH_MAX + 32];
 };
@@ -147,8 +151,14 @@ static void serve(struct kc_ledger_ctl *c, struct kc_trail_job *job)
 		}
 		usleep(100);
 	}
-	rc = kc_trail_walk(c->x, job->coin, job->last_hop, c->hops,
-			   lw->trail_max_hops, &nb, err, sizeof(err));
+	if (c->hops_coin == job->coin && c->hops_last == job->last_hop) {
+		nb = c->hops_nb;
+		rc = 0;
+	} else {
+		c->hops_coin = 0;
+		rc = kc_trail_walk(c->x, job->coin, job->last_hop, c->hops,
+				   lw->trail_max_hops, &nb, err, sizeof(err));
+	}
 	if (rc != 0) {
 		RTE_LOG(WARNING, USER1, "kingcobra: TRAIL of coin %" PRIu64
 			": %s\n", job->coin, err);
@@ -167,6 +177,9 @@ static void serve(struct kc_ledger_ctl *c, struct kc_trail_job *job)
 		}
 		return;
 	}
+	c->hops_coin = job->coin;
+	c->hops_last = job->last_hop;
+	c->hops_nb = nb;
 	fit = (job->cap - KC_TRAIL_REPLY_FIXED) / KC_HOP_WIRE_LEN;
 	first = RTE_MIN(job->skip, nb);
 	count = RTE_MIN(nb - first, fit);
@@ -178,6 +191,25 @@ static void serve(struct kc_ledger_ctl *c, struct kc_trail_job *job)
 			   &c->hops[first + i]);
 	job->status = KC_STATUS_OK;
 	job->len = KC_TRAIL_REPLY_FIXED + count * KC_HOP_WIRE_LEN;
+}
+
+/* Make a rename in path's directory durable. */
+static void sync_dir(const char *path)
+{
+	char dir[KC_CFG_PATH_MAX + 32];
+	char *slash;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		return;
+	*slash = '\0';
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
 }
 
 /* DIR/ledger.snapshot: the seq of the ledger snapshot recovery starts
@@ -199,6 +231,7 @@ static void write_hint(struct kc_ledger_ctl *c, uint64_t seq0)
 	fclose(f);
 	if (rename(tmp, c->hint_path) != 0)
 		goto fail;
+	sync_dir(c->hint_path);
 	c->hint_written = seq0;
 	return;
 fail:

@@ -353,6 +353,36 @@ static void test_coin_and_audit_reads(void **state)
 	kc_ledger_free(l);
 }
 
+/* A snapshot whose checksums would hold but whose content cannot be. */
+static void test_restore_rejects(void **state)
+{
+	struct kc_ledger *l = mk(64, 16, 10), *r = mk(64, 16, 10);
+	uint8_t snap[4096], bad[4096];
+	uint64_t first;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(mint(l, AUTH, 2, 7, 2, &first), KC_STATUS_OK);
+	len = kc_ledger_snapshot(l, snap, sizeof(snap));
+	/* 40 fixed bytes, one 24-byte account, two 44-byte coins. */
+	assert_int_equal(len, 40 + 24 + 2 * 44);
+	assert_int_equal(kc_ledger_restore(r, snap, len), 0);
+	/* The same coin twice. */
+	memcpy(bad, snap, len);
+	memcpy(bad + 64 + 44, bad + 64, 44);
+	assert_int_equal(kc_ledger_restore(r, bad, len), -EINVAL);
+	/* A balance that does not add up. */
+	memcpy(bad, snap, len);
+	kc_put_u64(bad + 40 + 8, 15);
+	assert_int_equal(kc_ledger_restore(r, bad, len), -EINVAL);
+	/* A coin of an account that is not there. */
+	memcpy(bad, snap, len);
+	kc_put_u32(bad + 64 + 16, 5);
+	assert_int_equal(kc_ledger_restore(r, bad, len), -EINVAL);
+	kc_ledger_free(l);
+	kc_ledger_free(r);
+}
+
 /* ---- property test: random ops, replay, snapshots ---------------------- */
 
 struct logged {
@@ -589,7 +619,7 @@ static void test_trail(void **state)
 	};
 	struct kc_jreader_end end = { .how = KC_JEND_CLEAN };
 	struct kc_ledger *l = mk(64, 16, 10);
-	struct kc_hop hops[16];
+	static struct kc_hop hops[16], big[256];
 	struct kc_jlookup *x;
 	struct kc_journal *j;
 	uint8_t dummy[KC_HDR_LEN] = { 0 }, p[64];
@@ -627,7 +657,8 @@ static void test_trail(void **state)
 	n = kc_enc_transfer(p, sizeof(p), 3, 4, &kids, 1);
 	STEP(3, KC_OP_TRANSFER, n);
 	kc_journal_publish(j);
-	kc_journal_stop(j);
+	while (kc_journal_durable_seq(j) < seq)
+		usleep(100);
 	kc_jshard_path(sd, sizeof(sd), dir, 0);
 	x = kc_jlookup_open(sd);
 	assert_non_null(x);
@@ -660,6 +691,39 @@ static void test_trail(void **state)
 	/* Not written. */
 	assert_int_equal(kc_trail_walk(x, kids, 500, hops, 16, &nb, err,
 				       sizeof(err)), -ENOENT);
+	/* Twenty rounds of splitting a coin in two and merging it back:
+	 * both halves lead to the same parent, which is walked once (the
+	 * walk used to double with each round). */
+	kc_jlookup_close(x);
+	{
+		uint64_t c = 3, halves[2] = { 3, 3 }, ab[2];
+		uint32_t cnt;
+
+		for (int round = 0; round < 20; round++) {
+			n = kc_enc_split(p, sizeof(p), c, halves, 2);
+			STEP(3, KC_OP_SPLIT, n);
+			assert_true(kc_dec_coins_reply(r.out, r.len, &ab[0],
+						       &cnt));
+			ab[1] = ab[0] + 1;
+			n = kc_enc_merge(p, sizeof(p), ab, 2);
+			STEP(3, KC_OP_MERGE, n);
+			assert_true(kc_dec_u64_reply(r.out, r.len, &c));
+		}
+		kc_journal_publish(j);
+		while (kc_journal_durable_seq(j) < seq)
+			usleep(100);
+		x = kc_jlookup_open(sd);
+		assert_int_equal(kc_ledger_trail_from(l, c, &last,
+			&(const char *){ NULL }), KC_STATUS_OK);
+		assert_int_equal(kc_trail_walk(x, c, last, big, 256, &nb, err,
+					       sizeof(err)), 0);
+		/* 3 a round, and coin 3's making, coin 1's transfer and
+		 * mint. */
+		assert_int_equal(nb, 63);
+		assert_int_equal(big[0].kind, KC_HOP_MINT);
+		assert_int_equal(big[62].kind, KC_HOP_MERGE);
+		assert_int_equal(big[62].coin, c);
+	}
 	kc_jlookup_close(x);
 	kc_journal_close(j);
 	{
@@ -681,6 +745,7 @@ int main(void)
 		cmocka_unit_test(test_capacity_and_reaper),
 		cmocka_unit_test(test_accounts_full),
 		cmocka_unit_test(test_coin_and_audit_reads),
+		cmocka_unit_test(test_restore_rejects),
 		cmocka_unit_test(test_property_replay),
 		cmocka_unit_test(test_trail),
 	};
