@@ -6,19 +6,21 @@
  *   kcq verify DIR [--torn-limit BYTES]   CRC, sequence and pairing check
  *   kcq stats DIR [--json]                segments, records, ops, statuses
  *   kcq tail DIR [-n N] [-f] [--json]     the last N records; -f follows
+ *   kcq trail DIR COIN [--json]           a coin's money trail, oldest first
  *
  * DIR is a journal directory (its shard-NN folders are read in order) or
  * one shard folder. kcq only reads; it is safe on a live journal, where
  * the record being written may show as a torn tail.
  *
  * Exit status: 0 fine; 1 the journal is corrupt (verify) or unreadable;
- * 2 usage.
+ * 2 usage; 3 (trail) no LEDGER record names the coin.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,7 @@
 #include <jansson.h>
 
 #include "kc_journal.h"
+#include "kc_ledger.h"
 #include "kc_proto.h"
 
 #ifndef KC_VERSION
@@ -37,8 +40,17 @@
 
 #define EXIT_BAD 1
 #define EXIT_USAGE 2
+#define EXIT_NOT_FOUND 3
 #define PATH_LEN 600
 #define TORN_LIMIT_DEFAULT ((16u << 20) + KC_JREC_MAX_SIZE)
+/* trail: the walk's room for hops starts here and doubles up to the most
+ * (a hop is 48 bytes, and the walk takes 16 more per hop). */
+#define TRAIL_HOPS_FIRST 4096u
+#define TRAIL_HOPS_MAX (1u << 20)
+/* The fixed part of a ledger snapshot (kc_ledger.c, "Snapshot:"): magic,
+ * u64 next_coin, minted, burnt, u32 accounts, LIVE coins; big-endian. */
+#define LEDGER_SNAP_MAGIC "KCLEDGR1"
+#define LEDGER_SNAP_FIXED 40u
 
 struct opts {
 	bool json;
@@ -60,26 +72,36 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: kcq COMMAND DIR [OPTIONS]\n"
+"       kcq trail DIR COIN [--json]\n"
 "\n"
 "Read a KingCobra journal (a journal directory or one shard-NN folder).\n"
 "\n"
 "Commands:\n"
 "  dump DIR      every record, oldest first\n"
-"  verify DIR    check CRCs, sequence numbers and REQUEST/REPLY pairs;\n"
-"                exit 1 on corruption, naming the segment and offset\n"
-"  stats DIR     segments, bytes, records, ops and statuses per shard\n"
+"  verify DIR    check CRCs, sequence numbers, REQUEST/REPLY pairs, the\n"
+"                LEDGER record after each ledger mutation's REPLY, ledger\n"
+"                snapshots and DIR/ledger.snapshot; exit 1 on corruption,\n"
+"                naming the segment and offset\n"
+"  stats DIR     segments, bytes, records, ops, statuses, ledger hops and\n"
+"                snapshots per shard\n"
 "  tail DIR      the last records (-n N, default 10); -f follows new ones\n"
+"  trail DIR COIN\n"
+"                every hop of COIN, oldest first, as kcctl trail prints\n"
+"                them (seq, time, kind, coin, denomination, from -> to),\n"
+"                read from shard 0: also for a coin the appliance has\n"
+"                reaped from memory, as long as retention kept its hops\n"
 "\n"
 "Options:\n"
 "  --json             JSON (one object per line for dump and tail)\n"
-"  --shard N          only shard N\n"
+"  --shard N          only shard N (trail reads shard 0, the ledger's)\n"
 "  -n N               tail: how many records\n"
 "  -f, --follow       tail: keep printing records as they are written\n"
 "  --torn-limit BYTES verify: invalid bytes at the tail reaching further\n"
 "                     than this are corruption, not a torn write (default\n"
 "                     %u: the default journal.buffer_bytes + one record)\n"
 "\n"
-"Exit status: 0 fine; 1 corrupt or unreadable; 2 usage.\n",
+"Exit status: 0 fine; 1 corrupt or unreadable (trail: also a trail that\n"
+"cannot be read whole); 2 usage; 3 trail: no LEDGER record names the coin.\n",
 		TORN_LIMIT_DEFAULT);
 }
 
@@ -89,6 +111,8 @@ struct shards {
 	uint32_t n;
 	uint16_t id[KC_JSHARD_MAX];
 	char path[KC_JSHARD_MAX][PATH_LEN];
+	/* DIR/ledger.snapshot when DIR is a journal directory, else "". */
+	char hint_path[PATH_LEN];
 };
 
 static bool has_segments(const char *dir)
@@ -111,6 +135,7 @@ static int find_shards(const char *dir, int only, struct shards *s)
 	struct stat st;
 
 	s->n = 0;
+	s->hint_path[0] = '\0';
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "kcq: %s: %s\n", dir,
 			errno ? strerror(errno) : "not a directory");
@@ -130,6 +155,7 @@ static int find_shards(const char *dir, int only, struct shards *s)
 		s->n = 1;
 		return 0;
 	}
+	snprintf(s->hint_path, PATH_LEN, "%s/ledger.snapshot", dir);
 	for (uint16_t i = 0; i < KC_JSHARD_MAX; i++) {
 		if (only >= 0 && i != only)
 			continue;
@@ -175,6 +201,134 @@ static void printable(const uint8_t *p, uint32_t len, char *out,
 	out[o] = '\0';
 }
 
+/* JSON integers are signed: a u64 above INT64_MAX goes as a decimal
+ * string (as kcctl prints coin ids and amounts). */
+static json_t *json_u64(uint64_t v)
+{
+	return v <= INT64_MAX ? json_integer((json_int_t)v) :
+				json_sprintf("%" PRIu64, v);
+}
+
+/* A coin or amount list of a ledger request. */
+static json_t *u64_list(const uint8_t *list, uint32_t n)
+{
+	json_t *a = json_array();
+
+	for (uint32_t i = 0; i < n; i++)
+		json_array_append_new(a, json_u64(kc_list_u64(list, i)));
+	return a;
+}
+
+/* What a ledger REQUEST asks, into o; false if it does not decode. */
+static bool ledger_request_fields(uint8_t op, const uint8_t *p, uint32_t len,
+				  json_t *o)
+{
+	struct kc_transfer_req t;
+	struct kc_split_req sp;
+	struct kc_merge_req mg;
+	struct kc_trail_req tr;
+	struct kc_mint_req mi;
+	uint32_t account;
+	uint64_t coin;
+
+	switch (op) {
+	case KC_OP_MINT:
+		if (kc_dec_mint(p, len, &mi) != KC_STATUS_OK)
+			return false;
+		json_object_set_new(o, "account", json_integer(mi.account));
+		json_object_set_new(o, "denomination",
+				    json_u64(mi.denomination));
+		json_object_set_new(o, "count", json_integer(mi.count));
+		return true;
+	case KC_OP_TRANSFER:
+		if (kc_dec_transfer(p, len, &t) != KC_STATUS_OK)
+			return false;
+		json_object_set_new(o, "from", json_integer(t.from));
+		json_object_set_new(o, "to", json_integer(t.to));
+		json_object_set_new(o, "coins", u64_list(t.coins, t.count));
+		return true;
+	case KC_OP_SPLIT:
+		if (kc_dec_split(p, len, &sp) != KC_STATUS_OK)
+			return false;
+		json_object_set_new(o, "coin", json_u64(sp.coin));
+		json_object_set_new(o, "parts", u64_list(sp.parts, sp.count));
+		return true;
+	case KC_OP_MERGE:
+		if (kc_dec_merge(p, len, &mg) != KC_STATUS_OK)
+			return false;
+		json_object_set_new(o, "coins", u64_list(mg.coins, mg.count));
+		return true;
+	case KC_OP_BURN:
+	case KC_OP_COIN:
+		if (kc_dec_coin_id(p, len, &coin) != KC_STATUS_OK)
+			return false;
+		json_object_set_new(o, "coin", json_u64(coin));
+		return true;
+	case KC_OP_BALANCE:
+		if (kc_dec_account(p, len, &account) != KC_STATUS_OK)
+			return false;
+		json_object_set_new(o, "account", json_integer(account));
+		return true;
+	case KC_OP_TRAIL:
+		if (kc_dec_trail(p, len, &tr) != KC_STATUS_OK)
+			return false;
+		json_object_set_new(o, "coin", json_u64(tr.coin));
+		json_object_set_new(o, "skip", json_integer(tr.skip));
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* What the OK REPLY of a ledger op says, into o (nothing if it does not
+ * decode). A TRAIL REPLY is journaled abridged: its fixed part only. */
+static void ledger_reply_fields(uint8_t op, const uint8_t *p, uint32_t len,
+				json_t *o)
+{
+	struct kc_coin_info ci;
+	struct kc_audit a;
+	uint64_t v;
+	uint32_t n;
+
+	if ((op == KC_OP_MINT || op == KC_OP_SPLIT) &&
+	    kc_dec_coins_reply(p, len, &v, &n)) {
+		json_object_set_new(o, "first_coin", json_u64(v));
+		json_object_set_new(o, "count", json_integer(n));
+	} else if (op == KC_OP_MERGE && kc_dec_u64_reply(p, len, &v)) {
+		json_object_set_new(o, "coin", json_u64(v));
+	} else if ((op == KC_OP_TRANSFER || op == KC_OP_BURN) &&
+		   kc_dec_u64_reply(p, len, &v)) {
+		json_object_set_new(o, "hop_seq", json_u64(v));
+	} else if (op == KC_OP_BALANCE &&
+		   kc_dec_balance_reply(p, len, &v, &n)) {
+		json_object_set_new(o, "balance", json_u64(v));
+		json_object_set_new(o, "coins", json_integer(n));
+	} else if (op == KC_OP_COIN && kc_dec_coin_reply(p, len, &ci)) {
+		json_object_set_new(o, "coin", json_u64(ci.coin));
+		json_object_set_new(o, "denomination",
+				    json_u64(ci.denomination));
+		json_object_set_new(o, "owner", json_integer(ci.owner));
+		json_object_set_new(o, "state", json_string(
+			ci.state == KC_COIN_LIVE ? "live" : "dead"));
+		json_object_set_new(o, "last_hop_seq",
+				    json_u64(ci.last_hop_seq));
+	} else if (op == KC_OP_TRAIL && len >= KC_TRAIL_REPLY_FIXED) {
+		json_object_set_new(o, "total", json_integer(kc_get_u32(p)));
+		json_object_set_new(o, "first",
+				    json_integer(kc_get_u32(p + 4)));
+		json_object_set_new(o, "count",
+				    json_integer(kc_get_u16(p + 8)));
+	} else if (op == KC_OP_AUDIT && kc_dec_audit_reply(p, len, &a)) {
+		json_object_set_new(o, "ok", json_boolean(a.ok));
+		json_object_set_new(o, "violations",
+				    json_integer(a.violations));
+		json_object_set_new(o, "live_coins",
+				    json_u64(a.live_coins));
+		json_object_set_new(o, "supply",
+				    json_u64(a.minted - a.burnt));
+	}
+}
+
 /* What the KCP message of a record says, as key/values into o. */
 static void kcp_fields(const struct kc_jrec *h, const uint8_t *payload,
 		       json_t *o)
@@ -208,6 +362,8 @@ static void kcp_fields(const struct kc_jrec *h, const uint8_t *payload,
 			json_object_set_new(o, "count", json_integer(fr.count));
 			json_object_set_new(o, "next_offset",
 					    json_integer((json_int_t)fr.next_offset));
+		} else if (kc_ledger_op(h->op) || h->op == KC_OP_TRAIL) {
+			ledger_reply_fields(h->op, p, len, o);
 		}
 		if (h->flags & KC_JREC_F_ABRIDGED)
 			json_object_set_new(o, "abridged", json_true());
@@ -258,15 +414,29 @@ static void kcp_fields(const struct kc_jrec *h, const uint8_t *payload,
 		json_object_set_new(o, "data", json_string(buf));
 		return;
 	default:
+		if (ledger_request_fields(h->op, p, len, o))
+			return;
 		break;
 	}
 	json_object_set_new(o, "payload_bytes", json_integer(len));
 }
 
-/* A SNAPSHOT part: which part, and the queue (named in part 0). */
+static json_t *snapshot_kind(uint8_t kind)
+{
+	if (kind == KC_JSNAP_QUEUE)
+		return json_string("queue");
+	if (kind == KC_JSNAP_LEDGER)
+		return json_string("ledger");
+	return json_integer(kind);
+}
+
+/* A SNAPSHOT part: which part, its kind, and what part 0 starts with: a
+ * queue's name, or the ledger's counters and counts. */
 static void snapshot_fields(const struct kc_jrec *h, const uint8_t *payload,
 			    json_t *o)
 {
+	const uint8_t *q = payload + KC_JSNAP_HDR_LEN;
+	uint32_t avail = h->payload_len - KC_JSNAP_HDR_LEN;
 	struct kc_jsnap sh;
 
 	if (!kc_jsnap_decode(payload, h->payload_len, &sh)) {
@@ -276,19 +446,63 @@ static void snapshot_fields(const struct kc_jrec *h, const uint8_t *payload,
 	json_object_set_new(o, "part", json_integer(sh.part));
 	json_object_set_new(o, "parts", json_integer(sh.parts));
 	json_object_set_new(o, "snapshot_bytes", json_integer(sh.total_len));
-	/* Part 0 starts with the queue snapshot's magic, version, name. */
-	if (sh.part == 0 && sh.kind == KC_JSNAP_QUEUE &&
-	    h->payload_len >= KC_JSNAP_HDR_LEN + 7) {
-		const uint8_t *q = payload + KC_JSNAP_HDR_LEN + 6;
-		uint32_t avail = h->payload_len - KC_JSNAP_HDR_LEN - 7;
+	json_object_set_new(o, "kind", snapshot_kind(sh.kind));
+	if (sh.part != 0)
+		return;
+	/* A queue's: magic, version, then its name. */
+	if (sh.kind == KC_JSNAP_QUEUE && avail >= 7 && q[6] <= avail - 7 &&
+	    q[6] <= KC_NAME_MAX) {
 		char name[KC_NAME_MAX + 1];
 
-		if (q[0] <= avail && q[0] <= KC_NAME_MAX) {
-			memcpy(name, q + 1, q[0]);
-			name[q[0]] = '\0';
-			json_object_set_new(o, "queue", json_string(name));
-		}
+		memcpy(name, q + 7, q[6]);
+		name[q[6]] = '\0';
+		json_object_set_new(o, "queue", json_string(name));
 	}
+	if (sh.kind == KC_JSNAP_LEDGER && avail >= LEDGER_SNAP_FIXED &&
+	    memcmp(q, LEDGER_SNAP_MAGIC, 8) == 0) {
+		json_object_set_new(o, "next_coin",
+				    json_u64(kc_get_u64(q + 8)));
+		json_object_set_new(o, "minted", json_u64(kc_get_u64(q + 16)));
+		json_object_set_new(o, "burnt", json_u64(kc_get_u64(q + 24)));
+		json_object_set_new(o, "accounts",
+				    json_integer(kc_get_u32(q + 32)));
+		json_object_set_new(o, "live_coins",
+				    json_integer(kc_get_u32(q + 36)));
+	}
+}
+
+/* A LEDGER record: the hop's kind, accounts, and the coins it consumed
+ * or moved (with each one's previous hop) and made. */
+static void ledger_fields(const struct kc_jrec *h, const uint8_t *payload,
+			  json_t *o)
+{
+	struct kc_hoprec r;
+	json_t *in, *out;
+	uint64_t coin, denom, prev;
+
+	if (!kc_hoprec_decode(payload, h->payload_len, &r)) {
+		json_object_set_new(o, "hop", json_string("undecodable"));
+		return;
+	}
+	in = json_array();
+	out = json_array();
+	for (uint32_t i = 0; i < r.nb_in; i++) {
+		kc_hoprec_in(&r, i, &coin, &denom, &prev);
+		json_array_append_new(in, json_pack("{s:o,s:o,s:o}",
+			"coin", json_u64(coin), "denomination", json_u64(denom),
+			"prev_hop_seq", json_u64(prev)));
+	}
+	for (uint32_t i = 0; i < r.nb_out; i++) {
+		kc_hoprec_out(&r, i, &coin, &denom);
+		json_array_append_new(out, json_pack("{s:o,s:o}",
+			"coin", json_u64(coin), "denomination",
+			json_u64(denom)));
+	}
+	json_object_set_new(o, "kind", json_string(kc_hop_kind_name(r.kind)));
+	json_object_set_new(o, "from", json_integer(r.from));
+	json_object_set_new(o, "to", json_integer(r.to));
+	json_object_set_new(o, "in", in);
+	json_object_set_new(o, "out", out);
 }
 
 static json_t *record_json(uint16_t shard, const struct kc_jrec *h,
@@ -316,7 +530,10 @@ static json_t *record_json(uint16_t shard, const struct kc_jrec *h,
 		json_object_set_new(o, "client_id",
 				    json_integer(h->client_id));
 		json_object_set_new(o, "msg_id", json_string(id));
-		json_object_set_new(o, "client", json_string(addr));
+		/* A LEDGER record names the request, not where it came
+		 * from (its REQUEST does). */
+		if (h->type != KC_JREC_LEDGER)
+			json_object_set_new(o, "client", json_string(addr));
 	}
 	json_object_set_new(o, "time", json_string(t));
 	if (h->type != KC_JREC_REQUEST)
@@ -326,6 +543,8 @@ static json_t *record_json(uint16_t shard, const struct kc_jrec *h,
 	json_object_set_new(o, "bytes", json_integer(h->payload_len));
 	if (h->type == KC_JREC_SNAPSHOT)
 		snapshot_fields(h, payload, o);
+	else if (h->type == KC_JREC_LEDGER)
+		ledger_fields(h, payload, o);
 	else
 		kcp_fields(h, payload, o);
 	return o;
@@ -356,6 +575,10 @@ static void print_record(const struct opts *op, uint16_t shard,
 			printf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
 		else if (json_is_boolean(v))
 			printf("%s", json_is_true(v) ? "true" : "false");
+		else if (json_is_array(v) || json_is_object(v))
+			/* Compact JSON: no spaces, so still one token. */
+			json_dumpf(v, stdout, JSON_PRESERVE_ORDER |
+					      JSON_COMPACT);
 		else if (strchr(json_string_value(v), ' ') != NULL ||
 			 json_string_length(v) == 0)
 			printf("\"%s\"", json_string_value(v));
@@ -424,15 +647,211 @@ static int cmd_dump(const struct shards *s, const struct opts *op)
 	return rc;
 }
 
+/* What verify follows through one shard. */
+struct vshard {
+	uint16_t shard;
+	uint64_t first_seq;
+	bool seen_request;
+	uint64_t req_seq;	/* a REQUEST waiting for its REPLY (0: none) */
+	uint64_t hop_req;	/* a ledger mutation's OK REPLY was read: its
+				 * REQUEST's seq, until its LEDGER record */
+	uint8_t hop_op;
+	uint64_t pairs;
+	uint64_t hops;
+	uint64_t snaps;
+	uint64_t ledger_snaps;
+	uint64_t problems;
+	/* The ledger snapshot being put together, to check it decodes. */
+	uint8_t *snap;
+	uint32_t snap_cap;
+	uint32_t snap_len;
+	uint32_t snap_next;	/* part expected; 0: none under way */
+	uint32_t snap_parts;
+	uint64_t snap_seq0;
+	uint64_t hint;		/* DIR/ledger.snapshot (shard 0), or 0 */
+	bool hint_found;
+};
+
+static void problem(struct vshard *v, const struct kc_jrec *h,
+		    const struct kc_jpos *pos, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void problem(struct vshard *v, const struct kc_jrec *h,
+		    const struct kc_jpos *pos, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("shard %u: segment %016" PRIx64 " offset %" PRIu64 " seq %"
+	       PRIu64 ": ", v->shard, pos->segment, pos->offset, h->seq);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	v->problems++;
+}
+
+/*
+ * The seq DIR/ledger.snapshot names (0: no such file). Recovery takes a
+ * file it cannot read a number from as no file (it then replays the
+ * ledger from further back); verify says so.
+ */
+static uint64_t read_hint(const char *path)
+{
+	char text[32] = "", *endp;
+	uint64_t v;
+	size_t n;
+	FILE *f = path[0] != '\0' ? fopen(path, "re") : NULL;
+
+	if (f == NULL)
+		return 0;
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	v = strtoull(text, &endp, 10);
+	if (endp == text)
+		printf("%s holds no seq: recovery ignores it\n", path);
+	return endp == text ? 0 : v;
+}
+
+/* A SNAPSHOT part: it must decode, and a complete ledger snapshot must
+ * decode as one (recovery restores or checks every one). */
+static void verify_snapshot(struct vshard *v, const struct kc_jrec *h,
+			    const uint8_t *p, const struct kc_jpos *pos)
+{
+	uint8_t digest[KC_LEDGER_DIGEST_LEN];
+	struct kc_jsnap sh;
+	uint32_t chunk;
+
+	if (!kc_jsnap_decode(p, h->payload_len, &sh)) {
+		problem(v, h, pos, "a SNAPSHOT part that does not decode");
+		v->snap_next = 0;
+		return;
+	}
+	if (sh.part + 1 == sh.parts) {
+		v->snaps++;
+		v->ledger_snaps += sh.kind == KC_JSNAP_LEDGER;
+	}
+	if (sh.kind != KC_JSNAP_LEDGER) {
+		v->snap_next = 0;
+		return;
+	}
+	if (sh.part == 0) {
+		if (sh.total_len > v->snap_cap) {
+			uint8_t *b = realloc(v->snap, sh.total_len);
+
+			if (b == NULL) {
+				printf("shard %u: seq %" PRIu64 ": no memory "
+				       "for a %u-byte ledger snapshot: not "
+				       "checked\n", v->shard, h->seq,
+				       sh.total_len);
+				v->snap_next = 0;
+				return;
+			}
+			v->snap = b;
+			v->snap_cap = sh.total_len;
+		}
+		v->snap_seq0 = h->seq;
+		v->snap_len = 0;
+		v->snap_parts = sh.parts;
+	} else if (sh.part != v->snap_next || h->ref != v->snap_seq0 ||
+		   sh.parts != v->snap_parts) {
+		/* Not the one under way: recovery leaves it out. */
+		v->snap_next = 0;
+		return;
+	}
+	chunk = h->payload_len - KC_JSNAP_HDR_LEN;
+	if (chunk > sh.total_len - v->snap_len) {
+		problem(v, h, pos, "ledger snapshot parts longer than it says");
+		v->snap_next = 0;
+		return;
+	}
+	memcpy(v->snap + v->snap_len, p + KC_JSNAP_HDR_LEN, chunk);
+	v->snap_len += chunk;
+	v->snap_next = sh.part + 1;
+	if (v->snap_next < sh.parts)
+		return;
+	v->snap_next = 0;
+	v->hint_found = v->hint_found || v->snap_seq0 == v->hint;
+	if (v->snap_len != sh.total_len)
+		problem(v, h, pos, "a ledger snapshot shorter than it says");
+	else if (!kc_ledger_snapshot_digest(v->snap, v->snap_len, digest))
+		problem(v, h, pos, "the ledger snapshot from seq %" PRIu64
+			" does not decode", v->snap_seq0);
+}
+
+/* A LEDGER record: right after the OK REPLY of a ledger mutation, seq =
+ * its REQUEST's + 2, ref = its REQUEST's, and a hop of that op's kind. */
+static void verify_ledger(struct vshard *v, const struct kc_jrec *h,
+			  const uint8_t *p, const struct kc_jpos *pos)
+{
+	struct kc_hoprec r;
+
+	v->hops++;
+	if (v->hop_req == 0) {
+		/* (Retention deletes whole segments: the first LEDGER record
+		 * left may have lost its REQUEST and REPLY.) */
+		if (v->first_seq == 1 || v->seen_request)
+			problem(v, h, pos, "a LEDGER record that follows no "
+				"successful ledger REPLY");
+	} else if (h->ref != v->hop_req || h->seq != v->hop_req + 2) {
+		problem(v, h, pos, "a LEDGER record (ref %" PRIu64 ") that "
+			"does not follow its REQUEST (seq %" PRIu64 ") and "
+			"REPLY", h->ref, v->hop_req);
+	} else if (h->op != v->hop_op) {
+		problem(v, h, pos, "a LEDGER record of op %u after a REPLY of "
+			"op %u", h->op, v->hop_op);
+	}
+	v->hop_req = 0;
+	if (!kc_hoprec_decode(p, h->payload_len, &r))
+		problem(v, h, pos, "a LEDGER record whose hop does not "
+			"decode");
+	else if (!kc_ledger_mutates(h->op) ||
+		 r.kind != h->op - KC_OP_MINT + KC_HOP_MINT)
+		problem(v, h, pos, "a LEDGER record of op %u holding a %s hop",
+			h->op, kc_hop_kind_name(r.kind));
+}
+
+/* A REQUEST or REPLY: a KCP message, and REQUEST/REPLY pairs. */
+static void verify_kcp(struct vshard *v, const struct kc_jrec *h,
+		       const uint8_t *p, const struct kc_jpos *pos)
+{
+	struct kc_hdr kh;
+
+	if (kc_jrec_kcp_decode(h, p, &kh) != KC_PARSE_OK)
+		problem(v, h, pos, "does not hold a KCP message");
+	else if (h->type == KC_JREC_REQUEST && v->req_seq != 0)
+		problem(v, h, pos, "REQUEST follows a REQUEST without REPLY");
+	else if (h->type == KC_JREC_REPLY && h->ref != v->req_seq &&
+		 !(v->first_seq > 1 && v->pairs == 0 && v->req_seq == 0))
+		/* (Retention deletes whole segments: the first REPLY left
+		 * may have lost its REQUEST.) */
+		problem(v, h, pos, "REPLY does not answer the REQUEST before "
+			"it");
+	if (h->type == KC_JREC_REQUEST) {
+		v->req_seq = h->seq;
+		v->seen_request = true;
+		return;
+	}
+	v->req_seq = 0;
+	v->pairs++;
+	if (h->status == KC_STATUS_OK && kc_ledger_mutates(h->op)) {
+		v->hop_req = h->ref;
+		v->hop_op = h->op;
+	}
+}
+
 static int cmd_verify(const struct shards *s, const struct opts *op)
 {
+	uint64_t hint = read_hint(s->hint_path);
 	int rc = 0;
 
 	for (uint32_t i = 0; i < s->n; i++) {
 		struct kc_jreader *r = open_reader(s->path[i], op->torn_limit);
+		struct vshard v = {
+			.shard = s->id[i],
+			.hint = s->id[i] == 0 ? hint : 0,
+		};
 		const struct kc_jreader_end *e;
-		uint64_t req_seq = 0, pairs = 0, problems = 0, snaps = 0;
-		uint64_t first_seq = 0;
 		struct kc_jrec h;
 		const uint8_t *p;
 		struct kc_jpos pos;
@@ -440,66 +859,56 @@ static int cmd_verify(const struct shards *s, const struct opts *op)
 		if (r == NULL)
 			return EXIT_BAD;
 		while (kc_jreader_next(r, &h, &p, &pos)) {
-			struct kc_hdr kh;
-			const char *bad = NULL;
-
-			if (first_seq == 0)
-				first_seq = h.seq;
-
+			if (v.first_seq == 0)
+				v.first_seq = h.seq;
+			if (v.hop_req != 0 && h.type != KC_JREC_LEDGER) {
+				problem(&v, &h, &pos, "the LEDGER record of "
+					"the ledger REQUEST at seq %" PRIu64
+					" is missing", v.hop_req);
+				v.hop_req = 0;
+			}
 			if (h.type == KC_JREC_SNAPSHOT) {
-				struct kc_jsnap sh;
-
-				if (!kc_jsnap_decode(p, h.payload_len, &sh))
-					bad = "a SNAPSHOT part that does not "
-					      "decode";
-				else
-					snaps += sh.part + 1 == sh.parts;
-				if (bad != NULL)
-					printf("shard %u: segment %016" PRIx64
-					       " offset %" PRIu64 " seq %" PRIu64
-					       ": %s\n", s->id[i], pos.segment,
-					       pos.offset, h.seq, bad);
-				problems += bad != NULL;
+				verify_snapshot(&v, &h, p, &pos);
 				continue;
 			}
-			if (kc_jrec_kcp_decode(&h, p, &kh) != KC_PARSE_OK)
-				bad = "does not hold a KCP message";
-			else if (h.type == KC_JREC_REQUEST && req_seq != 0)
-				bad = "REQUEST follows a REQUEST without REPLY";
-			else if (h.type == KC_JREC_REPLY && h.ref != req_seq &&
-				 !(first_seq > 1 && pairs == 0 && req_seq == 0))
-				/* (Retention deletes whole segments: the
-				 * first REPLY left may have lost its
-				 * REQUEST.) */
-				bad = "REPLY does not answer the REQUEST before "
-				      "it";
-			if (bad != NULL) {
-				printf("shard %u: segment %016" PRIx64
-				       " offset %" PRIu64 " seq %" PRIu64
-				       ": %s\n", s->id[i], pos.segment,
-				       pos.offset, h.seq, bad);
-				problems++;
-			}
-			if (h.type == KC_JREC_REQUEST) {
-				req_seq = h.seq;
-			} else {
-				req_seq = 0;
-				pairs++;
-			}
+			v.snap_next = 0; /* the parts are consecutive */
+			if (h.type == KC_JREC_LEDGER)
+				verify_ledger(&v, &h, p, &pos);
+			else
+				verify_kcp(&v, &h, p, &pos);
 		}
 		e = kc_jreader_end(r);
 		printf("shard %u: %" PRIu64 " records in %" PRIu64 " segment(s)"
 		       " from seq %" PRIu64 "%s, %" PRIu64 " request/reply "
-		       "pairs, %" PRIu64 " snapshot(s), end %s: %s\n",
-		       s->id[i], e->records, e->segments, first_seq,
-		       first_seq > 1 ? " (the start went to retention)" : "",
-		       pairs, snaps, end_name(e->how), e->detail);
-		if (req_seq != 0)
+		       "pairs, %" PRIu64 " ledger hop(s), %" PRIu64
+		       " snapshot(s) (%" PRIu64 " of the ledger), end %s: %s\n",
+		       v.shard, e->records, e->segments, v.first_seq,
+		       v.first_seq > 1 ? " (the start went to retention)" : "",
+		       v.pairs, v.hops, v.snaps, v.ledger_snaps,
+		       end_name(e->how), e->detail);
+		if (v.req_seq != 0)
 			printf("shard %u: the last REQUEST (seq %" PRIu64 ") "
 			       "has no REPLY: it was never answered, and "
-			       "recovery cuts it\n", s->id[i], req_seq);
-		if (end_bad(e) || problems != 0)
+			       "recovery cuts it\n", v.shard, v.req_seq);
+		if (v.hop_req != 0)
+			printf("shard %u: the last ledger REPLY (of the "
+			       "REQUEST at seq %" PRIu64 ") has no LEDGER "
+			       "record: it was never answered, and recovery "
+			       "cuts it\n", v.shard, v.hop_req);
+		/* Recovery starts the ledger from the snapshot the hint
+		 * names, unless retention deleted it. */
+		if (v.hint != 0 && v.hint >= v.first_seq && !v.hint_found) {
+			printf("shard 0: %s names seq %" PRIu64 ", which is "
+			       "not the first part of a complete ledger "
+			       "snapshot in the shard: recovery refuses to "
+			       "start (remove that file to replay the ledger "
+			       "from the journal's start)\n", s->hint_path,
+			       v.hint);
+			v.problems++;
+		}
+		if (end_bad(e) || v.problems != 0)
 			rc = EXIT_BAD;
+		free(v.snap);
 		kc_jreader_close(r);
 	}
 	printf("%s\n", rc == 0 ? "journal OK" : "journal CORRUPT");
@@ -513,11 +922,12 @@ static int cmd_stats(const struct shards *s, const struct opts *op)
 
 	for (uint32_t i = 0; i < s->n; i++) {
 		struct kc_jreader *r = open_reader(s->path[i], op->torn_limit);
-		uint64_t by_type[4] = { 0 }, by_op[256] = { 0 }, snaps = 0;
-		uint64_t by_status[64] = { 0 };
+		uint64_t by_type[KC_JREC_TYPE_MAX + 1] = { 0 }, snaps = 0;
+		uint64_t by_op[256] = { 0 }, by_status[64] = { 0 };
+		uint64_t by_kind[KC_HOP_BURN + 1] = { 0 }, ledger_snaps = 0;
 		uint64_t first = 0, last = 0, t_first = 0, t_last = 0;
 		const struct kc_jreader_end *e;
-		json_t *o, *ops, *sts;
+		json_t *o, *ops, *sts, *kinds;
 		struct kc_jrec h;
 		const uint8_t *p;
 		struct kc_jpos pos;
@@ -541,9 +951,19 @@ static int cmd_stats(const struct shards *s, const struct opts *op)
 			} else if (h.type == KC_JREC_SNAPSHOT) {
 				struct kc_jsnap sh;
 
-				snaps += kc_jsnap_decode(p, h.payload_len,
-							 &sh) &&
-					 sh.part + 1 == sh.parts;
+				if (kc_jsnap_decode(p, h.payload_len, &sh) &&
+				    sh.part + 1 == sh.parts) {
+					snaps++;
+					ledger_snaps += sh.kind ==
+							KC_JSNAP_LEDGER;
+				}
+			} else if (h.type == KC_JREC_LEDGER) {
+				struct kc_hoprec hr;
+
+				by_type[KC_JREC_LEDGER]++;
+				/* Undecodable ones count as kind 0 ("?"). */
+				by_kind[kc_hoprec_decode(p, h.payload_len,
+							 &hr) ? hr.kind : 0]++;
 			}
 		}
 		e = kc_jreader_end(r);
@@ -552,6 +972,11 @@ static int cmd_stats(const struct shards *s, const struct opts *op)
 		o = json_object();
 		ops = json_object();
 		sts = json_object();
+		kinds = json_object();
+		for (unsigned int k = 0; k <= KC_HOP_BURN; k++)
+			if (by_kind[k] != 0)
+				json_object_set_new(kinds, kc_hop_kind_name(k),
+						    json_integer((json_int_t)by_kind[k]));
 		for (int k = 0; k < 256; k++)
 			if (by_op[k] != 0) {
 				char n[16];
@@ -571,7 +996,9 @@ static int cmd_stats(const struct shards *s, const struct opts *op)
 		json_object_set_new(o, "records", json_integer((json_int_t)e->records));
 		json_object_set_new(o, "requests", json_integer((json_int_t)by_type[KC_JREC_REQUEST]));
 		json_object_set_new(o, "replies", json_integer((json_int_t)by_type[KC_JREC_REPLY]));
+		json_object_set_new(o, "ledger_records", json_integer((json_int_t)by_type[KC_JREC_LEDGER]));
 		json_object_set_new(o, "snapshots", json_integer((json_int_t)snaps));
+		json_object_set_new(o, "ledger_snapshots", json_integer((json_int_t)ledger_snaps));
 		json_object_set_new(o, "first_seq", json_integer((json_int_t)first));
 		json_object_set_new(o, "last_seq", json_integer((json_int_t)last));
 		json_object_set_new(o, "first_time", json_string(first ? t0 : ""));
@@ -579,6 +1006,7 @@ static int cmd_stats(const struct shards *s, const struct opts *op)
 		json_object_set_new(o, "end", json_string(end_name(e->how)));
 		json_object_set_new(o, "ops", ops);
 		json_object_set_new(o, "statuses", sts);
+		json_object_set_new(o, "ledger_hops", kinds);
 		if (end_bad(e))
 			rc = EXIT_BAD;
 		if (!op->json) {
@@ -599,7 +1027,12 @@ static int cmd_stats(const struct shards *s, const struct opts *op)
 			json_object_foreach(sts, k, v)
 				printf(" %s=%" JSON_INTEGER_FORMAT, k,
 				       json_integer_value(v));
-			printf("\n  snapshots: %" PRIu64 "\n", snaps);
+			printf("\n  ledger records (hops) by kind:");
+			json_object_foreach(kinds, k, v)
+				printf(" %s=%" JSON_INTEGER_FORMAT, k,
+				       json_integer_value(v));
+			printf("\n  snapshots: %" PRIu64 " (%" PRIu64 " of the "
+			       "ledger)\n", snaps, ledger_snaps);
 		}
 		json_array_append_new(all, o);
 		kc_jreader_close(r);
@@ -690,6 +1123,220 @@ static int cmd_tail(const struct shards *s, const struct opts *op)
 	return 0;
 }
 
+/* ---- trail ------------------------------------------------------------- */
+
+/* What trail's scan of shard 0 found. */
+struct trail_scan {
+	uint64_t last_hop;	/* the newest LEDGER record naming the coin */
+	uint64_t known;		/* every coin id below this was made */
+	uint64_t first_seq;
+	bool ledger_snapshot;	/* the shard holds one (part 0 of it) */
+};
+
+/* Whether a hop names coin, among the coins it consumed or moved or
+ * those it made; raises t->known past the ones it made. */
+static bool hop_names(const struct kc_hoprec *r, uint64_t coin,
+		      struct trail_scan *t)
+{
+	uint64_t c, denom, prev;
+	bool named = false;
+
+	for (uint32_t i = 0; i < r->nb_in; i++) {
+		kc_hoprec_in(r, i, &c, &denom, &prev);
+		named = named || c == coin;
+	}
+	for (uint32_t i = 0; i < r->nb_out; i++) {
+		kc_hoprec_out(r, i, &c, &denom);
+		named = named || c == coin;
+		if (c >= t->known && c != UINT64_MAX)
+			t->known = c + 1;
+	}
+	return named;
+}
+
+/*
+ * Read shard 0 forward for the newest LEDGER record that names coin: the
+ * end of its trail. The appliance's memory may have reaped the coin, and
+ * its last hop with it, so this is where an offline trail has to start.
+ */
+static int trail_scan(const char *path, const struct opts *op, uint64_t coin,
+		      struct trail_scan *t)
+{
+	struct kc_jreader *r = open_reader(path, op->torn_limit);
+	struct kc_hoprec hr;
+	struct kc_jsnap sh;
+	struct kc_jrec h;
+	const uint8_t *p;
+	struct kc_jpos pos;
+	int rc = 0;
+
+	if (r == NULL)
+		return EXIT_BAD;
+	while (kc_jreader_next(r, &h, &p, &pos)) {
+		const uint8_t *q = p + KC_JSNAP_HDR_LEN;
+
+		if (t->first_seq == 0)
+			t->first_seq = h.seq;
+		if (h.type == KC_JREC_LEDGER &&
+		    kc_hoprec_decode(p, h.payload_len, &hr) &&
+		    hop_names(&hr, coin, t))
+			t->last_hop = h.seq;
+		/* A ledger snapshot's next_coin: the ids made before it. */
+		if (h.type == KC_JREC_SNAPSHOT &&
+		    kc_jsnap_decode(p, h.payload_len, &sh) &&
+		    sh.kind == KC_JSNAP_LEDGER && sh.part == 0 &&
+		    h.payload_len >= KC_JSNAP_HDR_LEN + LEDGER_SNAP_FIXED &&
+		    memcmp(q, LEDGER_SNAP_MAGIC, 8) == 0) {
+			t->ledger_snapshot = true;
+			if (kc_get_u64(q + 8) > t->known)
+				t->known = kc_get_u64(q + 8);
+		}
+	}
+	if (end_bad(kc_jreader_end(r))) {
+		fprintf(stderr, "kcq: shard 0: %s (the trail may go on past "
+			"it)\n", kc_jreader_end(r)->detail);
+		rc = EXIT_BAD;
+	}
+	kc_jreader_close(r);
+	return rc;
+}
+
+/* Why no LEDGER record names the coin. */
+static void trail_not_found(uint64_t coin, const struct trail_scan *t)
+{
+	if (coin < t->known)
+		fprintf(stderr, "kcq: coin %" PRIu64 " was made, but no "
+			"LEDGER record left in shard 0 names it: retention "
+			"deleted its whole history (the shard starts at seq %"
+			PRIu64 ")\n", coin, t->first_seq);
+	else if (t->first_seq > 1 && !t->ledger_snapshot)
+		fprintf(stderr, "kcq: no LEDGER record in shard 0 names coin %"
+			PRIu64 ", and the records before seq %" PRIu64 " are "
+			"gone: it may have been made there\n", coin,
+			t->first_seq);
+	else if (t->known > 1)
+		fprintf(stderr, "kcq: coin %" PRIu64 " was never made: no "
+			"LEDGER record in shard 0 names it (the coins made "
+			"are 1..%" PRIu64 ")\n", coin, t->known - 1);
+	else
+		fprintf(stderr, "kcq: coin %" PRIu64 " was never made: shard "
+			"0 holds no LEDGER record and no ledger snapshot\n",
+			coin);
+}
+
+static json_t *hop_json(const struct kc_hop *h, const char *when)
+{
+	return json_pack("{s:o,s:s,s:o,s:s,s:o,s:o,s:I,s:I}",
+			 "seq", json_u64(h->seq), "time", when,
+			 "time_ns", json_u64(h->time_ns),
+			 "kind", kc_hop_kind_name(h->kind),
+			 "coin", json_u64(h->coin),
+			 "denomination", json_u64(h->denomination),
+			 "from", (json_int_t)h->from, "to", (json_int_t)h->to);
+}
+
+/* The hops, as kcctl trail prints them (text lines, or one JSON object
+ * with the same members). */
+static void print_trail(const struct opts *op, uint64_t coin,
+			uint64_t last_hop, const struct kc_hop *hops,
+			uint32_t nb)
+{
+	json_t *arr = json_array();
+	char when[80];
+
+	for (uint32_t i = 0; i < nb; i++) {
+		const struct kc_hop *h = &hops[i];
+
+		fmt_time(h->time_ns, when, sizeof(when));
+		if (op->json)
+			json_array_append_new(arr, hop_json(h, when));
+		else
+			printf("seq=%" PRIu64 " %s %s coin=%" PRIu64
+			       " denomination=%" PRIu64 " %u -> %u\n", h->seq,
+			       when, kc_hop_kind_name(h->kind), h->coin,
+			       h->denomination, h->from, h->to);
+	}
+	if (op->json) {
+		json_t *o = json_pack("{s:o,s:I,s:o,s:o}", "coin",
+				      json_u64(coin), "total", (json_int_t)nb,
+				      "last_hop_seq", json_u64(last_hop),
+				      "hops", arr);
+
+		json_dumpf(o, stdout, JSON_PRESERVE_ORDER | JSON_COMPACT);
+		putchar('\n');
+		json_decref(o);
+		return;
+	}
+	json_decref(arr);
+	printf("OK coin=%" PRIu64 " hops=%u (journal shard 0, last hop seq %"
+	       PRIu64 ")\n", coin, nb, last_hop);
+}
+
+static int cmd_trail(const struct shards *s, const struct opts *op,
+		     uint64_t coin)
+{
+	struct trail_scan t = { .known = 1 };
+	struct kc_hop *hops = NULL;
+	struct kc_jlookup *x;
+	uint32_t max, nb = 0;
+	char err[256] = "";
+	int rc, scan_rc;
+
+	if (s->id[0] != 0) {
+		fprintf(stderr, "kcq: %s is shard %u; the ledger is in shard "
+			"0\n", s->path[0], s->id[0]);
+		return EXIT_USAGE;
+	}
+	scan_rc = trail_scan(s->path[0], op, coin, &t);
+	if (t.last_hop == 0) {
+		if (scan_rc != 0)
+			return scan_rc;
+		trail_not_found(coin, &t);
+		return EXIT_NOT_FOUND;
+	}
+	x = kc_jlookup_open(s->path[0]);
+	if (x == NULL) {
+		fprintf(stderr, "kcq: out of memory\n");
+		return EXIT_BAD;
+	}
+	/* A trail's length is not known before the walk: room for more
+	 * hops each time the walk runs out of it. */
+	for (max = TRAIL_HOPS_FIRST;; max *= 2) {
+		hops = malloc(sizeof(*hops) * max);
+		rc = hops == NULL ? -ENOMEM :
+		     kc_trail_walk(x, coin, t.last_hop, hops, max, &nb, err,
+				   sizeof(err));
+		if (rc != -E2BIG || max >= TRAIL_HOPS_MAX)
+			break;
+		free(hops);
+	}
+	kc_jlookup_close(x);
+	if (rc == -E2BIG)
+		fprintf(stderr, "kcq: the trail of coin %" PRIu64 " takes "
+			"more than %u steps to walk (a hop shared by the "
+			"coins a MERGE joined counts once per coin)\n", coin,
+			TRAIL_HOPS_MAX);
+	else if (rc != 0)
+		fprintf(stderr, "kcq: the trail of coin %" PRIu64 ": %s\n",
+			coin, err[0] != '\0' ? err : strerror(-rc));
+	else
+		print_trail(op, coin, t.last_hop, hops, nb);
+	free(hops);
+	return rc != 0 ? EXIT_BAD : scan_rc;
+}
+
+/* A coin id: 1..UINT64_MAX, decimal. */
+static bool parse_coin(const char *text, uint64_t *coin)
+{
+	char *endp;
+
+	if (text[0] < '0' || text[0] > '9')
+		return false;
+	errno = 0;
+	*coin = strtoull(text, &endp, 10);
+	return *endp == '\0' && errno == 0 && *coin != 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -708,6 +1355,8 @@ int main(int argc, char **argv)
 	};
 	const char *cmd, *dir;
 	struct shards *s;
+	uint64_t coin = 0;
+	bool trail;
 	char *endp;
 	int opt, rc;
 
@@ -755,26 +1404,39 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (argc - optind != 2) {
+	if (argc - optind < 2) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
 	cmd = argv[optind];
 	dir = argv[optind + 1];
+	trail = strcmp(cmd, "trail") == 0;
+	if (strcmp(cmd, "dump") != 0 && strcmp(cmd, "verify") != 0 &&
+	    strcmp(cmd, "stats") != 0 && strcmp(cmd, "tail") != 0 && !trail) {
+		fprintf(stderr, "kcq: unknown command '%s'\n", cmd);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (argc - optind != (trail ? 3 : 2)) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (trail && !parse_coin(argv[optind + 2], &coin)) {
+		fprintf(stderr, "kcq: bad coin id '%s' (1..%" PRIu64 ")\n",
+			argv[optind + 2], UINT64_MAX);
+		return EXIT_USAGE;
+	}
+	if (trail && op.shard > 0) {
+		fprintf(stderr, "kcq: trail reads shard 0, the ledger's\n");
+		return EXIT_USAGE;
+	}
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return EXIT_BAD;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_DFL);
-	if (strcmp(cmd, "dump") != 0 && strcmp(cmd, "verify") != 0 &&
-	    strcmp(cmd, "stats") != 0 && strcmp(cmd, "tail") != 0) {
-		fprintf(stderr, "kcq: unknown command '%s'\n", cmd);
-		usage(stderr);
-		free(s);
-		return EXIT_USAGE;
-	}
-	if (find_shards(dir, op.shard, s) != 0) {
+	if (find_shards(dir, trail ? 0 : op.shard, s) != 0) {
 		free(s);
 		return EXIT_BAD;
 	}
@@ -784,6 +1446,8 @@ int main(int argc, char **argv)
 		rc = cmd_verify(s, &op);
 	else if (strcmp(cmd, "stats") == 0)
 		rc = cmd_stats(s, &op);
+	else if (trail)
+		rc = cmd_trail(s, &op, coin);
 	else
 		rc = cmd_tail(s, &op);
 	free(s);
