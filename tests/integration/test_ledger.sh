@@ -91,8 +91,12 @@ sys.exit(0 if all(a[k] == b[k] for k in keys) and b["ok"] else 1)
 ' "$WORK/audit-before.json" "$WORK/audit-after.json"
 check "the retried TRANSFER, sent again after the restart, gets its first REPLY and moves nothing" \
 	"$LT" idempotent $S "$KEYS" "$WORK/transfer.dgram"
+kc trail "$MERGED" >"$WORK/trail-kcctl" 2>&1
 stop_appliance
 check "kcq verify: the ledger's journal is sound" "$KCQ" verify "$JOURNAL"
+"$KCQ" trail "$JOURNAL" "$MERGED" >"$WORK/trail-kcq" 2>&1
+check "kcq trail, offline, prints the trail kcctl got from the appliance" \
+	bash -c "diff <(grep '^seq=' '$WORK/trail-kcctl') <(grep '^seq=' '$WORK/trail-kcq') && grep -q '^seq=' '$WORK/trail-kcq'"
 
 # Pipeline mode: two workers, the ledger on worker 0.
 start_appliance "$CFG/tap-pipeline.yaml"
