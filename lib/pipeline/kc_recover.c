@@ -88,6 +88,7 @@ struct replay {
 	uint64_t ledger_checked;
 	uint64_t ledger_snap_seq0;	/* the newest ledger snapshot */
 	uint64_t ledger_snap_last;
+	uint64_t ledger_ns;		/* spent applying and restoring */
 };
 
 static void progress(const char *dir, uint32_t shard, uint64_t records,
@@ -230,6 +231,7 @@ static int ledger_hop(struct replay *rp, const struct kc_jrec *h,
 	uint32_t plen = rp->req.payload_len - KC_HDR_LEN;
 	uint32_t rep_len = rp->rep.payload_len - KC_HDR_LEN;
 	struct kc_op_result r;
+	uint64_t t0;
 
 	rp->hop_pending = false;
 	if (h->ref != rp->req.seq || h->seq != rp->req.seq + 2) {
@@ -244,6 +246,7 @@ static int ledger_hop(struct replay *rp, const struct kc_jrec *h,
 		rp->ledger_skipped++;
 		return 0;
 	}
+	t0 = mono_ns();
 	{
 		const struct kc_op_env env = {
 			.ledger = rp->lw->l,
@@ -261,6 +264,7 @@ static int ledger_hop(struct replay *rp, const struct kc_jrec *h,
 		kc_ops_apply(&env, kcp[KC_OFF_OP], kcp + KC_HDR_LEN, plen,
 			     rp->req.seq, out, sizeof(out), &r);
 	}
+	rp->ledger_ns += mono_ns() - t0;
 	rp->ledger_applied++;
 	rp->ledger_after_snap++;
 	if (r.status != KC_STATUS_OK || r.len != rep_len ||
@@ -282,6 +286,7 @@ static int ledger_hop(struct replay *rp, const struct kc_jrec *h,
 static int ledger_snapshot(struct replay *rp, char *err, size_t err_len)
 {
 	uint8_t a[KC_LEDGER_DIGEST_LEN], b[KC_LEDGER_DIGEST_LEN];
+	uint64_t t0 = mono_ns();
 	int rc;
 
 	rp->ledger_seen = true;
@@ -322,6 +327,7 @@ static int ledger_snapshot(struct replay *rp, char *err, size_t err_len)
 	rp->ledger_snap_seq0 = rp->snap_seq0;
 	rp->ledger_snap_last = rp->snap_seq_last;
 	rp->ledger_after_snap = 0;
+	rp->ledger_ns += mono_ns() - t0;
 	return 0;
 }
 
@@ -556,11 +562,12 @@ static int ledger_end(const struct kc_config *cfg, struct replay *rp,
 	printf("kingcobra: ledger recovered: %u account(s), %" PRIu64 " live "
 	       "coin(s), supply %" PRIu64 "; %s%" PRIu64 ", %" PRIu64
 	       " mutation(s) replayed, %" PRIu64 " before it skipped, %"
-	       PRIu64 " snapshot(s) checked\n", s.accounts, s.live_coins,
-	       s.supply, rp->ledger_restored ? "from the snapshot at seq " :
-	       "from the journal's start, seq ", rp->ledger_restored ?
-	       rp->ledger_restored : 1, rp->ledger_applied,
-	       rp->ledger_skipped, rp->ledger_checked);
+	       PRIu64 " snapshot(s) checked; %.3f s of ledger work\n",
+	       s.accounts, s.live_coins, s.supply, rp->ledger_restored ?
+	       "from the snapshot at seq " : "from the journal's start, seq ",
+	       rp->ledger_restored ? rp->ledger_restored : 1,
+	       rp->ledger_applied, rp->ledger_skipped, rp->ledger_checked,
+	       (double)rp->ledger_ns / 1e9);
 	return 0;
 }
 
