@@ -17,6 +17,12 @@
 
 #include "kc_pipeline_priv.h"
 
+/* MINT .. AUDIT, TRAIL included. */
+static bool ledger_op(uint8_t op)
+{
+	return op >= KC_OP_MINT && op <= KC_OP_AUDIT;
+}
+
 uint32_t kc_ops_shard(const struct rte_mbuf *m)
 {
 	const uint8_t *kcp = rte_pktmbuf_mtod_offset(m, const uint8_t *,
@@ -33,18 +39,10 @@ uint32_t kc_ops_shard(const struct rte_mbuf *m)
 		if (plen >= 1u && payload[0] >= 1u && payload[0] < plen)
 			return rte_hash_crc(payload + 1, payload[0], 0);
 		break;
-	case KC_OP_MINT:
-	case KC_OP_TRANSFER:
-	case KC_OP_SPLIT:
-	case KC_OP_MERGE:
-	case KC_OP_BURN:
-	case KC_OP_BALANCE:
-	case KC_OP_COIN:
-	case KC_OP_TRAIL:
-	case KC_OP_AUDIT:
-		/* One ledger, on worker 0: a TRANSFER touches any coins. */
-		return 0;
 	default:
+		/* One ledger, on worker 0: a TRANSFER touches any coins. */
+		if (ledger_op(kcp[KC_OFF_OP]))
+			return 0;
 		break;
 	}
 	/* Ops without a queue (and malformed ones) go to any worker. */
@@ -227,18 +225,11 @@ void kc_ops_apply(const struct kc_op_env *env, uint8_t op, const uint8_t *in,
 	case KC_OP_OFFSET:
 		op_offset(qs, st, in, len, out, cap, r);
 		break;
-	case KC_OP_MINT:
-	case KC_OP_TRANSFER:
-	case KC_OP_SPLIT:
-	case KC_OP_MERGE:
-	case KC_OP_BURN:
-	case KC_OP_BALANCE:
-	case KC_OP_COIN:
-	case KC_OP_TRAIL:
-	case KC_OP_AUDIT:
-		op_ledger(env, op, in, len, seq, out, cap, r);
-		break;
 	default:
+		if (ledger_op(op)) {
+			op_ledger(env, op, in, len, seq, out, cap, r);
+			break;
+		}
 		st->c[KC_CTR_op_unknown]++;
 		set_error(r, KC_STATUS_UNKNOWN_OP,
 			  "operation not known to this appliance");

@@ -36,6 +36,7 @@
 
 #include "kc_auth.h"
 #include "kc_client.h"
+#include "kc_itest_net.h"
 #include "kc_proto.h"
 
 static const char *server;
@@ -504,27 +505,6 @@ static size_t make_publish(uint8_t *buf, const char *queue, const char *msg,
 	return KC_HDR_LEN + n;
 }
 
-/* Send a datagram, wait up to 1 s for the REPLY with its message id. */
-static ssize_t exchange(int fd, const uint8_t *req, size_t len, uint8_t *rep,
-			size_t cap)
-{
-	struct timeval tv = { .tv_sec = 1 };
-
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (send(fd, req, len, 0) < 0)
-		return -1;
-	for (;;) {
-		ssize_t n = recv(fd, rep, cap, 0);
-
-		if (n < 0)
-			return -1;
-		if ((size_t)n >= KC_HDR_LEN &&
-		    memcmp(rep + KC_OFF_MSG_ID, req + KC_OFF_MSG_ID,
-			   KC_MSG_ID_LEN) == 0)
-			return n;
-	}
-}
-
 static uint16_t reply_status(const uint8_t *rep)
 {
 	return kc_get_u16(rep + KC_OFF_STATUS);
@@ -564,7 +544,7 @@ static int idempotent(const char *queue, uint32_t count, const char *file)
 		}
 	}
 	for (uint32_t i = 0; i < count; i++) {
-		ssize_t n = exchange(fd, req, len, rep, sizeof(rep));
+		ssize_t n = kc_itest_exchange(fd, req, len, rep, sizeof(rep));
 
 		CHECK(n > 0, "attempt %u: no REPLY", i);
 		if (n <= 0)
@@ -587,12 +567,12 @@ static int idempotent(const char *queue, uint32_t count, const char *file)
 
 	/* Outside the window: refused, not executed. */
 	len = make_publish(req, queue, "too old", now_ms() - 3600 * 1000, 1);
-	CHECK(exchange(fd, req, len, rep, sizeof(rep)) > 0 &&
+	CHECK(kc_itest_exchange(fd, req, len, rep, sizeof(rep)) > 0 &&
 	      reply_status(rep) == KC_STATUS_EXPIRED,
 	      "an hour-old message id: %s", kc_status_name(reply_status(rep)));
 	len = make_publish(req, queue, "from the future",
 			   now_ms() + 3600 * 1000, 2);
-	CHECK(exchange(fd, req, len, rep, sizeof(rep)) > 0 &&
+	CHECK(kc_itest_exchange(fd, req, len, rep, sizeof(rep)) > 0 &&
 	      reply_status(rep) == KC_STATUS_EXPIRED,
 	      "a message id an hour ahead: %s",
 	      kc_status_name(reply_status(rep)));

@@ -37,6 +37,7 @@
 
 #include "kc_auth.h"
 #include "kc_client.h"
+#include "kc_itest_net.h"
 #include "kc_proto.h"
 
 #define DENOM 10u
@@ -221,7 +222,6 @@ static int udp_to_server(void)
 {
 	struct sockaddr_in dst = { .sin_family = AF_INET,
 				   .sin_port = htons(KC_UDP_PORT_DEFAULT) };
-	struct timeval tv = { .tv_sec = 1 };
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
 
 	if (fd < 0 || inet_pton(AF_INET, server, &dst.sin_addr) != 1 ||
@@ -229,24 +229,7 @@ static int udp_to_server(void)
 		perror("kc-ledger-itest: socket");
 		exit(2);
 	}
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	return fd;
-}
-
-static ssize_t exchange(int fd, const uint8_t *req, size_t len, uint8_t *rep)
-{
-	if (send(fd, req, len, 0) < 0)
-		return -1;
-	for (;;) {
-		ssize_t n = recv(fd, rep, KC_DATAGRAM_MAX, 0);
-
-		if (n < 0)
-			return -1;
-		if ((size_t)n >= KC_HDR_LEN &&
-		    memcmp(rep + KC_OFF_MSG_ID, req + KC_OFF_MSG_ID,
-			   KC_MSG_ID_LEN) == 0)
-			return n;
-	}
 }
 
 static int idempotent(const char *file)
@@ -294,7 +277,8 @@ static int idempotent(const char *file)
 	CHECK(kc_client_balance(c, 2, r, &before, &n) == KC_CLIENT_OK,
 	      "BALANCE 2");
 	for (uint32_t i = 0; i < 5; i++) {
-		ssize_t got = exchange(fd, req, len, rep);
+		ssize_t got = kc_itest_exchange(fd, req, len, rep,
+						sizeof(rep));
 
 		CHECK(got > 0, "attempt %u: no REPLY", i);
 		if (got <= 0)
