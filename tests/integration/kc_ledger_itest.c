@@ -307,7 +307,7 @@ static int idempotent(const char *file)
 	return done("idempotent");
 }
 
-/* ---- crash ---------------------------------------------------------------- */
+/* ---- crash -------------------------------------------------------------- */
 
 struct loader {
 	uint64_t first;
