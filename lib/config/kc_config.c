@@ -1309,7 +1309,7 @@ uint64_t kc_config_memory_bytes(const struct kc_config *cfg)
 		(uint64_t)cfg->queues.max_consumers_per_queue * 80 + 160;
 	uint64_t per_worker = cfg->journal.buffer_bytes +
 		/* index entries, and rte_hash's buckets and keys for them */
-		(uint64_t)cfg->idempotency.entries * (128 + 64) +
+		(uint64_t)cfg->idempotency.entries * (128 + 128) +
 		(uint64_t)cfg->queues.max_queues * per_queue +
 		(uint64_t)cfg->journal.max_pending * 16 +
 		(uint64_t)cfg->pipeline.ring_size * 8 +

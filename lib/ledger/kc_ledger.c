@@ -51,6 +51,9 @@ struct kc_ledger {
 	uint32_t dead_head;		/* free-running */
 	uint32_t dead_tail;
 	uint64_t live;			/* LIVE coins */
+	uint32_t accounts;		/* entries of acct_h (rte_hash_count
+					 * walks per-lcore caches: too slow
+					 * for every poll loop) */
 	uint64_t next_coin;		/* the id the next new coin gets */
 	uint64_t minted;
 	uint64_t burnt;
@@ -330,13 +333,13 @@ static struct account *acct_credit_target(struct kc_ledger *l, uint32_t id,
 		return NULL;
 	a = &l->accts[pos];
 	*a = (struct account){ .id = id, .created = seq };
+	l->accounts++;
 	return a;
 }
 
 static bool acct_room(const struct kc_ledger *l, uint32_t id)
 {
-	return acct_get(l, id) != NULL ||
-	       (uint32_t)rte_hash_count(l->acct_h) < l->lim.max_accounts;
+	return acct_get(l, id) != NULL || l->accounts < l->lim.max_accounts;
 }
 
 static void coin_new(struct kc_ledger *l, struct account *a, uint64_t denom,
@@ -672,7 +675,7 @@ void kc_ledger_audit(struct kc_ledger *l, struct kc_audit *a)
 	memset(a, 0, sizeof(*a));
 	a->minted = l->minted;
 	a->burnt = l->burnt;
-	a->accounts = (uint32_t)rte_hash_count(l->acct_h);
+	a->accounts = l->accounts;
 	memset(l->acct_scratch, 0, 8ull * l->lim.max_accounts);
 	memset(l->acct_scratch_n, 0, 4ull * l->lim.max_accounts);
 	while ((pos = rte_hash_iterate(l->coin_h, &key, &data, &next)) >= 0) {
@@ -702,6 +705,8 @@ void kc_ledger_audit(struct kc_ledger *l, struct kc_audit *a)
 		    l->accts[pos].coins != l->acct_scratch_n[pos])
 			a->violations++;
 	if (a->live_coins != l->live)
+		a->violations++;
+	if ((uint32_t)rte_hash_count(l->acct_h) != l->accounts)
 		a->violations++;
 	if (a->minted - a->burnt != a->live_sum)
 		a->violations++;
@@ -875,7 +880,7 @@ void kc_ledger_digest(const struct kc_ledger *l,
 void kc_ledger_summary(const struct kc_ledger *l, struct kc_ledger_summary *s)
 {
 	*s = (struct kc_ledger_summary){
-		.accounts = (uint32_t)rte_hash_count(l->acct_h),
+		.accounts = l->accounts,
 		.live_coins = l->live,
 		.dead_coins = l->dead_head - l->dead_tail,
 		.supply = l->minted - l->burnt,
@@ -903,7 +908,7 @@ uint64_t kc_ledger_snapshot_max(const struct kc_ledger_limits *lim)
 
 size_t kc_ledger_snapshot(struct kc_ledger *l, uint8_t *buf, size_t cap)
 {
-	uint32_t na = (uint32_t)rte_hash_count(l->acct_h);
+	uint32_t na = l->accounts;
 	size_t need = SNAP_FIXED + (size_t)na * ACCT_LEN +
 		      (size_t)l->live * COIN_LEN;
 	uint64_t min_origin = UINT64_MAX;
@@ -957,6 +962,7 @@ int kc_ledger_restore(struct kc_ledger *l, const uint8_t *buf, size_t len)
 	rte_hash_reset(l->acct_h);
 	l->dead_head = l->dead_tail = 0;
 	l->live = 0;
+	l->accounts = 0;
 	l->next_coin = kc_get_u64(buf + 8);
 	l->minted = kc_get_u64(buf + 16);
 	l->burnt = kc_get_u64(buf + 24);
@@ -976,6 +982,7 @@ int kc_ledger_restore(struct kc_ledger *l, const uint8_t *buf, size_t len)
 			.balance = kc_get_u64(p + 8),
 			.created = kc_get_u64(p + 16),
 		};
+		l->accounts++;
 	}
 	l->min_origin = 0;
 	for (uint32_t i = 0; i < nc; i++, p += COIN_LEN) {
