@@ -1491,7 +1491,7 @@ static void defaults(struct kc_config *cfg)
 	cfg->ledger.max_accounts = 4096;
 	cfg->ledger.max_coins = 131072;
 	cfg->ledger.reap_after_s = 3600;
-	cfg->ledger.snapshot_every_ops = 65536;
+	cfg->ledger.snapshot_every_ops = 1048576;
 	cfg->ledger.trail_max_hops = 65536;
 }
 
