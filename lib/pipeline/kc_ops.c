@@ -529,6 +529,14 @@ enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 	uint32_t req_crc = 0;
 	bool is_signed = false, answered = false;
 
+	/* Arrived while an operator drains the appliance: not taken in. */
+	if (kc_rx_tsc_off >= 0 && (*kc_rx_tsc(m) & KC_RX_DRAINED) != 0) {
+		set_error(&r, KC_STATUS_UNAVAILABLE, "appliance draining: an "
+			  "operator stopped new requests; retry later");
+		w->st->c[KC_CTR_refused_draining]++;
+		kc_ops_error_text(&r, payload);
+		goto reply;
+	}
 	/* A message id names its client: no one answers for another's. */
 	if (kc_msg_id_client(kcp + KC_OFF_MSG_ID) != key->client_id) {
 		set_error(&r, KC_STATUS_BAD_REQUEST,

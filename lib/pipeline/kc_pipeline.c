@@ -42,6 +42,7 @@ struct kc_lcore_ctx {
 	uint16_t txq;
 	uint32_t worker_idx;
 	struct rte_ring *ring;	/* a worker's input (pipeline mode) */
+	struct rte_ring *ctl;	/* a worker's control requests */
 	struct kc_worker_state ws;
 	struct kc_lcore_stats *st;
 	uint32_t idle_loops;
@@ -64,8 +65,26 @@ struct kc_pipeline {
 	uint32_t nb_lcores;
 	struct kc_lcore_ctx *lc;		/* nb_lcores of them */
 	char journal_dir[KC_CFG_PATH_MAX];
+	int draining;
 	volatile int quit;
 };
+
+int kc_rx_tsc_off = -1;
+
+/* Bucket of a service time of t cycles: floor(log2(t)). */
+static void latency(struct kc_lcore_ctx *lc, struct rte_mbuf *m,
+		    uint64_t now)
+{
+	uint64_t t;
+	unsigned int b;
+
+	if (kc_rx_tsc_off < 0 || (*kc_rx_tsc(m) & KC_RX_DRAINED) != 0)
+		return;
+	t = now - *kc_rx_tsc(m);
+	KC_ADD(lc->st, service_cycles, t);
+	b = t < 2 ? 0 : 63u - (unsigned int)__builtin_clzll(t);
+	lc->st->lat[b < KC_LAT_BUCKETS ? b : KC_LAT_BUCKETS - 1]++;
+}
 
 static void tx_flush(struct kc_lcore_ctx *lc, uint32_t pi)
 {
@@ -115,6 +134,8 @@ static uint64_t wall_ns(void)
 static void execute_burst(struct kc_lcore_ctx *lc, struct rte_mbuf **pkts,
 			  uint16_t n)
 {
+	uint64_t now = rte_rdtsc();
+
 	lc->ws.now_ns = wall_ns();
 	/* Forget what left the window, a bounded number per burst. */
 	if (lc->ws.idem != NULL)
@@ -125,6 +146,7 @@ static void execute_burst(struct kc_lcore_ctx *lc, struct rte_mbuf **pkts,
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
 		switch (kc_ops_execute(&lc->ws, pkts[i])) {
 		case KC_EXEC_SEND:
+			latency(lc, pkts[i], now);
 			tx_add(lc, pkts[i]);
 			break;
 		case KC_EXEC_HELD:
@@ -147,11 +169,12 @@ static void execute_burst(struct kc_lcore_ctx *lc, struct rte_mbuf **pkts,
 static uint32_t release_held(struct kc_lcore_ctx *lc)
 {
 	struct kc_worker_state *w = &lc->ws;
-	uint64_t durable;
+	uint64_t durable, now;
 	bool failed;
 
 	if (w->j == NULL || w->pend_head == w->pend_tail)
 		return 0;
+	now = rte_rdtsc();
 	durable = kc_journal_durable_seq(w->j);
 	failed = kc_journal_state(w->j) == KC_JOURNAL_FAILED;
 	while (w->pend_tail != w->pend_head) {
@@ -162,6 +185,7 @@ static uint32_t release_held(struct kc_lcore_ctx *lc)
 				break;
 			kc_ops_fail_pending(w, pe->m);
 		}
+		latency(lc, pe->m, now);
 		tx_add(lc, pe->m);
 		w->pend_tail++;
 	}
@@ -178,6 +202,7 @@ static uint16_t rx_poll_queue(struct kc_lcore_ctx *lc, uint32_t pi,
 	struct rte_mbuf *bucket[KC_MAX_WORKERS][KC_BURST_MAX];
 	uint16_t nb_bucket[KC_MAX_WORKERS];
 	uint16_t n, nb_kcp = 0, nb_drop = 0;
+	uint64_t mark;
 
 	n = rte_eth_rx_burst(p->port_id[pi], q, pkts,
 			     (uint16_t)p->burst);
@@ -186,6 +211,9 @@ static uint16_t rx_poll_queue(struct kc_lcore_ctx *lc, uint32_t pi,
 		KC_COUNT(lc->st, rx_idle_polls);
 		return 0;
 	}
+	mark = rte_rdtsc() |
+	       (__atomic_load_n(&p->draining, __ATOMIC_RELAXED) ?
+		KC_RX_DRAINED : 0);
 	for (uint16_t i = 0; i < n; i++) {
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
@@ -197,6 +225,8 @@ static uint16_t rx_poll_queue(struct kc_lcore_ctx *lc, uint32_t pi,
 			tx_add(lc, pkts[i]);
 			break;
 		case KC_VERDICT_KCP:
+			if (kc_rx_tsc_off >= 0)
+				*kc_rx_tsc(pkts[i]) = mark;
 			kcp[nb_kcp++] = pkts[i];
 			break;
 		case KC_VERDICT_DROP:
@@ -257,17 +287,21 @@ static unsigned int trail_poll(struct kc_lcore_ctx *lc)
 {
 	struct kc_trail_job *jobs[KC_TRAIL_JOBS];
 	unsigned int n;
+	uint64_t now;
 
 	n = rte_ring_dequeue_burst(lc->ws.ledger->from_ctl, (void **)jobs,
 				   KC_TRAIL_JOBS, NULL);
 	if (n == 0)
 		return 0;
+	now = rte_rdtsc();
+
 	lc->ws.now_ns = wall_ns();
 	for (unsigned int i = 0; i < n; i++) {
 		struct rte_mbuf *m = jobs[i]->m;
 
 		switch (kc_ops_trail_done(&lc->ws, jobs[i])) {
 		case KC_EXEC_SEND:
+			latency(lc, m, now);
 			tx_add(lc, m);
 			break;
 		case KC_EXEC_DROP:
@@ -280,6 +314,59 @@ static unsigned int trail_poll(struct kc_lcore_ctx *lc)
 	}
 	kc_journal_publish(lc->ws.j);
 	return n;
+}
+
+/* A control request from the admin server (kc_pipeline_ctl). */
+static void ctl_poll(struct kc_lcore_ctx *lc)
+{
+	struct kc_worker_state *w = &lc->ws;
+	struct kc_ctl *msg;
+
+	if (rte_ring_dequeue(lc->ctl, (void **)&msg) != 0)
+		return;
+	msg->rc = 0;
+	switch (msg->op) {
+	case KC_CTL_QUEUES:
+		msg->nb_queues = RTE_MIN(kc_queue_count(w->store),
+					 msg->max_queues);
+		for (uint32_t i = 0; i < msg->nb_queues; i++) {
+			struct kc_ctl_queue *q = &msg->queues[i];
+
+			kc_queue_info(w->store, i, &q->info);
+			q->info.consumers = RTE_MIN(q->info.consumers,
+						    msg->max_consumers);
+			for (uint32_t c = 0; c < q->info.consumers; c++) {
+				struct kc_name n;
+
+				kc_queue_consumer(w->store, i, c, &n,
+						  &q->consumers[c].offset);
+				memcpy(q->consumers[c].name, n.s, n.len + 1u);
+			}
+		}
+		break;
+	case KC_CTL_AUDIT:
+		if (w->ledger == NULL) {
+			msg->rc = -ENOENT;
+			break;
+		}
+		kc_ledger_audit(w->ledger->l, &msg->audit);
+		w->st->c[KC_CTR_op_audit]++;
+		break;
+	case KC_CTL_SNAPSHOT:
+		if (w->j == NULL) {
+			msg->rc = -ENOENT;
+			break;
+		}
+		/* Due now: the next polls write them. */
+		if (w->ledger != NULL)
+			w->ledger->snap_due = 0;
+		w->snap_next_at = w->req_bytes;
+		break;
+	default:
+		msg->rc = -EINVAL;
+		break;
+	}
+	__atomic_store_n(&msg->done, 1, __ATOMIC_RELEASE);
 }
 
 static void idle(struct kc_lcore_ctx *lc, bool held)
@@ -326,6 +413,8 @@ static int lcore_main(void *arg)
 			work += worker_poll(lc);
 		if (lc->ws.ledger != NULL)
 			work += trail_poll(lc);
+		if (lc->ctl != NULL)
+			ctl_poll(lc);
 		if (lc->worker) {
 			held = release_held(lc);
 			kc_snapshot_poll(&lc->ws);
@@ -378,6 +467,21 @@ struct kc_pipeline *kc_pipeline_create(const struct kc_config *cfg,
 		snprintf(err, err_len, "%u ports configured (expected 1..%u)",
 			 nb_ports, KC_MAX_PORTS);
 		return NULL;
+	}
+	if (kc_rx_tsc_off < 0) {
+		static const struct rte_mbuf_dynfield rx_tsc = {
+			.name = "kc_rx_tsc",
+			.size = sizeof(uint64_t),
+			.align = __alignof__(uint64_t),
+		};
+
+		kc_rx_tsc_off = rte_mbuf_dynfield_register(&rx_tsc);
+		if (kc_rx_tsc_off < 0) {
+			snprintf(err, err_len, "cannot register the mbuf field "
+				 "of request arrival times: %s",
+				 rte_strerror(rte_errno));
+			return NULL;
+		}
 	}
 	if (map->worker_count == 0 || map->worker_count > KC_MAX_WORKERS ||
 	    map->rx_count == 0) {
@@ -452,6 +556,13 @@ struct kc_pipeline *kc_pipeline_create(const struct kc_config *cfg,
 				 lc->lcore_id,
 				 (unsigned long long)kc_queue_store_bytes(&lim),
 				 socket, rte_strerror(rte_errno));
+			goto fail;
+		}
+		snprintf(name, sizeof(name), "kc_ctl_%u", i);
+		lc->ctl = rte_ring_create(name, 16, socket, RING_F_SC_DEQ);
+		if (lc->ctl == NULL) {
+			snprintf(err, err_len, "cannot create ring %s: %s",
+				 name, rte_strerror(rte_errno));
 			goto fail;
 		}
 		/* The ledger is one state machine: worker 0 owns it. */
@@ -560,6 +671,7 @@ void kc_pipeline_free(struct kc_pipeline *p)
 		return;
 	for (uint32_t i = 0; p->lc != NULL && i < p->nb_lcores; i++) {
 		rte_ring_free(p->lc[i].ring);
+		rte_ring_free(p->lc[i].ctl);
 		kc_ledger_ws_free(&p->lc[i].ws);
 		kc_queue_store_free(p->lc[i].ws.store);
 		kc_journal_close(p->lc[i].ws.j);
@@ -652,4 +764,98 @@ bool kc_pipeline_ledger_summary(const struct kc_pipeline *p,
 	} while ((seq & 1) != 0 ||
 		 seq != __atomic_load_n(&lw->pub_seq, __ATOMIC_RELAXED));
 	return true;
+}
+
+/* ---- the admin server's view ------------------------------------------- */
+
+uint32_t kc_pipeline_lcores(const struct kc_pipeline *p,
+			    struct kc_lcore_info *out, uint32_t max)
+{
+	for (uint32_t i = 0; i < p->nb_lcores && i < max; i++) {
+		const struct kc_lcore_ctx *lc = &p->lc[i];
+
+		out[i] = (struct kc_lcore_info){
+			.lcore_id = lc->lcore_id,
+			.role = lc->rtc ? KC_ROLE_RTC :
+				lc->worker ? KC_ROLE_WORKER : KC_ROLE_RX,
+			.worker_idx = lc->worker_idx,
+			.ring = lc->ring,
+		};
+	}
+	return p->nb_lcores;
+}
+
+uint32_t kc_pipeline_workers(const struct kc_pipeline *p)
+{
+	return p->nb_workers;
+}
+
+uint32_t kc_pipeline_shards(const struct kc_pipeline *p,
+			    struct kc_shard_info *out, uint32_t max)
+{
+	for (uint32_t i = 0; i < p->nb_workers && i < max; i++) {
+		const struct kc_worker_state *w = &p->workers[i]->ws;
+
+		memset(&out[i], 0, sizeof(out[i]));
+		if (w->j == NULL)
+			continue;
+		out[i].journal = true;
+		out[i].state = kc_journal_state(w->j);
+		/* Written by the lcore: a value a little old, never torn. */
+		out[i].last_seq = kc_journal_last_seq(w->j);
+		out[i].durable_seq = kc_journal_durable_seq(w->j);
+		out[i].held = __atomic_load_n(&w->pend_head, __ATOMIC_RELAXED) -
+			      __atomic_load_n(&w->pend_tail, __ATOMIC_RELAXED);
+		kc_journal_stats(w->j, &out[i].st);
+	}
+	return p->nb_workers;
+}
+
+int kc_pipeline_ctl(struct kc_pipeline *p, uint32_t w, struct kc_ctl *msg,
+		    uint32_t timeout_ms)
+{
+	uint64_t until;
+
+	if (w >= p->nb_workers || p->workers[w]->ctl == NULL)
+		return -EINVAL;
+	msg->done = 0;
+	if (rte_ring_enqueue(p->workers[w]->ctl, msg) != 0)
+		return -ENOBUFS;
+	until = rte_get_timer_cycles() +
+		rte_get_timer_hz() * timeout_ms / 1000;
+	while (!__atomic_load_n(&msg->done, __ATOMIC_ACQUIRE)) {
+		if (rte_get_timer_cycles() > until)
+			return -ETIMEDOUT;
+		rte_delay_us_sleep(100);
+	}
+	return 0;
+}
+
+void kc_pipeline_drain(struct kc_pipeline *p, bool on)
+{
+	__atomic_store_n(&p->draining, on ? 1 : 0, __ATOMIC_RELEASE);
+}
+
+bool kc_pipeline_draining(const struct kc_pipeline *p)
+{
+	return __atomic_load_n(&p->draining, __ATOMIC_ACQUIRE) != 0;
+}
+
+uint64_t kc_pipeline_in_flight(const struct kc_pipeline *p)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < p->nb_workers; i++) {
+		const struct kc_lcore_ctx *lc = p->workers[i];
+		const struct kc_ledger_ws *lw = lc->ws.ledger;
+
+		if (lc->ring != NULL)
+			n += rte_ring_count(lc->ring);
+		n += __atomic_load_n(&lc->ws.pend_head, __ATOMIC_RELAXED) -
+		     __atomic_load_n(&lc->ws.pend_tail, __ATOMIC_RELAXED);
+		if (lw != NULL)
+			n += KC_TRAIL_JOBS -
+			     __atomic_load_n(&lw->nb_free, __ATOMIC_RELAXED);
+	}
+	return n;
 }

@@ -27,6 +27,7 @@
 #include "kc_config.h"
 #include "kc_journal.h"
 #include "kc_ledger.h"
+#include "kc_queue.h"
 
 #define KC_MAX_PORTS KC_CFG_PORTS_MAX
 #define KC_MAX_WORKERS KC_CFG_WORKERS_MAX
@@ -73,6 +74,85 @@ void kc_pipeline_journal_stats(const struct kc_pipeline *p,
  */
 bool kc_pipeline_ledger_summary(const struct kc_pipeline *p,
 				struct kc_ledger_summary *s);
+
+/* ---- for the admin server: control threads, never the data path ---- */
+
+enum kc_lcore_role {
+	KC_ROLE_RX,		/* polls, hands requests to workers */
+	KC_ROLE_WORKER,		/* executes what its ring brings */
+	KC_ROLE_RTC,		/* both, run-to-completion */
+};
+
+struct kc_lcore_info {
+	unsigned int lcore_id;
+	enum kc_lcore_role role;
+	uint32_t worker_idx;		/* workers and rtc */
+	const struct rte_ring *ring;	/* a pipeline worker's input, or NULL */
+};
+/* The data-path lcores, at most max; how many there are. */
+uint32_t kc_pipeline_lcores(const struct kc_pipeline *p,
+			    struct kc_lcore_info *out, uint32_t max);
+
+/* Each worker's journal shard, as its lcore and I/O thread publish it. */
+struct kc_shard_info {
+	bool journal;			/* false: none configured */
+	enum kc_journal_state state;
+	uint64_t last_seq;
+	uint64_t durable_seq;
+	uint32_t held;			/* REPLYs waiting for the disk */
+	struct kc_journal_stats st;
+};
+uint32_t kc_pipeline_shards(const struct kc_pipeline *p,
+			    struct kc_shard_info *out, uint32_t max);
+
+/*
+ * Control requests, carried out by the worker lcore that owns the state
+ * in its poll loop (the admin thread never touches the data path's
+ * tables): its queues with their consumers, a ledger AUDIT, snapshots now.
+ */
+enum kc_ctl_op {
+	KC_CTL_QUEUES,
+	KC_CTL_AUDIT,		/* worker 0 only */
+	KC_CTL_SNAPSHOT,	/* ledger (worker 0) and a queue cycle now */
+};
+struct kc_ctl_consumer {
+	char name[KC_NAME_MAX + 1];
+	uint64_t offset;
+};
+struct kc_ctl_queue {
+	struct kc_queue_info info;
+	struct kc_ctl_consumer *consumers;	/* max_consumers of them */
+};
+struct kc_ctl {
+	enum kc_ctl_op op;
+	/* KC_CTL_QUEUES: the caller's arrays, filled by the worker. */
+	struct kc_ctl_queue *queues;
+	uint32_t max_queues;
+	uint32_t max_consumers;
+	uint32_t nb_queues;
+	/* KC_CTL_AUDIT */
+	struct kc_audit audit;
+	int rc;				/* 0, or a negative errno */
+	int done;			/* set by the worker, release */
+};
+/*
+ * Hand msg to worker w and wait up to timeout_ms for it to be done. 0,
+ * -ETIMEDOUT (msg then belongs to the worker: the caller must not free
+ * it), -ENOBUFS (its ring is full) or -EINVAL. Callers serialise.
+ */
+int kc_pipeline_ctl(struct kc_pipeline *p, uint32_t w, struct kc_ctl *msg,
+		    uint32_t timeout_ms);
+uint32_t kc_pipeline_workers(const struct kc_pipeline *p);
+
+/*
+ * Drain: while on, requests that arrive are answered UNAVAILABLE (counter
+ * refused_draining); those already taken in are carried out. in_flight
+ * says how many are still on their way (in worker rings, REPLYs held for
+ * the disk, TRAILs at the control thread).
+ */
+void kc_pipeline_drain(struct kc_pipeline *p, bool on);
+bool kc_pipeline_draining(const struct kc_pipeline *p);
+uint64_t kc_pipeline_in_flight(const struct kc_pipeline *p);
 
 /* One line per data-path lcore: its roles, for the start-up banner. */
 void kc_pipeline_describe(const struct kc_pipeline *p, char *out, size_t len);

@@ -11,6 +11,7 @@
 
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 
 #include "kc_auth.h"
 #include "kc_journal.h"
@@ -32,6 +33,20 @@ struct kc_pkt_ctx {
 	/* Indexed by ethdev port id; ip == 0 means "not ours". */
 	struct kc_pipeline_port port[RTE_MAX_ETHPORTS];
 };
+
+/*
+ * Each KCP request's mbuf carries the TSC of the RX burst that took it
+ * (a dynamic field, for the service-time histogram), with the top bit set
+ * when it arrived while the appliance was draining. Offset -1: not
+ * registered (unit tests), neither is recorded.
+ */
+extern int kc_rx_tsc_off;
+#define KC_RX_DRAINED (1ull << 63)
+
+static inline uint64_t *kc_rx_tsc(struct rte_mbuf *m)
+{
+	return RTE_MBUF_DYNFIELD(m, kc_rx_tsc_off, uint64_t *);
+}
 
 enum kc_verdict {
 	KC_VERDICT_DROP,	/* counted; the caller frees the mbuf */

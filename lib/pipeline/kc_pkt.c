@@ -178,7 +178,7 @@ static enum kc_verdict ipv4_input(const struct kc_pkt_ctx *c,
 	uint16_t ip_len;
 
 	if (!rte_is_same_ether_addr(&eth->dst_addr, &p->mac))
-		return drop(st, KC_CTR_drop_not_for_us);
+		return drop(st, KC_CTR_drop_not_ours);
 	if (m->data_len < KC_L2_LEN + KC_L3_LEN ||
 	    (ip->version_ihl >> 4) != 4 || (ip->version_ihl & 0xf) < 5)
 		return drop(st, KC_CTR_drop_bad_ip);
@@ -192,7 +192,7 @@ static enum kc_verdict ipv4_input(const struct kc_pkt_ctx *c,
 	     rte_raw_cksum(ip, KC_L3_LEN) != 0xffff))
 		return drop(st, KC_CTR_drop_ip_checksum);
 	if (ip->dst_addr != rte_cpu_to_be_32(p->ip))
-		return drop(st, KC_CTR_drop_not_for_us);
+		return drop(st, KC_CTR_drop_not_ours);
 	if (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG |
 						   RTE_IPV4_HDR_OFFSET_MASK))
 		return drop(st, KC_CTR_drop_ip_fragment);
@@ -223,7 +223,7 @@ enum kc_verdict kc_pkt_classify(const struct kc_pkt_ctx *c,
 	if (m->data_len < KC_L2_LEN)
 		return drop(st, KC_CTR_drop_runt);
 	if (p->ip == 0)
-		return drop(st, KC_CTR_drop_not_for_us);
+		return drop(st, KC_CTR_drop_not_ours);
 	eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	switch (rte_be_to_cpu_16(eth->ether_type)) {
 	case RTE_ETHER_TYPE_IPV4:

@@ -584,3 +584,26 @@ uint64_t kc_queue_needed_from(struct kc_queue_store *s, uint32_t slot,
 		data_from = msg_at(s, q, q->low)->seq;
 	return state_from < data_from ? state_from : data_from;
 }
+
+void kc_queue_info(const struct kc_queue_store *s, uint32_t slot,
+		   struct kc_queue_info *qi)
+{
+	const struct kc_queue *q = &s->queues[slot];
+	uint64_t bytes = 0;
+
+	for (uint64_t o = q->low; o < q->end; o++)
+		bytes += q->msgs[o % s->lim.max_messages_per_queue].len;
+	*qi = (struct kc_queue_info){
+		.name = q->name, .low = q->low, .end = q->end,
+		.bytes = bytes, .consumers = q->consumer_count,
+	};
+}
+
+void kc_queue_consumer(const struct kc_queue_store *s, uint32_t slot,
+		       uint32_t i, struct kc_name *name, uint64_t *offset)
+{
+	const struct kc_consumer *c = &s->queues[slot].consumers[i];
+
+	*name = c->name;
+	*offset = c->offset;
+}

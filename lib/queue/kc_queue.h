@@ -79,6 +79,20 @@ int kc_queue_slot(const struct kc_queue_store *s, const struct kc_name *queue);
 void kc_queue_bounds(const struct kc_queue_store *s, uint32_t slot,
 		     uint64_t *low, uint64_t *end);
 
+/* One queue as the admin API shows it; called on the owning lcore. */
+struct kc_queue_info {
+	struct kc_name name;
+	uint64_t low;		/* first offset held */
+	uint64_t end;		/* offset the next PUBLISH gets */
+	uint64_t bytes;		/* message bytes held */
+	uint32_t consumers;
+};
+void kc_queue_info(const struct kc_queue_store *s, uint32_t slot,
+		   struct kc_queue_info *qi);
+/* Consumer i (0..consumers - 1) of slot: its name and committed offset. */
+void kc_queue_consumer(const struct kc_queue_store *s, uint32_t slot,
+		       uint32_t i, struct kc_name *name, uint64_t *offset);
+
 /*
  * Snapshots of one queue: its name, bounds, consumers and the messages it
  * holds (docs/journal-format.md, "Snapshots"). kc_queue_snapshot encodes

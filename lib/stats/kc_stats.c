@@ -41,6 +41,17 @@ void kc_stats_sum(uint64_t out[KC_CTR_COUNT])
 	}
 }
 
+void kc_stats_lat_sum(uint64_t out[KC_LAT_BUCKETS])
+{
+	memset(out, 0, sizeof(uint64_t) * KC_LAT_BUCKETS);
+	for (unsigned int l = 0; l < RTE_MAX_LCORE; l++) {
+		const volatile uint64_t *src = kc_stats[l].lat;
+
+		for (unsigned int i = 0; i < KC_LAT_BUCKETS; i++)
+			out[i] += src[i];
+	}
+}
+
 uint64_t kc_stats_drops(const uint64_t sum[KC_CTR_COUNT])
 {
 	uint64_t drops = 0;

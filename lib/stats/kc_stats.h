@@ -27,7 +27,7 @@
 	X(kcp_error_replies, "KCP replies with an error status")              \
 	X(drop_runt, "frames shorter than an Ethernet header")                \
 	X(drop_segmented, "frames that arrived in more than one mbuf")        \
-	X(drop_not_for_us, "frames for another MAC or IP address")            \
+	X(drop_not_ours, "frames for another MAC or IP address")            \
 	X(drop_ethertype, "frames of an ethertype we do not serve")           \
 	X(drop_arp, "ARP frames not asking for our address or malformed")     \
 	X(drop_bad_ip, "IPv4 header malformed or truncated")                  \
@@ -70,6 +70,8 @@
 	X(ledger_snapshots_deferred, "ledger snapshots that had to wait for " \
 	  "journal room")                                                     \
 	X(ledger_reaped, "DEAD coins reaped from memory")                     \
+	X(refused_draining, "requests refused: an operator is draining the "  \
+	  "appliance")                                                        \
 	X(op_unknown, "requests with an unknown op (answered UNKNOWN_OP)")    \
 	X(op_bad_request, "requests with a malformed payload (answered)")     \
 	X(journal_records, "records appended to the journal")                 \
@@ -99,6 +101,8 @@
 	  "ended because the index was full (idempotency.entries)")          \
 	X(ring_enqueued, "requests handed to a worker ring")                  \
 	X(ring_dequeued, "requests taken from a worker ring")                 \
+	X(service_cycles, "TSC cycles of request service time, summed over "  \
+	  "the REPLYs in the latency histogram")                              \
 	X(busy_cycles, "TSC cycles spent on polls that found work")           \
 	X(total_cycles, "TSC cycles spent in the poll loop")
 
@@ -109,10 +113,18 @@ enum kc_counter {
 	KC_CTR_COUNT
 };
 
+/*
+ * Request service time, from the RX burst that took the request to the
+ * burst that sent its REPLY (held REPLYs included), in TSC cycles: bucket
+ * b counts times in [2^b, 2^(b+1)) cycles (bucket 0 also counts 0 and 1).
+ */
+#define KC_LAT_BUCKETS 48u
+
 /* One per lcore, written only by it. Readers may see a value a few
  * increments old; counters are 64-bit and aligned, so reads do not tear. */
 struct kc_lcore_stats {
 	uint64_t c[KC_CTR_COUNT];
+	uint64_t lat[KC_LAT_BUCKETS];
 } __rte_cache_aligned;
 
 extern struct kc_lcore_stats kc_stats[RTE_MAX_LCORE];
@@ -125,6 +137,8 @@ const char *kc_counter_desc(enum kc_counter c);
 
 /* Sum of every lcore's counters. */
 void kc_stats_sum(uint64_t out[KC_CTR_COUNT]);
+/* Sum of every lcore's latency histogram. */
+void kc_stats_lat_sum(uint64_t out[KC_LAT_BUCKETS]);
 /* Sum of the drop_* counters. */
 uint64_t kc_stats_drops(const uint64_t sum[KC_CTR_COUNT]);
 

@@ -308,7 +308,7 @@ static void test_l2_l3_drops(void **state)
 
 	m = ping();
 	rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr.addr_bytes[5]++;
-	expect_drop(m, KC_CTR_drop_not_for_us);
+	expect_drop(m, KC_CTR_drop_not_ours);
 
 	m = ping(); /* IP says longer than the frame: truncated */
 	m->data_len = m->pkt_len = m->data_len - 10;
@@ -336,7 +336,7 @@ static void test_l2_l3_drops(void **state)
 	ip->dst_addr = rte_cpu_to_be_32(RTE_IPV4(10, 77, 0, 3));
 	ip->hdr_checksum = 0;
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	expect_drop(m, KC_CTR_drop_not_for_us);
+	expect_drop(m, KC_CTR_drop_not_ours);
 
 	m = ping();
 	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, KC_L2_LEN);
