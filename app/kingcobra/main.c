@@ -23,6 +23,7 @@
 #include <rte_log.h>
 #include <rte_mbuf.h>
 
+#include "kc_admin.h"
 #include "kc_auth.h"
 #include "kc_config.h"
 #include "kc_pipeline.h"
@@ -337,6 +338,8 @@ int main(int argc, char **argv)
 	};
 	struct kc_port_state ports[KC_CFG_PORTS_MAX];
 	struct kc_pipeline_port pports[KC_CFG_PORTS_MAX];
+	struct kc_admin_port aports[KC_CFG_PORTS_MAX];
+	struct kc_admin *admin = NULL;
 	const char *config_path = NULL;
 	const char *journal_dir = NULL;
 	struct kc_pipeline *pipeline;
@@ -474,6 +477,35 @@ int main(int argc, char **argv)
 		kc_pipeline_free(pipeline);
 		goto fail_ports;
 	}
+	for (uint32_t i = 0; i < cfg.port_count; i++) {
+		aports[i].port_id = ports[i].port_id;
+		aports[i].nb_rxq = ports[i].nb_rxq;
+		snprintf(aports[i].name, sizeof(aports[i].name), "%s",
+			 cfg.ports[i].name);
+		snprintf(aports[i].driver, sizeof(aports[i].driver), "%s",
+			 ports[i].driver);
+	}
+	{
+		const struct kc_admin_ctx ac = {
+			.cfg = &cfg, .p = pipeline, .ports = aports,
+			.nb_ports = (uint16_t)cfg.port_count,
+		};
+
+		admin = kc_admin_start(&ac, err, sizeof(err));
+		if (admin == NULL && err[0] != '\0') {
+			fprintf(stderr, "kingcobra: %s\n", err);
+			kc_pipeline_stop(pipeline);
+			kc_pipeline_free(pipeline);
+			goto fail_ports;
+		}
+		if (admin != NULL)
+			printf("kingcobra: admin server on %s://%s:%u/ (JSON "
+			       "API /api/v1/, metrics /metrics)%s\n",
+			       cfg.admin.tls_certificate[0] ? "https" : "http",
+			       cfg.admin.listen, cfg.admin.port,
+			       cfg.admin.token_file[0] ? "" :
+			       "; actions off: no admin.token_file");
+	}
 	banner(&cfg, ports, keys, pipeline);
 
 	while (stop_signal == 0) {
@@ -485,6 +517,7 @@ int main(int argc, char **argv)
 				       ports, pipeline);
 	}
 	LOG(NOTICE, "signal %d: stopping", (int)stop_signal);
+	kc_admin_stop(admin);
 	kc_pipeline_stop(pipeline);
 	print_counters(stdout, "kingcobra stopped", &cfg, ports, pipeline);
 	kc_ports_stop(&cfg, ports);

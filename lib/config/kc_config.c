@@ -118,7 +118,8 @@ enum { PL_RX_LCORES, PL_WORKER_LCORES, PL_BURST, PL_RING_SIZE, PL_IDLE, PL_IDLE_
 enum { MP_MBUFS, MP_CACHE, MP_DATA_ROOM };
 enum { JR_DIR, JR_DURABILITY, JR_SEGMENT_BYTES, JR_BUFFER_BYTES, JR_GROUP_MAX, JR_GROUP_WAIT_US, JR_MAX_PENDING, JR_RESERVE_BYTES, JR_SNAPSHOT_BYTES, JR_RETENTION_BYTES, JR_RETENTION_AGE_S };
 enum { LG_ENABLED, LG_MINT_AUTHORITY, LG_MAX_ACCOUNTS, LG_MAX_COINS, LG_REAP_AFTER_S, LG_SNAPSHOT_EVERY_OPS, LG_TRAIL_MAX_HOPS };
-enum { TOP_PRODUCTION, TOP_LOG_LEVEL, TOP_EAL, TOP_PORTS, TOP_PIPELINE, TOP_MEMPOOL, TOP_KCP, TOP_QUEUES, TOP_JOURNAL, TOP_IDEMPOTENCY, TOP_LEDGER, TOP_CONTROL };
+enum { AD_ENABLED, AD_LISTEN, AD_PORT, AD_TLS_CERTIFICATE, AD_TOKEN_FILE, AD_THREADS };
+enum { TOP_PRODUCTION, TOP_LOG_LEVEL, TOP_EAL, TOP_PORTS, TOP_PIPELINE, TOP_MEMPOOL, TOP_KCP, TOP_QUEUES, TOP_JOURNAL, TOP_IDEMPOTENCY, TOP_LEDGER, TOP_ADMIN, TOP_CONTROL };
 
 #define C(m) offsetof(struct kc_config, m)
 #define P(m) offsetof(struct kc_port_cfg, m)
@@ -325,6 +326,23 @@ static const struct field ledger_fields[] = {
 	[LG_TRAIL_MAX_HOPS + 1] = { NULL },
 };
 
+static const struct field admin_fields[] = {
+	[AD_ENABLED] = { "enabled", F_BOOL, .off = C(admin.enabled) },
+	[AD_LISTEN] = { "listen", F_STR, STR(admin.listen, CS_ARG),
+	  .expect = "an IPv4 address to listen on, e.g. 127.0.0.1" },
+	[AD_PORT] = { "port", F_U16, .off = C(admin.port), .min = 1,
+	  .max = 65535, .expect = "a TCP port, 1..65535" },
+	[AD_TLS_CERTIFICATE] = { "tls_certificate", F_PATH,
+	  STR(admin.tls_certificate, CS_PATH),
+	  .expect = "a PEM file holding the certificate and its key" },
+	[AD_TOKEN_FILE] = { "token_file", F_PATH,
+	  STR(admin.token_file, CS_PATH),
+	  .expect = "a file holding the token POST actions need" },
+	[AD_THREADS] = { "threads", F_U32, .off = C(admin.threads),
+	  .min = 1, .max = 16, .expect = "HTTP worker threads, 1..16" },
+	[AD_THREADS + 1] = { NULL },
+};
+
 static const struct field control_fields[] = {
 	{ "stats_interval_s", F_U32, .off = C(control.stats_interval_s),
 	  .min = 0, .max = 86400, .expect = "seconds, 0 (off)..86400" },
@@ -345,6 +363,7 @@ static const struct field top_fields[] = {
 	[TOP_IDEMPOTENCY] = { "idempotency", F_SECTION,
 			      .sub = idempotency_fields },
 	[TOP_LEDGER] = { "ledger", F_SECTION, .sub = ledger_fields },
+	[TOP_ADMIN] = { "admin", F_SECTION, .sub = admin_fields },
 	[TOP_CONTROL] = { "control", F_SECTION, .sub = control_fields },
 	[TOP_CONTROL + 1] = { NULL },
 };
@@ -366,7 +385,7 @@ struct parser {
 	size_t err_len;
 	struct kc_config *cfg;
 	const yaml_node_t *root;
-	struct seen top, eal, pipeline, mempool, journal, ledger;
+	struct seen top, eal, pipeline, mempool, journal, ledger, admin;
 	const yaml_node_t *port_map[KC_CFG_PORTS_MAX];
 	struct seen port[KC_CFG_PORTS_MAX];
 };
@@ -955,6 +974,8 @@ static struct seen *section_seen(struct parser *ps, const struct field *f)
 		return &ps->journal;
 	if (f->sub == ledger_fields)
 		return &ps->ledger;
+	if (f->sub == admin_fields)
+		return &ps->admin;
 	return NULL;
 }
 
@@ -1374,6 +1395,18 @@ static int check_journal(struct parser *ps)
 	return 0;
 }
 
+static int check_admin(struct parser *ps)
+{
+	struct in_addr a;
+
+	if (inet_pton(AF_INET, ps->cfg->admin.listen, &a) != 1)
+		return FAIL(ps, blame(ps, &ps->admin, AD_LISTEN, TOP_ADMIN),
+			    "admin.listen '%s' is not an IPv4 address "
+			    "(expected e.g. 127.0.0.1, or 0.0.0.0 for every "
+			    "interface)", ps->cfg->admin.listen);
+	return 0;
+}
+
 static int check_resources(struct parser *ps)
 {
 	const struct kc_config *cfg = ps->cfg;
@@ -1493,6 +1526,10 @@ static void defaults(struct kc_config *cfg)
 	cfg->ledger.reap_after_s = 3600;
 	cfg->ledger.snapshot_every_ops = 1048576;
 	cfg->ledger.trail_max_hops = 65536;
+	cfg->admin.enabled = true;
+	snprintf(cfg->admin.listen, sizeof(cfg->admin.listen), "127.0.0.1");
+	cfg->admin.port = 8080;
+	cfg->admin.threads = 2;
 }
 
 static int syntax_error(struct parser *ps, const yaml_parser_t *yp)
@@ -1577,6 +1614,8 @@ int kc_config_parse(const char *text, size_t len, const char *source,
 		rc = check_lcores(ps);
 	if (rc == 0)
 		rc = check_journal(ps);
+	if (rc == 0)
+		rc = check_admin(ps);
 	if (rc == 0)
 		rc = check_resources(ps);
 out:

@@ -176,6 +176,15 @@ struct kc_config {
 	} ledger;
 
 	struct {
+		bool enabled;
+		char listen[KC_CFG_NAME_MAX];	    /* IPv4 address */
+		uint16_t port;
+		char tls_certificate[KC_CFG_PATH_MAX]; /* PEM; "": plain HTTP */
+		char token_file[KC_CFG_PATH_MAX];   /* "": actions refused */
+		uint32_t threads;
+	} admin;
+
+	struct {
 		uint32_t stats_interval_s; /* console counters; 0: off */
 	} control;
 };
