@@ -669,6 +669,7 @@ struct kc_admin *kc_admin_start(const struct kc_admin_ctx *c, char *err,
 	mg_set_request_handler(a->mg, "/api/v1/", handle_api, a);
 	mg_set_request_handler(a->mg, "/metrics$", handle_metrics, a);
 	mg_set_request_handler(a->mg, "/", handle_page, a);
+	kc_admin_telemetry_attach(a);
 	return a;
 fail:
 	pthread_mutex_destroy(&a->lock);
@@ -681,6 +682,7 @@ void kc_admin_stop(struct kc_admin *a)
 {
 	if (a == NULL)
 		return;
+	kc_admin_telemetry_attach(NULL);
 	mg_stop(a->mg);
 	__atomic_store_n(&a->quit, 1, __ATOMIC_RELEASE);
 	pthread_join(a->sampler, NULL);

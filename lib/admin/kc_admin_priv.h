@@ -113,6 +113,9 @@ json_t *kc_admin_json_audit(const struct kc_audit *au);
  * string. */
 char *kc_admin_metrics(struct kc_admin *a, const struct kc_admin_sample *s);
 
+/* Point the telemetry commands at a (NULL: detach); registers them once. */
+void kc_admin_telemetry_attach(struct kc_admin *a);
+
 /* The status page, embedded (kc_status_page.c, from kc_status.html). */
 extern const char kc_status_page_html[];
 extern const size_t kc_status_page_html_len;
