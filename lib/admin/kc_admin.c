@@ -525,6 +525,11 @@ static int handle_api(struct mg_connection *conn, void *cbdata)
 		doc = kc_admin_json_journal(s);
 	else if (strcmp(what, "ledger") == 0)
 		doc = kc_admin_json_ledger(a, s);
+	/* Which sample: documents read together can be matched. */
+	if (doc != NULL)
+		json_object_set_new(doc, "sample_ms",
+				    json_integer((json_int_t)(s->wall_ns /
+							      1000000u)));
 	free(s);
 	if (doc == NULL)
 		return reply_error(conn, 404, "no such document (status, "
@@ -641,6 +646,10 @@ struct kc_admin *kc_admin_start(const struct kc_admin_ctx *c, char *err,
 	opts[n++] = "10000";
 	opts[n++] = "enable_keep_alive";
 	opts[n++] = "yes";
+	/* A page polling once a second must not hold a thread between
+	 * polls: other clients would wait. */
+	opts[n++] = "keep_alive_timeout_ms";
+	opts[n++] = "500";
 	if (a->tls) {
 		opts[n++] = "ssl_certificate";
 		opts[n++] = cfg->admin.tls_certificate;

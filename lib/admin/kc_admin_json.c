@@ -22,6 +22,15 @@ static json_t *num(double v)
 	return json_real(round(v * 100.0) / 100.0);
 }
 
+/* Every journal shard writes (none full or failed). */
+static bool healthy(const struct kc_admin_sample *s)
+{
+	for (uint32_t i = 0; i < s->nb_shards; i++)
+		if (s->shards[i].journal && s->shards[i].state != KC_JOURNAL_OK)
+			return false;
+	return true;
+}
+
 json_t *kc_admin_json_status(struct kc_admin *a, const struct kc_admin_sample *s)
 {
 	const struct kc_config *cfg = a->c.cfg;
@@ -36,8 +45,7 @@ json_t *kc_admin_json_status(struct kc_admin *a, const struct kc_admin_sample *s
 			"batch" : "none",
 		"production", cfg->production,
 		"draining", s->draining,
-		"healthy", s->nb_shards == 0 ||
-			s->shards[0].state == KC_JOURNAL_OK,
+		"healthy", healthy(s),
 		"time_ms", (json_int_t)(s->wall_ns / 1000000ull),
 		"in_flight", (json_int_t)s->in_flight);
 }

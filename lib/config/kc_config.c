@@ -1529,7 +1529,7 @@ static void defaults(struct kc_config *cfg)
 	cfg->admin.enabled = true;
 	snprintf(cfg->admin.listen, sizeof(cfg->admin.listen), "127.0.0.1");
 	cfg->admin.port = 8080;
-	cfg->admin.threads = 2;
+	cfg->admin.threads = 4;
 }
 
 static int syntax_error(struct parser *ps, const yaml_parser_t *yp)
