@@ -24,6 +24,7 @@
 #include <rte_ring.h>
 
 #include "kc_admin_priv.h"
+#include "kc_admin_tls.h"
 
 #define SAMPLE_NS 1000000000ull
 #define CTL_TIMEOUT_MS 2000u
@@ -259,6 +260,19 @@ static int reply_error(struct mg_connection *conn, int status,
 	return reply_json(conn, status, json_pack("{s:s}", "error", why));
 }
 
+/* Who sent the request: behind the TLS front end, the client it relays. */
+static const char *client_addr(struct kc_admin *a, struct mg_connection *conn)
+{
+	static __thread char who[64];
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+
+	if (a->tls_front != NULL &&
+	    kc_tls_front_client(a->tls_front, (uint16_t)ri->remote_port, who,
+				sizeof(who)))
+		return who;
+	return ri->remote_addr;
+}
+
 /* ---- queues, through the workers' control rings ------------------------- */
 
 static json_t *queues_json(struct kc_admin *a)
@@ -475,12 +489,25 @@ static int handle_action(struct mg_connection *conn, struct kc_admin *a,
 	else
 		reply_json(conn, status, doc);
 	pthread_mutex_lock(&a->lock);
-	event(a, "action %s by %s: %d", name, ri->remote_addr, status);
+	event(a, "action %s by %s: %d", name, client_addr(a, conn), status);
 	pthread_mutex_unlock(&a->lock);
 log:
-	/* Audit log: who asked what and the answer; never the token. */
-	printf("kingcobra: admin: %s %s from %s: %d\n", ri->request_method,
-	       ri->local_uri, ri->remote_addr, status);
+	/* Audit log: who asked what and the answer; never the token. The
+	 * URI is the client's: only printable characters go to the log. */
+	{
+		char uri[128];
+		size_t i;
+
+		for (i = 0; ri->local_uri[i] != '\0' && i < sizeof(uri) - 1;
+		     i++)
+			uri[i] = ri->local_uri[i] > 0x20 &&
+				 ri->local_uri[i] < 0x7f ?
+				 ri->local_uri[i] : '?';
+		uri[i] = '\0';
+		printf("kingcobra: admin: %s %s from %s: %d\n",
+		       ri->request_method, uri, client_addr(a, conn),
+		       status);
+	}
 	fflush(stdout);
 	return status;
 }
@@ -579,10 +606,18 @@ static int read_token(struct kc_admin *a, const char *path, char *err,
 			 strerror(errno));
 		return -errno;
 	}
-	n = fread(a->token, 1, sizeof(a->token) - 1, f);
+	/* The first line; a longer one is refused, not cut. */
+	if (fgets(a->token, sizeof(a->token), f) == NULL)
+		a->token[0] = '\0';
 	fclose(f);
-	while (n > 0 && (a->token[n - 1] == '\n' || a->token[n - 1] == '\r' ||
-			 a->token[n - 1] == ' '))
+	n = strcspn(a->token, "\r\n");
+	if (a->token[n] == '\0' && n == sizeof(a->token) - 1) {
+		snprintf(err, err_len, "admin.token_file %s: the token is "
+			 "longer than %zu characters", path,
+			 sizeof(a->token) - 2);
+		return -EINVAL;
+	}
+	while (n > 0 && a->token[n - 1] == ' ')
 		n--;
 	a->token[n] = '\0';
 	if (n < 16) {
@@ -623,20 +658,21 @@ struct kc_admin *kc_admin_start(const struct kc_admin_ctx *c, char *err,
 	}
 	a->c = *c;
 	a->start_wall_ns = clock_ns(CLOCK_REALTIME);
+	a->start_mono_ns = clock_ns(CLOCK_MONOTONIC);
 	a->tls = cfg->admin.tls_certificate[0] != '\0';
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_mutex_init(&a->ctl_lock, NULL);
 	if (cfg->admin.token_file[0] != '\0' &&
 	    read_token(a, cfg->admin.token_file, err, err_len) != 0)
 		goto fail;
-	mg_init_library(a->tls ? MG_FEATURES_TLS : 0);
-	if (a->tls && mg_check_feature(MG_FEATURES_TLS) == 0) {
-		snprintf(err, err_len, "admin.tls_certificate is set but this "
-			 "civetweb has no TLS");
-		goto fail;
-	}
-	snprintf(ports, sizeof(ports), "%s:%u%s", cfg->admin.listen,
-		 cfg->admin.port, a->tls ? "s" : "");
+	mg_init_library(0);
+	/* With TLS, civetweb serves plain HTTP on loopback at a port the
+	 * kernel picks, behind our TLS front end (kc_admin_tls.c). */
+	if (a->tls)
+		snprintf(ports, sizeof(ports), "127.0.0.1:0");
+	else
+		snprintf(ports, sizeof(ports), "%s:%u", cfg->admin.listen,
+			 cfg->admin.port);
 	snprintf(threads, sizeof(threads), "%u", cfg->admin.threads);
 	opts[n++] = "listening_ports";
 	opts[n++] = ports;
@@ -650,12 +686,6 @@ struct kc_admin *kc_admin_start(const struct kc_admin_ctx *c, char *err,
 	 * polls: other clients would wait. */
 	opts[n++] = "keep_alive_timeout_ms";
 	opts[n++] = "500";
-	if (a->tls) {
-		opts[n++] = "ssl_certificate";
-		opts[n++] = cfg->admin.tls_certificate;
-		opts[n++] = "ssl_protocol_version";
-		opts[n++] = "4"; /* TLS 1.2 and newer */
-	}
 	opts[n] = NULL;
 	/* The first sample before anyone asks. */
 	take(a, &a->cur);
@@ -675,6 +705,22 @@ struct kc_admin *kc_admin_start(const struct kc_admin_ctx *c, char *err,
 		pthread_join(a->sampler, NULL);
 		goto fail;
 	}
+	if (a->tls) {
+		struct mg_server_port sp;
+
+		if (mg_get_server_ports(a->mg, 1, &sp) != 1 ||
+		    (a->tls_front = kc_tls_front_start(cfg->admin.listen,
+			cfg->admin.port, cfg->admin.tls_certificate,
+			(uint16_t)sp.port, 8 * cfg->admin.threads, err,
+			err_len)) == NULL) {
+			if (err[0] == '\0')
+				snprintf(err, err_len, "cannot start HTTPS");
+			mg_stop(a->mg);
+			__atomic_store_n(&a->quit, 1, __ATOMIC_RELEASE);
+			pthread_join(a->sampler, NULL);
+			goto fail;
+		}
+	}
 	mg_set_request_handler(a->mg, "/api/v1/", handle_api, a);
 	mg_set_request_handler(a->mg, "/metrics$", handle_metrics, a);
 	mg_set_request_handler(a->mg, "/", handle_page, a);
@@ -692,6 +738,7 @@ void kc_admin_stop(struct kc_admin *a)
 	if (a == NULL)
 		return;
 	kc_admin_telemetry_attach(NULL);
+	kc_tls_front_stop(a->tls_front);
 	mg_stop(a->mg);
 	__atomic_store_n(&a->quit, 1, __ATOMIC_RELEASE);
 	pthread_join(a->sampler, NULL);

@@ -37,7 +37,7 @@ json_t *kc_admin_json_status(struct kc_admin *a, const struct kc_admin_sample *s
 
 	return json_pack("{s:s, s:I, s:s, s:s, s:b, s:b, s:b, s:I, s:I}",
 		"version", KC_VERSION,
-		"uptime_s", (json_int_t)((s->wall_ns - a->start_wall_ns) /
+		"uptime_s", (json_int_t)((s->t_ns - a->start_mono_ns) /
 					 1000000000ull),
 		"config", cfg->source,
 		"durability", cfg->journal.dir[0] == '\0' ? "off" :
@@ -169,7 +169,8 @@ static json_t *histogram(const uint64_t lat[KC_LAT_BUCKETS])
 			last = (int)b;
 	for (int b = 0; b <= last; b++)
 		json_array_append_new(arr, json_pack("{s:o, s:o}",
-			"le_us", num(kc_admin_lat_le_s((unsigned int)b) * 1e6),
+			"le_us", json_real(kc_admin_lat_le_s((unsigned int)b) *
+					   1e6),
 			"count", u64(lat[b])));
 	return arr;
 }

@@ -185,7 +185,7 @@ char *kc_admin_metrics(struct kc_admin *a, const struct kc_admin_sample *s)
 	head(f, "build_info", "gauge", "always 1; the version in a label");
 	fprintf(f, "kingcobra_build_info{version=\"%s\"} 1\n", KC_VERSION);
 	one(f, "uptime_seconds", "gauge", "seconds since the admin server "
-	    "started", (double)(s->wall_ns - a->start_wall_ns) / 1e9);
+	    "started", (double)(s->t_ns - a->start_mono_ns) / 1e9);
 	one(f, "draining", "gauge", "1 while an operator drains the "
 	    "appliance", s->draining);
 	one(f, "in_flight_requests", "gauge", "requests taken in and not "

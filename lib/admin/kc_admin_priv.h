@@ -73,6 +73,8 @@ struct kc_admin {
 	struct kc_admin_ctx c;
 	struct mg_context *mg;
 	uint64_t start_wall_ns;
+	uint64_t start_mono_ns;		/* uptime: immune to clock steps */
+	struct kc_tls_front *tls_front;	/* HTTPS: TLS in front of civetweb */
 	char token[256];
 	size_t token_len;
 	bool tls;
