@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 
 #include "kc_auth.h"
@@ -31,13 +32,17 @@
 #define KCCTL_TIMEOUT_MAX_MS 600000u
 #define KCCTL_RETRIES_DEFAULT 2u
 #define KCCTL_RETRIES_MAX 100u
+#define KCCTL_ADMIN_DEFAULT "http://127.0.0.1:8080" /* admin: defaults */
+#define KCCTL_URL_MAX 1024u
+#define KCCTL_ERR_MAX (2 * KCCTL_URL_MAX + 512u) /* a message with a URL */
 
 enum kcctl_exit {
 	EXIT_OK = 0,	    /* a REPLY with status OK */
 	EXIT_STATUS = 1,    /* a REPLY with an error status */
 	EXIT_USAGE = 2,	    /* bad command line */
-	EXIT_TIMEOUT = 3,   /* no REPLY after every attempt */
-	EXIT_AUTH = 4,	    /* a REPLY failed authentication */
+	EXIT_TIMEOUT = 3,   /* no REPLY after every attempt; no admin server */
+	EXIT_AUTH = 4,	    /* a REPLY or admin certificate failed
+			     * authentication; the admin token was refused */
 	EXIT_SYSTEM = 5,    /* socket, file or protocol error */
 };
 
@@ -52,6 +57,11 @@ struct kcctl {
 	const char *op; /* command name, for output */
 	struct kc_client *client;
 	struct kc_reply reply;
+	/* The admin server's commands (status, action). */
+	char admin_url[KCCTL_URL_MAX]; /* without a trailing '/' */
+	const char *cacert;
+	const char *token_file;
+	CURL *curl;
 };
 
 static void usage(FILE *out)
@@ -59,7 +69,8 @@ static void usage(FILE *out)
 	fprintf(out,
 "usage: kcctl [OPTIONS] COMMAND [ARGS]\n"
 "\n"
-"Talk to a KingCobra appliance over KCP (UDP).\n"
+"Talk to a KingCobra appliance over KCP (UDP), or to its admin server over\n"
+"HTTP(S).\n"
 "\n"
 "Commands:\n"
 "  ping [TEXT]                        round trip; the appliance echoes TEXT\n"
@@ -86,6 +97,14 @@ static void usage(FILE *out)
 "  trail COIN                         print every hop COIN took, oldest first\n"
 "  audit                              check the ledger's invariants\n"
 "\n"
+"Admin server commands (HTTP or HTTPS, see --admin):\n"
+"  status                             health, uptime, ports, lcores, requests\n"
+"                                     and latency, journal, ledger and queues;\n"
+"                                     with --json every document of /api/v1/\n"
+"                                     in one object, keyed by its name\n"
+"  action audit|snapshot|drain|resume run an action (needs --token-file) and\n"
+"                                     print the server's JSON answer\n"
+"\n"
 "Options:\n"
 "  -s, --server HOST[:PORT]   appliance address (default " KCCTL_SERVER_DEFAULT ");\n"
 "                             IPv6 as [ADDR]:PORT\n"
@@ -98,6 +117,12 @@ static void usage(FILE *out)
 "      --timeout MS           wait per attempt, 1..%u (default %u)\n"
 "      --retries N            resends after the first attempt, 0..%u (default %u);\n"
 "                             a resend repeats the identical datagram\n"
+"      --admin URL            the admin server, http://HOST:PORT or\n"
+"                             https://HOST:PORT (default " KCCTL_ADMIN_DEFAULT ")\n"
+"      --cacert FILE          PEM CA certificate(s) to verify an https server\n"
+"                             with (default: the system's CAs); the host name or\n"
+"                             IP address of URL must match the certificate\n"
+"      --token-file FILE      the admin token, first line of FILE (action)\n"
 "  -h, --help                 this text\n"
 "  -V, --version              print the version\n"
 "\n"
@@ -107,9 +132,11 @@ static void usage(FILE *out)
 "Accounts are 1..4294967295, coin ids and amounts 1..18446744073709551615.\n"
 "With --json, an amount or coin id above 9223372036854775807 is a string.\n"
 "\n"
-"Exit codes: 0 reply OK; 1 reply with an error status, or an audit that found\n"
-"the ledger inconsistent; 2 usage error; 3 no reply (timeout); 4 reply failed\n"
-"authentication; 5 system or protocol error.\n",
+"Exit codes: 0 reply OK; 1 reply with an error status (admin server: HTTP 4xx\n"
+"or 5xx but 401), or an audit that found the ledger inconsistent; 2 usage\n"
+"error; 3 no reply (timeout; nothing listens at the admin URL); 4 reply failed\n"
+"authentication (admin server: its certificate failed verification, or it\n"
+"refused the token: HTTP 401); 5 system or protocol error.\n",
 		KC_MINT_COUNT_MAX, KC_COINS_PER_OP_MAX, KC_SPLIT_PARTS_MAX,
 		KC_COINS_PER_OP_MAX, KCCTL_TIMEOUT_MAX_MS, KCCTL_TIMEOUT_DEFAULT_MS,
 		KCCTL_RETRIES_MAX, KCCTL_RETRIES_DEFAULT);
@@ -1253,18 +1280,647 @@ static int cmd_audit(struct kcctl *k, int argc, char **argv)
 	return rc;
 }
 
+/* --- the admin server (HTTP or HTTPS, libcurl) ---------------------------- */
+
+/*
+ * libcurl rather than civetweb's client: civetweb 1.15 (Debian 12) checks
+ * the server's chain only when given a CA file, never its host name (it
+ * calls no X509_check_host or SSL_set1_host), and skips verification
+ * altogether without one; libcurl checks both, against --cacert or the
+ * system's CAs. It also links libssl.so.3 as usual, where civetweb
+ * dlopens "libssl.so", which only libssl-dev installs.
+ */
+
+/* Whatever the reply, the body stops here: the largest document (queues,
+ * every consumer of every queue) is far smaller. */
+#define KCCTL_HTTP_BODY_MAX (16u << 20)
+/* A drain waits up to 10 s for requests in flight before it answers. */
+#define KCCTL_HTTP_TIMEOUT_MS 15000u
+#define KCCTL_TOKEN_MAX 255u /* the admin server reads no longer one */
+
+/* One HTTP exchange: status and body, the body parsed when it is JSON. */
+struct http_answer {
+	long status; /* HTTP status */
+	char *body;
+	size_t len;
+	bool too_large;
+	json_t *doc; /* NULL: the body is not JSON */
+};
+
+static void http_answer_free(struct http_answer *a)
+{
+	free(a->body);
+	json_decref(a->doc);
+	memset(a, 0, sizeof(*a));
+}
+
+static size_t http_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct http_answer *a = arg;
+	size_t len = size * n;
+	char *body;
+
+	if (len > KCCTL_HTTP_BODY_MAX - a->len) {
+		a->too_large = true;
+		return 0; /* libcurl ends the transfer: CURLE_WRITE_ERROR */
+	}
+	body = realloc(a->body, a->len + len + 1);
+	if (body == NULL)
+		return 0;
+	memcpy(body + a->len, p, len);
+	a->body = body;
+	a->len += len;
+	a->body[a->len] = '\0';
+	return len;
+}
+
+/* The exit code of a transfer that got no HTTP answer. */
+static int curl_exit(CURLcode c)
+{
+	switch (c) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+		return EXIT_TIMEOUT; /* nobody answered */
+	case CURLE_PEER_FAILED_VERIFICATION:
+		return EXIT_AUTH; /* the server failed authentication */
+	default:
+		return EXIT_SYSTEM;
+	}
+}
+
+/*
+ * METHOD base URL + path, with the token as a Bearer header if given.
+ * EXIT_OK when an HTTP answer came (whatever its status: the caller
+ * judges it), else the exit code with the reason in err.
+ */
+static int http_call(struct kcctl *k, const char *method, const char *path,
+		     const char *token, struct http_answer *a, char *err,
+		     size_t err_len)
+{
+	char url[KCCTL_URL_MAX + 64];
+	char curl_err[CURL_ERROR_SIZE] = "";
+	char auth[KCCTL_TOKEN_MAX + 32];
+	struct curl_slist *headers = NULL;
+	CURLcode c;
+
+	memset(a, 0, sizeof(*a));
+	snprintf(url, sizeof(url), "%s%s", k->admin_url, path);
+	if (token != NULL) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
+			 token);
+		headers = curl_slist_append(NULL, auth);
+		explicit_bzero(auth, sizeof(auth));
+		if (headers == NULL) {
+			snprintf(err, err_len, "out of memory");
+			return EXIT_SYSTEM;
+		}
+	}
+	curl_easy_setopt(k->curl, CURLOPT_URL, url);
+	curl_easy_setopt(k->curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(k->curl, CURLOPT_ERRORBUFFER, curl_err);
+	curl_easy_setopt(k->curl, CURLOPT_WRITEFUNCTION, http_body);
+	curl_easy_setopt(k->curl, CURLOPT_WRITEDATA, a);
+	if (strcmp(method, "POST") == 0) {
+		curl_easy_setopt(k->curl, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(k->curl, CURLOPT_POSTFIELDSIZE, 0L);
+	} else {
+		curl_easy_setopt(k->curl, CURLOPT_HTTPGET, 1L);
+	}
+	c = curl_easy_perform(k->curl);
+	curl_easy_setopt(k->curl, CURLOPT_HTTPHEADER, NULL);
+	/* curl_slist_free_all does not wipe: do it for the token's copy. */
+	if (headers != NULL)
+		explicit_bzero(headers->data, strlen(headers->data));
+	curl_slist_free_all(headers);
+	if (c != CURLE_OK) {
+		snprintf(err, err_len, "%s %s: %s", method, url,
+			 a->too_large ? "the answer is larger than 16 MiB" :
+			 curl_err[0] != '\0' ? curl_err :
+			 curl_easy_strerror(c));
+		http_answer_free(a);
+		return curl_exit(c);
+	}
+	curl_easy_getinfo(k->curl, CURLINFO_RESPONSE_CODE, &a->status);
+	a->doc = json_loadb(a->body != NULL ? a->body : "", a->len, 0, NULL);
+	return EXIT_OK;
+}
+
+/*
+ * Judge an answer: EXIT_OK for a 200 with a JSON object, else the exit
+ * code with the reason in err (the server's "error" text when it gave
+ * one).
+ */
+static int http_judge(const char *method, const char *url, const char *path,
+		      const struct http_answer *a, char *err, size_t err_len)
+{
+	const char *why = json_string_value(json_object_get(a->doc, "error"));
+
+	if (a->status == 200 && json_is_object(a->doc))
+		return EXIT_OK;
+	if (a->status == 200) {
+		snprintf(err, err_len, "%s %s%s: the answer is not a JSON "
+			 "object: is that a KingCobra admin server?", method,
+			 url, path);
+		return EXIT_SYSTEM;
+	}
+	snprintf(err, err_len, "%s %s%s: HTTP %ld%s%s", method, url, path,
+		 a->status, why != NULL ? ": " : "", why != NULL ? why : "");
+	if (a->status == 401)
+		return EXIT_AUTH;
+	/* 4xx other than 401, 5xx: the appliance said no. Anything else
+	 * (a redirect, a page) is not an admin server of ours. */
+	return a->status >= 400 && a->status < 600 && a->doc != NULL ?
+		       EXIT_STATUS : EXIT_SYSTEM;
+}
+
+/* A failed admin command: its reason on stderr, or as JSON. */
+static int admin_failure(const struct kcctl *k, int code, long http_status,
+			 const char *msg)
+{
+	json_t *o;
+
+	if (!k->json) {
+		fprintf(stderr, "kcctl: %s\n", msg);
+		return code;
+	}
+	o = json_pack("{s:s, s:s, s:i, s:s}", "status",
+		      code == EXIT_AUTH ? "AUTH" : code == EXIT_TIMEOUT ?
+		      "TIMEOUT" : code == EXIT_STATUS ? "REFUSED" :
+		      "SYSTEM_ERROR", "op", k->op, "http_status",
+		      (int)http_status, "error", msg);
+	return json_print(o) == 0 ? code : EXIT_SYSTEM;
+}
+
+/* The token: the first line of the file, without its line end; token
+ * holds KCCTL_TOKEN_MAX + 2 bytes, so a longer line is seen as such. */
+static int read_token(const char *path, char *token, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (f == NULL) {
+		fprintf(stderr, "kcctl: token file %s: %s\n", path,
+			strerror(errno));
+		return EXIT_SYSTEM;
+	}
+	if (fgets(token, (int)len, f) == NULL)
+		token[0] = '\0';
+	fclose(f);
+	n = strcspn(token, "\r\n");
+	if (n > KCCTL_TOKEN_MAX) {
+		explicit_bzero(token, len);
+		fprintf(stderr, "kcctl: token file %s: the first line is "
+			"longer than %u characters\n", path, KCCTL_TOKEN_MAX);
+		return EXIT_SYSTEM;
+	}
+	while (n > 0 && token[n - 1] == ' ')
+		n--;
+	token[n] = '\0';
+	if (n == 0) {
+		fprintf(stderr, "kcctl: token file %s: the first line is "
+			"empty\n", path);
+		return EXIT_SYSTEM;
+	}
+	return EXIT_OK;
+}
+
+static int cmd_action(struct kcctl *k, int argc, char **argv)
+{
+	static const char *const names[] = { "audit", "snapshot", "drain",
+					     "resume" };
+	char token[KCCTL_TOKEN_MAX + 2];
+	char path[64];
+	char err[KCCTL_ERR_MAX];
+	struct http_answer a;
+	size_t i;
+	int rc;
+
+	if (argc != 1)
+		return usage_error("usage: action audit|snapshot|drain|resume");
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(argv[0], names[i]) == 0)
+			break;
+	if (i == sizeof(names) / sizeof(names[0]))
+		return usage_error("unknown action '%s' (audit, snapshot, "
+				   "drain, resume)", argv[0]);
+	if (k->token_file == NULL)
+		return usage_error("action needs --token-file FILE (the "
+				   "appliance's admin.token_file)");
+	rc = read_token(k->token_file, token, sizeof(token));
+	if (rc != EXIT_OK)
+		return rc;
+	snprintf(path, sizeof(path), "/api/v1/actions/%s", names[i]);
+	rc = http_call(k, "POST", path, token, &a, err, sizeof(err));
+	explicit_bzero(token, sizeof(token));
+	if (rc != EXIT_OK)
+		return admin_failure(k, rc, 0, err);
+	rc = http_judge("POST", k->admin_url, path, &a, err, sizeof(err));
+	if (rc != EXIT_OK) {
+		rc = admin_failure(k, rc, a.status, err);
+	} else {
+		/* The server's answer as it is: indented for people. */
+		if (json_dumpf(a.doc, stdout, JSON_PRESERVE_ORDER |
+			       (k->json ? JSON_COMPACT : JSON_INDENT(2))) != 0)
+			rc = EXIT_SYSTEM;
+		fputc('\n', stdout);
+		rc = ok_exit(rc);
+		/* The answer is OK, but the ledger it describes is not. */
+		if (rc == EXIT_OK && strcmp(names[i], "audit") == 0 &&
+		    !json_is_true(json_object_get(a.doc, "ok")))
+			rc = EXIT_STATUS;
+	}
+	http_answer_free(&a);
+	return rc;
+}
+
+/* The documents `kcctl status` reads, in the order --json gives them. */
+static const char *const status_docs[] = {
+	"status", "ports", "lcores", "rings", "stats", "latency",
+	"journal", "ledger", "queues", "events",
+};
+
+/* A document of the set, NULL if it could not be had. */
+static json_t *doc_of(json_t *all, const char *name)
+{
+	json_t *d = json_object_get(all, name);
+
+	return json_object_get(d, "error") != NULL ? NULL : d;
+}
+
+/* 1234567 -> "1.23 M" (SI), for packet and bit rates. */
+static void si(double v, char *out, size_t len)
+{
+	static const char *const units[] = { "", "k", "M", "G", "T" };
+	unsigned int u = 0;
+
+	while (v >= 1000 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1000;
+		u++;
+	}
+	snprintf(out, len, u == 0 ? "%.0f %s" : "%.2f %s", v, units[u]);
+}
+
+static int show_status(json_t *d, json_t *all, json_error_t *e)
+{
+	const char *version, *config, *durability;
+	json_int_t up, in_flight;
+	int production, draining, healthy;
+
+	if (json_unpack_ex(d, e, 0, "{s:s, s:I, s:s, s:s, s:b, s:b, s:b, "
+			   "s:I}", "version", &version, "uptime_s", &up,
+			   "config", &config, "durability", &durability,
+			   "production", &production, "draining", &draining,
+			   "healthy", &healthy, "in_flight", &in_flight) != 0)
+		return -1;
+	printf("kingcobra %s: %s%s, up %" JSON_INTEGER_FORMAT "d %02d:%02d:%02d,"
+	       " durability %s, %s, %" JSON_INTEGER_FORMAT " in flight"
+	       " (config %s)\n", version, healthy ? "healthy" : "UNHEALTHY",
+	       draining ? ", DRAINING" : "", up / 86400, (int)(up / 3600 % 24),
+	       (int)(up / 60 % 60), (int)(up % 60), durability,
+	       production ? "production" : "development", in_flight, config);
+	return 0;
+}
+
+static int show_port(json_t *p, json_t *all, json_error_t *e)
+{
+	const char *name, *driver;
+	int up;
+	json_int_t speed, rx_err, tx_err, missed;
+	double rx_pps, tx_pps, rx_bps, tx_bps;
+	char a[4][32];
+
+	if (json_unpack_ex(p, e, 0, "{s:s, s:s, s:b, s:I, s:I, s:I, s:I, "
+			   "s:F, s:F, s:F, s:F}", "name", &name, "driver",
+			   &driver, "link_up", &up, "speed_mbps", &speed,
+			   "rx_errors", &rx_err, "tx_errors", &tx_err,
+			   "rx_missed", &missed, "rx_pps", &rx_pps, "tx_pps",
+			   &tx_pps, "rx_bps", &rx_bps, "tx_bps", &tx_bps) != 0)
+		return -1;
+	si(rx_pps, a[0], sizeof(a[0]));
+	si(rx_bps, a[1], sizeof(a[1]));
+	si(tx_pps, a[2], sizeof(a[2]));
+	si(tx_bps, a[3], sizeof(a[3]));
+	printf("port %s (%s): link %s %" JSON_INTEGER_FORMAT " Mb/s; rx %spkt/s"
+	       " %sbit/s, tx %spkt/s %sbit/s; errors rx %" JSON_INTEGER_FORMAT
+	       " tx %" JSON_INTEGER_FORMAT ", missed %" JSON_INTEGER_FORMAT
+	       "\n", name, driver, up ? "up" : "DOWN", speed, a[0], a[1], a[2],
+	       a[3], rx_err, tx_err, missed);
+	return 0;
+}
+
+static int show_lcore(json_t *l, json_t *all, json_error_t *e)
+{
+	const char *role;
+	int lcore;
+	json_t *worker;
+	double busy, rps;
+
+	if (json_unpack_ex(l, e, 0, "{s:i, s:s, s:o, s:F, s:F}", "lcore",
+			   &lcore, "role", &role, "worker", &worker,
+			   "busy_pct", &busy, "requests_per_s", &rps) != 0)
+		return -1;
+	printf("lcore %d (%s", lcore, role);
+	if (json_is_integer(worker))
+		printf(" %" JSON_INTEGER_FORMAT, json_integer_value(worker));
+	printf("): busy %.2f%%, %.2f requests/s\n", busy, rps);
+	return 0;
+}
+
+static int show_ring(json_t *r, json_t *all, json_error_t *e)
+{
+	const char *name;
+	json_int_t count, size;
+	double fill;
+
+	if (json_unpack_ex(r, e, 0, "{s:s, s:I, s:I, s:F}", "name", &name,
+			   "count", &count, "size", &size, "fill_pct",
+			   &fill) != 0)
+		return -1;
+	printf("ring %s: %" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT
+	       " (%.2f%%)\n", name, count, size, fill);
+	return 0;
+}
+
+/* Requests from stats, their latency from latency: one line. */
+static int show_requests(json_t *st, json_t *all, json_error_t *e)
+{
+	json_t *lat = doc_of(all, "latency");
+	double rps, drops_ps, p50, p99, all50, all99;
+	json_int_t n, all_n, drops;
+
+	if (lat == NULL)
+		return 0;
+	if (json_unpack_ex(st, e, 0, "{s:F, s:F, s:I}", "requests_per_s",
+			   &rps, "drops_per_s", &drops_ps, "drops",
+			   &drops) != 0 ||
+	    json_unpack_ex(lat, e, 0, "{s:{s:I, s:{s:F, s:F}}, "
+			   "s:{s:I, s:{s:F, s:F}}}", "last_interval", "count",
+			   &n, "percentiles", "p50_us", &p50, "p99_us", &p99,
+			   "since_start", "count", &all_n, "percentiles",
+			   "p50_us", &all50, "p99_us", &all99) != 0)
+		return -1;
+	printf("requests: %.2f/s, latency p50 %.1f us p99 %.1f us over the "
+	       "last second (%" JSON_INTEGER_FORMAT "), p50 %.1f us p99 "
+	       "%.1f us since start (%" JSON_INTEGER_FORMAT "); drops %.2f/s, "
+	       "%" JSON_INTEGER_FORMAT " in all\n", rps, p50, p99, n, all50,
+	       all99, all_n, drops_ps, drops);
+	return 0;
+}
+
+static int show_shard(json_t *s, json_t *all, json_error_t *e)
+{
+	const char *state;
+	int shard, held;
+	json_int_t last, durable, fsync_us;
+
+	if (json_unpack_ex(s, e, 0, "{s:i, s:s, s:I, s:I, s:i, s:I}", "shard",
+			   &shard, "state", &state, "last_seq", &last,
+			   "durable_seq", &durable, "held_replies", &held,
+			   "last_fsync_us", &fsync_us) != 0)
+		return -1;
+	printf("journal shard %d: %s, durable seq %" JSON_INTEGER_FORMAT " of %"
+	       JSON_INTEGER_FORMAT ", last fsync %" JSON_INTEGER_FORMAT " us, "
+	       "%d replies held\n", shard, state, durable, last, fsync_us,
+	       held);
+	return 0;
+}
+
+static int show_ledger(json_t *d, json_t *all, json_error_t *e)
+{
+	json_t *audit;
+	json_int_t accounts, live, supply;
+	int enabled;
+
+	if (json_unpack_ex(d, e, 0, "{s:b}", "enabled", &enabled) != 0)
+		return -1;
+	if (!enabled) {
+		printf("ledger: off\n");
+		return 0;
+	}
+	if (json_unpack_ex(d, e, 0, "{s:I, s:I, s:I, s:o}", "accounts",
+			   &accounts, "live_coins", &live, "supply", &supply,
+			   "last_audit", &audit) != 0)
+		return -1;
+	printf("ledger: %" JSON_INTEGER_FORMAT " live coins, supply %"
+	       JSON_INTEGER_FORMAT ", %" JSON_INTEGER_FORMAT " accounts, last "
+	       "audit %s\n", live, supply, accounts, json_is_null(audit) ?
+	       "none since start" : json_is_true(json_object_get(audit,
+	       "ok")) ? "ok" : "FOUND VIOLATIONS");
+	return 0;
+}
+
+static int show_queue(json_t *q, json_t *all, json_error_t *e)
+{
+	const char *name;
+	int worker;
+	json_int_t depth, bytes, lag, max_lag = 0;
+	json_t *consumers, *c;
+	size_t i;
+
+	if (json_unpack_ex(q, e, 0, "{s:s, s:i, s:I, s:I, s:o}", "name",
+			   &name, "worker", &worker, "depth", &depth, "bytes",
+			   &bytes, "consumers", &consumers) != 0)
+		return -1;
+	json_array_foreach(consumers, i, c) {
+		if (json_unpack_ex(c, e, 0, "{s:I}", "lag", &lag) != 0)
+			return -1;
+		if (lag > max_lag)
+			max_lag = lag;
+	}
+	printf("queue %s (worker %d): depth %" JSON_INTEGER_FORMAT ", %"
+	       JSON_INTEGER_FORMAT " bytes, %zu consumer%s, max lag %"
+	       JSON_INTEGER_FORMAT "\n", name, worker, depth, bytes,
+	       json_array_size(consumers),
+	       json_array_size(consumers) == 1 ? "" : "s", max_lag);
+	return 0;
+}
+
+/*
+ * A line of the summary or a line for each item of an array: a document,
+ * the array in it (NULL: the document is shown whole), the line for an
+ * empty array (or none), and the function that shows the document or an
+ * item (with every document at hand, for a line that needs two).
+ */
+struct status_part {
+	const char *doc;
+	const char *array;
+	const char *none;
+	int (*show)(json_t *x, json_t *all, json_error_t *e);
+};
+
+static const struct status_part status_parts[] = {
+	{ "status", NULL, NULL, show_status },
+	{ "ports", "ports", NULL, show_port },
+	{ "lcores", "lcores", NULL, show_lcore },
+	{ "rings", "rings", NULL, show_ring },
+	{ "stats", NULL, NULL, show_requests },
+	{ "journal", "shards", "journal: off", show_shard },
+	{ "ledger", NULL, NULL, show_ledger },
+	{ "queues", "queues", "queues: none", show_queue },
+};
+
+/* 0, or -1 with e saying what in the document is not as expected. A
+ * document that could not be had is skipped: its error is told already. */
+static int show_part(const struct status_part *p, json_t *all,
+		     json_error_t *e)
+{
+	json_t *d = doc_of(all, p->doc), *arr, *x;
+	size_t i;
+
+	if (d == NULL)
+		return 0;
+	if (p->array == NULL)
+		return p->show(d, all, e);
+	if (json_unpack_ex(d, e, 0, "{s:o}", p->array, &arr) != 0)
+		return -1;
+	if (!json_is_array(arr)) {
+		snprintf(e->text, sizeof(e->text), "%s is not an array",
+			 p->array);
+		return -1;
+	}
+	if (json_array_size(arr) == 0 && p->none != NULL)
+		printf("%s\n", p->none);
+	json_array_foreach(arr, i, x)
+		if (p->show(x, all, e) != 0)
+			return -1;
+	return 0;
+}
+
+/*
+ * Every document of the admin API in one object keyed by name (a document
+ * that could not be had is {"error": ..., "http_status": ...} there), or a
+ * compact summary of them for people.
+ */
+static int cmd_status(struct kcctl *k, int argc, char **argv)
+{
+	char err[KCCTL_ERR_MAX];
+	json_t *all = json_object();
+	json_error_t je;
+	int rc = EXIT_OK;
+	size_t i;
+
+	if (argc != 0)
+		return usage_error("usage: status (no arguments)");
+	if (all == NULL)
+		return ok_exit(json_print(NULL));
+	json_object_set_new(all, "admin", json_string(k->admin_url));
+	for (i = 0; i < sizeof(status_docs) / sizeof(status_docs[0]); i++) {
+		struct http_answer a;
+		char path[64];
+		int r;
+
+		snprintf(path, sizeof(path), "/api/v1/%s", status_docs[i]);
+		r = http_call(k, "GET", path, NULL, &a, err, sizeof(err));
+		if (r != EXIT_OK) {
+			/* Nobody answering the first is nobody at all. */
+			json_decref(all);
+			return admin_failure(k, r, 0, err);
+		}
+		r = http_judge("GET", k->admin_url, path, &a, err,
+			       sizeof(err));
+		if (r == EXIT_OK) {
+			json_object_set(all, status_docs[i], a.doc);
+		} else {
+			json_object_set_new(all, status_docs[i], json_pack(
+				"{s:s, s:i}", "error", err, "http_status",
+				(int)a.status));
+			if (!k->json)
+				fprintf(stderr, "kcctl: %s\n", err);
+			if (rc == EXIT_OK)
+				rc = r;
+		}
+		http_answer_free(&a);
+	}
+	if (k->json)
+		return json_print(all) != 0 ? EXIT_SYSTEM : rc;
+	for (i = 0; i < sizeof(status_parts) / sizeof(status_parts[0]); i++) {
+		if (show_part(&status_parts[i], all, &je) == 0)
+			continue;
+		fprintf(stderr, "kcctl: the %s document from %s is not as "
+			"expected (%s): is the appliance of a compatible "
+			"version?\n", status_parts[i].doc, k->admin_url,
+			je.text);
+		rc = EXIT_SYSTEM;
+	}
+	json_decref(all);
+	return fflush(stdout) != 0 ? EXIT_SYSTEM : rc;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(struct kcctl *k, int argc, char **argv);
+	bool admin; /* talks to the admin server, not KCP */
 } commands[] = {
-	{ "ping", cmd_ping },	      { "publish", cmd_publish },
-	{ "fetch", cmd_fetch },	      { "commit", cmd_commit },
-	{ "offset", cmd_offset },     { "mint", cmd_mint },
-	{ "transfer", cmd_transfer }, { "split", cmd_split },
-	{ "merge", cmd_merge },	      { "burn", cmd_burn },
-	{ "balance", cmd_balance },   { "coin", cmd_coin },
-	{ "trail", cmd_trail },	      { "audit", cmd_audit },
+	{ "ping", cmd_ping, false },	    { "publish", cmd_publish, false },
+	{ "fetch", cmd_fetch, false },	    { "commit", cmd_commit, false },
+	{ "offset", cmd_offset, false },    { "mint", cmd_mint, false },
+	{ "transfer", cmd_transfer, false }, { "split", cmd_split, false },
+	{ "merge", cmd_merge, false },	    { "burn", cmd_burn, false },
+	{ "balance", cmd_balance, false },  { "coin", cmd_coin, false },
+	{ "trail", cmd_trail, false },	    { "audit", cmd_audit, false },
+	{ "status", cmd_status, true },	    { "action", cmd_action, true },
 };
+
+/* --admin URL: http:// or https://, kept without a trailing '/'. */
+static int admin_url(struct kcctl *k, const char *url)
+{
+	size_t n = strlen(url);
+
+	if (strncmp(url, "http://", 7) != 0 &&
+	    strncmp(url, "https://", 8) != 0)
+		return usage_error("bad --admin '%s' (http://HOST:PORT or "
+				   "https://HOST:PORT)", url);
+	while (n > 0 && url[n - 1] == '/')
+		n--;
+	if (n >= sizeof(k->admin_url))
+		return usage_error("--admin URL is longer than %zu characters",
+				   sizeof(k->admin_url) - 1);
+	memcpy(k->admin_url, url, n);
+	k->admin_url[n] = '\0';
+	return EXIT_OK;
+}
+
+/* An admin command: one libcurl handle for all its requests (one
+ * connection, kept alive), verifying an https server's certificate and
+ * name, and never through a proxy (the token would travel there). */
+static int run_admin(struct kcctl *k,
+		     int (*fn)(struct kcctl *k, int argc, char **argv),
+		     int argc, char **argv)
+{
+	long total_ms = k->timeout_ms > KCCTL_HTTP_TIMEOUT_MS ?
+			(long)k->timeout_ms : (long)KCCTL_HTTP_TIMEOUT_MS;
+	int rc;
+
+	if (k->cacert != NULL && strncmp(k->admin_url, "https://", 8) != 0)
+		return usage_error("--cacert is for an https:// admin URL");
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "kcctl: cannot initialise libcurl\n");
+		return EXIT_SYSTEM;
+	}
+	k->curl = curl_easy_init();
+	if (k->curl == NULL) {
+		fprintf(stderr, "kcctl: cannot initialise libcurl\n");
+		curl_global_cleanup();
+		return EXIT_SYSTEM;
+	}
+	curl_easy_setopt(k->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(k->curl, CURLOPT_PROXY, "");
+	curl_easy_setopt(k->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(k->curl, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)k->timeout_ms);
+	curl_easy_setopt(k->curl, CURLOPT_TIMEOUT_MS, total_ms);
+	curl_easy_setopt(k->curl, CURLOPT_USERAGENT, "kcctl/" KC_VERSION);
+	curl_easy_setopt(k->curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(k->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(k->curl, CURLOPT_SSLVERSION,
+			 (long)CURL_SSLVERSION_TLSv1_2);
+	if (k->cacert != NULL)
+		curl_easy_setopt(k->curl, CURLOPT_CAINFO, k->cacert);
+	rc = fn(k, argc, argv);
+	curl_easy_cleanup(k->curl);
+	curl_global_cleanup();
+	return rc;
+}
 
 int main(int argc, char **argv)
 {
@@ -1275,6 +1931,9 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "retries", required_argument, NULL, 'r' },
+		{ "admin", required_argument, NULL, 'A' },
+		{ "cacert", required_argument, NULL, 'C' },
+		{ "token-file", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -1290,6 +1949,7 @@ int main(int argc, char **argv)
 	k.server = KCCTL_SERVER_DEFAULT;
 	k.timeout_ms = KCCTL_TIMEOUT_DEFAULT_MS;
 	k.retries = KCCTL_RETRIES_DEFAULT;
+	snprintf(k.admin_url, sizeof(k.admin_url), "%s", KCCTL_ADMIN_DEFAULT);
 
 	while ((opt = getopt_long(argc, argv, "s:k:c:hV", longopts, NULL)) !=
 	       -1) {
@@ -1323,6 +1983,17 @@ int main(int argc, char **argv)
 						   optarg, KCCTL_RETRIES_MAX);
 			k.retries = (uint32_t)v;
 			break;
+		case 'A':
+			rc = admin_url(&k, optarg);
+			if (rc != EXIT_OK)
+				return rc;
+			break;
+		case 'C':
+			k.cacert = optarg;
+			break;
+		case 'T':
+			k.token_file = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
@@ -1345,6 +2016,9 @@ int main(int argc, char **argv)
 	if (i == sizeof(commands) / sizeof(commands[0]))
 		return usage_error("unknown command '%s'", argv[optind]);
 	k.op = commands[i].name;
+	if (commands[i].admin)
+		return run_admin(&k, commands[i].fn, argc - optind - 1,
+				 argv + optind + 1);
 
 	memset(&o, 0, sizeof(o));
 	if (k.keyfile != NULL) {
