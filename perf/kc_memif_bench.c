@@ -4,9 +4,11 @@
  * of one appliance lcore without the kernel in the way. A DPDK application:
  * EAL arguments first (they must create the memif client port), then
  *
- *   -- SECONDS WINDOW APPLIANCE_MAC APPLIANCE_IP
+ *   -- SECONDS WINDOW APPLIANCE_MAC APPLIANCE_IP [RATE]
  *
- * It keeps WINDOW signed PING requests in flight from its main lcore, counts
+ * It keeps WINDOW signed PING requests in flight from its main lcore (and,
+ * with RATE, sends no more than RATE a second: an offered load that does
+ * not depend on how much CPU the generator gets), counts
  * the REPLYs by message id for SECONDS, and prints one JSON object. The
  * load generator of perf/ (kc-loadgen, later) does rates and latency
  * percentiles; this measures how many PINGs one lcore answers.
@@ -40,6 +42,7 @@ int main(int argc, char **argv)
 	uint64_t sent = 0, replies = 0, bad = 0, rtt_sum = 0;
 	uint64_t hz, t0, end, now, last_rx;
 	unsigned int seconds, window;
+	uint64_t rate = 0;
 	uint16_t port;
 	int rc;
 
@@ -48,11 +51,13 @@ int main(int argc, char **argv)
 		return 1;
 	argc -= rc;
 	argv += rc;
-	if (argc != 5) {
+	if (argc != 5 && argc != 6) {
 		fprintf(stderr, "usage: kc-memif-bench EAL... -- SECONDS WINDOW "
-			"APPLIANCE_MAC APPLIANCE_IP\n");
+			"APPLIANCE_MAC APPLIANCE_IP [RATE]\n");
 		return 2;
 	}
+	if (argc == 6)
+		rate = strtoull(argv[5], NULL, 10);
 	seconds = (unsigned int)atoi(argv[1]);
 	window = (unsigned int)atoi(argv[2]);
 	kc_key_init(&key, KC_DEV_CLIENT_ID, kc_dev_key, "dev");
@@ -76,6 +81,7 @@ int main(int argc, char **argv)
 			last_rx = now;
 		}
 		if (inflight + BURST <= window &&
+		    (rate == 0 || sent + BURST <= (now - t0) * rate / hz) &&
 		    rte_pktmbuf_alloc_bulk(mp, tx, BURST) == 0) {
 			uint16_t k;
 
