@@ -22,12 +22,13 @@ printf '%s\n' "$TOKEN" >"$WORK/admin.token"
 printf '%s\n# made for test_admin.sh\n' "$TOKEN" >"$WORK/admin-lines.token"
 openssl rand -hex 24 >"$WORK/wrong.token"
 
-# admin_config NAME TOKEN_FILE [TLS_PEM]: tap.yaml plus an admin: section,
-# in $WORK (the token file is in $WORK, so the config cannot be a static
-# one; its keys file becomes an absolute path).
+# admin_config NAME TOKEN_FILE [TLS_PEM]: tap.yaml with this admin:
+# section instead of its own (the last section of the file), in $WORK (the
+# token file is in $WORK, so the config cannot be a static one; its keys
+# file becomes an absolute path).
 admin_config() {
-	sed "s#^  keys_file: .*#  keys_file: $SRC/config/dev.keys#" \
-		"$CFG/tap.yaml" >"$WORK/$1.yaml"
+	sed -e "s#^  keys_file: .*#  keys_file: $SRC/config/dev.keys#" \
+		-e '/^admin:/,$d' "$CFG/tap.yaml" >"$WORK/$1.yaml"
 	cat >>"$WORK/$1.yaml" <<-EOF
 	admin:
 	  enabled: true
