@@ -47,10 +47,6 @@
  * (a hop is 48 bytes, and the walk takes 16 more per hop). */
 #define TRAIL_HOPS_FIRST 4096u
 #define TRAIL_HOPS_MAX (1u << 20)
-/* The fixed part of a ledger snapshot (kc_ledger.c, "Snapshot:"): magic,
- * u64 next_coin, minted, burnt, u32 accounts, LIVE coins; big-endian. */
-#define LEDGER_SNAP_MAGIC "KCLEDGR1"
-#define LEDGER_SNAP_FIXED 40u
 
 struct opts {
 	bool json;
@@ -155,7 +151,7 @@ static int find_shards(const char *dir, int only, struct shards *s)
 		s->n = 1;
 		return 0;
 	}
-	snprintf(s->hint_path, PATH_LEN, "%s/ledger.snapshot", dir);
+	kc_ledger_hint_path(s->hint_path, PATH_LEN, dir);
 	for (uint16_t i = 0; i < KC_JSHARD_MAX; i++) {
 		if (only >= 0 && i != only)
 			continue;
@@ -437,6 +433,7 @@ static void snapshot_fields(const struct kc_jrec *h, const uint8_t *payload,
 {
 	const uint8_t *q = payload + KC_JSNAP_HDR_LEN;
 	uint32_t avail = h->payload_len - KC_JSNAP_HDR_LEN;
+	struct kc_ledger_snap_info li;
 	struct kc_jsnap sh;
 
 	if (!kc_jsnap_decode(payload, h->payload_len, &sh)) {
@@ -458,16 +455,14 @@ static void snapshot_fields(const struct kc_jrec *h, const uint8_t *payload,
 		name[q[6]] = '\0';
 		json_object_set_new(o, "queue", json_string(name));
 	}
-	if (sh.kind == KC_JSNAP_LEDGER && avail >= LEDGER_SNAP_FIXED &&
-	    memcmp(q, LEDGER_SNAP_MAGIC, 8) == 0) {
-		json_object_set_new(o, "next_coin",
-				    json_u64(kc_get_u64(q + 8)));
-		json_object_set_new(o, "minted", json_u64(kc_get_u64(q + 16)));
-		json_object_set_new(o, "burnt", json_u64(kc_get_u64(q + 24)));
-		json_object_set_new(o, "accounts",
-				    json_integer(kc_get_u32(q + 32)));
+	if (sh.kind == KC_JSNAP_LEDGER &&
+	    kc_ledger_snapshot_info(q, avail, &li)) {
+		json_object_set_new(o, "next_coin", json_u64(li.next_coin));
+		json_object_set_new(o, "minted", json_u64(li.minted));
+		json_object_set_new(o, "burnt", json_u64(li.burnt));
+		json_object_set_new(o, "accounts", json_integer(li.accounts));
 		json_object_set_new(o, "live_coins",
-				    json_integer(kc_get_u32(q + 36)));
+				    json_integer(li.live_coins));
 	}
 }
 
@@ -697,20 +692,12 @@ static void problem(struct vshard *v, const struct kc_jrec *h,
  */
 static uint64_t read_hint(const char *path)
 {
-	char text[32] = "", *endp;
-	uint64_t v;
-	size_t n;
-	FILE *f = path[0] != '\0' ? fopen(path, "re") : NULL;
+	bool present = false;
+	uint64_t v = path[0] != '\0' ? kc_ledger_hint_read(path, &present) : 0;
 
-	if (f == NULL)
-		return 0;
-	n = fread(text, 1, sizeof(text) - 1, f);
-	fclose(f);
-	text[n] = '\0';
-	v = strtoull(text, &endp, 10);
-	if (endp == text)
+	if (present && v == 0)
 		printf("%s holds no seq: recovery ignores it\n", path);
-	return endp == text ? 0 : v;
+	return v;
 }
 
 /* A SNAPSHOT part: it must decode, and a complete ledger snapshot must
@@ -1163,6 +1150,7 @@ static int trail_scan(const char *path, const struct opts *op, uint64_t coin,
 		      struct trail_scan *t)
 {
 	struct kc_jreader *r = open_reader(path, op->torn_limit);
+	struct kc_ledger_snap_info li;
 	struct kc_hoprec hr;
 	struct kc_jsnap sh;
 	struct kc_jrec h;
@@ -1185,11 +1173,11 @@ static int trail_scan(const char *path, const struct opts *op, uint64_t coin,
 		if (h.type == KC_JREC_SNAPSHOT &&
 		    kc_jsnap_decode(p, h.payload_len, &sh) &&
 		    sh.kind == KC_JSNAP_LEDGER && sh.part == 0 &&
-		    h.payload_len >= KC_JSNAP_HDR_LEN + LEDGER_SNAP_FIXED &&
-		    memcmp(q, LEDGER_SNAP_MAGIC, 8) == 0) {
+		    kc_ledger_snapshot_info(q, h.payload_len -
+					    KC_JSNAP_HDR_LEN, &li)) {
 			t->ledger_snapshot = true;
-			if (kc_get_u64(q + 8) > t->known)
-				t->known = kc_get_u64(q + 8);
+			if (li.next_coin > t->known)
+				t->known = li.next_coin;
 		}
 	}
 	if (end_bad(kc_jreader_end(r))) {

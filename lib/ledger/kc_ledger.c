@@ -1041,3 +1041,16 @@ bool kc_ledger_snapshot_digest(const uint8_t *buf, size_t len,
 	digest_out(sum, digest);
 	return true;
 }
+
+bool kc_ledger_snapshot_info(const uint8_t *buf, size_t len,
+			     struct kc_ledger_snap_info *i)
+{
+	if (len < SNAP_FIXED || memcmp(buf, SNAP_MAGIC, 8) != 0)
+		return false;
+	i->next_coin = kc_get_u64(buf + 8);
+	i->minted = kc_get_u64(buf + 16);
+	i->burnt = kc_get_u64(buf + 24);
+	i->accounts = kc_get_u32(buf + 32);
+	i->live_coins = kc_get_u32(buf + 36);
+	return true;
+}

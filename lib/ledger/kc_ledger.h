@@ -180,4 +180,28 @@ uint64_t kc_ledger_snapshot_max(const struct kc_ledger_limits *lim);
 size_t kc_ledger_snapshot(struct kc_ledger *l, uint8_t *buf, size_t cap);
 int kc_ledger_restore(struct kc_ledger *l, const uint8_t *buf, size_t len);
 
+/* The fixed part of a snapshot, from its first bytes (the rest of it need
+ * not be there): false if they are not a ledger snapshot's. */
+struct kc_ledger_snap_info {
+	uint64_t next_coin;
+	uint64_t minted;
+	uint64_t burnt;
+	uint32_t accounts;
+	uint32_t live_coins;
+};
+bool kc_ledger_snapshot_info(const uint8_t *buf, size_t len,
+			     struct kc_ledger_snap_info *i);
+
+/*
+ * JOURNAL_DIR/ledger.snapshot: the seq of the first part of the newest
+ * durable ledger snapshot, one decimal line (kc_ledger_hint.c). read:
+ * 0 when absent (*present false) or holding no seq (*present true).
+ * write: durably (a temporary file, fsync, rename, the directory's
+ * fsync); 0 or a negative errno.
+ */
+#define KC_LEDGER_HINT_NAME "ledger.snapshot"
+int kc_ledger_hint_path(char *out, size_t len, const char *journal_dir);
+uint64_t kc_ledger_hint_read(const char *path, bool *present);
+int kc_ledger_hint_write(const char *path, uint64_t seq0);
+
 #endif /* KC_LEDGER_H */

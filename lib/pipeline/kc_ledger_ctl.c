@@ -193,51 +193,16 @@ static void serve(struct kc_ledger_ctl *c, struct kc_trail_job *job)
 	job->len = KC_TRAIL_REPLY_FIXED + count * KC_HOP_WIRE_LEN;
 }
 
-/* Make a rename in path's directory durable. */
-static void sync_dir(const char *path)
-{
-	char dir[KC_CFG_PATH_MAX + 32];
-	char *slash;
-	int fd;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash == NULL)
-		return;
-	*slash = '\0';
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-}
-
-/* DIR/ledger.snapshot: the seq of the ledger snapshot recovery starts
- * from, written once that snapshot is durable (write, fsync, rename). */
+/* DIR/ledger.snapshot, once the snapshot it names is durable. */
 static void write_hint(struct kc_ledger_ctl *c, uint64_t seq0)
 {
-	char tmp[sizeof(c->hint_path) + 8];
-	FILE *f;
+	int rc = kc_ledger_hint_write(c->hint_path, seq0);
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", c->hint_path);
-	f = fopen(tmp, "we");
-	if (f == NULL)
-		goto fail;
-	fprintf(f, "%" PRIu64 "\n", seq0);
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		fclose(f);
-		goto fail;
-	}
-	fclose(f);
-	if (rename(tmp, c->hint_path) != 0)
-		goto fail;
-	sync_dir(c->hint_path);
-	c->hint_written = seq0;
-	return;
-fail:
-	/* Harmless: recovery then replays the ledger from further back. */
-	RTE_LOG(WARNING, USER1, "kingcobra: cannot write %s: %s\n",
-		c->hint_path, strerror(errno));
+	/* A failure is harmless: recovery then replays the ledger from
+	 * further back. */
+	if (rc != 0)
+		RTE_LOG(WARNING, USER1, "kingcobra: cannot write %s: %s\n",
+			c->hint_path, strerror(-rc));
 	c->hint_written = seq0;
 }
 
@@ -282,8 +247,7 @@ int kc_ledger_ctl_start(struct kc_worker_state *w, const char *journal_dir)
 		return -ENOMEM;
 	c->w = w;
 	kc_jshard_path(sd, sizeof(sd), journal_dir, 0);
-	snprintf(c->hint_path, sizeof(c->hint_path), "%s/ledger.snapshot",
-		 journal_dir);
+	kc_ledger_hint_path(c->hint_path, sizeof(c->hint_path), journal_dir);
 	c->hint_written = w->ledger->hint_seq0;
 	c->x = kc_jlookup_open(sd);
 	c->hops = malloc(sizeof(*c->hops) * w->ledger->trail_max_hops);

@@ -504,17 +504,11 @@ static int replay_record(struct replay *rp, const struct kc_jrec *h,
 static uint64_t read_hint(const char *dir)
 {
 	char path[KC_CFG_PATH_MAX + 32];
-	unsigned long long v = 0;
-	FILE *f;
+	bool present;
 
-	snprintf(path, sizeof(path), "%s/ledger.snapshot", dir);
-	f = fopen(path, "re");
-	if (f == NULL)
+	if (kc_ledger_hint_path(path, sizeof(path), dir) != 0)
 		return 0;
-	if (fscanf(f, "%llu", &v) != 1)
-		v = 0;
-	fclose(f);
-	return v;
+	return kc_ledger_hint_read(path, &present);
 }
 
 /* After the last record of shard 0: is the ledger whole? Say what it is
