@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <rte_telemetry.h>
@@ -30,26 +31,27 @@ const char *kc_counter_desc(enum kc_counter c)
 	return c < KC_CTR_COUNT ? counter_descs[c] : "?";
 }
 
-void kc_stats_sum(uint64_t out[KC_CTR_COUNT])
+/* Sum n counters at byte offset off of every lcore's struct. */
+static void sum_lcores(uint64_t *out, size_t off, unsigned int n)
 {
-	memset(out, 0, sizeof(uint64_t) * KC_CTR_COUNT);
+	memset(out, 0, sizeof(uint64_t) * n);
 	for (unsigned int l = 0; l < RTE_MAX_LCORE; l++) {
-		const volatile uint64_t *src = kc_stats[l].c;
+		const volatile uint64_t *src = (const volatile uint64_t *)
+			((const char *)&kc_stats[l] + off);
 
-		for (unsigned int i = 0; i < KC_CTR_COUNT; i++)
+		for (unsigned int i = 0; i < n; i++)
 			out[i] += src[i];
 	}
 }
 
+void kc_stats_sum(uint64_t out[KC_CTR_COUNT])
+{
+	sum_lcores(out, offsetof(struct kc_lcore_stats, c), KC_CTR_COUNT);
+}
+
 void kc_stats_lat_sum(uint64_t out[KC_LAT_BUCKETS])
 {
-	memset(out, 0, sizeof(uint64_t) * KC_LAT_BUCKETS);
-	for (unsigned int l = 0; l < RTE_MAX_LCORE; l++) {
-		const volatile uint64_t *src = kc_stats[l].lat;
-
-		for (unsigned int i = 0; i < KC_LAT_BUCKETS; i++)
-			out[i] += src[i];
-	}
+	sum_lcores(out, offsetof(struct kc_lcore_stats, lat), KC_LAT_BUCKETS);
 }
 
 uint64_t kc_stats_drops(const uint64_t sum[KC_CTR_COUNT])

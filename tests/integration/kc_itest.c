@@ -40,17 +40,6 @@
 #include "kc_proto.h"
 
 static const char *server;
-static int checks, failures;
-
-#define CHECK(cond, ...)                                   \
-	do {                                               \
-		checks++;                                  \
-		if (!(cond)) {                             \
-			failures++;                        \
-			fprintf(stderr, "FAIL: " __VA_ARGS__); \
-			fprintf(stderr, "\n");             \
-		}                                          \
-	} while (0)
 
 static struct kc_client *open_client(uint32_t timeout_ms)
 {

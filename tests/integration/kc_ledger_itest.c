@@ -44,20 +44,6 @@
 #define MAX_COINS 4096u
 
 static const char *server, *keys;
-static int checks, failures;
-static pthread_mutex_t check_lock = PTHREAD_MUTEX_INITIALIZER;
-
-#define CHECK(cond, ...)                                           \
-	do {                                                       \
-		pthread_mutex_lock(&check_lock);                   \
-		checks++;                                          \
-		if (!(cond)) {                                     \
-			failures++;                                \
-			fprintf(stderr, "FAIL: " __VA_ARGS__);     \
-			fprintf(stderr, "\n");                     \
-		}                                                  \
-		pthread_mutex_unlock(&check_lock);                 \
-	} while (0)
 
 static struct kc_client *open_as(uint32_t id, uint32_t timeout_ms,
 				 uint32_t retries)
