@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -166,12 +167,17 @@ static void *relay_main(void *arg)
 	struct relay *r = arg;
 	struct kc_tls_front *f = r->f;
 	struct timeval tv = { .tv_sec = IO_TIMEOUT_S };
+	const int one = 1;
 	uint16_t local_port = 0;
 	SSL *ssl = SSL_new(f->ctx);
 	int in_fd = -1;
 
 	setsockopt(r->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(r->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	/* An answer leaves as a few TLS records (civetweb writes headers
+	 * and body apart): with Nagle on, each later one would wait for
+	 * the client's delayed ACK on a kept-alive connection. */
+	setsockopt(r->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (ssl == NULL || SSL_set_fd(ssl, r->fd) != 1 || SSL_accept(ssl) != 1)
 		goto out;
 	in_fd = connect_inner(f->inner_port, &local_port);
