@@ -16,11 +16,11 @@
 #include <rte_udp.h>
 
 #include "kc_auth.h"
+#include "kc_frame.h"
 #include "kc_proto.h"
 
 #define KC_GEN_BURST 32
-#define KC_GEN_KCP_OFF (sizeof(struct rte_ether_hdr) + \
-			sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr))
+#define KC_GEN_KCP_OFF KC_FRAME_KCP_OFF
 
 struct kc_gen {
 	const char *prog;		/* for messages */
