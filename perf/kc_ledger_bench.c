@@ -96,37 +96,8 @@ static uint64_t seq_make(uint32_t coin)
 static int call(const struct kc_key *key, uint8_t op, const uint8_t *payload,
 		uint32_t len, uint8_t *out, uint32_t cap, uint32_t *out_len)
 {
-	struct rte_mbuf *m, *rx[BURST];
-	uint64_t seq = seq_make(SEQ_SETUP), end;
-	int status = -1;
-
-	m = rte_pktmbuf_alloc(gen.mp);
-	if (m == NULL)
-		return -1;
-	kc_gen_build(&gen, m, key, op, seq, payload, len);
-	if (rte_eth_tx_burst(gen.port, 0, &m, 1) != 1) {
-		rte_pktmbuf_free(m);
-		return -1;
-	}
-	end = rte_rdtsc() + CALL_TIMEOUT_S * gen.hz;
-	while (status < 0 && rte_rdtsc() < end) {
-		uint16_t n = rte_eth_rx_burst(gen.port, 0, rx, BURST);
-
-		for (uint16_t i = 0; i < n; i++) {
-			struct kc_hdr h;
-			const uint8_t *kcp = kc_gen_reply(rx[i], &h);
-
-			if (kcp == NULL || kc_msg_id_seq(h.msg_id) != seq) {
-				r.other_frames++;
-				continue;
-			}
-			status = h.status;
-			*out_len = RTE_MIN(h.payload_len, cap);
-			memcpy(out, kcp + KC_HDR_LEN, *out_len);
-		}
-		rte_pktmbuf_free_bulk(rx, n);
-	}
-	return status;
+	return kc_gen_call(&gen, key, op, seq_make(SEQ_SETUP), payload, len,
+			   out, cap, out_len, CALL_TIMEOUT_S);
 }
 
 /* A set-up request that must succeed; false with the reason on stderr. */

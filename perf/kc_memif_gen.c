@@ -125,3 +125,41 @@ const uint8_t *kc_gen_reply(const struct rte_mbuf *m, struct kc_hdr *h)
 		return NULL;
 	return kcp;
 }
+
+int kc_gen_call(const struct kc_gen *g, const struct kc_key *key, uint8_t op,
+		uint64_t seq, const uint8_t *payload, uint32_t len,
+		uint8_t *out, uint32_t cap, uint32_t *out_len,
+		unsigned int timeout_s)
+{
+	struct rte_mbuf *m, *rx[KC_GEN_BURST];
+	uint64_t end;
+	int status = -1;
+
+	*out_len = 0;
+	m = rte_pktmbuf_alloc(g->mp);
+	if (m == NULL)
+		return -1;
+	kc_gen_build(g, m, key, op, seq, payload, len);
+	if (rte_eth_tx_burst(g->port, 0, &m, 1) != 1) {
+		rte_pktmbuf_free(m);
+		return -1;
+	}
+	end = rte_rdtsc() + timeout_s * g->hz;
+	while (status < 0 && rte_rdtsc() < end) {
+		uint16_t n = rte_eth_rx_burst(g->port, 0, rx, KC_GEN_BURST);
+
+		for (uint16_t i = 0; i < n; i++) {
+			struct kc_hdr h;
+			const uint8_t *kcp = kc_gen_reply(rx[i], &h);
+
+			if (kcp == NULL || kc_msg_id_seq(h.msg_id) != seq ||
+			    h.client_id != key->client_id)
+				continue;
+			status = h.status;
+			*out_len = RTE_MIN(h.payload_len, cap);
+			memcpy(out, kcp + KC_HDR_LEN, *out_len);
+		}
+		rte_pktmbuf_free_bulk(rx, n);
+	}
+	return status;
+}

@@ -60,6 +60,17 @@ void kc_gen_build(const struct kc_gen *g, struct rte_mbuf *m,
 		  const uint8_t *payload, uint32_t len);
 
 /*
+ * Send one request (a set-up step: MINT, BALANCE) and wait up to
+ * timeout_s for its REPLY, dropping other frames: the REPLY's status, with
+ * up to cap bytes of its payload in out and their count in out_len; -1 if
+ * it could not be sent or no REPLY came.
+ */
+int kc_gen_call(const struct kc_gen *g, const struct kc_key *key, uint8_t op,
+		uint64_t seq, const uint8_t *payload, uint32_t len,
+		uint8_t *out, uint32_t cap, uint32_t *out_len,
+		unsigned int timeout_s);
+
+/*
  * The KCP message of a received frame, its header decoded into h; NULL
  * if the frame is not a well-formed KCP REPLY.
  */

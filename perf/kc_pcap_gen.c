@@ -86,7 +86,7 @@ static int parse_u64(const char *s, const char *what, uint64_t max,
 	char *end;
 
 	errno = 0;
-	*v = strtoull(s, &end, 0);
+	*v = strtoull(s, &end, 10);
 	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || *v > max) {
 		fprintf(stderr, "kc-pcap-gen: bad %s '%s' (0..%" PRIu64 ")\n",
 			what, s, max);

@@ -1,0 +1,756 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * kc-loadgen: the load generator. A DPDK application that sends signed KCP
+ * REQUESTs (PING, PUBLISH or TRANSFER) out of port 0, whatever the EAL
+ * arguments made it (a memif client, AF_XDP or AF_PACKET on a veth, a
+ * NIC), matches the REPLYs by message id and reports the achieved rate,
+ * the loss and the latency percentiles.
+ *
+ *   kc-loadgen EAL... -- --mac MAC --ip IP [options]     (--help)
+ *
+ * Two ways to offer load:
+ * - open loop, --rate R: request i is due at start + i / R, whatever the
+ *   REPLYs do. Its latency is counted from when it was due, not from when
+ *   it left: a generator (or appliance) that falls behind cannot hide the
+ *   wait it caused (coordinated omission). A request that cannot be sent
+ *   (no mbuf, TX full, its tracking slot still busy) is counted as not
+ *   sent and its time still passes.
+ * - closed loop, --window W (no --rate): W requests in flight, a new one
+ *   as soon as one is answered; latency from when it left.
+ *
+ * Time: --warmup seconds first (sent and answered, not counted), then
+ * --duration seconds measured: the figures are about the requests DUE in
+ * that span. Afterwards it waits up to --drain seconds for what is in
+ * flight; what is still unanswered then is lost. Progress goes to stderr
+ * once a second; the result is one JSON object on stdout and, with
+ * --json FILE, in FILE too.
+ *
+ * TRANSFER: set-up MINTs --coins coins (denomination 1) to account 1 with
+ * the mint authority's key (client 1), and each TRANSFER moves one coin
+ * from its owner to the other account (1 -> 2, 2 -> 1), signed with the
+ * owner's key; a coin has at most one TRANSFER in flight, so a correct
+ * appliance refuses none. At the end the BALANCEs of both accounts must
+ * have moved as the REPLYs said (balance_check "ok").
+ *
+ * Exit status: 0 if the run was clean (something answered OK, no error
+ * status, nothing lost, balances as tracked), 1 if not, 2 for bad
+ * arguments.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_malloc.h>
+
+#include "kc_hist.h"
+#include "kc_memif_gen.h"
+
+#define PROG "kc-loadgen"
+#define BURST KC_GEN_BURST
+#define SLOT_BITS 20u			/* requests tracked in flight */
+#define SLOTS (1u << SLOT_BITS)
+#define SLOT_MASK (SLOTS - 1u)
+#define COINS_MAX 65536u
+#define ACCOUNTS 2u
+#define STATUS_MAX 32u
+#define CALL_TIMEOUT_S 5u
+#define RATE_MAX 100000000ull
+
+enum lg_op { LG_PING, LG_PUBLISH, LG_TRANSFER };
+
+struct slot {
+	uint64_t seq;		/* 0: free */
+	uint64_t t_tsc;		/* due (open loop) or sent (closed) */
+	uint32_t coin;		/* TRANSFER: the coin's index */
+	uint8_t counted;	/* due inside the measured span */
+};
+
+struct coin {
+	uint64_t id;
+	uint32_t owner;		/* 1 or 2 */
+	uint8_t busy;		/* a TRANSFER in flight */
+	uint8_t retired;	/* refused: the appliance's word, not ours */
+};
+
+struct opts {
+	const char *mac, *ip, *json, *keys, *queue;
+	enum lg_op op;
+	uint64_t rate;		/* 0: closed loop */
+	uint32_t window, size, coins;
+	double duration, warmup, drain;
+	bool quiet;
+};
+
+/* What happened to the requests due in the measured span. */
+struct tally {
+	uint64_t due, sent, not_sent, ok, errors, lost;
+	uint64_t status[STATUS_MAX];
+	char first_error[KC_ERROR_TEXT_MAX + 32];
+};
+
+static struct kc_gen gen;
+static struct kc_key keys[ACCOUNTS];	/* keys[a - 1]: client a's */
+static struct slot *slots;
+static struct coin coins[COINS_MAX];
+static uint32_t free_coins[COINS_MAX], nb_free;
+static struct kc_hist lat, lat_sec;	/* whole run; the last second's */
+static struct tally t;
+static uint64_t inflight, stray, late, next_seq = 1;
+static uint64_t sec_sent, sec_ok;
+static uint8_t body[KC_PAYLOAD_MAX];
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: " PROG " EAL... -- --mac MAC --ip IP [options]\n"
+"\n"
+"  --mac MAC        the appliance port's MAC\n"
+"  --ip IP          the appliance port's IPv4 address (this side uses the\n"
+"                   .1 of its /24, or .254 if the appliance is .1)\n"
+"  --op OP          ping, publish or transfer (default ping)\n"
+"  --rate R         open loop: R requests a second, latency from when each\n"
+"                   was due (default: closed loop)\n"
+"  --window W       closed loop: W requests in flight (default 256)\n"
+"  --duration S     seconds measured (default 10)\n"
+"  --warmup S       seconds sent first and not counted (default 1)\n"
+"  --drain S        seconds to wait for REPLYs at the end (default 2)\n"
+"  --size B         ping: payload bytes (default 8); publish: message\n"
+"                   bytes (default 64)\n"
+"  --queue NAME     publish: the queue (default loadgen)\n"
+"  --coins N        transfer: coins minted at set-up and moved (default\n"
+"                   4096, at most %u, a multiple of 256 is used)\n"
+"  -k, --keys FILE  keys file with clients 1 and 2 (default: the built-in\n"
+"                   development keys, refused by production appliances)\n"
+"  --json FILE      also write the result there\n"
+"  --quiet          no progress lines\n", COINS_MAX);
+}
+
+static int parse_num(const char *s, const char *what, double max, double *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !(*v >= 0) || *v > max) {
+		fprintf(stderr, PROG ": bad %s '%s' (0..%g)\n", what, s, max);
+		return -1;
+	}
+	return 0;
+}
+
+enum { O_MAC = 256, O_IP, O_OP, O_RATE, O_WINDOW, O_DURATION, O_WARMUP,
+	O_DRAIN, O_SIZE, O_QUEUE, O_COINS, O_JSON, O_QUIET };
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{ "mac", required_argument, NULL, O_MAC },
+		{ "ip", required_argument, NULL, O_IP },
+		{ "op", required_argument, NULL, O_OP },
+		{ "rate", required_argument, NULL, O_RATE },
+		{ "window", required_argument, NULL, O_WINDOW },
+		{ "duration", required_argument, NULL, O_DURATION },
+		{ "warmup", required_argument, NULL, O_WARMUP },
+		{ "drain", required_argument, NULL, O_DRAIN },
+		{ "size", required_argument, NULL, O_SIZE },
+		{ "queue", required_argument, NULL, O_QUEUE },
+		{ "coins", required_argument, NULL, O_COINS },
+		{ "json", required_argument, NULL, O_JSON },
+		{ "quiet", no_argument, NULL, O_QUIET },
+		{ "keys", required_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool have_size = false;
+	double v;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->window = 256;
+	o->duration = 10;
+	o->warmup = 1;
+	o->drain = 2;
+	o->queue = "loadgen";
+	o->coins = 4096;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "k:h", lo, NULL)) != -1) {
+		switch (c) {
+		case O_MAC:
+			o->mac = optarg;
+			break;
+		case O_IP:
+			o->ip = optarg;
+			break;
+		case O_OP:
+			if (strcmp(optarg, "ping") == 0) {
+				o->op = LG_PING;
+			} else if (strcmp(optarg, "publish") == 0) {
+				o->op = LG_PUBLISH;
+			} else if (strcmp(optarg, "transfer") == 0) {
+				o->op = LG_TRANSFER;
+			} else {
+				fprintf(stderr, PROG ": bad --op '%s' (ping, "
+					"publish, transfer)\n", optarg);
+				return -1;
+			}
+			break;
+		case O_RATE:
+			if (parse_num(optarg, "--rate", RATE_MAX, &v) != 0)
+				return -1;
+			o->rate = (uint64_t)v;
+			break;
+		case O_WINDOW:
+			if (parse_num(optarg, "--window", SLOTS / 2, &v) != 0 ||
+			    v < 1)
+				return -1;
+			o->window = (uint32_t)v;
+			break;
+		case O_DURATION:
+			if (parse_num(optarg, "--duration", 86400, &v) != 0 ||
+			    v <= 0)
+				return -1;
+			o->duration = v;
+			break;
+		case O_WARMUP:
+			if (parse_num(optarg, "--warmup", 3600, &o->warmup) != 0)
+				return -1;
+			break;
+		case O_DRAIN:
+			if (parse_num(optarg, "--drain", 600, &o->drain) != 0)
+				return -1;
+			break;
+		case O_SIZE:
+			if (parse_num(optarg, "--size", KC_PAYLOAD_MAX, &v) != 0)
+				return -1;
+			o->size = (uint32_t)v;
+			have_size = true;
+			break;
+		case O_QUEUE:
+			o->queue = optarg;
+			break;
+		case O_COINS:
+			if (parse_num(optarg, "--coins", COINS_MAX, &v) != 0 ||
+			    v < 1)
+				return -1;
+			o->coins = (uint32_t)v;
+			break;
+		case O_JSON:
+			o->json = optarg;
+			break;
+		case O_QUIET:
+			o->quiet = true;
+			break;
+		case 'k':
+			o->keys = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, PROG ": unexpected argument '%s'\n",
+			argv[optind]);
+		return -1;
+	}
+	if (o->mac == NULL || o->ip == NULL) {
+		fprintf(stderr, PROG ": --mac and --ip are required (--help)\n");
+		return -1;
+	}
+	if (!have_size)
+		o->size = o->op == LG_PUBLISH ? 64 : 8;
+	o->coins = RTE_ALIGN_CEIL(o->coins, KC_MINT_COUNT_MAX);
+	if (o->coins > COINS_MAX)
+		o->coins = COINS_MAX;
+	return 0;
+}
+
+static int load_keys(const struct opts *o)
+{
+	struct kc_keyring *kr;
+	char err[256];
+
+	if (o->keys == NULL) {
+		kc_key_init(&keys[0], KC_DEV_CLIENT_ID, kc_dev_key, "dev");
+		kc_key_init(&keys[1], KC_DEV_CLIENT_ID_2, kc_dev_key_2,
+			    "dev-2");
+		return 0;
+	}
+	kr = kc_keyring_load(o->keys, err, sizeof(err));
+	if (kr == NULL) {
+		fprintf(stderr, PROG ": %s\n", err);
+		return -1;
+	}
+	for (uint32_t a = 1; a <= ACCOUNTS; a++) {
+		const struct kc_key *k = kc_keyring_find(kr, a);
+
+		if (k == NULL) {
+			fprintf(stderr, PROG ": %s has no key for client "
+				"%u\n", o->keys, a);
+			kc_keyring_free(kr);
+			return -1;
+		}
+		kc_key_init(&keys[a - 1], k->client_id, k->key, k->name);
+	}
+	kc_keyring_free(kr);
+	return 0;
+}
+
+/* A set-up request (MINT, BALANCE) that must succeed. */
+static bool setup_call(const char *what, const struct kc_key *key,
+		       uint8_t op, const uint8_t *req, uint32_t len,
+		       uint8_t *out, uint32_t *out_len)
+{
+	int st = kc_gen_call(&gen, key, op, next_seq++, req, len, out,
+			     KC_PAYLOAD_MAX, out_len, CALL_TIMEOUT_S);
+
+	if (st == KC_STATUS_OK)
+		return true;
+	if (st < 0)
+		fprintf(stderr, PROG ": %s: no REPLY in %u s\n", what,
+			CALL_TIMEOUT_S);
+	else
+		fprintf(stderr, PROG ": %s: %s: %.*s\n", what,
+			kc_status_name((unsigned int)st), (int)*out_len,
+			(const char *)out);
+	return false;
+}
+
+static bool balance(uint32_t account, uint64_t *bal, uint32_t *nb)
+{
+	uint8_t req[8], out[KC_PAYLOAD_MAX];
+	uint32_t len = (uint32_t)kc_enc_account(req, sizeof(req), account);
+	uint32_t out_len;
+
+	return setup_call("BALANCE", &keys[account - 1], KC_OP_BALANCE, req,
+			  len, out, &out_len) &&
+	       kc_dec_balance_reply(out, out_len, bal, nb);
+}
+
+/* MINT n coins (denomination 1) to account 1, 256 a MINT. */
+static bool mint(uint32_t n)
+{
+	uint8_t req[32], out[KC_PAYLOAD_MAX];
+	uint32_t made = 0;
+
+	while (made < n) {
+		uint32_t count = RTE_MIN(n - made, KC_MINT_COUNT_MAX);
+		uint32_t len = (uint32_t)kc_enc_mint(req, sizeof(req), 1, 1,
+						     count);
+		uint32_t out_len, got;
+		uint64_t first;
+
+		if (!setup_call("MINT", &keys[0], KC_OP_MINT, req, len, out,
+				&out_len))
+			return false;
+		if (!kc_dec_coins_reply(out, out_len, &first, &got) ||
+		    got != count) {
+			fprintf(stderr, PROG ": MINT: a reply of %u bytes, "
+				"not %u coins\n", out_len, count);
+			return false;
+		}
+		for (uint32_t i = 0; i < got; i++) {
+			coins[made] = (struct coin){ .id = first + i,
+						     .owner = 1 };
+			free_coins[nb_free++] = made++;
+		}
+	}
+	return true;
+}
+
+/*
+ * Make m the next request, tracked in its slot: its message seq, or 0 if
+ * there is nothing to send (no free coin, or the slot still busy).
+ */
+static uint64_t build(const struct opts *o, struct rte_mbuf *m,
+		      uint64_t t_tsc, bool counted)
+{
+	uint64_t seq = next_seq;
+	struct slot *s = &slots[seq & SLOT_MASK];
+	uint8_t req[KC_PAYLOAD_MAX];
+	const struct kc_key *key = &keys[0];
+	uint32_t len = 0, ci = 0;
+	uint8_t op = KC_OP_PING;
+
+	if (s->seq != 0)
+		return 0;
+	switch (o->op) {
+	case LG_PING:
+		memcpy(req, body, o->size);
+		len = o->size;
+		break;
+	case LG_PUBLISH:
+		op = KC_OP_PUBLISH;
+		len = (uint32_t)kc_enc_publish(req, sizeof(req), o->queue,
+					       body, o->size);
+		break;
+	case LG_TRANSFER: {
+		struct coin *c;
+
+		if (nb_free == 0)
+			return 0;
+		op = KC_OP_TRANSFER;
+		ci = free_coins[--nb_free];
+		c = &coins[ci];
+		c->busy = 1;
+		len = (uint32_t)kc_enc_transfer(req, sizeof(req), c->owner,
+						c->owner == 1 ? 2 : 1, &c->id,
+						1);
+		key = &keys[c->owner - 1];
+		break;
+	}
+	}
+	next_seq++;
+	*s = (struct slot){ .seq = seq, .t_tsc = t_tsc, .coin = ci,
+			    .counted = counted };
+	kc_gen_build(&gen, m, key, op, seq, req, len);
+	return seq;
+}
+
+/* Give back what build() took for a request that did not leave. */
+static void unbuild(const struct opts *o, uint64_t seq)
+{
+	struct slot *s = &slots[seq & SLOT_MASK];
+
+	if (o->op == LG_TRANSFER) {
+		coins[s->coin].busy = 0;
+		free_coins[nb_free++] = s->coin;
+	}
+	s->seq = 0;
+}
+
+static void count_error(const struct kc_hdr *h, const uint8_t *kcp)
+{
+	t.errors++;
+	t.status[RTE_MIN(h->status, STATUS_MAX - 1u)]++;
+	if (t.first_error[0] == '\0')
+		snprintf(t.first_error, sizeof(t.first_error), "%s: %.*s",
+			 kc_status_name(h->status),
+			 (int)RTE_MIN(h->payload_len, KC_ERROR_TEXT_MAX),
+			 (const char *)(kcp + KC_HDR_LEN));
+}
+
+static void on_frame(const struct opts *o, const struct rte_mbuf *m,
+		     uint64_t now)
+{
+	struct kc_hdr h;
+	const uint8_t *kcp = kc_gen_reply(m, &h);
+	struct slot *s;
+	uint64_t seq, ns;
+
+	if (kcp == NULL) {
+		stray++;
+		return;
+	}
+	seq = kc_msg_id_seq(h.msg_id);
+	s = &slots[seq & SLOT_MASK];
+	if (s->seq != seq || h.client_id != kc_msg_id_client(h.msg_id)) {
+		late++; /* a duplicate, or after it was given up */
+		return;
+	}
+	s->seq = 0;
+	inflight--;
+	if (o->op == LG_TRANSFER) {
+		struct coin *c = &coins[s->coin];
+
+		c->busy = 0;
+		if (h.status == KC_STATUS_OK) {
+			c->owner = c->owner == 1 ? 2 : 1;
+			free_coins[nb_free++] = s->coin;
+		} else {
+			c->retired = 1;
+		}
+	}
+	if (h.status == KC_STATUS_OK)
+		sec_ok++;
+	if (!s->counted)
+		return;
+	if (h.status != KC_STATUS_OK) {
+		count_error(&h, kcp);
+		return;
+	}
+	t.ok++;
+	ns = now > s->t_tsc ? (now - s->t_tsc) * 1000000000ull / gen.hz : 0;
+	kc_hist_add(&lat, ns);
+	kc_hist_add(&lat_sec, ns);
+}
+
+static uint16_t poll_rx(const struct opts *o)
+{
+	struct rte_mbuf *rx[BURST];
+	uint16_t n = rte_eth_rx_burst(gen.port, 0, rx, BURST);
+	uint64_t now = rte_rdtsc();
+
+	for (uint16_t i = 0; i < n; i++)
+		on_frame(o, rx[i], now);
+	rte_pktmbuf_free_bulk(rx, n);
+	return n;
+}
+
+/* A request due in the measured span that could not be sent. */
+static void not_sent(void)
+{
+	t.due++;
+	t.not_sent++;
+}
+
+/*
+ * Send up to a burst: in open loop the requests due by now (each stamped
+ * with when it was due), in closed loop as many as the window allows
+ * (stamped when the burst leaves). The measured span is [m_start, m_end).
+ */
+static void send_burst(const struct opts *o, uint64_t now, uint64_t *due_n,
+		       uint64_t t0, uint64_t m_start, uint64_t m_end)
+{
+	struct rte_mbuf *tx[BURST];
+	uint64_t due[BURST], seqs[BURST];
+	uint16_t want = 0, built = 0, k;
+
+	if (o->rate != 0) {
+		while (want < BURST) {
+			uint64_t d = t0 + (uint64_t)((double)*due_n *
+					(double)gen.hz / (double)o->rate);
+
+			if (d > now || d >= m_end)
+				break;
+			due[want++] = d;
+			(*due_n)++;
+		}
+	} else if (now < m_end) {
+		uint64_t room = inflight < o->window ? o->window - inflight : 0;
+
+		want = (uint16_t)RTE_MIN(room, (uint64_t)BURST);
+		for (k = 0; k < want; k++)
+			due[k] = now;
+	}
+	if (want == 0)
+		return;
+	if (rte_pktmbuf_alloc_bulk(gen.mp, tx, want) != 0) {
+		for (k = 0; k < want && o->rate != 0; k++)
+			if (due[k] >= m_start)
+				not_sent();
+		return;
+	}
+	for (k = 0; k < want; k++) {
+		bool counted = due[k] >= m_start && due[k] < m_end;
+		uint64_t seq = build(o, tx[built], due[k], counted);
+
+		if (seq == 0) {
+			/* Closed loop: nothing to send is not a loss. */
+			if (o->rate != 0 && counted)
+				not_sent();
+			continue;
+		}
+		seqs[built++] = seq;
+	}
+	if (o->rate == 0) {
+		uint64_t ts = rte_rdtsc();
+
+		for (k = 0; k < built; k++)
+			slots[seqs[k] & SLOT_MASK].t_tsc = ts;
+	}
+	k = rte_eth_tx_burst(gen.port, 0, tx, built);
+	inflight += k;
+	sec_sent += k;
+	for (uint16_t i = 0; i < built; i++) {
+		if (!slots[seqs[i] & SLOT_MASK].counted)
+			continue;
+		if (i < k) {
+			t.due++;
+			t.sent++;
+		} else {
+			not_sent();
+		}
+	}
+	for (uint16_t i = k; i < built; i++)
+		unbuild(o, seqs[i]);
+	if (k < built)
+		rte_pktmbuf_free_bulk(tx + k, built - k);
+	if (built < want)
+		rte_pktmbuf_free_bulk(tx + built, want - built);
+}
+
+/* Both accounts' BALANCEs moved by what the REPLYs said. */
+static const char *check_balances(const struct opts *o,
+				  const uint64_t bal0[ACCOUNTS],
+				  const uint32_t nb0[ACCOUNTS])
+{
+	uint32_t mine[ACCOUNTS] = { 0 };
+
+	if (inflight != 0)
+		return "skipped: TRANSFERs unanswered";
+	for (uint32_t i = 0; i < o->coins; i++)
+		mine[coins[i].owner - 1]++;
+	for (uint32_t a = 1; a <= ACCOUNTS; a++) {
+		uint64_t bal;
+		uint32_t nb;
+
+		if (!balance(a, &bal, &nb))
+			return "failed: BALANCE refused";
+		/* Denomination 1: a balance counts coins. */
+		if (nb - nb0[a - 1] != mine[a - 1] ||
+		    bal - bal0[a - 1] != mine[a - 1])
+			return "mismatch";
+	}
+	return "ok";
+}
+
+static void progress(double at_s, double secs)
+{
+	fprintf(stderr, PROG ": %6.1f s  sent %9.0f/s  ok %9.0f/s  in flight "
+		"%7" PRIu64 "  p50 %7.1f us  p99 %7.1f us  max %7.1f us\n",
+		at_s, (double)sec_sent / secs, (double)sec_ok / secs, inflight,
+		(double)kc_hist_quantile(&lat_sec, 0.5) / 1e3,
+		(double)kc_hist_quantile(&lat_sec, 0.99) / 1e3,
+		(double)lat_sec.max / 1e3);
+	sec_sent = sec_ok = 0;
+	kc_hist_reset(&lat_sec);
+}
+
+static json_t *result(const struct opts *o, const char *check)
+{
+	static const char *const op_names[] = { "ping", "publish",
+						"transfer" };
+	json_t *r = json_object(), *l = json_object(), *e = json_object();
+
+	for (uint32_t s = 0; s < STATUS_MAX; s++)
+		if (t.status[s] != 0)
+			json_object_set_new(e, s == STATUS_MAX - 1 ? "other" :
+					    kc_status_name(s),
+					    json_integer((json_int_t)t.status[s]));
+	json_object_set_new(l, "from", json_string(o->rate != 0 ?
+		"due time (open loop)" : "send time (closed loop)"));
+	json_object_set_new(l, "count", json_integer((json_int_t)lat.count));
+	json_object_set_new(l, "mean", json_real(kc_hist_mean(&lat) / 1e3));
+	json_object_set_new(l, "p50", json_real(
+		(double)kc_hist_quantile(&lat, 0.5) / 1e3));
+	json_object_set_new(l, "p90", json_real(
+		(double)kc_hist_quantile(&lat, 0.9) / 1e3));
+	json_object_set_new(l, "p99", json_real(
+		(double)kc_hist_quantile(&lat, 0.99) / 1e3));
+	json_object_set_new(l, "p99.9", json_real(
+		(double)kc_hist_quantile(&lat, 0.999) / 1e3));
+	json_object_set_new(l, "max", json_real((double)lat.max / 1e3));
+	json_object_set_new(r, "op", json_string(op_names[o->op]));
+	json_object_set_new(r, "mode", json_string(o->rate != 0 ? "open" :
+						   "closed"));
+	if (o->rate != 0)
+		json_object_set_new(r, "offered_per_s",
+				    json_integer((json_int_t)o->rate));
+	else
+		json_object_set_new(r, "window", json_integer(o->window));
+	json_object_set_new(r, "size", json_integer(o->size));
+	json_object_set_new(r, "seconds", json_real(o->duration));
+	json_object_set_new(r, "due", json_integer((json_int_t)t.due));
+	json_object_set_new(r, "sent", json_integer((json_int_t)t.sent));
+	json_object_set_new(r, "not_sent",
+			    json_integer((json_int_t)t.not_sent));
+	json_object_set_new(r, "ok", json_integer((json_int_t)t.ok));
+	json_object_set_new(r, "errors", json_integer((json_int_t)t.errors));
+	json_object_set_new(r, "errors_by_status", e);
+	json_object_set_new(r, "first_error", json_string(t.first_error));
+	json_object_set_new(r, "lost", json_integer((json_int_t)t.lost));
+	json_object_set_new(r, "achieved_per_s",
+			    json_real((double)t.ok / o->duration));
+	json_object_set_new(r, "latency_us", l);
+	json_object_set_new(r, "late_replies", json_integer((json_int_t)late));
+	json_object_set_new(r, "other_frames",
+			    json_integer((json_int_t)stray));
+	if (o->op == LG_TRANSFER) {
+		json_object_set_new(r, "coins", json_integer(o->coins));
+		json_object_set_new(r, "balance_check", json_string(check));
+	}
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t bal0[ACCOUNTS] = { 0 }, t0, m_start, m_end, now, next_tick;
+	uint64_t due_n = 0, hz, drain_end;
+	uint32_t nb0[ACCOUNTS] = { 0 };
+	const char *check = "";
+	struct opts o;
+	json_t *res;
+	bool clean;
+	int rc;
+
+	rc = kc_gen_eal_init(PROG, argc, argv);
+	if (rc < 0)
+		return 1;
+	argc -= rc;
+	argv += rc;
+	if (parse_args(argc, argv, &o) != 0)
+		return 2;
+	if (load_keys(&o) != 0)
+		return 1;
+	for (uint32_t i = 0; i < o.size; i++)
+		body[i] = (uint8_t)('a' + i % 26);
+	slots = rte_zmalloc("loadgen_slots", sizeof(*slots) * SLOTS, 64);
+	if (slots == NULL) {
+		fprintf(stderr, PROG ": cannot allocate %u tracking slots\n",
+			SLOTS);
+		return 1;
+	}
+	if (kc_gen_open(&gen, PROG, o.mac, o.ip) != 0)
+		return 1;
+	hz = gen.hz;
+	if (o.op == LG_TRANSFER &&
+	    (!balance(1, &bal0[0], &nb0[0]) || !balance(2, &bal0[1], &nb0[1]) ||
+	     !mint(o.coins)))
+		return 1;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	t0 = rte_rdtsc();
+	m_start = t0 + (uint64_t)(o.warmup * (double)hz);
+	m_end = m_start + (uint64_t)(o.duration * (double)hz);
+	next_tick = t0 + hz;
+	while ((now = rte_rdtsc()) < m_end && !stop) {
+		send_burst(&o, now, &due_n, t0, m_start, m_end);
+		poll_rx(&o);
+		if (now >= next_tick) {
+			if (!o.quiet)
+				progress((double)(now - t0) / (double)hz, 1.0);
+			next_tick += hz;
+		}
+	}
+	if (stop) /* the measured span ends here */
+		o.duration = RTE_MAX(0.001, (double)(now - m_start) /
+						    (double)hz);
+	drain_end = rte_rdtsc() + (uint64_t)(o.drain * (double)hz);
+	while (inflight != 0 && rte_rdtsc() < drain_end)
+		poll_rx(&o);
+	t.lost = t.sent - t.ok - t.errors;
+	if (o.op == LG_TRANSFER)
+		check = check_balances(&o, bal0, nb0);
+	res = result(&o, check);
+	json_dumpf(res, stdout, JSON_INDENT(2));
+	putchar('\n');
+	if (o.json != NULL && json_dump_file(res, o.json, JSON_INDENT(2)) != 0)
+		fprintf(stderr, PROG ": cannot write %s\n", o.json);
+	json_decref(res);
+	clean = t.ok > 0 && t.errors == 0 && t.lost == 0 && t.not_sent == 0 &&
+		(o.op != LG_TRANSFER || strcmp(check, "ok") == 0);
+	kc_gen_close(&gen);
+	rte_free(slots);
+	rte_eal_cleanup();
+	return clean ? 0 : 1;
+}
