@@ -43,6 +43,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <rte_cycles.h>
@@ -51,7 +53,7 @@
 #include <rte_malloc.h>
 
 #include "kc_hist.h"
-#include "kc_memif_gen.h"
+#include "kc_gen.h"
 
 #define PROG "kc-loadgen"
 #define BURST KC_GEN_BURST
@@ -63,6 +65,7 @@
 #define STATUS_MAX 32u
 #define CALL_TIMEOUT_S 5u
 #define RATE_MAX 100000000ull
+#define QUEUES_MAX 65536u
 
 enum lg_op { LG_PING, LG_PUBLISH, LG_TRANSFER };
 
@@ -84,8 +87,9 @@ struct opts {
 	const char *mac, *ip, *json, *keys, *queue;
 	enum lg_op op;
 	uint64_t rate;		/* 0: closed loop */
-	uint32_t window, size, coins;
+	uint32_t window, size, coins, queues;
 	double duration, warmup, drain;
+	uint32_t idle_us;
 	bool quiet;
 };
 
@@ -106,6 +110,7 @@ static struct tally t;
 static uint64_t inflight, stray, late, next_seq = 1;
 static uint64_t sec_sent, sec_ok;
 static uint8_t body[KC_PAYLOAD_MAX];
+static char (*queue_names)[KC_NAME_MAX + 1];	/* --queues > 1 */
 static volatile sig_atomic_t stop;
 
 static void on_signal(int sig)
@@ -132,10 +137,16 @@ static void usage(FILE *f)
 "  --size B         ping: payload bytes (default 8); publish: message\n"
 "                   bytes (default 64)\n"
 "  --queue NAME     publish: the queue (default loadgen)\n"
+"  --queues N       publish: spread over N queues, NAME-0 .. NAME-(N-1),\n"
+"                   in turn (default 1: NAME itself); a queue nobody\n"
+"                   consumes holds at most queues.max_messages_per_queue\n"
 "  --coins N        transfer: coins minted at set-up and moved (default\n"
 "                   4096, at most %u, a multiple of 256 is used)\n"
 "  -k, --keys FILE  keys file with clients 1 and 2 (default: the built-in\n"
 "                   development keys, refused by production appliances)\n"
+"  --idle-us N      after 16 polls in a row that neither sent nor\n"
+"                   received, sleep N us (default 0: spin); for a CPU\n"
+"                   shared with the appliance's journal thread\n"
 "  --json FILE      also write the result there\n"
 "  --quiet          no progress lines\n", COINS_MAX);
 }
@@ -154,7 +165,8 @@ static int parse_num(const char *s, const char *what, double max, double *v)
 }
 
 enum { O_MAC = 256, O_IP, O_OP, O_RATE, O_WINDOW, O_DURATION, O_WARMUP,
-	O_DRAIN, O_SIZE, O_QUEUE, O_COINS, O_JSON, O_QUIET };
+	O_DRAIN, O_SIZE, O_QUEUE, O_QUEUES, O_COINS, O_JSON, O_QUIET,
+	O_IDLE_US };
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
@@ -169,9 +181,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "drain", required_argument, NULL, O_DRAIN },
 		{ "size", required_argument, NULL, O_SIZE },
 		{ "queue", required_argument, NULL, O_QUEUE },
+		{ "queues", required_argument, NULL, O_QUEUES },
 		{ "coins", required_argument, NULL, O_COINS },
 		{ "json", required_argument, NULL, O_JSON },
 		{ "quiet", no_argument, NULL, O_QUIET },
+		{ "idle-us", required_argument, NULL, O_IDLE_US },
 		{ "keys", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -187,6 +201,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->drain = 2;
 	o->queue = "loadgen";
 	o->coins = 4096;
+	o->queues = 1;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "k:h", lo, NULL)) != -1) {
 		switch (c) {
@@ -243,6 +258,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_QUEUE:
 			o->queue = optarg;
 			break;
+		case O_QUEUES:
+			if (parse_num(optarg, "--queues", QUEUES_MAX, &v) != 0 ||
+			    v < 1)
+				return -1;
+			o->queues = (uint32_t)v;
+			break;
 		case O_COINS:
 			if (parse_num(optarg, "--coins", COINS_MAX, &v) != 0 ||
 			    v < 1)
@@ -254,6 +275,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case O_QUIET:
 			o->quiet = true;
+			break;
+		case O_IDLE_US:
+			if (parse_num(optarg, "--idle-us", 1000, &v) != 0)
+				return -1;
+			o->idle_us = (uint32_t)v;
 			break;
 		case 'k':
 			o->keys = optarg;
@@ -399,8 +425,9 @@ static uint64_t build(const struct opts *o, struct rte_mbuf *m,
 		break;
 	case LG_PUBLISH:
 		op = KC_OP_PUBLISH;
-		len = (uint32_t)kc_enc_publish(req, sizeof(req), o->queue,
-					       body, o->size);
+		len = (uint32_t)kc_enc_publish(req, sizeof(req),
+			o->queues == 1 ? o->queue :
+			queue_names[seq % o->queues], body, o->size);
 		break;
 	case LG_TRANSFER: {
 		struct coin *c;
@@ -517,8 +544,9 @@ static void not_sent(void)
  * with when it was due), in closed loop as many as the window allows
  * (stamped when the burst leaves). The measured span is [m_start, m_end).
  */
-static void send_burst(const struct opts *o, uint64_t now, uint64_t *due_n,
-		       uint64_t t0, uint64_t m_start, uint64_t m_end)
+static uint16_t send_burst(const struct opts *o, uint64_t now,
+			   uint64_t *due_n, uint64_t t0, uint64_t m_start,
+			   uint64_t m_end)
 {
 	struct rte_mbuf *tx[BURST];
 	uint64_t due[BURST], seqs[BURST];
@@ -542,12 +570,12 @@ static void send_burst(const struct opts *o, uint64_t now, uint64_t *due_n,
 			due[k] = now;
 	}
 	if (want == 0)
-		return;
+		return 0;
 	if (rte_pktmbuf_alloc_bulk(gen.mp, tx, want) != 0) {
 		for (k = 0; k < want && o->rate != 0; k++)
 			if (due[k] >= m_start)
 				not_sent();
-		return;
+		return 0;
 	}
 	for (k = 0; k < want; k++) {
 		bool counted = due[k] >= m_start && due[k] < m_end;
@@ -586,6 +614,7 @@ static void send_burst(const struct opts *o, uint64_t now, uint64_t *due_n,
 		rte_pktmbuf_free_bulk(tx + k, built - k);
 	if (built < want)
 		rte_pktmbuf_free_bulk(tx + built, want - built);
+	return k;
 }
 
 /* Both accounts' BALANCEs moved by what the REPLYs said. */
@@ -658,6 +687,8 @@ static json_t *result(const struct opts *o, const char *check)
 	else
 		json_object_set_new(r, "window", json_integer(o->window));
 	json_object_set_new(r, "size", json_integer(o->size));
+	if (o->op == LG_PUBLISH)
+		json_object_set_new(r, "queues", json_integer(o->queues));
 	json_object_set_new(r, "seconds", json_real(o->duration));
 	json_object_set_new(r, "due", json_integer((json_int_t)t.due));
 	json_object_set_new(r, "sent", json_integer((json_int_t)t.sent));
@@ -685,7 +716,7 @@ int main(int argc, char **argv)
 {
 	uint64_t bal0[ACCOUNTS] = { 0 }, t0, m_start, m_end, now, next_tick;
 	uint64_t due_n = 0, hz, drain_end;
-	uint32_t nb0[ACCOUNTS] = { 0 };
+	uint32_t nb0[ACCOUNTS] = { 0 }, idle_polls = 0;
 	const char *check = "";
 	struct opts o;
 	json_t *res;
@@ -709,6 +740,23 @@ int main(int argc, char **argv)
 			SLOTS);
 		return 1;
 	}
+	if (o.op == LG_PUBLISH && o.queues > 1) {
+		queue_names = calloc(o.queues, sizeof(*queue_names));
+		if (queue_names == NULL)
+			return 1;
+		/* The index takes at most 5 digits (QUEUES_MAX). */
+		for (uint32_t i = 0; i < o.queues; i++)
+			snprintf(queue_names[i], sizeof(queue_names[i]),
+				 "%.*s-%u", (int)KC_NAME_MAX - 6, o.queue,
+				 i % QUEUES_MAX);
+	}
+	if (o.op == LG_PUBLISH &&
+	    !kc_name_valid((const uint8_t *)(o.queues == 1 ? o.queue :
+					    queue_names[0]),
+			   strlen(o.queues == 1 ? o.queue : queue_names[0]))) {
+		fprintf(stderr, PROG ": bad queue name '%s'\n", o.queue);
+		return 2;
+	}
 	if (kc_gen_open(&gen, PROG, o.mac, o.ip) != 0)
 		return 1;
 	hz = gen.hz;
@@ -723,9 +771,19 @@ int main(int argc, char **argv)
 	m_start = t0 + (uint64_t)(o.warmup * (double)hz);
 	m_end = m_start + (uint64_t)(o.duration * (double)hz);
 	next_tick = t0 + hz;
+	if (o.idle_us != 0) /* a sleep of a few us, not 50 us of slack */
+		prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
 	while ((now = rte_rdtsc()) < m_end && !stop) {
-		send_burst(&o, now, &due_n, t0, m_start, m_end);
-		poll_rx(&o);
+		uint16_t n = send_burst(&o, now, &due_n, t0, m_start, m_end);
+
+		n += poll_rx(&o);
+		if (n != 0) {
+			idle_polls = 0;
+		} else if (o.idle_us != 0 && ++idle_polls >= 16) {
+			struct timespec ts = { .tv_nsec = (long)o.idle_us * 1000 };
+
+			nanosleep(&ts, NULL);
+		}
 		if (now >= next_tick) {
 			if (!o.quiet)
 				progress((double)(now - t0) / (double)hz, 1.0);
@@ -751,6 +809,7 @@ int main(int argc, char **argv)
 		(o.op != LG_TRANSFER || strcmp(check, "ok") == 0);
 	kc_gen_close(&gen);
 	rte_free(slots);
+	free(queue_names);
 	rte_eal_cleanup();
 	return clean ? 0 : 1;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The memif client side of perf/'s DPDK generators (kc_memif_gen.h). */
+/* The DPDK client side of kc-loadgen (kc_gen.h). */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -10,7 +10,7 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 
-#include "kc_memif_gen.h"
+#include "kc_gen.h"
 
 int kc_gen_eal_init(const char *prog, int argc, char **argv)
 {
@@ -66,7 +66,7 @@ int kc_gen_open(struct kc_gen *g, const char *prog, const char *mac,
 	}
 	rte_eth_macaddr_get(g->port, &g->src_mac);
 	g->hz = rte_get_tsc_hz();
-	/* memif connects asynchronously: wait for the appliance. */
+	/* A link (memif: the appliance end) may come up late: wait. */
 	end = rte_rdtsc() + 10 * g->hz;
 	do {
 		rte_eth_link_get_nowait(g->port, &link);
@@ -74,7 +74,7 @@ int kc_gen_open(struct kc_gen *g, const char *prog, const char *mac,
 			return 0;
 		rte_delay_ms(50);
 	} while (rte_rdtsc() < end);
-	fprintf(stderr, "%s: memif link did not come up in 10 s\n", prog);
+	fprintf(stderr, "%s: port 0 link did not come up in 10 s\n", prog);
 	return -1;
 }
 

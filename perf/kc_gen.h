@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The memif client side shared by perf/'s DPDK generators (kc-memif-bench,
- * kc-ledger-bench): port 0 set up and waited for, and KCP requests built
- * into Ethernet/IPv4/UDP frames and signed. Not a library: a generator
- * owns one struct kc_gen on its main lcore.
+ * The DPDK client side of kc-loadgen: port 0 (whatever the EAL arguments
+ * made it: a memif client, AF_XDP or AF_PACKET on a veth, a NIC) set up
+ * and waited for, KCP requests built into Ethernet/IPv4/UDP frames and
+ * signed (kc_frame.c), and set-up calls that wait for their REPLY. Not a
+ * library: a generator owns one struct kc_gen on its main lcore.
  */
-#ifndef KC_MEMIF_GEN_H
-#define KC_MEMIF_GEN_H
+#ifndef KC_GEN_H
+#define KC_GEN_H
 
 #include <stdint.h>
 
@@ -41,7 +42,7 @@ int kc_gen_eal_init(const char *prog, int argc, char **argv);
 
 /*
  * After rte_eal_init: parse the appliance's MAC and IPv4 address, create
- * the mbuf pool, start port 0 (the memif client the EAL arguments made)
+ * the mbuf pool, start port 0 (the one the EAL arguments made)
  * and wait up to 10 s for its link. 0, or -1 with the reason on stderr.
  */
 int kc_gen_open(struct kc_gen *g, const char *prog, const char *mac,
@@ -76,4 +77,4 @@ int kc_gen_call(const struct kc_gen *g, const struct kc_key *key, uint8_t op,
  */
 const uint8_t *kc_gen_reply(const struct rte_mbuf *m, struct kc_hdr *h);
 
-#endif /* KC_MEMIF_GEN_H */
+#endif /* KC_GEN_H */

@@ -1,0 +1,337 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""perf/bench's suites. Each takes the run's Ctx and returns (figures,
+details): the rows of its table, and what else a reader needs to judge
+them (the runs behind each median, the peers' configuration)."""
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+
+from . import common
+from .common import (Appliance, BenchError, VethPair, appliance_yaml, delta,
+                     figure, loadgen, memif_port, run_measured)
+
+# The largest queue store that fits a 2 GB EAL here: 64 queues of 16 MiB
+# and 262144 messages each, so a closed loop can PUBLISH for tens of
+# seconds (a queue nobody consumes is never trimmed).
+QUEUES_YAML = """queues:
+  max_queues: 64
+  max_bytes_per_queue: 16777216
+  max_messages_per_queue: 262144
+"""
+# The journal buffer must hold two snapshots of such a queue (20 MB each).
+QUEUES_JOURNAL = "  buffer_bytes: 67108864\n"
+PUBLISH_ARGS = ["--op", "publish", "--queues", "64", "--size", "64"]
+
+
+def med(xs):
+    return statistics.median(xs) if xs else None
+
+
+def tmpfs_dir(ctx, name):
+    """A journal directory in memory: what the lcore costs, not the disk."""
+    return tempfile.mkdtemp(prefix="kc-bench-%s." % name, dir="/dev/shm")
+
+
+def secs(ctx):
+    return 2 if ctx.quick else ctx.seconds
+
+
+# ---- rtc: one lcore, run to completion, over memif ----------------------
+
+def rtc(ctx):
+    """PING and PUBLISH (durability none) requests/s on one appliance lcore
+    over memif, with the lcore's own cycles per request; and the latency of
+    PINGs offered open loop at a fixed rate."""
+    runs = {"ping": [], "publish": [], "ping_latency": []}
+    jdir = tmpfs_dir(ctx, "rtc")
+    yaml = appliance_yaml("rtc", memif_port(), durability="none",
+                          memory_mb=2048, journal=QUEUES_JOURNAL,
+                          extra=QUEUES_YAML)
+    try:
+        for i in range(ctx.runs):
+            for op, args in (("ping", ["--op", "ping"]),
+                             ("publish", PUBLISH_ARGS)):
+                with Appliance(ctx, "rtc", yaml, jdir) as a:
+                    c0 = a.counters()
+                    r = loadgen(ctx, args + ["--window", "256", "--duration",
+                                             str(secs(ctx))], name="rtc-" + op)
+                    time.sleep(1.1)  # the sampler's next copy
+                    d = delta(c0, a.counters())
+                runs[op].append({
+                    "requests_per_s": r["achieved_per_s"],
+                    "cycles_per_request": d["busy_cycles"] / max(1, d["kcp_requests"]),
+                    "refused_busy": d.get("refused_journal_busy", 0),
+                    "latency_us": r["latency_us"]})
+            rate = 1000 if ctx.quick else 100000
+            with Appliance(ctx, "rtc", yaml, jdir) as a:
+                r = loadgen(ctx, ["--op", "ping", "--rate", str(rate),
+                                  "--duration", str(secs(ctx))], name="rtc-open")
+            runs["ping_latency"].append(dict(r["latency_us"], offered=rate))
+    finally:
+        shutil.rmtree(jdir, ignore_errors=True)
+    figs = []
+    for op in ("ping", "publish"):
+        figs.append(figure(
+            "%s_requests_per_s" % op,
+            round(med([r["requests_per_s"] for r in runs[op]])), "requests/s",
+            "kc-loadgen over memif, 256 in flight, one lcore (durability none)",
+            target=(5e6, "at least 5 M/s on one lcore")))
+        figs.append(figure(
+            "%s_cycles_per_request" % op,
+            round(med([r["cycles_per_request"] for r in runs[op]])), "cycles",
+            "the lcore's busy TSC cycles over the requests it took in"))
+    lat = runs["ping_latency"]
+    for q in ("p50", "p99", "p99.9"):
+        figs.append(figure(
+            "ping_%s_us_open_loop" % q.replace(".", ""),
+            round(med([r[q] for r in lat]), 1), "µs",
+            "PINGs offered at %d/s, latency from when each was due" %
+            lat[0]["offered"]))
+    return figs, {"runs": runs}
+
+
+# ---- kernel: the same PINGs through a plain Linux UDP server --------------
+
+NS, HOST_IF, PEER_IF = "kcb-ns", "kcb0", "kcb1"
+SERVER_IP, CLIENT_IP = "10.90.0.2", "10.90.0.1"
+
+
+def _udp_client(ctx, v, window):
+    """kc-udp-bench in the namespace, on CPU 0: its result, its own CPU,
+    and the machine's busy CPU-seconds over its run."""
+    cmd = v.in_ns(["taskset", "-c", "0", ctx.bin("perf/kc-udp-bench"),
+                   SERVER_IP, str(secs(ctx)), str(window)])
+    rc, out, own, busy, wall = run_measured(cmd)
+    if rc != 0:
+        raise BenchError("kc-udp-bench got no REPLY from %s" % SERVER_IP)
+    r = json.loads(out)
+    r.update(client_cpu_s=own, machine_busy_s=busy, wall_s=wall)
+    return r
+
+
+def kernel(ctx):
+    """PINGs from one kernel UDP client (sendmmsg/recvmmsg, 64 in flight)
+    in a namespace, over the same veth pair, to kc-udp-peer (a plain UDP
+    server: recvmmsg/sendmmsg, one thread) and to the appliance (AF_PACKET
+    on the veth, one lcore, idle: adaptive so it sleeps when there is
+    nothing to do). The figure is CPU-seconds per request on the server's
+    side: the whole machine's busy CPU time over the run (the kernel's
+    network work is counted wherever it ran) minus the client's own."""
+    window = 64
+    runs = {"peer": [], "appliance": []}
+    jdir = tmpfs_dir(ctx, "kernel")
+    port = """  - name: veth
+    driver: af_packet
+    iface: %s
+    ip: %s/24
+""" % (HOST_IF, SERVER_IP)
+    yaml = appliance_yaml("kernel", port, durability="none", idle="adaptive")
+    ready = os.path.join(ctx.work, "peer.ready")
+    try:
+        with VethPair(NS, HOST_IF, PEER_IF, CLIENT_IP + "/24") as v:
+            for i in range(ctx.runs):
+                # The peer: the kernel owns the address.
+                v.sh("ip", "addr", "add", SERVER_IP + "/24", "dev", HOST_IF)
+                if os.path.exists(ready):
+                    os.unlink(ready)
+                peer = subprocess.Popen(
+                    ["taskset", "-c", "1", ctx.bin("perf/peers/kc-udp-peer"),
+                     "--bind", SERVER_IP, "--ready-file", ready],
+                    stdout=subprocess.PIPE, text=True)
+                for _ in range(100):
+                    if os.path.exists(ready) or peer.poll() is not None:
+                        break
+                    time.sleep(0.05)
+                try:
+                    c = _udp_client(ctx, v, window)
+                finally:
+                    peer.terminate()
+                    pj = json.loads(peer.communicate(timeout=30)[0] or "{}")
+                v.sh("ip", "addr", "del", SERVER_IP + "/24", "dev", HOST_IF)
+                c["server"] = pj
+                runs["peer"].append(c)
+                # The appliance: it owns the address (and answers ARP).
+                v.sh("ip", "netns", "exec", NS, "ip", "neigh", "flush", "all")
+                with Appliance(ctx, "kernel", yaml, jdir) as a:
+                    c0 = a.counters()
+                    c = _udp_client(ctx, v, window)
+                    time.sleep(1.1)
+                    d = delta(c0, a.counters())
+                c["busy_cycles_per_request"] = d["busy_cycles"] / max(1, d["kcp_requests"])
+                runs["appliance"].append(c)
+    finally:
+        shutil.rmtree(jdir, ignore_errors=True)
+
+    def per_request(r):
+        return max(0.0, r["machine_busy_s"] - r["client_cpu_s"]) / max(1, r["replies"])
+
+    ours = med([per_request(r) for r in runs["appliance"]])
+    theirs = med([per_request(r) for r in runs["peer"]])
+    figs = [
+        figure("cpu_us_per_request", round(ours * 1e6, 2), "CPU-µs",
+               "whole machine's busy CPU minus the client's, over PINGs answered",
+               peer="kc-udp-peer (recvmmsg/sendmmsg, one thread)",
+               peer_value=round(theirs * 1e6, 2),
+               target=(10, "at least 10 times fewer CPU-seconds per request"),
+               higher_is_better=False),
+        figure("requests_per_s", round(med([r["requests_per_s"] for r in runs["appliance"]])),
+               "requests/s", "one kernel UDP client, 64 in flight (the client is the bound)",
+               peer="kc-udp-peer",
+               peer_value=round(med([r["requests_per_s"] for r in runs["peer"]]))),
+    ]
+    return figs, {"runs": runs}
+
+
+# ---- durable: group commit against the disk, Redis and PostgreSQL --------
+
+def durable(ctx):
+    """Durable PUBLISH and TRANSFER (durability batch, journal on the
+    work directory's disk) next to the disk's own limits, Redis XADD with
+    appendfsync always at the same concurrency and pipelining (50 clients
+    x 16 = 800 in flight), and PostgreSQL pgbench TPC-B with 16 clients."""
+    from . import peers
+    t = secs(ctx)
+    disk_dir = os.path.join(ctx.work, "disk")
+    os.makedirs(disk_dir, exist_ok=True)
+    disk = peers.disk_limits(ctx.build, disk_dir, 1.0 if ctx.quick else 3.0)
+    jdir = os.path.join(ctx.work, "journal")
+    yaml = appliance_yaml(
+        "durable", memif_port(), durability="batch", memory_mb=2048,
+        journal=QUEUES_JOURNAL + "  max_pending: 4096\n",
+        extra=QUEUES_YAML + "ledger:\n  enabled: true\n  max_coins: 131072\n")
+    runs = {"publish": [], "transfer": [], "redis": [], "postgresql": []}
+    for i in range(ctx.runs):
+        with Appliance(ctx, "durable", yaml, jdir) as a:
+            def journal_rate():
+                # Inside the measured span: past the 1 s warm-up, and
+                # the sampler's copies (once a second) a span apart.
+                time.sleep(1.5)
+                b0, t0 = a.journal_bytes(), time.monotonic()
+                time.sleep(max(1.0, t - 1.0))
+                return (a.journal_bytes() - b0) / 1e6 / (time.monotonic() - t0)
+            r = loadgen(ctx, PUBLISH_ARGS + ["--window", "800", "--duration",
+                                             str(t), "--idle-us", "20"],
+                        name="durable-publish", during=journal_rate)
+            r["journal_mb_per_s"] = r["during"]
+            runs["publish"].append(r)
+        with Appliance(ctx, "durable", yaml, jdir) as a:
+            r = loadgen(ctx, ["--op", "transfer", "--window", "2048",
+                              "--coins", "4096", "--duration", str(t),
+                              "--idle-us", "20"], name="durable-transfer")
+            runs["transfer"].append(r)
+        runs["redis"].append(peers.redis_xadd(os.path.join(ctx.work, "redis"),
+                                              50, 16, t, 64))
+        runs["postgresql"].append(peers.pgbench_tpcb(
+            os.path.join(ctx.work, "pg"), 16, t, 1 if ctx.quick else 16))
+    pub = med([r["achieved_per_s"] for r in runs["publish"]])
+    tr = med([r["achieved_per_s"] for r in runs["transfer"]])
+    red = med([r["ops_per_s"] for r in runs["redis"]])
+    pg = med([r["tps"] for r in runs["postgresql"]])
+    jbw = med([r["journal_mb_per_s"] for r in runs["publish"]])
+    figs = [
+        figure("publish_per_s", round(pub), "requests/s",
+               "durable PUBLISH, 800 in flight (64-byte messages)",
+               peer="Redis XADD, appendfsync always, 50 clients x 16 pipelined",
+               peer_value=round(red), target=(3, "at least 3 times Redis")),
+        figure("publish_p99_us", round(med([r["latency_us"]["p99"] for r in runs["publish"]])),
+               "µs", "PUBLISH REPLY after its group commit",
+               peer="Redis XADD p99",
+               peer_value=med([r.get("p99_us") for r in runs["redis"]]),
+               higher_is_better=False),
+        figure("journal_mb_per_s", round(jbw, 1), "MB/s",
+               "journal bytes written a second during the PUBLISH run",
+               peer="the disk: sequential writes with fdatasync (kc-journal-bench)",
+               peer_value=round(disk["seq_write_mb_per_s"], 1),
+               target=(0.8, "within 80% of the disk's sequential write limit")),
+        figure("transfer_per_s", round(tr), "transfers/s",
+               "durable one-coin TRANSFERs, 2048 in flight",
+               peer="PostgreSQL pgbench TPC-B, 16 clients",
+               peer_value=round(pg), target=(100, "at least 100 times PostgreSQL")),
+        figure("transfer_p99_us", round(med([r["latency_us"]["p99"] for r in runs["transfer"]])),
+               "µs", "TRANSFER REPLY after its group commit",
+               peer="pgbench p99", peer_value=med([r.get("p99_us") for r in runs["postgresql"]]),
+               higher_is_better=False),
+        figure("disk_fdatasync_per_s", round(disk["fdatasync_per_s"]), "fdatasync/s",
+               "the disk's own limit (kc-journal-bench), for scale"),
+    ]
+    return figs, {"runs": runs, "disk": disk}
+
+
+# ---- scale: throughput as lcores are added --------------------------------
+
+def scale(ctx):
+    """PINGs answered per second as data-path lcores are added: 1 is one
+    run-to-completion lcore; from 2 on, a pipeline with half of them (at
+    least one) polling RX queues and the rest executing requests, each
+    worker with its own journal shard. The source is a pcap port that
+    replays a file of signed PINGs without end, one file per RX queue, so
+    no generator process takes a CPU. The journal is on tmpfs
+    (durability none). Lcore i runs on CPU i modulo the CPU count, so on a
+    small machine the last lcores share CPUs with the main lcore and the
+    control threads."""
+    ncpu = os.cpu_count() or 1
+    counts = list(range(1, ncpu + 1)) if ncpu <= 4 else [1, 2, 4, ncpu - 1]
+    jdir = tmpfs_dir(ctx, "scale")
+    runs = {}
+    try:
+        for n in counts:
+            ids = list(range(1, n + 1))
+            rx, workers = (ids, ids) if n == 1 else (ids[:n // 2], ids[n // 2:])
+            pcaps = []
+            for q in range(len(rx)):
+                p = os.path.join(ctx.work, "scale-%d.pcap" % q)
+                subprocess.run([ctx.bin("perf/kc-pcap-gen"), "-o", p,
+                                "--dst-mac", "02:70:63:61:70:00",
+                                "--dst-ip", "10.88.3.2", "-n", "4096",
+                                "--size", "8", "--src-port", str(40000 + 64 * q),
+                                "--first-seq", str(q * 1000000)],
+                               check=True, capture_output=True)
+                pcaps.append(p)
+            lcores = ",".join(["0@0"] + ["%d@%d" % (i, i % ncpu) for i in range(1, n + 1)])
+            port = """  - name: pcap0
+    driver: pcap
+    rx_pcap: %s
+    devargs: "%s"
+    ip: 10.88.3.2/24
+""" % (pcaps[0], ",".join(["rx_pcap=" + p for p in pcaps[1:]] +
+                          # A TX queue per data-path lcore: the pcap PMD
+                          # makes one per tx stream (REPLYs to /dev/null).
+                          ["tx_pcap=/dev/null"] * n + ["infinite_rx=1"]))
+            yaml = appliance_yaml("scale", port, lcores=lcores, rx=rx,
+                                  workers=workers, durability="none",
+                                  memory_mb=1024,
+                                  extra="mempool:\n  mbufs: 65535\n")
+            runs[n] = []
+            for i in range(ctx.runs):
+                with Appliance(ctx, "scale", yaml, jdir) as a:
+                    time.sleep(1.5)
+                    s0 = a.stats()
+                    time.sleep(secs(ctx))
+                    s1 = a.stats()
+                d = delta(s0["counters"], s1["counters"])
+                el = max(0.001, (s1["sample_ms"] - s0["sample_ms"]) / 1000.0)
+                runs[n].append({"answered_per_s": d["op_ping"] / el,
+                                "taken_in_per_s": d["kcp_requests"] / el,
+                                "refused_busy_per_s": d.get("refused_journal_busy", 0) / el})
+    finally:
+        shutil.rmtree(jdir, ignore_errors=True)
+    one = med([r["answered_per_s"] for r in runs[1]])
+    figs = []
+    for n in counts:
+        v = med([r["answered_per_s"] for r in runs[n]])
+        figs.append(figure("ping_per_s_%d_lcores" % n, round(v), "requests/s",
+                           "%s; answered OK (taken in: %s/s)" % (
+                               "run to completion" if n == 1 else
+                               "%d RX, %d worker" % (n // 2, n - n // 2),
+                               format(round(med([r["taken_in_per_s"] for r in runs[n]])), ",")),
+                           peer="1 lcore" if n > 1 else None,
+                           peer_value=round(one) if n > 1 else None))
+    return figs, {"runs": {str(k): v for k, v in runs.items()}, "cpus": ncpu}
+
+
+SUITES = {"rtc": rtc, "kernel": kernel, "durable": durable, "scale": scale}
