@@ -196,11 +196,16 @@ def delta(c0, c1):
 
 # ---- kc-loadgen -----------------------------------------------------------
 
-def loadgen(ctx, args, name="loadgen", lcore=0, timeout=None, during=None):
+def loadgen(ctx, args, name="loadgen", lcore=0, timeout=None, during=None,
+            busy_ok=False, unsent_ok=False):
     """kc-loadgen as the memif client of the appliance, on CPU lcore: its
     JSON result; a run that did not get every REPLY it expected raises
     BenchError. during(), if given, runs while kc-loadgen does; what it
-    returns is the result's "during"."""
+    returns is the result's "during". busy_ok: REPLYs refused UNAVAILABLE
+    (the journal's buffer full: the appliance pushing back on more load
+    than its journal writes) are the figure's business, not a failure;
+    unsent_ok: so are requests an open loop could not send when due (the
+    figure reports them)."""
     eal = ["--lcores=0@%d" % lcore, "--no-huge", "-m", "256", "--no-pci",
            "--file-prefix=kc-bench-gen", "--log-level=lib.*:error",
            "--vdev=net_memif0,role=client,id=0,socket=%s,socket-abstract=no,"
@@ -224,6 +229,11 @@ def loadgen(ctx, args, name="loadgen", lcore=0, timeout=None, during=None):
             name, p.returncode, open(errf).read()))
     r["clean"] = p.returncode == 0
     r["during"] = seen
+    busy = r["errors_by_status"].get("UNAVAILABLE", 0)
+    if r["ok"] > 0 and r["lost"] == 0 and \
+            (r["not_sent"] == 0 or unsent_ok) and \
+            (r["errors"] == 0 or (busy_ok and r["errors"] == busy)):
+        r["clean"] = True
     if not r["clean"]:
         raise BenchError("kc-loadgen (%s) did not get every REPLY it "
                          "expected: ok %d of %d sent, lost %d, errors %d "
