@@ -73,13 +73,8 @@ static void op_publish(struct kc_queue_store *qs, struct kc_lcore_stats *st,
 				     req.msg_len, seq, &offset);
 	if (r->status == KC_STATUS_OK)
 		r->len = (uint32_t)kc_enc_u64_reply(out, cap, offset);
-	else if (r->status == KC_STATUS_TOO_LARGE)
-		r->reason = "message longer than 1343 bytes";
-	else if (r->status == KC_STATUS_QUEUE_FULL)
-		r->reason = "queue holds max_messages_per_queue or "
-			    "max_bytes_per_queue";
 	else
-		r->reason = "max_queues reached";
+		r->reason = kc_publish_reason(r->status);
 }
 
 static void op_fetch(struct kc_queue_store *qs, struct kc_lcore_stats *st, const uint8_t *in,

@@ -912,3 +912,18 @@ bool kc_dec_audit_reply(const uint8_t *p, size_t len, struct kc_audit *a)
 	a->violations = rd_u32(&d);
 	return ok <= 1 && rd_done(&d) == KC_STATUS_OK;
 }
+
+_Static_assert(KC_MSG_MAX == 1343, "the TOO_LARGE reason text names it");
+
+const char *kc_publish_reason(unsigned int status)
+{
+	switch (status) {
+	case KC_STATUS_TOO_LARGE:
+		return "message longer than 1343 bytes";
+	case KC_STATUS_QUEUE_FULL:
+		return "queue holds max_messages_per_queue or "
+		       "max_bytes_per_queue";
+	default:
+		return "max_queues reached";
+	}
+}

@@ -260,6 +260,13 @@ struct kc_fetch_reply {
  * A longer message gets KC_STATUS_TOO_LARGE.
  */
 #define KC_MSG_MAX (KC_PAYLOAD_MAX - 1u - KC_NAME_MAX)
+
+/*
+ * The reason text of a PUBLISH refused with TOO_LARGE, QUEUE_FULL or
+ * NO_SPACE (max_queues reached): one wording for every server of the
+ * protocol (the appliance, perf/peers' kc-udp-peer).
+ */
+const char *kc_publish_reason(unsigned int status);
 _Static_assert(KC_FETCH_REPLY_FIXED + KC_FETCH_RECORD_OVERHEAD + KC_MSG_MAX <=
 		       KC_PAYLOAD_MAX,
 	       "the longest message fits one FETCH reply");

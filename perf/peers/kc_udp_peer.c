@@ -377,13 +377,8 @@ static void op_publish(struct peer *p, uint8_t *payload, uint32_t plen,
 	if (r->status == KC_STATUS_OK)
 		r->len = (uint32_t)kc_enc_u64_reply(payload, KC_PAYLOAD_MAX,
 						    offset);
-	else if (r->status == KC_STATUS_TOO_LARGE)
-		r->reason = "message longer than 1343 bytes";
-	else if (r->status == KC_STATUS_QUEUE_FULL)
-		r->reason = "queue holds max_messages_per_queue or "
-			    "max_bytes_per_queue";
 	else
-		r->reason = "max_queues reached";
+		r->reason = kc_publish_reason(r->status);
 }
 
 /* The replay window of kc_ops.c's outside_window, without the horizon
