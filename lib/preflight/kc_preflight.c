@@ -716,8 +716,9 @@ static bool check_iommu(struct pf *p, bool all_uio)
 		       "the kernel command line", why);
 	else
 		report(p, o, "iommu: none (/sys/class/iommu is empty) although "
-		       "the kernel command line enables it%s; fix: enable %s in "
-		       "the firmware setup", why,
+		       "the kernel command line does not turn it off%s; fix: "
+		       "enable %s in the firmware setup (in a VM: give it a "
+		       "virtual IOMMU)", why,
 		       amd ? "AMD-Vi (IOMMU)" : "VT-d");
 	return false;
 }

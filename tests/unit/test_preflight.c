@@ -318,8 +318,8 @@ static void test_no_iommu(void **state)
 	assert_int_equal(rmdir(path), 0);
 	expect_outcome(run(), KC_PREFLIGHT_FAILURE, 1, 0);
 	expect("failure: iommu: none (/sys/class/iommu is empty) although the "
-	       "kernel command line enables it; fix: enable VT-d in the "
-	       "firmware setup");
+	       "kernel command line does not turn it off; fix: enable VT-d in "
+	       "the firmware setup (in a VM: give it a virtual IOMMU)");
 	/* Without an IOMMU, groups are not looked at. */
 	for (unsigned int i = 0; i < nb_lines; i++)
 		assert_null(strstr(lines[i], "IOMMU group"));
@@ -327,8 +327,9 @@ static void test_no_iommu(void **state)
 	put("proc/cpuinfo", "vendor_id\t: AuthenticAMD\n");
 	expect_outcome(run(), KC_PREFLIGHT_FAILURE, 1, 0);
 	expect("failure: iommu: none (/sys/class/iommu is empty) although the "
-	       "kernel command line enables it; fix: enable AMD-Vi (IOMMU) "
-	       "in the firmware setup");
+	       "kernel command line does not turn it off; fix: enable AMD-Vi "
+	       "(IOMMU) in the firmware setup (in a VM: give it a virtual "
+	       "IOMMU)");
 }
 
 static void test_iommu_off_on_cmdline(void **state)
