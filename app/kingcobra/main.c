@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * kingcobra: the appliance. Reads the YAML config and the keys file (and
- * exits on any error before a device is touched), starts the EAL, the ports
- * and the pipeline lcores, then runs the control plane on the main lcore
- * until SIGINT or SIGTERM.
+ * exits on any error before a device is touched), checks the host for what
+ * the config asks (kc_preflight; --check runs only that), starts the EAL,
+ * the ports and the pipeline lcores, then runs the control plane on the
+ * main lcore until SIGINT or SIGTERM.
  *
  * Exit status: 0 after a clean shutdown, 1 on a start-up failure of the
  * host or a device, 2 on a usage, config or keys file error.
@@ -28,6 +29,7 @@
 #include "kc_config.h"
 #include "kc_pipeline.h"
 #include "kc_port.h"
+#include "kc_preflight.h"
 #include "kc_stats.h"
 
 #define EXIT_START 1
@@ -50,7 +52,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: kingcobra [--config FILE] [--journal-dir DIR] "
-		"[--check-config]\n"
+		"[--check-config | --check]\n"
 		"       kingcobra --print-default-config | --version | --help\n"
 		"\n"
 		"  -c, --config FILE        YAML configuration (default: the "
@@ -61,13 +63,25 @@ static void usage(FILE *f)
 		"                           journal.dir\n"
 		"  -n, --check-config       validate the config and keys file, "
 		"then exit\n"
+		"      --check              validate the config, then check the "
+		"host for it\n"
+		"                           (hugepages, hugetlbfs, IOMMU, PCI "
+		"devices bound to\n"
+		"                           vfio-pci, NUMA, lcore CPUs): one "
+		"line per check,\n"
+		"                           each problem with its fix; exit 0 "
+		"(ok or warnings)\n"
+		"                           or 1 (failures). The same checks "
+		"run at every start:\n"
+		"                           a failure stops it (exit 1), a "
+		"warning is printed.\n"
 		"      --print-default-config  print the embedded default "
 		"config\n"
 		"  -V, --version            print the version\n"
 		"  -h, --help               this text\n"
 		"\n"
-		"Exit status: 0 clean shutdown, 1 start-up failure, 2 usage, "
-		"config or keys error.\n");
+		"Exit status: 0 clean shutdown, 1 start-up failure (a failed "
+		"host check too),\n2 usage, config or keys error.\n");
 }
 
 static uint32_t rte_level(enum kc_log_level l)
@@ -255,6 +269,42 @@ static void print_counters(FILE *f, const char *title,
 	fflush(f);
 }
 
+/* --check: every line, on stdout. */
+static void preflight_print_all(void *arg, enum kc_preflight_outcome o,
+				const char *line)
+{
+	(void)o;
+	fprintf(arg, "kingcobra: preflight: %s\n", line);
+}
+
+/* A start: only what needs the operator's eye, on stderr. */
+static void preflight_print_problems(void *arg, enum kc_preflight_outcome o,
+				     const char *line)
+{
+	if (o != KC_PREFLIGHT_OK)
+		fprintf(arg, "kingcobra: preflight: %s\n", line);
+}
+
+/* The host checks of kc_preflight against the real /sys and /proc. Returns
+ * true when nothing failed. */
+static bool preflight(const struct kc_config *cfg, bool verbose)
+{
+	struct kc_preflight_result r;
+	enum kc_preflight_outcome o;
+
+	o = kc_preflight_run(cfg, "/", verbose ? preflight_print_all :
+			     preflight_print_problems, verbose ? stdout : stderr,
+			     &r);
+	if (verbose)
+		printf("kingcobra: preflight: %u ok, %u warning(s), %u "
+		       "failure(s)\n", r.oks, r.warnings, r.failures);
+	else if (o == KC_PREFLIGHT_FAILURE)
+		fprintf(stderr, "kingcobra: preflight: %u failure(s): not "
+			"starting (kingcobra --check lists every check)\n",
+			r.failures);
+	return o != KC_PREFLIGHT_FAILURE;
+}
+
 static int load_config(const char *path, struct kc_config *cfg,
 		       struct kc_keyring **keys)
 {
@@ -330,6 +380,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", no_argument, NULL, 'n' },
+		{ "check", no_argument, NULL, 'H' },
 		{ "journal-dir", required_argument, NULL, 'j' },
 		{ "print-default-config", no_argument, NULL, 'P' },
 		{ "version", no_argument, NULL, 'V' },
@@ -348,7 +399,7 @@ int main(int argc, char **argv)
 	static struct eal_args eal;
 	struct rte_mempool *mp;
 	uint16_t nb_rxq, nb_txq;
-	bool check_only = false;
+	bool check_only = false, check_host = false;
 	char err[512];
 	int opt, rc;
 	unsigned int ticks = 0;
@@ -363,6 +414,9 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			check_only = true;
+			break;
+		case 'H':
+			check_host = true;
 			break;
 		case 'P':
 			fwrite(kc_default_config_yaml, 1,
@@ -399,6 +453,12 @@ int main(int argc, char **argv)
 		snprintf(cfg.journal.dir, sizeof(cfg.journal.dir), "%s",
 			 journal_dir);
 	}
+	if (check_host) {
+		bool ok = preflight(&cfg, true);
+
+		kc_keyring_free(keys);
+		return ok ? 0 : EXIT_START;
+	}
 	if (check_only) {
 		printf("kingcobra: %s is valid: %u port(s), %u rx and %u "
 		       "worker lcore(s), %u client key(s) from %s\n",
@@ -409,6 +469,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
+	if (!preflight(&cfg, false)) {
+		kc_keyring_free(keys);
+		return EXIT_START;
+	}
 	kc_config_queue_needs(&cfg, &nb_rxq, &nb_txq);
 	if (eal_build(&cfg, argv[0], nb_rxq, nb_txq, &eal) != 0) {
 		kc_keyring_free(keys);
