@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/param.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -23,6 +24,7 @@
 #include <rte_lcore.h>
 #include <rte_log.h>
 #include <rte_mbuf.h>
+#include <rte_memory.h>
 
 #include "kc_admin.h"
 #include "kc_auth.h"
@@ -269,6 +271,77 @@ static void print_counters(FILE *f, const char *title,
 	fflush(f);
 }
 
+/*
+ * The hugepage files this process's EAL made (hugepages: true with
+ * in_memory: false, where they stay so that secondary processes can map
+ * the memory). DPDK leaves them behind at rte_eal_cleanup, holding the
+ * pages until the next start clears them; the appliance removes its own
+ * once the EAL is done with them. Paths are gathered from the memory
+ * segments' file descriptors while the EAL is up.
+ */
+struct hugefiles {
+	char (*path)[PATH_MAX];
+	unsigned int n, cap;
+};
+
+static int hugefile_add(const struct rte_memseg_list *msl,
+			const struct rte_memseg *ms, void *arg)
+{
+	struct hugefiles *h = arg;
+	char link[64], path[PATH_MAX];
+	int fd = rte_memseg_get_fd_thread_unsafe(ms);
+	ssize_t len;
+
+	(void)msl;
+	if (fd < 0)
+		return 0;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	len = readlink(link, path, sizeof(path) - 1);
+	if (len <= 0)
+		return 0;
+	path[len] = '\0';
+	/* One file may back many segments (--single-file-segments). */
+	for (unsigned int i = h->n; i > 0; i--)
+		if (strcmp(h->path[i - 1], path) == 0)
+			return 0;
+	if (h->n == h->cap) {
+		unsigned int cap = h->cap ? 2 * h->cap : 64;
+		char (*p)[PATH_MAX] = realloc(h->path, cap * sizeof(*p));
+
+		if (p == NULL)
+			return -1;
+		h->path = p;
+		h->cap = cap;
+	}
+	memcpy(h->path[h->n++], path, (size_t)len + 1);
+	return 0;
+}
+
+static void hugefiles_collect(const struct kc_config *cfg,
+			      struct hugefiles *h)
+{
+	memset(h, 0, sizeof(*h));
+	if (cfg->eal.hugepages && !cfg->eal.in_memory)
+		rte_memseg_walk_thread_unsafe(hugefile_add, h);
+}
+
+/* After rte_eal_cleanup: the files go, and their pages with them. */
+static void hugefiles_release(struct hugefiles *h)
+{
+	unsigned int gone = 0;
+
+	for (unsigned int i = 0; i < h->n; i++) {
+		if (unlink(h->path[i]) == 0 || errno == ENOENT)
+			gone++;
+		else
+			fprintf(stderr, "kingcobra: cannot remove hugepage "
+				"file %s: %s\n", h->path[i], strerror(errno));
+	}
+	if (h->n > 0)
+		printf("kingcobra: %u hugepage file(s) released\n", gone);
+	free(h->path);
+}
+
 /* --check: every line, on stdout. */
 static void preflight_print_all(void *arg, enum kc_preflight_outcome o,
 				const char *line)
@@ -387,6 +460,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct hugefiles huge;
 	struct kc_port_state ports[KC_CFG_PORTS_MAX];
 	struct kc_pipeline_port pports[KC_CFG_PORTS_MAX];
 	struct kc_admin_port aports[KC_CFG_PORTS_MAX];
@@ -587,14 +661,18 @@ int main(int argc, char **argv)
 	kc_ports_stop(&cfg, ports);
 	kc_pipeline_free(pipeline);
 	rte_mempool_free(mp);
+	hugefiles_collect(&cfg, &huge);
 	rte_eal_cleanup();
+	hugefiles_release(&huge);
 	kc_keyring_free(keys);
 	return 0;
 
 fail_ports:
 	kc_ports_stop(&cfg, ports);
 fail_eal:
+	hugefiles_collect(&cfg, &huge);
 	rte_eal_cleanup();
+	hugefiles_release(&huge);
 	kc_keyring_free(keys);
 	return EXIT_START;
 }
