@@ -17,6 +17,7 @@ KC_PID=""
 CHECKS=0
 FAILED=0
 CLEANUPS=()
+EAL_PREFIXES=()
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 
@@ -42,9 +43,13 @@ cleanup() {
 		eval "${CLEANUPS[$i]}" >/dev/null 2>&1
 	done
 	rm -rf "$WORK"
-	# The EAL's runtime directories of the test configs (their
-	# file_prefix is kc-itest-*), which even --no-shconf leaves behind.
-	rm -rf /var/run/dpdk/kc-itest-*
+	# The EAL's runtime directories of the appliances this test started
+	# (start_appliance notes their file_prefix), which even --no-shconf
+	# leaves behind; not other tests' (a kc-itest-* glob took a running
+	# test's directory from under its restarting appliance).
+	for i in "${EAL_PREFIXES[@]}"; do
+		rm -rf "/var/run/dpdk/$i"
+	done
 }
 trap cleanup EXIT
 
@@ -62,6 +67,7 @@ start_appliance() {
 	local cfg=$1 i
 	JOURNAL=${2:-$WORK/journal-$(basename "$cfg" .yaml)}
 	APPLOG=$WORK/kingcobra.$(basename "$cfg").log
+	EAL_PREFIXES+=("$(awk '$1 == "file_prefix:" { print $2 }' "$cfg")")
 	"$KINGCOBRA" --config "$cfg" --journal-dir "$JOURNAL" >"$APPLOG" 2>&1 &
 	KC_PID=$!
 	for i in $(seq 1 150); do
@@ -80,21 +86,28 @@ start_appliance() {
 	exit 1
 }
 
-# stop_appliance: SIGTERM, wait, keep the final counters in $APPLOG.
-stop_appliance() {
+# stop_pid PID SIGNAL NAME: send SIGNAL to a child this test started, wait
+# up to 10 s (then SIGKILL), and keep its exit status in STOP_STATUS.
+stop_pid() {
 	local i
-	[ -n "$KC_PID" ] || return 0
-	kill -TERM "$KC_PID" 2>/dev/null
+	kill -"$2" "$1" 2>/dev/null
 	for i in $(seq 1 100); do
-		kill -0 "$KC_PID" 2>/dev/null || break
+		kill -0 "$1" 2>/dev/null || break
 		sleep 0.1
 	done
-	if kill -0 "$KC_PID" 2>/dev/null; then
-		log "kingcobra $KC_PID did not stop on SIGTERM: killing it"
-		kill -KILL "$KC_PID"
+	if kill -0 "$1" 2>/dev/null; then
+		log "$3 $1 did not stop on SIG$2: killing it"
+		kill -KILL "$1"
 	fi
-	wait "$KC_PID"
+	wait "$1"
 	STOP_STATUS=$?
+}
+
+# stop_appliance [SIGNAL]: SIGTERM (or SIGNAL), wait, keep the final
+# counters in $APPLOG and the exit status in STOP_STATUS.
+stop_appliance() {
+	[ -n "$KC_PID" ] || return 0
+	stop_pid "$KC_PID" "${1:-TERM}" kingcobra
 	KC_PID=""
 	return 0
 }

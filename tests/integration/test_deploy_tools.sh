@@ -8,29 +8,12 @@
 # kernel's part (moves the driver link, mounts), and checks that a second
 # run writes nothing.
 #
-# Self-contained (not lib.sh): it starts no appliance and needs no root.
-set -u
-SRC=${KC_SOURCE_DIR:?KC_SOURCE_DIR must point at the source tree}
+# It starts no appliance and needs no root.
+source "$(dirname "$0")/lib.sh"
 BIND=$SRC/deploy/kc-bind
 UNBIND=$SRC/deploy/kc-unbind
 SETUP=$SRC/deploy/kc-setup-host
-T=$(mktemp -d /tmp/kc-deploy-test.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-CHECKS=0
-FAILED=0
-
-check() { # check DESCRIPTION COMMAND...
-	local what=$1
-	shift
-	CHECKS=$((CHECKS + 1))
-	if "$@" >"$T/check.out" 2>&1; then
-		echo "ok: $what"
-	else
-		FAILED=$((FAILED + 1))
-		echo "FAIL: $what"
-		sed 's/^/    /' "$T/check.out"
-	fi
-}
+T=$WORK
 
 # content FILE EXPECTED: the file holds exactly EXPECTED (one line).
 content() { [ "$(cat "$1")" = "$2" ] || { echo "$1 holds '$(cat "$1")', expected '$2'"; return 1; }; }
@@ -170,5 +153,4 @@ check "kc-setup-host again: /etc unchanged" diff -r "$T/etc.before" "$T/etc"
 check "kc-setup-host again: pages unchanged" content "$H/nr_hugepages" 512
 rm -rf "$T/etc.before"
 
-echo "$CHECKS checks, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+finish

@@ -40,16 +40,9 @@ for sig in TERM INT; do
 		sh -c "[ \$(find '$WORK/huge' -type f | wc -l) -gt 0 ]"
 	check "SIG$sig run: kcctl ping" "$KCCTL" -s $S ping
 	check "SIG$sig run: publish" "$KCCTL" -s $S publish shut "before SIG$sig"
-	kill -"$sig" "$KC_PID"
-	for i in $(seq 1 100); do
-		kill -0 "$KC_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	wait "$KC_PID"
-	rc=$?
-	KC_PID=""
+	stop_appliance "$sig"
 	check "SIG$sig: exit 0 (the last words: 'kingcobra stopped')" sh -c \
-		"[ $rc = 0 ] && grep -q '^kingcobra stopped' '$APPLOG'"
+		"[ $STOP_STATUS = 0 ] && grep -q '^kingcobra stopped' '$APPLOG'"
 	check "SIG$sig: the hugepage files are released" sh -c \
 		"[ \$(find '$WORK/huge' -type f | wc -l) = 0 ]"
 	check "SIG$sig: the hugepages are free again" sh -c \

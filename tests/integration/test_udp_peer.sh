@@ -17,19 +17,9 @@ KEY7=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
 # stop_peer [SIGNAL]: stop the peer this test started, by its PID, and
 # keep its exit status in PEER_STATUS.
 stop_peer() {
-	local i
 	[ -n "$PEER_PID" ] || return 0
-	kill -"${1:-TERM}" "$PEER_PID" 2>/dev/null
-	for i in $(seq 1 50); do
-		kill -0 "$PEER_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$PEER_PID" 2>/dev/null; then
-		log "kc-udp-peer $PEER_PID did not stop: killing it"
-		kill -KILL "$PEER_PID"
-	fi
-	wait "$PEER_PID"
-	PEER_STATUS=$?
+	stop_pid "$PEER_PID" "${1:-TERM}" kc-udp-peer
+	PEER_STATUS=$STOP_STATUS
 	PEER_PID=""
 }
 on_exit stop_peer KILL
