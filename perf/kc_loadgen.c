@@ -309,34 +309,18 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+/* Clients 1 (the mint authority) and 2: the accounts of TRANSFER. */
 static int load_keys(const struct opts *o)
 {
-	struct kc_keyring *kr;
 	char err[256];
 
-	if (o->keys == NULL) {
-		kc_key_init(&keys[0], KC_DEV_CLIENT_ID, kc_dev_key, "dev");
-		kc_key_init(&keys[1], KC_DEV_CLIENT_ID_2, kc_dev_key_2,
-			    "dev-2");
-		return 0;
-	}
-	kr = kc_keyring_load(o->keys, err, sizeof(err));
-	if (kr == NULL) {
-		fprintf(stderr, PROG ": %s\n", err);
-		return -1;
-	}
 	for (uint32_t a = 1; a <= ACCOUNTS; a++) {
-		const struct kc_key *k = kc_keyring_find(kr, a);
-
-		if (k == NULL) {
-			fprintf(stderr, PROG ": %s has no key for client "
-				"%u\n", o->keys, a);
-			kc_keyring_free(kr);
+		if (kc_key_for_client(o->keys, a, &keys[a - 1], err,
+				      sizeof(err)) != 0) {
+			fprintf(stderr, PROG ": %s\n", err);
 			return -1;
 		}
-		kc_key_init(&keys[a - 1], k->client_id, k->key, k->name);
 	}
-	kc_keyring_free(kr);
 	return 0;
 }
 

@@ -330,44 +330,6 @@ static int parse_args(int argc, char **argv, struct gen_opts *o)
 	return 0;
 }
 
-/* The signing key: from the keys file, or a built-in development key. */
-static int load_key(const struct gen_opts *o, struct kc_key *key)
-{
-	struct kc_keyring *kr;
-	const struct kc_key *k;
-	char err[256];
-
-	if (o->keys == NULL) {
-		if (o->client == KC_DEV_CLIENT_ID) {
-			kc_key_init(key, o->client, kc_dev_key, "dev");
-			return 0;
-		}
-		if (o->client == KC_DEV_CLIENT_ID_2) {
-			kc_key_init(key, o->client, kc_dev_key_2, "dev2");
-			return 0;
-		}
-		fprintf(stderr, "kc-pcap-gen: built-in development keys "
-			"belong to clients %u and %u only; give -k KEYFILE\n",
-			KC_DEV_CLIENT_ID, KC_DEV_CLIENT_ID_2);
-		return -1;
-	}
-	kr = kc_keyring_load(o->keys, err, sizeof(err));
-	if (kr == NULL) {
-		fprintf(stderr, "kc-pcap-gen: %s\n", err);
-		return -1;
-	}
-	k = kc_keyring_find(kr, o->client);
-	if (k == NULL) {
-		fprintf(stderr, "kc-pcap-gen: %s has no key for client %u\n",
-			o->keys, o->client);
-		kc_keyring_free(kr);
-		return -1;
-	}
-	kc_key_init(key, k->client_id, k->key, k->name);
-	kc_keyring_free(kr);
-	return 0;
-}
-
 /* The payload of frame i; its length, or 0 with the reason on stderr. */
 static size_t payload(const struct gen_opts *o, uint64_t i, uint8_t *p,
 		      size_t cap, const uint8_t *body)
@@ -399,6 +361,7 @@ int main(int argc, char **argv)
 	pcap_dumper_t *dump;
 	struct gen_opts o;
 	struct kc_key key;
+	char err[256];
 	uint8_t op;
 	pcap_t *pc;
 	uint64_t i;
@@ -406,8 +369,10 @@ int main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &o) != 0)
 		return 2;
-	if (load_key(&o, &key) != 0)
+	if (kc_key_for_client(o.keys, o.client, &key, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kc-pcap-gen: %s\n", err);
 		return 1;
+	}
 	op = o.op == GEN_PING ? KC_OP_PING :
 	     o.op == GEN_PUBLISH ? KC_OP_PUBLISH : KC_OP_TRANSFER;
 	for (i = 0; i < o.size; i++)

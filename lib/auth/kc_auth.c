@@ -508,3 +508,38 @@ const struct kc_key *kc_keyring_find(const struct kc_keyring *kr,
 	}
 	return NULL;
 }
+
+int kc_key_for_client(const char *keys_file, uint32_t client_id,
+		      struct kc_key *out, char *err, size_t err_len)
+{
+	struct kc_keyring *kr;
+	const struct kc_key *k;
+
+	if (keys_file == NULL) {
+		if (client_id == KC_DEV_CLIENT_ID) {
+			kc_key_init(out, client_id, kc_dev_key, "dev");
+			return 0;
+		}
+		if (client_id == KC_DEV_CLIENT_ID_2) {
+			kc_key_init(out, client_id, kc_dev_key_2, "dev-2");
+			return 0;
+		}
+		snprintf(err, err_len, "built-in development keys belong to "
+			 "clients %u and %u only; give a keys file",
+			 KC_DEV_CLIENT_ID, KC_DEV_CLIENT_ID_2);
+		return -1;
+	}
+	kr = kc_keyring_load(keys_file, err, err_len);
+	if (kr == NULL)
+		return -1;
+	k = kc_keyring_find(kr, client_id);
+	if (k == NULL) {
+		snprintf(err, err_len, "%s has no key for client %u",
+			 keys_file, client_id);
+		kc_keyring_free(kr);
+		return -1;
+	}
+	kc_key_init(out, k->client_id, k->key, k->name);
+	kc_keyring_free(kr);
+	return 0;
+}

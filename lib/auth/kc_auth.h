@@ -74,6 +74,14 @@ const struct kc_key *kc_keyring_find(const struct kc_keyring *kr,
 				     uint32_t client_id);
 
 /*
+ * A client's key for a tool that signs as one client: from keys_file, or
+ * with keys_file NULL the built-in development key of client 1 or 2. 0, or
+ * -1 with the reason in err.
+ */
+int kc_key_for_client(const char *keys_file, uint32_t client_id,
+		      struct kc_key *out, char *err, size_t err_len);
+
+/*
  * The tag of a message: HMAC-SHA256 over the first KC_HDR_SIGNED_LEN bytes of
  * the header followed by the payload.
  */

@@ -464,6 +464,32 @@ static void test_keys_load_files(void **state)
 	unlink(path);
 }
 
+/* kc_key_for_client: the built-in keys of clients 1 and 2, or a file's. */
+static void test_key_for_client(void **state)
+{
+	struct kc_key k;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(kc_key_for_client(NULL, 1, &k, err, sizeof(err)), 0);
+	assert_int_equal(k.client_id, 1);
+	assert_memory_equal(k.key, kc_dev_key, KC_KEY_LEN);
+	assert_int_equal(kc_key_for_client(NULL, 2, &k, err, sizeof(err)), 0);
+	assert_memory_equal(k.key, kc_dev_key_2, KC_KEY_LEN);
+	assert_int_equal(kc_key_for_client(NULL, 3, &k, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "clients 1 and 2 only"));
+	assert_int_equal(kc_key_for_client(KC_SOURCE_DIR "/config/dev.keys", 2,
+					   &k, err, sizeof(err)), 0);
+	assert_int_equal(k.client_id, 2);
+	assert_memory_equal(k.key, kc_dev_key_2, KC_KEY_LEN);
+	assert_int_equal(kc_key_for_client(KC_SOURCE_DIR "/config/dev.keys", 7,
+					   &k, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "has no key for client 7"));
+	assert_int_equal(kc_key_for_client("/nonexistent/kc.keys", 1, &k, err,
+					   sizeof(err)), -1);
+	assert_non_null(strstr(err, "cannot open"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -478,6 +504,7 @@ int main(void)
 		cmocka_unit_test(test_keys_name_limit),
 		cmocka_unit_test(test_keys_too_many),
 		cmocka_unit_test(test_keys_load_files),
+		cmocka_unit_test(test_key_for_client),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
