@@ -11,7 +11,6 @@ import subprocess
 import tempfile
 import time
 
-from . import common
 from .common import (Appliance, BenchError, VethPair, appliance_yaml, delta,
                      figure, loadgen, memif_port, run_measured)
 
