@@ -116,10 +116,10 @@ void kc_gen_build(const struct kc_gen *g, struct rte_mbuf *m,
 const uint8_t *kc_gen_reply(const struct rte_mbuf *m, struct kc_hdr *h)
 {
 	const uint8_t *kcp = rte_pktmbuf_mtod_offset(m, const uint8_t *,
-						     KC_GEN_KCP_OFF);
+						     KC_FRAME_KCP_OFF);
 
-	if (m->data_len < KC_GEN_KCP_OFF + KC_HDR_LEN ||
-	    kc_hdr_decode(kcp, m->data_len - KC_GEN_KCP_OFF, h) !=
+	if (m->data_len < KC_FRAME_KCP_OFF + KC_HDR_LEN ||
+	    kc_hdr_decode(kcp, m->data_len - KC_FRAME_KCP_OFF, h) !=
 		    KC_PARSE_OK ||
 	    h->type != KC_TYPE_REPLY)
 		return NULL;

@@ -21,7 +21,6 @@
 #include "kc_proto.h"
 
 #define KC_GEN_BURST 32
-#define KC_GEN_KCP_OFF KC_FRAME_KCP_OFF
 
 struct kc_gen {
 	const char *prog;		/* for messages */
