@@ -10,8 +10,11 @@
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_flow.h>
+#include <rte_ring.h>
 
 #include "kc_port.h"
+#include "kc_port_priv.h"
 
 static const char *const vdev_prefix[] = {
 	[KC_PORT_TAP] = "net_tap",
@@ -107,13 +110,23 @@ int kc_ports_eal_args(const struct kc_config *cfg, uint16_t nb_rxq,
 		if (w < 0 || (size_t)w >= len)
 			return -ENAMETOOLONG;
 	}
+	for (uint32_t i = 0; i < cfg->port_count && n + 2 <= max; i++) {
+		const struct kc_port_cfg *pc = &cfg->ports[i];
+
+		if (pc->exception_iface[0] == '\0')
+			continue;
+		snprintf(args[n++], len, "--vdev");
+		snprintf(args[n++], len, "net_tap_exc%u,iface=%s", i,
+			 pc->exception_iface);
+	}
 	if (!any_pci && n < max)
 		snprintf(args[n++], len, "--no-pci");
 	return n;
 }
 
-/* Give the host side of a TAP port its address and bring it up. */
-static int tap_host_addr(const struct kc_port_cfg *pc, char *err,
+/* Give the host side of a TAP interface its address and bring it up. */
+static int tap_host_addr(const char *port, const char *iface,
+			 const struct kc_ipv4_cidr *a, char *err,
 			 size_t err_len)
 {
 	struct sockaddr_in *sin;
@@ -123,19 +136,19 @@ static int tap_host_addr(const struct kc_port_cfg *pc, char *err,
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		rc = -errno;
-		snprintf(err, err_len, "port %s: socket: %s", pc->name,
+		snprintf(err, err_len, "port %s: socket: %s", port,
 			 strerror(errno));
 		return rc;
 	}
 	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", pc->iface);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", iface);
 	sin = (struct sockaddr_in *)&ifr.ifr_addr;
 	sin->sin_family = AF_INET;
-	sin->sin_addr.s_addr = htonl(pc->host_ip.addr);
+	sin->sin_addr.s_addr = htonl(a->addr);
 	if (ioctl(fd, SIOCSIFADDR, &ifr) < 0)
 		goto fail;
-	sin->sin_addr.s_addr = pc->host_ip.prefix == 0 ? 0 :
-		htonl(~0u << (32 - pc->host_ip.prefix));
+	sin->sin_addr.s_addr = a->prefix == 0 ? 0 :
+		htonl(~0u << (32 - a->prefix));
 	if (ioctl(fd, SIOCSIFNETMASK, &ifr) < 0)
 		goto fail;
 	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
@@ -148,9 +161,123 @@ static int tap_host_addr(const struct kc_port_cfg *pc, char *err,
 fail:
 	rc = -errno;
 	snprintf(err, err_len, "port %s: cannot set address of host interface "
-		 "%s: %s", pc->name, pc->iface, strerror(errno));
+		 "%s: %s", port, iface, strerror(errno));
 	close(fd);
 	return rc;
+}
+
+int kc_port_socket(const struct kc_config *cfg, uint32_t i)
+{
+	char name[64];
+	uint16_t port_id;
+	int socket;
+
+	dev_name(cfg, i, name, sizeof(name));
+	if (rte_eth_dev_get_port_by_name(name, &port_id) != 0)
+		return -ENODEV;
+	socket = rte_eth_dev_socket_id(port_id);
+	return socket < 0 ? (int)rte_socket_id() : socket;
+}
+
+/* Configure with the queues asked for, set them up and start. */
+static int port_setup(struct kc_port_state *ps, const struct kc_port_cfg *pc,
+		      const struct rte_eth_conf *conf, uint16_t nb_rxq,
+		      uint16_t nb_txq, struct rte_mempool *mp)
+{
+	uint16_t nb_rxd = pc->rx_desc, nb_txd = pc->tx_desc;
+	struct rte_eth_dev_info info;
+	struct rte_eth_txconf txconf;
+	int rc;
+
+	rc = rte_eth_dev_configure(ps->port_id, nb_rxq, nb_txq, conf);
+	if (rc != 0)
+		return rc;
+	rc = rte_eth_dev_adjust_nb_rx_tx_desc(ps->port_id, &nb_rxd, &nb_txd);
+	if (rc != 0)
+		return rc;
+	rc = rte_eth_dev_info_get(ps->port_id, &info);
+	if (rc != 0)
+		return rc;
+	txconf = info.default_txconf;
+	txconf.offloads = conf->txmode.offloads;
+	for (uint16_t q = 0; q < nb_rxq; q++) {
+		rc = rte_eth_rx_queue_setup(ps->port_id, q, nb_rxd,
+					    (unsigned int)ps->socket_id, NULL,
+					    mp);
+		if (rc != 0)
+			return rc;
+	}
+	for (uint16_t q = 0; q < nb_txq; q++) {
+		rc = rte_eth_tx_queue_setup(ps->port_id, q, nb_txd,
+					    (unsigned int)ps->socket_id,
+					    &txconf);
+		if (rc != 0)
+			return rc;
+	}
+	return rte_eth_dev_start(ps->port_id);
+}
+
+/*
+ * The kernel's side of a port's exception path: a TAP device with the
+ * port's MAC and MTU (so the host's replies leave with the right source
+ * address), one queue pair, and the rings between it and the data path.
+ */
+static int exception_start(uint32_t i, const struct kc_port_cfg *pc,
+			   struct kc_port_state *ps, struct rte_mempool *mp,
+			   char *err, size_t err_len)
+{
+	const struct rte_eth_conf conf = { 0 };
+	struct rte_ether_addr mac = ps->mac;
+	char name[RTE_RING_NAMESIZE];
+	int rc;
+
+	snprintf(name, sizeof(name), "net_tap_exc%u", i);
+	if (rte_eth_dev_get_port_by_name(name, &ps->exc_port_id) != 0) {
+		snprintf(err, err_len, "port %s: exception device %s not "
+			 "found (is the net_tap PMD present?)", pc->name,
+			 name);
+		return -ENODEV;
+	}
+	ps->exception = true;
+	rc = rte_eth_dev_configure(ps->exc_port_id, 1, 1, &conf);
+	if (rc == 0)
+		rc = rte_eth_rx_queue_setup(ps->exc_port_id, 0,
+					    KC_CFG_EXCEPTION_TAP_DESC,
+					    (unsigned int)ps->socket_id, NULL,
+					    mp);
+	if (rc == 0)
+		rc = rte_eth_tx_queue_setup(ps->exc_port_id, 0,
+					    KC_CFG_EXCEPTION_TAP_DESC,
+					    (unsigned int)ps->socket_id, NULL);
+	if (rc == 0)
+		rc = rte_eth_dev_set_mtu(ps->exc_port_id, pc->mtu);
+	if (rc == 0)
+		rc = rte_eth_dev_start(ps->exc_port_id);
+	if (rc == 0)
+		rc = rte_eth_dev_default_mac_addr_set(ps->exc_port_id, &mac);
+	if (rc != 0) {
+		snprintf(err, err_len, "port %s: exception interface %s: %s",
+			 pc->name, pc->exception_iface, rte_strerror(-rc));
+		return rc;
+	}
+	if (pc->has_exception_host_ip) {
+		rc = tap_host_addr(pc->name, pc->exception_iface,
+				   &pc->exception_host_ip, err, err_len);
+		if (rc != 0)
+			return rc;
+	}
+	snprintf(name, sizeof(name), "kc_exc_in_%u", i);
+	ps->exc_in = rte_ring_create(name, KC_CFG_EXCEPTION_RING, ps->socket_id,
+				     RING_F_SC_DEQ);
+	snprintf(name, sizeof(name), "kc_exc_out_%u", i);
+	ps->exc_out = rte_ring_create(name, KC_CFG_EXCEPTION_RING, ps->socket_id,
+				      RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (ps->exc_in == NULL || ps->exc_out == NULL) {
+		snprintf(err, err_len, "port %s: cannot create the exception "
+			 "rings: %s", pc->name, rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 static int port_start(const struct kc_config *cfg, uint32_t i,
@@ -159,16 +286,21 @@ static int port_start(const struct kc_config *cfg, uint32_t i,
 		      char *err, size_t err_len)
 {
 	const struct kc_port_cfg *pc = &cfg->ports[i];
+	const uint64_t cksum_rx = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM |
+				  RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
+	const uint64_t cksum_tx = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM |
+				  RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
 	struct rte_eth_conf conf = { 0 };
 	struct rte_eth_dev_info info;
-	uint16_t nb_rxd = pc->rx_desc, nb_txd = pc->tx_desc;
 	struct rte_eth_link link;
+	bool steer;
 	uint64_t deadline;
 	int rc;
 
 	kc_port_queues(pc->driver, nb_rxq, nb_txq, &nb_rxq, &nb_txq);
 	ps->nb_rxq = nb_rxq;
 	ps->nb_txq = nb_txq;
+	ps->exc_rxq = KC_PORT_NO_QUEUE;
 	dev_name(cfg, i, ps->dev_name, sizeof(ps->dev_name));
 	rc = rte_eth_dev_get_port_by_name(ps->dev_name, &ps->port_id);
 	if (rc != 0) {
@@ -177,11 +309,22 @@ static int port_start(const struct kc_config *cfg, uint32_t i,
 			 pc->name, ps->dev_name, kc_port_driver_name(pc->driver));
 		return -ENODEV;
 	}
+	ps->open = true;
 	rc = rte_eth_dev_info_get(ps->port_id, &info);
 	if (rc != 0)
 		goto fail_rc;
 	snprintf(ps->driver, sizeof(ps->driver), "%s", info.driver_name);
 	ps->socket_id = rte_eth_dev_socket_id(ps->port_id);
+	if (ps->socket_id < 0)
+		ps->socket_id = (int)rte_socket_id();
+	/* Flow steering wants one RX queue more, for the exception path. */
+	steer = pc->exception_iface[0] != '\0' && pc->flow_steering &&
+		(pc->driver == KC_PORT_PCI || pc->driver == KC_PORT_TAP);
+	if (steer && nb_rxq + 1u > info.max_rx_queues) {
+		steer = false;
+		snprintf(ps->flow, sizeof(ps->flow), "off: %s has no RX "
+			 "queue to spare", info.driver_name);
+	}
 	if (nb_rxq > info.max_rx_queues || nb_txq > info.max_tx_queues) {
 		snprintf(err, err_len, "port %s: needs %u rx and %u tx queues "
 			 "(one rx per rx lcore, one tx per data-path lcore), "
@@ -197,26 +340,21 @@ static int port_start(const struct kc_config *cfg, uint32_t i,
 			(RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP) &
 			info.flow_type_rss_offloads;
 	}
-	rc = rte_eth_dev_configure(ps->port_id, nb_rxq, nb_txq, &conf);
-	if (rc != 0)
-		goto fail_rc;
-	rc = rte_eth_dev_adjust_nb_rx_tx_desc(ps->port_id, &nb_rxd, &nb_txd);
-	if (rc != 0)
-		goto fail_rc;
-	for (uint16_t q = 0; q < nb_rxq; q++) {
-		rc = rte_eth_rx_queue_setup(ps->port_id, q, nb_rxd,
-					    (unsigned int)ps->socket_id, NULL,
-					    mp);
-		if (rc != 0)
-			goto fail_rc;
+	/* Checksums: the NIC's when it does both, else ours (kc_pkt.c
+	 * checks what the NIC did not and sums what it will not). */
+	if ((info.rx_offload_capa & cksum_rx) == cksum_rx) {
+		conf.rxmode.offloads |= cksum_rx;
+		ps->rx_cksum = true;
 	}
-	for (uint16_t q = 0; q < nb_txq; q++) {
-		rc = rte_eth_tx_queue_setup(ps->port_id, q, nb_txd,
-					    (unsigned int)ps->socket_id, NULL);
-		if (rc != 0)
-			goto fail_rc;
+	if ((info.tx_offload_capa & cksum_tx) == cksum_tx) {
+		conf.txmode.offloads |= cksum_tx;
+		ps->tx_cksum = true;
 	}
 	if (pc->has_mac && !mac_by_devarg(pc->driver)) {
+		/* Before start: some PMDs only take it then. */
+		rc = rte_eth_dev_configure(ps->port_id, nb_rxq, nb_txq, &conf);
+		if (rc != 0)
+			goto fail_rc;
 		memcpy(ps->mac.addr_bytes, pc->mac, RTE_ETHER_ADDR_LEN);
 		rc = rte_eth_dev_default_mac_addr_set(ps->port_id, &ps->mac);
 		if (rc != 0) {
@@ -226,14 +364,47 @@ static int port_start(const struct kc_config *cfg, uint32_t i,
 			return rc;
 		}
 	}
-	rc = rte_eth_dev_start(ps->port_id);
+	/* A TAP queue is a pair: the spare RX queue comes with a TX one. */
+	rc = port_setup(ps, pc, &conf, steer ? nb_rxq + 1 : nb_rxq,
+			steer && pc->driver == KC_PORT_TAP ? nb_txq + 1 : nb_txq,
+			mp);
 	if (rc != 0)
 		goto fail_rc;
+	if (steer) {
+		char why[sizeof(ps->flow) - 8];
+
+		rc = kc_flow_steer(ps->port_id, pc->ip.addr, cfg->kcp.udp_port,
+				   nb_rxq, nb_rxq, why, sizeof(why));
+		snprintf(ps->flow, sizeof(ps->flow), "%s: %s",
+			 rc == 0 ? "on" : "off", why);
+		if (rc == 0) {
+			ps->exc_rxq = nb_rxq;
+		} else {
+			/* Without the rules RSS or the kernel would spread
+			 * frames over the spare queue too: drop it. */
+			rc = rte_eth_dev_stop(ps->port_id);
+			if (rc == 0)
+				rc = port_setup(ps, pc, &conf, nb_rxq, nb_txq,
+						mp);
+			if (rc != 0)
+				goto fail_rc;
+		}
+	} else if (pc->exception_iface[0] != '\0' && ps->flow[0] == '\0') {
+		snprintf(ps->flow, sizeof(ps->flow), "off: %s",
+			 pc->flow_steering ? "the driver has no rte_flow" :
+			 "flow_steering: false");
+	}
 	rc = rte_eth_macaddr_get(ps->port_id, &ps->mac);
 	if (rc != 0)
 		goto fail_rc;
 	if (pc->driver == KC_PORT_TAP && pc->has_host_ip) {
-		rc = tap_host_addr(pc, err, err_len);
+		rc = tap_host_addr(pc->name, pc->iface, &pc->host_ip, err,
+				   err_len);
+		if (rc != 0)
+			return rc;
+	}
+	if (pc->exception_iface[0] != '\0') {
+		rc = exception_start(i, pc, ps, mp, err, err_len);
 		if (rc != 0)
 			return rc;
 	}
@@ -257,20 +428,46 @@ fail_rc:
 	return rc;
 }
 
+/* Stop and close one port and what its exception path holds. */
+static void port_stop(struct kc_port_state *ps)
+{
+	struct rte_flow_error e;
+	void *m;
+
+	if (!ps->open)
+		return;
+	ps->open = false;
+	if (ps->exc_rxq != KC_PORT_NO_QUEUE)
+		rte_flow_flush(ps->port_id, &e);
+	rte_eth_dev_stop(ps->port_id);
+	rte_eth_dev_close(ps->port_id);
+	if (ps->exception) {
+		rte_eth_dev_stop(ps->exc_port_id);
+		rte_eth_dev_close(ps->exc_port_id);
+		ps->exception = false;
+	}
+	while (ps->exc_in != NULL && rte_ring_dequeue(ps->exc_in, &m) == 0)
+		rte_pktmbuf_free(m);
+	while (ps->exc_out != NULL && rte_ring_dequeue(ps->exc_out, &m) == 0)
+		rte_pktmbuf_free(m);
+	rte_ring_free(ps->exc_in);
+	rte_ring_free(ps->exc_out);
+	ps->exc_in = ps->exc_out = NULL;
+}
+
 int kc_ports_start(const struct kc_config *cfg, uint16_t nb_rxq,
-		   uint16_t nb_txq, struct rte_mempool *mp,
+		   uint16_t nb_txq, struct rte_mempool *const *mp,
 		   struct kc_port_state *out, char *err, size_t err_len)
 {
+	memset(out, 0, sizeof(*out) * cfg->port_count);
 	for (uint32_t i = 0; i < cfg->port_count; i++) {
-		int rc = port_start(cfg, i, nb_rxq, nb_txq, mp, &out[i], err,
-				    err_len);
+		int rc = port_start(cfg, i, nb_rxq, nb_txq, mp[i], &out[i],
+				    err, err_len);
 
 		if (rc != 0) {
-			/* Undo the ports already started. */
-			for (uint32_t j = 0; j < i; j++) {
-				rte_eth_dev_stop(out[j].port_id);
-				rte_eth_dev_close(out[j].port_id);
-			}
+			/* Undo this port and the ones already started. */
+			for (uint32_t j = 0; j <= i; j++)
+				port_stop(&out[j]);
 			return rc;
 		}
 	}
@@ -279,8 +476,6 @@ int kc_ports_start(const struct kc_config *cfg, uint16_t nb_rxq,
 
 void kc_ports_stop(const struct kc_config *cfg, struct kc_port_state *ps)
 {
-	for (uint32_t i = 0; i < cfg->port_count; i++) {
-		rte_eth_dev_stop(ps[i].port_id);
-		rte_eth_dev_close(ps[i].port_id);
-	}
+	for (uint32_t i = 0; i < cfg->port_count; i++)
+		port_stop(&ps[i]);
 }

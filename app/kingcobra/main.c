@@ -412,6 +412,48 @@ static int load_config(const char *path, struct kc_config *cfg,
 	return 0;
 }
 
+/*
+ * One mbuf pool per NUMA socket that has a port, on that socket, so a NIC
+ * never DMAs across the interconnect; port_mp[i] is port i's. Each pool
+ * holds mempool.mbufs.
+ */
+static int pools_create(const struct kc_config *cfg,
+			struct rte_mempool **pools,
+			struct rte_mempool **port_mp)
+{
+	for (uint32_t i = 0; i < cfg->port_count; i++) {
+		int s = kc_port_socket(cfg, i);
+		char name[RTE_MEMPOOL_NAMESIZE];
+
+		if (s < 0 || s >= RTE_MAX_NUMA_NODES)
+			s = (int)rte_socket_id();
+		if (pools[s] == NULL) {
+			snprintf(name, sizeof(name), "kc_mbufs_s%d", s);
+			pools[s] = rte_pktmbuf_pool_create(name,
+				cfg->mempool.mbufs, cfg->mempool.cache, 0,
+				(uint16_t)cfg->mempool.data_room, s);
+		}
+		if (pools[s] == NULL) {
+			fprintf(stderr, "kingcobra: cannot create mbuf pool of "
+				"%u mbufs of %u bytes on socket %d (port %s): "
+				"%s\n", cfg->mempool.mbufs,
+				cfg->mempool.data_room, s, cfg->ports[i].name,
+				rte_strerror(rte_errno));
+			return -1;
+		}
+		port_mp[i] = pools[s];
+	}
+	return 0;
+}
+
+static void pools_free(struct rte_mempool **pools)
+{
+	for (int s = 0; s < RTE_MAX_NUMA_NODES; s++) {
+		rte_mempool_free(pools[s]);
+		pools[s] = NULL;
+	}
+}
+
 static void banner(const struct kc_config *cfg,
 		   const struct kc_port_state *ps,
 		   const struct kc_keyring *keys, const struct kc_pipeline *p)
@@ -440,7 +482,14 @@ static void banner(const struct kc_config *cfg,
 			printf(", host side %s %s/%u", pc->iface, host,
 			       pc->host_ip.prefix);
 		}
-		printf("\n");
+		printf("\n    %u rx / %u tx queue(s), checksums: rx %s, tx "
+		       "%s\n", ps[i].nb_rxq, ps[i].nb_txq,
+		       ps[i].rx_cksum ? "NIC" : "software",
+		       ps[i].tx_cksum ? "NIC" : "software");
+		if (ps[i].exception)
+			printf("    exception path to the kernel on %s, flow "
+			       "steering %s\n", pc->exception_iface,
+			       ps[i].flow);
 	}
 	kc_pipeline_describe(p, lcores, sizeof(lcores));
 	printf("%s", lcores);
@@ -471,7 +520,8 @@ int main(int argc, char **argv)
 	struct kc_keyring *keys = NULL;
 	static struct kc_config cfg;
 	static struct eal_args eal;
-	struct rte_mempool *mp;
+	struct rte_mempool *pools[RTE_MAX_NUMA_NODES] = { NULL };
+	struct rte_mempool *port_mp[KC_CFG_PORTS_MAX];
 	uint16_t nb_rxq, nb_txq;
 	bool check_only = false, check_host = false;
 	char err[512];
@@ -573,18 +623,9 @@ int main(int argc, char **argv)
 		LOG(WARNING, "telemetry commands not registered: %s",
 		    rte_strerror(-rc));
 
-	mp = rte_pktmbuf_pool_create("kc_mbufs", cfg.mempool.mbufs,
-				     cfg.mempool.cache, 0,
-				     (uint16_t)cfg.mempool.data_room,
-				     (int)rte_socket_id());
-	if (mp == NULL) {
-		fprintf(stderr, "kingcobra: cannot create mbuf pool of %u "
-			"mbufs of %u bytes on socket %u: %s\n",
-			cfg.mempool.mbufs, cfg.mempool.data_room,
-			rte_socket_id(), rte_strerror(rte_errno));
+	if (pools_create(&cfg, pools, port_mp) != 0)
 		goto fail_eal;
-	}
-	rc = kc_ports_start(&cfg, nb_rxq, nb_txq, mp, ports, err,
+	rc = kc_ports_start(&cfg, nb_rxq, nb_txq, port_mp, ports, err,
 			    sizeof(err));
 	if (rc != 0) {
 		fprintf(stderr, "kingcobra: %s\n", err);
@@ -597,6 +638,10 @@ int main(int argc, char **argv)
 		pports[i].netmask = cfg.ports[i].ip.prefix == 0 ? 0 :
 			~0u << (32 - cfg.ports[i].ip.prefix);
 		pports[i].mac = ports[i].mac;
+		pports[i].tx_cksum = ports[i].tx_cksum;
+		pports[i].exc_in = ports[i].exc_in;
+		pports[i].exc_out = ports[i].exc_out;
+		pports[i].exc_rxq = ports[i].exc_rxq;
 		if (!ports[i].link_up)
 			LOG(WARNING, "port %s: link still down after %u ms",
 			    cfg.ports[i].name, cfg.ports[i].link_wait_ms);
@@ -612,6 +657,16 @@ int main(int argc, char **argv)
 	if (rc != 0) {
 		fprintf(stderr, "kingcobra: cannot launch the lcores: %s\n",
 			rte_strerror(-rc));
+		kc_pipeline_free(pipeline);
+		goto fail_ports;
+	}
+	/* The main lcore runs no data path: its counters are the
+	 * exception thread's. */
+	rc = kc_exception_start(&cfg, ports, rte_get_main_lcore());
+	if (rc != 0) {
+		fprintf(stderr, "kingcobra: cannot start the exception "
+			"thread: %s\n", strerror(-rc));
+		kc_pipeline_stop(pipeline);
 		kc_pipeline_free(pipeline);
 		goto fail_ports;
 	}
@@ -632,6 +687,7 @@ int main(int argc, char **argv)
 		admin = kc_admin_start(&ac, err, sizeof(err));
 		if (admin == NULL && err[0] != '\0') {
 			fprintf(stderr, "kingcobra: %s\n", err);
+			kc_exception_stop();
 			kc_pipeline_stop(pipeline);
 			kc_pipeline_free(pipeline);
 			goto fail_ports;
@@ -656,11 +712,12 @@ int main(int argc, char **argv)
 	}
 	LOG(NOTICE, "signal %d: stopping", (int)stop_signal);
 	kc_admin_stop(admin);
+	kc_exception_stop();
 	kc_pipeline_stop(pipeline);
 	print_counters(stdout, "kingcobra stopped", &cfg, ports, pipeline);
 	kc_ports_stop(&cfg, ports);
 	kc_pipeline_free(pipeline);
-	rte_mempool_free(mp);
+	pools_free(pools);
 	hugefiles_collect(&cfg, &huge);
 	rte_eal_cleanup();
 	hugefiles_release(&huge);
@@ -670,6 +727,7 @@ int main(int argc, char **argv)
 fail_ports:
 	kc_ports_stop(&cfg, ports);
 fail_eal:
+	pools_free(pools);
 	hugefiles_collect(&cfg, &huge);
 	rte_eal_cleanup();
 	hugefiles_release(&huge);

@@ -164,6 +164,9 @@ enum port_field {
 	PF_TX_DESC,
 	PF_MTU,
 	PF_LINK_WAIT_MS,
+	PF_EXCEPTION_IFACE,
+	PF_EXCEPTION_HOST_IP,
+	PF_FLOW_STEERING,
 };
 
 static const struct field port_fields[] = {
@@ -203,7 +206,19 @@ static const struct field port_fields[] = {
 	  .expect = "bytes, 576..9000" },
 	[PF_LINK_WAIT_MS] = { "link_wait_ms", F_U32, .off = P(link_wait_ms), .min = 0,
 	  .max = 60000, .expect = "milliseconds, 0..60000" },
-	[PF_LINK_WAIT_MS + 1] = { NULL },
+	[PF_EXCEPTION_IFACE] = { "exception_iface", F_STR,
+	  PSTR(exception_iface, CS_NAME),
+	  .drivers = D(PCI) | D(AF_PACKET) | D(AF_XDP) | D(TAP),
+	  .max = KC_CFG_IFNAME_MAX,
+	  .expect = "a Linux interface name of at most 15 characters" },
+	[PF_EXCEPTION_HOST_IP] = { "exception_host_ip", F_CIDR,
+	  .off = P(exception_host_ip),
+	  .drivers = D(PCI) | D(AF_PACKET) | D(AF_XDP) | D(TAP),
+	  .expect = "the host kernel's ADDRESS/PREFIX on the exception "
+		    "interface, e.g. 192.0.2.10/24" },
+	[PF_FLOW_STEERING] = { "flow_steering", F_BOOL, .off = P(flow_steering),
+	  .drivers = D(PCI) | D(AF_PACKET) | D(AF_XDP) | D(TAP) },
+	[PF_FLOW_STEERING + 1] = { NULL },
 };
 
 static const struct field pipeline_fields[] = {
@@ -1045,6 +1060,7 @@ static void port_defaults(struct kc_port_cfg *pc)
 	pc->mtu = 1500;
 	pc->link_wait_ms = 3000;
 	pc->memif_role = KC_MEMIF_SERVER;
+	pc->flow_steering = true;
 }
 
 /* Keys of one port that depend on its driver. */
@@ -1073,6 +1089,17 @@ static int check_port(struct parser *ps, uint32_t i)
 	}
 	pc->has_mac = s->key[PF_MAC] != NULL;
 	pc->has_host_ip = s->key[PF_HOST_IP] != NULL;
+	pc->has_exception_host_ip = s->key[PF_EXCEPTION_HOST_IP] != NULL;
+	if (pc->has_exception_host_ip && pc->exception_iface[0] == '\0')
+		return FAIL(ps, s->key[PF_EXCEPTION_HOST_IP], "key "
+			    "'exception_host_ip' needs 'exception_iface' in "
+			    "port '%s' (expected the interface the address is "
+			    "given to)", pc->name);
+	if (s->key[PF_FLOW_STEERING] != NULL && pc->exception_iface[0] == '\0')
+		return FAIL(ps, s->key[PF_FLOW_STEERING], "key 'flow_steering' "
+			    "needs 'exception_iface' in port '%s' (flow rules "
+			    "split KCP from what the exception path hands to "
+			    "the kernel)", pc->name);
 	switch (pc->driver) {
 	case KC_PORT_TAP:
 		if (pc->iface[0] == '\0') {
@@ -1130,6 +1157,11 @@ static int check_port(struct parser *ps, uint32_t i)
 	case KC_PORT_NULL:
 		break;
 	}
+	if (pc->exception_iface[0] != '\0' &&
+	    strcmp(pc->exception_iface, pc->iface) == 0)
+		return FAIL(ps, s->val[PF_EXCEPTION_IFACE], "exception_iface "
+			    "'%s' is the port's own interface (expected a new "
+			    "TAP interface for the kernel)", pc->iface);
 	for (uint32_t j = 0; j < i; j++) {
 		const struct kc_port_cfg *o = &ps->cfg->ports[j];
 
@@ -1145,6 +1177,13 @@ static int check_port(struct parser *ps, uint32_t i)
 				    "interface '%s' is also port '%s''s "
 				    "(expected one port per interface)",
 				    pc->iface, o->name);
+		if (pc->exception_iface[0] != '\0' &&
+		    (strcmp(o->iface, pc->exception_iface) == 0 ||
+		     strcmp(o->exception_iface, pc->exception_iface) == 0))
+			return FAIL(ps, s->val[PF_EXCEPTION_IFACE], "interface "
+				    "'%s' is also port '%s''s (expected one "
+				    "port per interface)", pc->exception_iface,
+				    o->name);
 		if (pc->pci[0] != '\0' && strcmp(o->pci, pc->pci) == 0)
 			return FAIL(ps, s->val[PF_PCI], "PCI device %s is also "
 				    "port '%s''s", pc->pci, o->name);
@@ -1426,6 +1465,17 @@ static int check_resources(struct parser *ps)
 			       &txq);
 		need += (uint64_t)cfg->ports[i].rx_desc * rxq +
 			(uint64_t)cfg->ports[i].tx_desc * txq;
+		/* Exception path: its rings, its TAP's queues and the spare
+		 * queue pair flow steering may add. */
+		if (cfg->ports[i].exception_iface[0] != '\0')
+			need += 2ull * KC_CFG_EXCEPTION_RING +
+				2ull * KC_CFG_EXCEPTION_TAP_DESC;
+		if (cfg->ports[i].exception_iface[0] != '\0' &&
+		    cfg->ports[i].flow_steering &&
+		    (cfg->ports[i].driver == KC_PORT_PCI ||
+		     cfg->ports[i].driver == KC_PORT_TAP))
+			need += (uint64_t)cfg->ports[i].rx_desc +
+				cfg->ports[i].tx_desc;
 		if (cfg->ports[i].mtu > mtu_max)
 			mtu_max = cfg->ports[i].mtu;
 	}
@@ -1444,7 +1494,8 @@ static int check_resources(struct parser *ps)
 		return FAIL(ps, blame(ps, &ps->mempool, MP_MBUFS, TOP_MEMPOOL),
 			    "mempool.mbufs %u is fewer than the %llu that the "
 			    "ports' descriptors, the worker rings, the replies "
-			    "awaiting the journal and the lcore caches can "
+			    "awaiting the journal, the exception paths and the "
+			    "lcore caches can "
 			    "hold at once (expected at least %llu)", cfg->mempool.mbufs,
 			    (unsigned long long)need, (unsigned long long)need);
 	need = kc_config_memory_bytes(cfg);

@@ -28,6 +28,10 @@
  * data room must hold it and a whole frame, as segmented frames are dropped. */
 #define KC_CFG_MBUF_HEADROOM 128u
 #define KC_CFG_FILE_MAX (1u << 20) /* a config file larger than this is refused */
+/* Exception path of a port: each of its two rings, and the descriptors of
+ * each of its TAP's two queues. */
+#define KC_CFG_EXCEPTION_RING 1024u
+#define KC_CFG_EXCEPTION_TAP_DESC 512u
 
 enum kc_port_driver {
 	KC_PORT_TAP,	   /* net_tap: creates an interface on the host */
@@ -85,6 +89,12 @@ struct kc_port_cfg {
 	uint16_t tx_desc;
 	uint16_t mtu;
 	uint32_t link_wait_ms;		 /* how long to wait for link up */
+	/* Exception path: frames the appliance does not handle go to the
+	 * kernel through this TAP interface and back ("" = off). */
+	char exception_iface[KC_CFG_NAME_MAX];
+	bool has_exception_host_ip;
+	struct kc_ipv4_cidr exception_host_ip;
+	bool flow_steering;		 /* try rte_flow rules for it */
 };
 
 /* Where the pipeline stages run. An lcore listed as both rx and worker runs

@@ -676,7 +676,7 @@ void kc_ops_fail_pending(struct kc_worker_state *w, struct rte_mbuf *m)
 
 	kc_ops_error_text(&r, kcp + KC_HDR_LEN);
 	sign_reply(key, kcp, &r);
-	kc_pkt_resize_reply(m, KC_HDR_LEN + r.len);
+	kc_pkt_resize_reply(w->pc, m, KC_HDR_LEN + r.len);
 	w->st->c[KC_CTR_kcp_error_replies]++;
 	w->st->c[KC_CTR_replies_failed_unsynced]++;
 }

@@ -38,6 +38,7 @@ struct kc_lcore_ctx {
 	bool rx;		/* polls an RX queue of every port */
 	bool worker;		/* executes ops */
 	bool rtc;		/* both, with no ring in between */
+	bool exc;		/* serves the ports' exception paths */
 	uint16_t rxq;
 	uint16_t txq;
 	uint32_t worker_idx;
@@ -192,6 +193,61 @@ static uint32_t release_held(struct kc_lcore_ctx *lc)
 	return w->pend_head - w->pend_tail;
 }
 
+/* Frames for the kernel, to the exception thread's ring: never waits. */
+static void to_kernel(struct kc_lcore_ctx *lc, struct rte_ring *r,
+		      struct rte_mbuf **pkts, uint16_t n)
+{
+	unsigned int done = rte_ring_enqueue_burst(r, (void **)pkts, n, NULL);
+
+	KC_ADD(lc->st, exception_to_kernel, done);
+	if (done < n) {
+		KC_ADD(lc->st, drop_exception, n - done);
+		rte_pktmbuf_free_bulk(pkts + done, n - done);
+	}
+}
+
+/*
+ * The exception paths, on the first RX lcore: what flow steering put on a
+ * port's exception queue goes to the kernel as it is; what the kernel
+ * wrote goes out on this lcore's TX queue.
+ */
+static unsigned int exception_poll(struct kc_lcore_ctx *lc)
+{
+	struct kc_pipeline *p = lc->p;
+	struct rte_mbuf *pkts[KC_BURST_MAX];
+	unsigned int work = 0;
+
+	for (uint32_t pi = 0; pi < p->nb_ports; pi++) {
+		const struct kc_pipeline_port *pp =
+			&p->pc.port[p->port_id[pi]];
+		uint16_t n;
+
+		if (pp->exc_in == NULL)
+			continue;
+		if (pp->exc_rxq != KC_NO_QUEUE) {
+			n = rte_eth_rx_burst(pp->port_id, pp->exc_rxq, pkts,
+					     (uint16_t)p->burst);
+			if (n != 0) {
+				for (uint16_t i = 0; i < n; i++) {
+					KC_COUNT(lc->st, rx_packets);
+					KC_ADD(lc->st, rx_bytes,
+					       pkts[i]->pkt_len);
+				}
+				to_kernel(lc, pp->exc_in, pkts, n);
+				work += n;
+			}
+		}
+		n = (uint16_t)rte_ring_dequeue_burst(pp->exc_out,
+						     (void **)pkts, p->burst,
+						     NULL);
+		KC_ADD(lc->st, exception_from_kernel, n);
+		for (uint16_t i = 0; i < n; i++)
+			tx_add(lc, pkts[i]);
+		work += n;
+	}
+	return work;
+}
+
 static uint16_t rx_poll_queue(struct kc_lcore_ctx *lc, uint32_t pi,
 			      uint16_t q)
 {
@@ -199,9 +255,10 @@ static uint16_t rx_poll_queue(struct kc_lcore_ctx *lc, uint32_t pi,
 	struct rte_mbuf *pkts[KC_BURST_MAX];
 	struct rte_mbuf *kcp[KC_BURST_MAX];
 	struct rte_mbuf *drops[KC_BURST_MAX];
+	struct rte_mbuf *exc[KC_BURST_MAX];
 	struct rte_mbuf *bucket[KC_MAX_WORKERS][KC_BURST_MAX];
 	uint16_t nb_bucket[KC_MAX_WORKERS];
-	uint16_t n, nb_kcp = 0, nb_drop = 0;
+	uint16_t n, nb_kcp = 0, nb_drop = 0, nb_exc = 0;
 	uint64_t mark;
 
 	n = rte_eth_rx_burst(p->port_id[pi], q, pkts,
@@ -232,10 +289,15 @@ static uint16_t rx_poll_queue(struct kc_lcore_ctx *lc, uint32_t pi,
 		case KC_VERDICT_DROP:
 			drops[nb_drop++] = pkts[i];
 			break;
+		case KC_VERDICT_EXCEPTION:
+			exc[nb_exc++] = pkts[i];
+			break;
 		}
 	}
 	if (nb_drop != 0)
 		rte_pktmbuf_free_bulk(drops, nb_drop);
+	if (nb_exc != 0)
+		to_kernel(lc, p->pc.port[p->port_id[pi]].exc_in, exc, nb_exc);
 	if (nb_kcp == 0)
 		return n;
 	if (lc->rtc) {
@@ -409,6 +471,8 @@ static int lcore_main(void *arg)
 				for (uint16_t q = lc->rxq; q < p->nb_rxq[pi];
 				     q = (uint16_t)(q + p->nb_rx_lcores))
 					work += rx_poll_queue(lc, pi, q);
+		if (lc->exc)
+			work += exception_poll(lc);
 		if (lc->worker && !lc->rtc)
 			work += worker_poll(lc);
 		if (lc->ws.ledger != NULL)
@@ -536,6 +600,8 @@ struct kc_pipeline *kc_pipeline_create(const struct kc_config *cfg,
 		lc->rx = true;
 		lc->rxq = (uint16_t)i;
 	}
+	for (uint16_t i = 0; i < nb_ports; i++)
+		p->lc[0].exc |= ports[i].exc_in != NULL;
 	for (uint32_t i = 0; i < map->worker_count; i++) {
 		struct kc_lcore_ctx *lc = lcore_get(p, map->worker[i]);
 		int socket = (int)rte_lcore_to_socket_id(lc->lcore_id);

@@ -33,6 +33,8 @@
 #define KC_MAX_WORKERS KC_CFG_WORKERS_MAX
 #define KC_BURST_MAX KC_CFG_BURST_MAX
 
+#define KC_NO_QUEUE UINT16_MAX
+
 /* A started port as the data path sees it. */
 struct kc_pipeline_port {
 	uint16_t port_id;
@@ -40,6 +42,17 @@ struct kc_pipeline_port {
 	uint32_t ip;		/* host byte order */
 	uint32_t netmask;	/* host byte order */
 	struct rte_ether_addr mac;
+	bool tx_cksum;		/* the NIC fills in REPLYs' IPv4/UDP sums */
+	/*
+	 * Exception path (NULL rings: off). Frames the appliance does not
+	 * handle go to exc_in (any RX lcore enqueues); the first RX lcore
+	 * sends what the kernel wrote, from exc_out, on its TX queue. With
+	 * flow steering, non-KCP frames arrive on RX queue exc_rxq, which
+	 * the first RX lcore also polls and hands to exc_in unread.
+	 */
+	struct rte_ring *exc_in;
+	struct rte_ring *exc_out;
+	uint16_t exc_rxq;	/* KC_NO_QUEUE: no steering */
 };
 
 struct kc_pipeline;

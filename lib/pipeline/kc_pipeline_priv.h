@@ -52,13 +52,18 @@ enum kc_verdict {
 	KC_VERDICT_DROP,	/* counted; the caller frees the mbuf */
 	KC_VERDICT_TX,		/* an ARP or ICMP reply made in place */
 	KC_VERDICT_KCP,		/* an authenticated KCP request */
+	KC_VERDICT_EXCEPTION,	/* not ours to handle: for the kernel */
 };
 
 /*
  * Look at one received frame. ARP requests for our address and ICMP echo
  * requests are turned into their replies in place. A KCP request is checked
  * (header, client, tag); on KC_VERDICT_KCP m->hash.usr holds the index of the
- * client's key in the keyring. Drops are counted by reason in st.
+ * client's key in the keyring. Drops are counted by reason in st. On a port
+ * with an exception path, well-formed frames that are not for the appliance
+ * (other protocols, UDP ports, addresses; ARP and ICMP it does not answer)
+ * are KC_VERDICT_EXCEPTION instead, uncounted; damaged ones and bad KCP are
+ * still dropped.
  */
 enum kc_verdict kc_pkt_classify(const struct kc_pkt_ctx *c,
 				struct rte_mbuf *m,
@@ -73,8 +78,10 @@ bool kc_pkt_finish_reply(const struct kc_pkt_ctx *c, struct rte_mbuf *m,
 			 uint32_t kcp_len);
 
 /* Rewrite the lengths and checksums of a REPLY frame whose KCP part was
- * rewritten again after kc_pkt_finish_reply (addresses stay as they are). */
-void kc_pkt_resize_reply(struct rte_mbuf *m, uint32_t kcp_len);
+ * rewritten again after kc_pkt_finish_reply (addresses stay as they are).
+ * On a port with tx_cksum the NIC computes the checksums. */
+void kc_pkt_resize_reply(const struct kc_pkt_ctx *c, struct rte_mbuf *m,
+			 uint32_t kcp_len);
 
 /* A REPLY waiting for the journal group holding it to be on disk. */
 struct kc_pending {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Frame handling of the RX stage: ARP and ICMP echo answered in place, KCP
- * requests validated and authenticated, everything else dropped and counted.
+ * requests validated and authenticated, everything else dropped and counted
+ * or, on a port with an exception path, handed to the kernel.
  */
 #include <string.h>
 
@@ -20,6 +21,16 @@ static enum kc_verdict drop(struct kc_lcore_stats *st, enum kc_counter c)
 {
 	st->c[c]++;
 	return KC_VERDICT_DROP;
+}
+
+/* A well-formed frame the appliance does not handle: the kernel's, if this
+ * port has an exception path, else dropped and counted under c. */
+static enum kc_verdict punt(const struct kc_pipeline_port *p,
+			    struct kc_lcore_stats *st, enum kc_counter c)
+{
+	if (p->exc_in != NULL)
+		return KC_VERDICT_EXCEPTION;
+	return drop(st, c);
 }
 
 static void eth_reply(struct rte_ether_hdr *eth,
@@ -41,10 +52,13 @@ static enum kc_verdict arp_input(const struct kc_pipeline_port *p,
 	arp = (struct rte_arp_hdr *)(eth + 1);
 	if (arp->arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) ||
 	    arp->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
-	    arp->arp_hlen != RTE_ETHER_ADDR_LEN || arp->arp_plen != 4 ||
-	    arp->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) ||
-	    arp->arp_data.arp_tip != rte_cpu_to_be_32(p->ip))
+	    arp->arp_hlen != RTE_ETHER_ADDR_LEN || arp->arp_plen != 4)
 		return drop(st, KC_CTR_drop_arp);
+	/* Replies, and requests for other addresses (the host's own, when
+	 * it has one on the exception interface). */
+	if (arp->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) ||
+	    arp->arp_data.arp_tip != rte_cpu_to_be_32(p->ip))
+		return punt(p, st, KC_CTR_drop_arp);
 
 	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
 	rte_ether_addr_copy(&arp->arp_data.arp_sha, &arp->arp_data.arp_tha);
@@ -79,10 +93,12 @@ static enum kc_verdict icmp_input(const struct kc_pipeline_port *p,
 	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(ip + 1);
 	uint16_t icmp_len = ip_len - KC_L3_LEN;
 
-	if (icmp_len < sizeof(*icmp) ||
-	    icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST ||
-	    icmp->icmp_code != 0 || rte_raw_cksum(icmp, icmp_len) != 0xffff)
+	if (icmp_len < sizeof(*icmp) || rte_raw_cksum(icmp, icmp_len) != 0xffff)
 		return drop(st, KC_CTR_drop_icmp);
+	/* Unreachables, needs-fragmentation and the rest: the host's TCP
+	 * wants them. */
+	if (icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || icmp->icmp_code != 0)
+		return punt(p, st, KC_CTR_drop_icmp);
 
 	icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
 	icmp->icmp_cksum = 0;
@@ -122,7 +138,7 @@ static enum kc_verdict kcp_input(const struct kc_pkt_ctx *c,
 	    rte_be_to_cpu_16(udp->dgram_len) != ip_len - KC_L3_LEN)
 		return drop(st, KC_CTR_drop_bad_udp);
 	if (rte_be_to_cpu_16(udp->dst_port) != c->udp_port)
-		return drop(st, KC_CTR_drop_udp_port);
+		return punt(&c->port[m->port], st, KC_CTR_drop_udp_port);
 	l4_flags = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
 	if (l4_flags == RTE_MBUF_F_RX_L4_CKSUM_BAD ||
 	    (l4_flags != RTE_MBUF_F_RX_L4_CKSUM_GOOD && udp->dgram_cksum != 0 &&
@@ -178,12 +194,12 @@ static enum kc_verdict ipv4_input(const struct kc_pkt_ctx *c,
 	uint16_t ip_len;
 
 	if (!rte_is_same_ether_addr(&eth->dst_addr, &p->mac))
-		return drop(st, KC_CTR_drop_not_ours);
+		return punt(p, st, KC_CTR_drop_not_ours);
 	if (m->data_len < KC_L2_LEN + KC_L3_LEN ||
 	    (ip->version_ihl >> 4) != 4 || (ip->version_ihl & 0xf) < 5)
 		return drop(st, KC_CTR_drop_bad_ip);
 	if ((ip->version_ihl & 0xf) != 5)
-		return drop(st, KC_CTR_drop_ip_options);
+		return punt(p, st, KC_CTR_drop_ip_options);
 	ip_len = rte_be_to_cpu_16(ip->total_length);
 	if (ip_len < KC_L3_LEN || ip_len > m->data_len - KC_L2_LEN)
 		return drop(st, KC_CTR_drop_bad_ip);
@@ -192,10 +208,10 @@ static enum kc_verdict ipv4_input(const struct kc_pkt_ctx *c,
 	     rte_raw_cksum(ip, KC_L3_LEN) != 0xffff))
 		return drop(st, KC_CTR_drop_ip_checksum);
 	if (ip->dst_addr != rte_cpu_to_be_32(p->ip))
-		return drop(st, KC_CTR_drop_not_ours);
+		return punt(p, st, KC_CTR_drop_not_ours);
 	if (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG |
 						   RTE_IPV4_HDR_OFFSET_MASK))
-		return drop(st, KC_CTR_drop_ip_fragment);
+		return punt(p, st, KC_CTR_drop_ip_fragment);
 	/* Ethernet pads short frames: keep only the IP datagram. */
 	m->data_len = m->pkt_len = KC_L2_LEN + ip_len;
 
@@ -205,7 +221,7 @@ static enum kc_verdict ipv4_input(const struct kc_pkt_ctx *c,
 	case IPPROTO_ICMP:
 		return icmp_input(p, m, ip, ip_len, st);
 	default:
-		return drop(st, KC_CTR_drop_ip_proto);
+		return punt(p, st, KC_CTR_drop_ip_proto);
 	}
 }
 
@@ -231,7 +247,7 @@ enum kc_verdict kc_pkt_classify(const struct kc_pkt_ctx *c,
 	case RTE_ETHER_TYPE_ARP:
 		return arp_input(p, m, st);
 	default:
-		return drop(st, KC_CTR_drop_ethertype);
+		return punt(p, st, KC_CTR_drop_ethertype);
 	}
 }
 
@@ -252,11 +268,12 @@ bool kc_pkt_finish_reply(const struct kc_pkt_ctx *c, struct rte_mbuf *m,
 	port = udp->src_port;
 	udp->src_port = udp->dst_port;
 	udp->dst_port = port;
-	kc_pkt_resize_reply(m, kcp_len);
+	kc_pkt_resize_reply(c, m, kcp_len);
 	return true;
 }
 
-void kc_pkt_resize_reply(struct rte_mbuf *m, uint32_t kcp_len)
+void kc_pkt_resize_reply(const struct kc_pkt_ctx *c, struct rte_mbuf *m,
+			 uint32_t kcp_len)
 {
 	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m,
 		struct rte_ipv4_hdr *, KC_L2_LEN);
@@ -265,10 +282,20 @@ void kc_pkt_resize_reply(struct rte_mbuf *m, uint32_t kcp_len)
 	ip->total_length = rte_cpu_to_be_16((uint16_t)(KC_L3_LEN + KC_L4_LEN +
 							kcp_len));
 	ip->hdr_checksum = 0;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(KC_L4_LEN + kcp_len));
 	udp->dgram_cksum = 0;
 	m->data_len = m->pkt_len = KC_KCP_OFF + kcp_len;
+	if (c->port[m->port].tx_cksum) {
+		/* The NIC sums the IPv4 header and the datagram; it wants the
+		 * pseudo-header's sum in the UDP field to start from. */
+		m->l2_len = KC_L2_LEN;
+		m->l3_len = KC_L3_LEN;
+		m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM |
+			      RTE_MBUF_F_TX_UDP_CKSUM;
+		udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
+		return;
+	}
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
 	m->ol_flags = 0;
 }

@@ -51,6 +51,12 @@
 	X(drop_ring_full, "requests dropped because a worker ring was full")  \
 	X(drop_tx_full, "frames the TX queue did not take")                   \
 	X(drop_no_mbuf, "replies not sent for lack of an mbuf or room")       \
+	X(exception_to_kernel, "frames handed to the kernel (exception "     \
+	  "path)")                                                            \
+	X(exception_from_kernel, "frames the kernel sent out through the "    \
+	  "exception path")                                                   \
+	X(drop_exception, "exception-path frames dropped: its ring or the "   \
+	  "TAP queue was full")                                               \
 	X(op_ping, "PING requests executed")                                  \
 	X(op_publish, "PUBLISH requests executed")                            \
 	X(op_fetch, "FETCH requests executed")                                \

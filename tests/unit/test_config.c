@@ -389,6 +389,51 @@ static void test_error_driver_key(void **state)
 		     "key 'host_ip' does not apply to driver af_packet");
 }
 
+static void test_exception_path(void **state)
+{
+	char ip[16];
+
+	(void)state;
+	assert_int_equal(parse("ports:\n  - name: a\n    driver: pci\n"
+			       "    pci: 3b:00.0\n    ip: 10.0.0.2/24\n"
+			       "    exception_iface: kce0\n"
+			       "    exception_host_ip: 10.0.0.2/24\n"
+			       MIN_KCP), 0);
+	assert_string_equal(cfg.ports[0].exception_iface, "kce0");
+	assert_true(cfg.ports[0].has_exception_host_ip);
+	kc_ipv4_format(cfg.ports[0].exception_host_ip.addr, ip);
+	assert_string_equal(ip, "10.0.0.2");
+	assert_true(cfg.ports[0].flow_steering);
+	assert_int_equal(parse(MINIMAL), 0);
+	assert_string_equal(cfg.ports[0].exception_iface, "");
+	assert_int_equal(parse("ports:\n  - name: a\n    driver: af_packet\n"
+			       "    iface: veth0\n    ip: 10.0.0.2/24\n"
+			       "    exception_iface: kce0\n"
+			       "    flow_steering: false\n" MIN_KCP), 0);
+	assert_false(cfg.ports[0].flow_steering);
+
+	expect_error("ports:\n  - name: a\n    driver: af_packet\n"
+		     "    iface: veth0\n    ip: 10.0.0.2/24\n"
+		     "    exception_host_ip: 10.0.0.2/24\n" MIN_KCP, 6, 5,
+		     "key 'exception_host_ip' needs 'exception_iface'");
+	expect_error("ports:\n  - name: a\n    driver: af_packet\n"
+		     "    iface: veth0\n    ip: 10.0.0.2/24\n"
+		     "    flow_steering: true\n" MIN_KCP, 6, 5,
+		     "key 'flow_steering' needs 'exception_iface'");
+	expect_error("ports:\n  - name: a\n    driver: memif\n"
+		     "    socket: /run/m.sock\n    ip: 10.0.0.2/24\n"
+		     "    exception_iface: kce0\n" MIN_KCP, 6, 5,
+		     "key 'exception_iface' does not apply to driver memif");
+	expect_error("ports:\n  - name: a\n    driver: tap\n"
+		     "    iface: kc0\n    ip: 10.0.0.2/24\n"
+		     "    exception_iface: kc0\n" MIN_KCP, 6, 22,
+		     "is the port's own interface");
+	expect_error(MIN_PORTS "    exception_iface: kce0\n"
+		     "  - name: kc1\n    driver: tap\n    ip: 10.9.0.2/24\n"
+		     "    exception_iface: kce0\n" MIN_KCP, 9, 22,
+		     "interface 'kce0' is also port 'kc0''s");
+}
+
 static void test_error_duplicate_port(void **state)
 {
 	(void)state;
@@ -492,6 +537,7 @@ int main(void)
 		cmocka_unit_test(test_error_bad_ip),
 		cmocka_unit_test(test_error_bad_mac_and_pci),
 		cmocka_unit_test(test_error_driver_key),
+		cmocka_unit_test(test_exception_path),
 		cmocka_unit_test(test_error_duplicate_port),
 		cmocka_unit_test(test_error_lcores),
 		cmocka_unit_test(test_error_resources),

@@ -367,6 +367,106 @@ static void test_udp_drops(void **state)
 	expect_drop(m, KC_CTR_drop_udp_checksum);
 }
 
+static struct rte_mbuf *ping_with(size_t off, uint8_t v, bool resign);
+
+/* Expect m handed to the kernel, with no drop counter moved. */
+static void expect_exception(struct rte_mbuf *m)
+{
+	struct kc_lcore_stats before = st;
+
+	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_EXCEPTION);
+	for (int c = 0; c < KC_CTR_COUNT; c++)
+		if (c != KC_CTR_rx_packets && c != KC_CTR_rx_bytes)
+			assert_int_equal(st.c[c], before.c[c]);
+	rte_pktmbuf_free(m);
+}
+
+static struct rte_mbuf *ping_proto(uint8_t proto, uint32_t dst)
+{
+	struct rte_mbuf *m = ping();
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m,
+		struct rte_ipv4_hdr *, KC_L2_LEN);
+
+	ip->next_proto_id = proto;
+	ip->dst_addr = rte_cpu_to_be_32(dst);
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	return m;
+}
+
+/* With an exception path, what is not the appliance's goes to the kernel;
+ * damaged frames and bad KCP are still dropped. */
+static void test_exception_path(void **state)
+{
+	struct rte_ring *r = (struct rte_ring *)(uintptr_t)1; /* not used */
+	struct rte_mbuf *m;
+	struct rte_ipv4_hdr *ip;
+
+	(void)state;
+	ctx.port[0].exc_in = r;
+	expect_exception(ping_proto(IPPROTO_TCP, T_APPLIANCE_IP));
+	expect_exception(ping_proto(IPPROTO_UDP, RTE_IPV4(10, 77, 0, 3)));
+	m = ping();
+	t_wrap_udp(m, KC_HDR_LEN + 5, 22);
+	expect_exception(m);
+	m = ping();
+	rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->ether_type =
+		rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
+	expect_exception(m);
+	m = ping();
+	rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr.addr_bytes[5]++;
+	expect_exception(m);
+
+	m = ping();
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, KC_L2_LEN);
+	ip->hdr_checksum ^= 0x0101;
+	expect_drop(m, KC_CTR_drop_ip_checksum);
+	m = ping();
+	t_kcp(m)[KC_HDR_LEN] ^= 0xff;
+	expect_drop(m, KC_CTR_drop_udp_checksum);
+	m = ping_with(0, 0x00, false); /* magic */
+	expect_drop(m, KC_CTR_drop_kcp_magic);
+	assert_int_equal(kc_pkt_classify(&ctx, ping(), &st), KC_VERDICT_KCP);
+	ctx.port[0].exc_in = NULL;
+}
+
+/* A NIC with checksum offload gets the pseudo-header sum and the flags;
+ * without, the frame carries both sums. */
+static void test_tx_checksum_offload(void **state)
+{
+	struct rte_mbuf *m = ping();
+	struct rte_ipv4_hdr *ip;
+	struct rte_udp_hdr *udp;
+
+	(void)state;
+	ctx.port[0].tx_cksum = true;
+	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
+	assert_int_equal(kc_ops_execute(&ws, m), KC_EXEC_SEND);
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, KC_L2_LEN);
+	udp = (struct rte_udp_hdr *)(ip + 1);
+	assert_int_equal(m->ol_flags, RTE_MBUF_F_TX_IPV4 |
+			 RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM);
+	assert_int_equal(m->l2_len, KC_L2_LEN);
+	assert_int_equal(m->l3_len, KC_L3_LEN);
+	assert_int_equal(ip->hdr_checksum, 0);
+	assert_int_equal(udp->dgram_cksum,
+			 rte_ipv4_phdr_cksum(ip, m->ol_flags));
+	/* What the NIC would do: then the frame checks. */
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	udp->dgram_cksum = 0;
+	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+	assert_true(t_udp_cksum_ok(m));
+	rte_pktmbuf_free(m);
+	ctx.port[0].tx_cksum = false;
+
+	m = ping();
+	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
+	assert_int_equal(kc_ops_execute(&ws, m), KC_EXEC_SEND);
+	assert_int_equal(m->ol_flags, 0);
+	assert_true(t_udp_cksum_ok(m));
+	rte_pktmbuf_free(m);
+}
+
 /* Rewrite a PING's KCP bytes (then fix the UDP checksum). */
 static struct rte_mbuf *ping_with(size_t off, uint8_t v, bool resign)
 {
@@ -426,6 +526,8 @@ int main(void)
 		cmocka_unit_test(test_l2_l3_drops),
 		cmocka_unit_test(test_udp_drops),
 		cmocka_unit_test(test_kcp_drops),
+		cmocka_unit_test(test_exception_path),
+		cmocka_unit_test(test_tx_checksum_offload),
 	};
 
 	kc_test_eal_init("test_pkt");
