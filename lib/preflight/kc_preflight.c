@@ -683,6 +683,13 @@ static bool is_uio(const char *drv)
 	       strcmp(drv, "igb_uio") == 0;
 }
 
+/* Mellanox NICs stay on their kernel driver: DPDK's mlx4/mlx5 drivers
+ * work through it (bifurcated), with no vfio-pci and no IOMMU needed. */
+static bool is_bifurcated(const char *drv)
+{
+	return strcmp(drv, "mlx5_core") == 0 || strcmp(drv, "mlx4_core") == 0;
+}
+
 /* Returns true when the IOMMU is there (the groups mean something). */
 static bool check_iommu(struct pf *p, bool all_uio)
 {
@@ -817,7 +824,7 @@ static void check_pci(struct pf *p)
 {
 	const struct kc_config *cfg = p->cfg;
 	char drv[KC_CFG_PORTS_MAX][64];
-	bool found[KC_CFG_PORTS_MAX], all_uio = true, iommu;
+	bool found[KC_CFG_PORTS_MAX], all_uio = true, all_bif = true, iommu;
 
 	for (uint32_t i = 0; i < cfg->port_count; i++) {
 		const struct kc_port_cfg *pc = &cfg->ports[i];
@@ -828,9 +835,17 @@ static void check_pci(struct pf *p)
 		if (!link_name(p, drv[i], sizeof(drv[i]),
 			       "/sys/bus/pci/devices/%s/driver", pc->pci))
 			drv[i][0] = '\0';
-		all_uio &= found[i] && is_uio(drv[i]);
+		all_uio &= found[i] && (is_uio(drv[i]) ||
+					is_bifurcated(drv[i]));
+		all_bif &= found[i] && is_bifurcated(drv[i]);
 	}
-	iommu = check_iommu(p, all_uio);
+	if (all_bif) {
+		report(p, KC_PREFLIGHT_OK, "iommu: not needed (the pci ports "
+		       "stay on their kernel driver, mlx4/mlx5)");
+		iommu = false;
+	} else {
+		iommu = check_iommu(p, all_uio);
+	}
 	for (uint32_t i = 0; i < cfg->port_count; i++) {
 		const struct kc_port_cfg *pc = &cfg->ports[i];
 
@@ -847,6 +862,10 @@ static void check_pci(struct pf *p)
 		if (strcmp(drv[i], "vfio-pci") == 0) {
 			report(p, KC_PREFLIGHT_OK, "pci %s (port %s): bound to "
 			       "vfio-pci", pc->pci, pc->name);
+		} else if (is_bifurcated(drv[i])) {
+			report(p, KC_PREFLIGHT_OK, "pci %s (port %s): on %s, "
+			       "which DPDK's driver uses as it is (bifurcated: "
+			       "no vfio-pci)", pc->pci, pc->name, drv[i]);
 		} else if (is_uio(drv[i])) {
 			report(p, KC_PREFLIGHT_WARNING, "pci %s (port %s): "
 			       "bound to %s, which gives the NIC's DMA the "
@@ -859,7 +878,7 @@ static void check_pci(struct pf *p)
 			       "%s", pc->pci, pc->name,
 			       drv[i][0] ? drv[i] : "no driver", pc->pci);
 		}
-		if (iommu && !is_uio(drv[i]))
+		if (iommu && !is_uio(drv[i]) && !is_bifurcated(drv[i]))
 			check_group(p, pc);
 		check_numa(p, pc);
 	}

@@ -153,4 +153,14 @@ check "kc-setup-host again: /etc unchanged" diff -r "$T/etc.before" "$T/etc"
 check "kc-setup-host again: pages unchanged" content "$H/nr_hugepages" 512
 rm -rf "$T/etc.before"
 
+# The systemd unit: well-formed, pointing at the binary (here the build's).
+if command -v systemd-analyze >/dev/null; then
+	sed "s#/usr/local/bin/kingcobra#$KINGCOBRA#" \
+		"$SRC/deploy/kingcobra.service" >"$T/kingcobra.service"
+	check "kingcobra.service passes systemd-analyze verify" \
+		systemd-analyze verify "$T/kingcobra.service"
+else
+	log "systemd-analyze not installed: kingcobra.service not verified"
+fi
+
 finish

@@ -383,6 +383,23 @@ static void test_uio_without_iommu(void **state)
 	       DEV " (vfio-pci, with an IOMMU)");
 }
 
+/* Mellanox NICs stay on mlx5_core: no vfio-pci, no IOMMU asked for. */
+static void test_bifurcated_mlx5(void **state)
+{
+	char path[PATH_MAX];
+
+	(void)state;
+	path_of(path, "sys/class/iommu/dmar0");
+	assert_int_equal(rmdir(path), 0);
+	put("proc/cmdline", "root=/dev/sda1\n");
+	bind_driver(DEV, "mlx5_core");
+	expect_outcome(run(), KC_PREFLIGHT_OK, 0, 0);
+	expect("ok: iommu: not needed (the pci ports stay on their kernel "
+	       "driver, mlx4/mlx5)");
+	expect("ok: pci " DEV " (port nic0): on mlx5_core, which DPDK's "
+	       "driver uses as it is (bifurcated: no vfio-pci)");
+}
+
 static void test_device_missing(void **state)
 {
 	(void)state;
@@ -512,6 +529,7 @@ int main(void)
 		T(test_iommu_off_on_cmdline),
 		T(test_iommu_without_pt),
 		T(test_uio_without_iommu),
+		T(test_bifurcated_mlx5),
 		T(test_device_missing),
 		T(test_device_bound_to_other_driver),
 		T(test_group_not_viable),
