@@ -677,6 +677,15 @@ int main(int argc, char **argv)
 			 cfg.ports[i].name);
 		snprintf(aports[i].driver, sizeof(aports[i].driver), "%s",
 			 ports[i].driver);
+		aports[i].socket_id = ports[i].socket_id;
+		aports[i].rx_cksum = ports[i].rx_cksum;
+		aports[i].tx_cksum = ports[i].tx_cksum;
+		snprintf(aports[i].exception_iface,
+			 sizeof(aports[i].exception_iface), "%s",
+			 ports[i].exception ? cfg.ports[i].exception_iface :
+			 "");
+		snprintf(aports[i].flow, sizeof(aports[i].flow), "%s",
+			 ports[i].flow);
 	}
 	{
 		const struct kc_admin_ctx ac = {

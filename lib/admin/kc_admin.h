@@ -25,6 +25,11 @@ struct kc_admin_port {
 	uint16_t nb_rxq;
 	char name[KC_CFG_NAME_MAX];	/* the config's name */
 	char driver[32];
+	int socket_id;			/* NUMA socket of the port's mbufs */
+	bool rx_cksum;			/* checksums done by the NIC */
+	bool tx_cksum;
+	char exception_iface[KC_CFG_NAME_MAX];	/* "": no exception path */
+	char flow[96];			/* its flow steering: "on: ...", "off: ..." */
 };
 
 struct kc_admin_ctx {

@@ -84,6 +84,14 @@ json_t *kc_admin_json_ports(struct kc_admin *a, const struct kc_admin_sample *s)
 			"rx_pps", num(ps->rx_pps), "tx_pps", num(ps->tx_pps),
 			"rx_bps", num(ps->rx_bps), "tx_bps", num(ps->tx_bps),
 			"queues", queues);
+		json_object_set_new(o, "numa_socket",
+				    json_integer(cp->socket_id));
+		json_object_set_new(o, "checksum_offload", json_pack(
+			"{s:b, s:b}", "rx", cp->rx_cksum, "tx", cp->tx_cksum));
+		json_object_set_new(o, "exception", cp->exception_iface[0] ?
+			json_pack("{s:s, s:s}", "iface", cp->exception_iface,
+				  "flow_steering", cp->flow) :
+			json_null());
 		json_array_append_new(arr, o);
 	}
 	return json_pack("{s:o}", "ports", arr);

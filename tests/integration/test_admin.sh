@@ -180,7 +180,10 @@ assert len(p) == 1 and p[0]["name"] == "kct0" and p[0]["link_up"] is True, d
 assert {"port_id", "driver", "speed_mbps", "rx_packets", "tx_packets",
         "rx_bytes", "tx_bytes", "rx_errors", "tx_errors", "rx_missed",
         "rx_nombuf", "rx_pps", "tx_pps", "rx_bps", "tx_bps",
-        "queues"} <= set(p[0]), d
+        "queues", "numa_socket", "checksum_offload",
+        "exception"} <= set(p[0]), d
+assert p[0]["checksum_offload"] == {"rx": True, "tx": True}, d
+assert p[0]["exception"] is None and p[0]["numa_socket"] >= 0, d
 assert {"queue", "rx_packets", "rx_bytes", "tx_packets",
         "tx_bytes"} <= set(p[0]["queues"][0]), d'
 check "GET /api/v1/lcores" doc /api/v1/lcores '
