@@ -228,11 +228,11 @@ static unsigned int exception_poll(struct kc_lcore_ctx *lc)
 			n = rte_eth_rx_burst(pp->port_id, pp->exc_rxq, pkts,
 					     (uint16_t)p->burst);
 			if (n != 0) {
-				for (uint16_t i = 0; i < n; i++) {
-					KC_COUNT(lc->st, rx_packets);
+				KC_ADD(lc->st, rx_packets, n);
+				KC_ADD(lc->st, exception_steered, n);
+				for (uint16_t i = 0; i < n; i++)
 					KC_ADD(lc->st, rx_bytes,
 					       pkts[i]->pkt_len);
-				}
 				to_kernel(lc, pp->exc_in, pkts, n);
 				work += n;
 			}

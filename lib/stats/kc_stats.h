@@ -53,6 +53,8 @@
 	X(drop_no_mbuf, "replies not sent for lack of an mbuf or room")       \
 	X(exception_to_kernel, "frames handed to the kernel (exception "     \
 	  "path)")                                                            \
+	X(exception_steered, "frames flow steering put on the exception "   \
+	  "queue (handed to the kernel unread)")                              \
 	X(exception_from_kernel, "frames the kernel sent out through the "    \
 	  "exception path")                                                   \
 	X(drop_exception, "exception-path frames dropped: its ring or the "   \

@@ -104,6 +104,8 @@ check "clean shutdown (exit 0)" test "$STOP_STATUS" -eq 0
 check "frames handed to the kernel" counter_at_least exception_to_kernel 100
 check "frames from the kernel sent out" counter_at_least exception_from_kernel 100
 check "none dropped on the exception path" test "$(counter drop_exception)" -eq 0
+check "sorted in software (af_packet takes no flow rules)" \
+	test "$(counter exception_steered)" -eq 0
 check "TCP was not dropped as an unserved protocol" \
 	test "$(counter drop_ip_proto)" -eq 0
 check "ICMP echoes answered by the appliance" counter_at_least icmp_echo_replies 3
