@@ -37,6 +37,23 @@ check "kcctl publish before the garbage" sh -c \
 	"$IN_NS '$KCCTL' -s $S publish keep 'accepted before' | grep -q 'offset=0'"
 check "10,000 messages from 4 concurrent clients, fetched back in order" \
 	$IN_NS "$ITEST" publish-concurrent $S load 10000 4
+# kc-loadgen over AF_PACKET on the namespace's end (it answers ARP for its
+# .1 itself): closed and open loop, PING and PUBLISH, nothing lost.
+MAC=$(cat /sys/class/net/kcv0/address)
+loadgen() {
+	$IN_NS "$BUILD/perf/kc-loadgen" --lcores=0@1 --no-huge -m 128 \
+		--no-pci --file-prefix kc-itest-lg \
+		--vdev net_af_packet0,iface=kcv1 --log-level=lib.eal:error \
+		-- --mac "$MAC" --ip $S --warmup 0.5 --duration 2 --quiet "$@" \
+		>"$WORK/lg.json" 2>"$WORK/lg.err" || { cat "$WORK/lg.err"; return 1; }; python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["lost"] == 0 and r["ok"] > 0, r' "$WORK/lg.json"
+}
+EAL_PREFIXES+=(kc-itest-lg)
+check "kc-loadgen over AF_PACKET: PING, 32 in flight" loadgen --window 32
+check "kc-loadgen over AF_PACKET: PUBLISH at 2,000/s open loop" \
+	loadgen --op publish --rate 2000
 check "bad input of every class and 20,000 garbage datagrams" \
 	$IN_NS "$ITEST" garbage $S kcv1 20000
 check "still serving: ping" $IN_NS "$KCCTL" -s $S ping
