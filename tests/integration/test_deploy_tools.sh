@@ -96,6 +96,17 @@ check "kc-bind says why and how to force" grep -qx "kc-bind: $LOM is interface e
 check "the refused NIC was not touched" sh -c "[ ! -s '$S/bus/pci/devices/$LOM/driver_override' ] && [ ! -s '$S/bus/pci/drivers/e1000e/unbind' ] && [ ! -e '$T/run/bound/$LOM' ]"
 "$BIND" --force $LOM >"$T/out" 2>&1
 check "kc-bind --force takes it" sh -c "test $? -eq 0 && [ \"\$(cat '$S/bus/pci/drivers/e1000e/unbind')\" = $LOM ] && [ \"\$(cat '$S/bus/pci/devices/$LOM/driver_override')\" = vfio-pci ]"
+# A virtio NIC (a VM's) has its interface under its virtio device, not in
+# net/ of the PCI function; it is refused all the same.
+VNIC=0000:00:03.0
+mkdir -p "$S/bus/pci/devices/$VNIC/virtio0/net/ens3" \
+	"$S/bus/pci/drivers/virtio-pci"
+: >"$S/bus/pci/devices/$VNIC/driver_override"
+kernel_binds $VNIC virtio-pci
+printf 'ens3\t00000000\t0101A8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n' >>"$P/net/route"
+"$BIND" $VNIC >"$T/out" 2>&1
+rc=$?
+check "kc-bind refuses a virtio NIC that carries the default route" sh -c "test $rc -eq 1 && grep -q '$VNIC is interface ens3, which carries' '$T/out' && [ ! -s '$S/bus/pci/devices/$VNIC/driver_override' ]"
 "$BIND" 0000:af:00.0 >"$T/out" 2>&1
 check "kc-bind: a missing device, exit 1 naming it" sh -c "test $? -eq 1 && grep -q 'no PCI device 0000:af:00.0' '$T/out'"
 "$BIND" 3b:00 >"$T/out" 2>&1
