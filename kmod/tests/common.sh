@@ -8,13 +8,5 @@ KMOD_OUT=$BUILD/kmod
 # shellcheck source=../../tests/vm/lib.sh
 . "$SRC/tests/vm/lib.sh"
 
-# Missing tools: a failure in CI (which installs them with
-# deploy/install-deps), a skip (77) elsewhere.
-kmod_missing() {
-	echo "kmod: $*" >&2
-	if [ "${CI:-}" = true ]; then
-		exit 1
-	fi
-	echo "kmod: skipped (run deploy/install-deps as root)" >&2
-	exit 77
-}
+# Missing tools: a failure in CI, a skip (77) elsewhere (tests/vm/lib.sh).
+kmod_missing() { vm_missing kmod "$@"; }

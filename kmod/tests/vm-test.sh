@@ -5,12 +5,7 @@
 # runs the real appliance on a TAP port and drives the gateway with nc.
 # Passes if the serial log ends the test with "KMOD-TEST: PASS".
 . "$(dirname "$0")/common.sh"
-vm_find_kernel || kmod_missing "no Debian kernel (linux-image-amd64)"
-command -v qemu-system-x86_64 >/dev/null ||
-	kmod_missing "qemu-system-x86_64 is not installed (qemu-system-x86)"
-command -v cpio >/dev/null || kmod_missing "cpio is not installed"
-[ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 ||
-	kmod_missing "/bin/busybox is not the static one (busybox-static)"
+vm_require_tools kmod
 
 # The module: built by kmod-build; built here if this test runs alone.
 KO=$KMOD_OUT/obj/kingcobra.ko
@@ -26,18 +21,13 @@ ROOT=$KMOD_OUT/vmroot
 INITRD=$KMOD_OUT/initrd.gz
 LOG=$KMOD_OUT/serial.log
 vm_root_begin "$ROOT"
-vm_add_bin "$ROOT" "$KINGCOBRA" "$KCCTL"
-mkdir -p "$ROOT/opt/kc"
-mv "$ROOT$KINGCOBRA" "$ROOT/opt/kc/kingcobra"
-mv "$ROOT$KCCTL" "$ROOT/opt/kc/kcctl"
+vm_add_appliance "$ROOT" "$KINGCOBRA" "$KCCTL"
 # EAL loads every driver in its plugin directory: only the ones the TAP port
 # needs (the vdev bus, the tap PMD, the ring mempool) go into the guest,
 # under a name it takes: *.so or *.so.23.0, not *.so.23.
 for p in librte_bus_vdev librte_net_tap librte_mempool_ring; do
 	vm_add_bin "$ROOT" "$PMDS/$p.so"
 done
-# libgcc_s is dlopened by glibc (pthread_cancel at exit), not linked.
-vm_add_bin "$ROOT" /lib/x86_64-linux-gnu/libgcc_s.so.1
 vm_add_file "$ROOT" "$SRC/kmod/tests/vm-appliance.yaml" /etc/kc/kingcobra.yaml
 vm_add_file "$ROOT" "$SRC/config/dev.keys" /etc/kc/dev.keys
 vm_add_file "$ROOT" "$KO" /root/kingcobra.ko
