@@ -168,7 +168,7 @@ start_appliance() {
 		return 1
 	fi
 	log "$2: appliance ready in $(($(date +%s) - T0)) s"
-	grep -E '^  port ' "$KC_LOG"
+	sed 's/^/    /' "$KC_LOG"
 	return 0
 }
 

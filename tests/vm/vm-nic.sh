@@ -51,8 +51,9 @@ vm_add_file "$ROOT" "$SRC/config/dev.keys" /etc/kc/dev.keys
 vm_add_file "$ROOT" "$SRC/tests/vm/guest-lib.sh" /guest-lib.sh
 vm_add_file "$ROOT" "$SRC/tests/vm/guest-$MODE.sh" /test.sh
 # Loaded at boot in this order. virtio_pci and e1000 give the kernel both
-# NICs; vfio_iommu_type1 is vfio's IOMMU backend, which only a soft
-# dependency (ignored by insmod) would load.
+# NICs. vfio_iommu_type1, vfio's IOMMU backend, is named although
+# modprobe --show-depends lists it with vfio: it is only vfio's soft
+# dependency, which modprobe follows and insmod does not.
 vm_add_kmod "$ROOT" virtio_pci virtio_net e1000 vfio vfio_iommu_type1 vfio-pci
 [ "$MODE" = noiommu ] && vm_add_kmod "$ROOT" uio_pci_generic
 vm_pack "$ROOT" "$INITRD"
