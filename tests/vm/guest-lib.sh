@@ -163,13 +163,9 @@ start_appliance() {
 	"$KC" --config "$1" --journal-dir /tmp/journal >"$KC_LOG" 2>&1 &
 	KC_PID=$!
 	wait_for 180 appliance_up
-	if ! grep -q '^kingcobra ready' "$KC_LOG"; then
-		sed 's/^/    /' "$KC_LOG"
-		return 1
-	fi
-	log "$2: appliance ready in $(($(date +%s) - T0)) s"
 	sed 's/^/    /' "$KC_LOG"
-	return 0
+	grep -q '^kingcobra ready' "$KC_LOG" || return 1
+	log "$2: appliance ready in $(($(date +%s) - T0)) s"
 }
 
 # stop_appliance: SIGTERM, wait up to 60 s (then SIGKILL); STOP_STATUS is
