@@ -482,8 +482,12 @@ static void banner(const struct kc_config *cfg,
 			printf(", host side %s %s/%u", pc->iface, host,
 			       pc->host_ip.prefix);
 		}
-		printf("\n    %u rx / %u tx queue(s), checksums: rx %s, tx "
-		       "%s\n", ps[i].nb_rxq, ps[i].nb_txq,
+		printf("\n    %u rx / %u tx queue(s)", ps[i].nb_rxq,
+		       ps[i].nb_txq);
+		if (ps[i].exc_rxq != KC_PORT_NO_QUEUE)
+			printf(" and rx queue %u for the exception path",
+			       ps[i].exc_rxq);
+		printf(", checksums: rx %s, tx %s\n",
 		       ps[i].rx_cksum ? "NIC" : "software",
 		       ps[i].tx_cksum ? "NIC" : "software");
 		if (ps[i].exception)

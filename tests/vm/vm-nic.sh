@@ -11,14 +11,18 @@
 #                       (guest-iommu.sh)
 #   vm-nic.sh noiommu   pc, no IOMMU: the preflight refuses vfio-pci, and
 #                       uio_pci_generic runs (guest-noiommu.sh)
+#   vm-nic.sh flow      pc, no NIC: the exception path with and without
+#                       rte_flow steering on a TAP port, in a kernel with
+#                       the traffic-control modules net_tap's rte_flow
+#                       needs (guest-flow.sh)
 #
 # Passes if the guest's serial log has "VM-TEST: PASS". Writes only under
 # $KC_BUILD_DIR/tests/vm/MODE.
 set -u
 MODE=${1:-}
 case $MODE in
-iommu | noiommu) ;;
-*) echo "usage: vm-nic.sh iommu|noiommu" >&2; exit 2 ;;
+iommu | noiommu | flow) ;;
+*) echo "usage: vm-nic.sh iommu|noiommu|flow" >&2; exit 2 ;;
 esac
 BUILD=${KC_BUILD_DIR:?KC_BUILD_DIR must point at the meson build dir}
 SRC=${KC_SOURCE_DIR:?KC_SOURCE_DIR must point at the source tree}
@@ -38,15 +42,22 @@ mkdir -p "$OUT"
 vm_root_begin "$ROOT"
 vm_add_appliance "$ROOT" "$KINGCOBRA" "$KCCTL"
 # The EAL loads every driver in its plugin directory: the PCI bus, the two
-# NICs' PMDs and the ring mempool, nothing else.
-for p in librte_bus_pci librte_net_virtio librte_net_e1000 \
-	librte_mempool_ring; do
+# NICs' PMDs and the ring mempool, nothing else (flow: the vdev bus and
+# net_tap instead).
+if [ "$MODE" = flow ]; then
+	PLUGINS="librte_bus_vdev librte_net_tap librte_mempool_ring"
+else
+	PLUGINS="librte_bus_pci librte_net_virtio librte_net_e1000
+		librte_mempool_ring"
+fi
+for p in $PLUGINS; do
 	vm_add_bin "$ROOT" "$PMDS/$p.so"
 done
 for t in kc-bind kc-unbind kc-setup-host; do
 	vm_add_file "$ROOT" "$SRC/deploy/$t" "/opt/kc/$t"
 done
 vm_add_file "$ROOT" "$SRC/tests/vm/appliance.yaml" /etc/kc/appliance.yaml
+vm_add_file "$ROOT" "$SRC/tests/vm/flow.yaml" /etc/kc/flow.yaml
 vm_add_file "$ROOT" "$SRC/config/dev.keys" /etc/kc/dev.keys
 vm_add_file "$ROOT" "$SRC/tests/vm/guest-lib.sh" /guest-lib.sh
 vm_add_file "$ROOT" "$SRC/tests/vm/guest-$MODE.sh" /test.sh
@@ -54,7 +65,15 @@ vm_add_file "$ROOT" "$SRC/tests/vm/guest-$MODE.sh" /test.sh
 # NICs. vfio_iommu_type1, vfio's IOMMU backend, is named although
 # modprobe --show-depends lists it with vfio: it is only vfio's soft
 # dependency, which modprobe follows and insmod does not.
-vm_add_kmod "$ROOT" virtio_pci virtio_net e1000 vfio vfio_iommu_type1 vfio-pci
+if [ "$MODE" = flow ]; then
+	# TAP, and what net_tap's rte_flow builds on: a multiq root qdisc, an
+	# ingress qdisc, flower filters with skbedit (queue), gact and mirred.
+	vm_add_kmod "$ROOT" tun sch_multiq sch_ingress cls_flower act_skbedit \
+		act_gact act_mirred
+else
+	vm_add_kmod "$ROOT" virtio_pci virtio_net e1000 vfio vfio_iommu_type1 \
+		vfio-pci
+fi
 [ "$MODE" = noiommu ] && vm_add_kmod "$ROOT" uio_pci_generic
 vm_pack "$ROOT" "$INITRD"
 echo "vm-$MODE: initramfs $(du -h "$INITRD" | cut -f1), kernel $VM_KREL"
@@ -66,7 +85,10 @@ echo "vm-$MODE: initramfs $(du -h "$INITRD" | cut -f1), kernel $VM_KREL"
 NICS=(-netdev hubport,id=n0,hubid=0 -netdev hubport,id=n1,hubid=0
 	-device virtio-net-pci,netdev=n0,disable-legacy=on,iommu_platform=on
 	-device e1000,netdev=n1)
-if [ "$MODE" = iommu ]; then
+if [ "$MODE" = flow ]; then
+	NICS=()
+	MACHINE=(-machine pc)
+elif [ "$MODE" = iommu ]; then
 	# shellcheck disable=SC2054
 	MACHINE=(-machine q35,kernel-irqchip=split
 		-device intel-iommu,intremap=on,caching-mode=on)
