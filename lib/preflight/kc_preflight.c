@@ -846,6 +846,24 @@ static void check_pci(struct pf *p)
 	} else {
 		iommu = check_iommu(p, all_uio);
 	}
+	/* vfio's IOMMU backend is only a soft dependency of vfio: insmod, or
+	 * a module list without it, leaves it out, and then the EAL finds "no
+	 * supported IOMMU extensions" and says the device is not there. */
+	for (uint32_t i = 0; iommu && i < cfg->port_count; i++) {
+		if (cfg->ports[i].driver != KC_PORT_PCI || !found[i] ||
+		    strcmp(drv[i], "vfio-pci") != 0)
+			continue;
+		if (exists(p, "/sys/module/vfio_iommu_type1"))
+			report(p, KC_PREFLIGHT_OK, "vfio: vfio_iommu_type1 "
+			       "loaded (vfio's IOMMU backend)");
+		else
+			report(p, KC_PREFLIGHT_FAILURE, "vfio: "
+			       "vfio_iommu_type1 is not loaded, so the EAL "
+			       "finds no IOMMU backend and cannot use the "
+			       "NICs on vfio-pci; fix: modprobe "
+			       "vfio_iommu_type1");
+		break;
+	}
 	for (uint32_t i = 0; i < cfg->port_count; i++) {
 		const struct kc_port_cfg *pc = &cfg->ports[i];
 

@@ -156,6 +156,7 @@ static int setup(void **state)
 	put("sys/bus/pci/devices/" DEV "/numa_node", "0\n");
 	put("sys/bus/pci/devices/" PEER "/numa_node", "0\n");
 	bind_driver(DEV, "vfio-pci");
+	mkdirs("sys/module/vfio_iommu_type1");
 	mkdirs("sys/kernel/iommu_groups/17/devices");
 	link_to("sys/bus/pci/devices/" DEV "/iommu_group",
 		"sys/kernel/iommu_groups/17");
@@ -223,6 +224,7 @@ static void test_healthy_host(void **state)
 	       "free) for eal.memory_mb 256");
 	expect("ok: hugetlbfs: mounted on /dev/hugepages");
 	expect("ok: iommu: present (/sys/class/iommu)");
+	expect("ok: vfio: vfio_iommu_type1 loaded (vfio's IOMMU backend)");
 	expect("ok: pci " DEV " (port nic0): bound to vfio-pci");
 	expect("ok: pci " DEV " (port nic0): IOMMU group 17 is viable");
 	expect("ok: pci " DEV " (port nic0): on NUMA node 0 with the lcores "
@@ -383,6 +385,20 @@ static void test_uio_without_iommu(void **state)
 	       DEV " (vfio-pci, with an IOMMU)");
 }
 
+/* vfio without its IOMMU backend: the EAL would say "device not found". */
+static void test_vfio_backend_missing(void **state)
+{
+	char path[PATH_MAX];
+
+	(void)state;
+	path_of(path, "sys/module/vfio_iommu_type1");
+	assert_int_equal(rmdir(path), 0);
+	expect_outcome(run(), KC_PREFLIGHT_FAILURE, 1, 0);
+	expect("failure: vfio: vfio_iommu_type1 is not loaded, so the EAL "
+	       "finds no IOMMU backend and cannot use the NICs on vfio-pci; "
+	       "fix: modprobe vfio_iommu_type1");
+}
+
 /* Mellanox NICs stay on mlx5_core: no vfio-pci, no IOMMU asked for. */
 static void test_bifurcated_mlx5(void **state)
 {
@@ -530,6 +546,7 @@ int main(void)
 		T(test_iommu_without_pt),
 		T(test_uio_without_iommu),
 		T(test_bifurcated_mlx5),
+		T(test_vfio_backend_missing),
 		T(test_device_missing),
 		T(test_device_bound_to_other_driver),
 		T(test_group_not_viable),

@@ -50,6 +50,7 @@ run_on() {
 	check "$name: kingcobra --check passes (exit 0)" test "$rc" = 0
 	for line in \
 		"ok: iommu: present (/sys/class/iommu)" \
+		"ok: vfio: vfio_iommu_type1 loaded (vfio's IOMMU backend)" \
 		"ok: pci $nic (port nic): bound to vfio-pci" \
 		"ok: hugetlbfs: mounted on /dev/hugepages"; do
 		check "$name: preflight says '$line'" \
