@@ -64,6 +64,17 @@ check "kc-bind again (short address): exit 0" test $? -eq 0
 check "kc-bind again: says nothing to do" grep -qx "kc-bind: $NIC is already bound to vfio-pci: nothing to do" "$T/out"
 check "kc-bind again: writes nothing" sh -c "empty() { [ ! -s \"\$1\" ]; }; empty '$S/bus/pci/drivers/vfio-pci/bind' && empty '$S/bus/pci/drivers/ixgbe/unbind' && [ \"\$(cat '$S/bus/pci/devices/$NIC/driver_override')\" = vfio-pci ] && [ \"\$(cat '$T/run/bound/$NIC')\" = ixgbe ]"
 
+# A Mellanox NIC stays on mlx5_core (DPDK's mlx5 driver works through it).
+MLX=0000:5e:00.0
+mkdir -p "$S/bus/pci/drivers/mlx5_core" "$S/bus/pci/devices/$MLX/net/ens1f0np0"
+touch "$S/bus/pci/drivers/mlx5_core/unbind"
+: >"$S/bus/pci/devices/$MLX/driver_override"
+kernel_binds $MLX mlx5_core
+reset_files
+"$BIND" $MLX >"$T/out" 2>&1
+check "kc-bind of an mlx5 NIC: exit 0, nothing to do" sh -c "test $? -eq 0 && grep -qx 'kc-bind: $MLX is a Mellanox NIC on mlx5_core, which DPDK.s driver uses as it is: nothing to do (it stays the kernel.s too)' '$T/out'"
+check "kc-bind of an mlx5 NIC: writes nothing" sh -c "[ ! -s '$S/bus/pci/drivers/mlx5_core/unbind' ] && [ ! -s '$S/bus/pci/devices/$MLX/driver_override' ] && [ ! -e '$T/run/bound/$MLX' ]"
+
 # --- kc-unbind ---
 "$UNBIND" $NIC >"$T/out" 2>&1
 check "kc-unbind exits 0" test $? -eq 0
