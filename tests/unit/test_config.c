@@ -389,6 +389,9 @@ static void test_error_driver_key(void **state)
 		     "key 'host_ip' does not apply to driver af_packet");
 }
 
+/* The exception path's rings and TAP queues need more than the default. */
+#define EXC_MBUFS "mempool:\n  mbufs: 32767\n"
+
 static void test_exception_path(void **state)
 {
 	char ip[16];
@@ -398,7 +401,7 @@ static void test_exception_path(void **state)
 			       "    pci: 3b:00.0\n    ip: 10.0.0.2/24\n"
 			       "    exception_iface: kce0\n"
 			       "    exception_host_ip: 10.0.0.2/24\n"
-			       MIN_KCP), 0);
+			       MIN_KCP EXC_MBUFS), 0);
 	assert_string_equal(cfg.ports[0].exception_iface, "kce0");
 	assert_true(cfg.ports[0].has_exception_host_ip);
 	kc_ipv4_format(cfg.ports[0].exception_host_ip.addr, ip);
@@ -409,9 +412,15 @@ static void test_exception_path(void **state)
 	assert_int_equal(parse("ports:\n  - name: a\n    driver: af_packet\n"
 			       "    iface: veth0\n    ip: 10.0.0.2/24\n"
 			       "    exception_iface: kce0\n"
-			       "    flow_steering: false\n" MIN_KCP), 0);
+			       "    flow_steering: false\n" MIN_KCP EXC_MBUFS),
+			 0);
 	assert_false(cfg.ports[0].flow_steering);
 
+	/* The mempool rule counts the exception path's mbufs. */
+	assert_int_equal(parse(MINIMAL), 0);
+	assert_int_not_equal(parse(MIN_PORTS "    exception_iface: kce0\n"
+				   MIN_KCP), 0);
+	assert_non_null(strstr(err, "the exception paths"));
 	expect_error("ports:\n  - name: a\n    driver: af_packet\n"
 		     "    iface: veth0\n    ip: 10.0.0.2/24\n"
 		     "    exception_host_ip: 10.0.0.2/24\n" MIN_KCP, 6, 5,
