@@ -126,6 +126,30 @@ counter_at_least() {
 	[ "$v" -ge "$2" ]
 }
 
+# veth_to_ns NS IF PEER CIDR: a fresh namespace NS holding PEER (with CIDR,
+# up, lo up) whose other end IF stays here, up, without IPv6 chatter and
+# without routing what it receives (an AF_PACKET port of the appliance
+# reads it). Both go away on exit.
+veth_to_ns() {
+	local ns=$1 if=$2 peer=$3
+	ip netns del "$ns" 2>/dev/null
+	ip link del "$if" 2>/dev/null
+	ip netns add "$ns"
+	on_exit "ip netns del $ns"
+	ip link add "$if" type veth peer name "$peer"
+	on_exit "ip link del $if"
+	ip link set "$peer" netns "$ns"
+	ip link set "$if" up
+	sysctl -qw "net.ipv6.conf.$if.disable_ipv6=1"
+	sysctl -qw "net.ipv4.conf.$if.forwarding=0"
+	ip netns exec "$ns" ip addr add "$4" dev "$peer"
+	ip netns exec "$ns" ip link set "$peer" up
+	ip netns exec "$ns" ip link set lo up
+	# veth leaves UDP checksums to "hardware"; AF_PACKET then sees them
+	# unfinished. Real NICs and TAP deliver finished checksums.
+	ip netns exec "$ns" ethtool -K "$peer" tx off >/dev/null
+}
+
 finish() {
 	log "$CHECKS checks, $FAILED failed"
 	echo "$((CHECKS - FAILED)) passed, $FAILED failed"

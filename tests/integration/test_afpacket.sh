@@ -13,22 +13,7 @@ NS=kc-itest-ns
 S=10.78.0.2
 IN_NS="ip netns exec $NS"
 
-ip netns del $NS 2>/dev/null
-ip link del kcv0 2>/dev/null
-ip netns add $NS
-on_exit "ip netns del $NS"
-ip link add kcv0 type veth peer name kcv1
-on_exit "ip link del kcv0"
-ip link set kcv1 netns $NS
-ip link set kcv0 up
-# No IPv6 chatter on the appliance's side.
-sysctl -qw net.ipv6.conf.kcv0.disable_ipv6=1
-$IN_NS ip addr add 10.78.0.1/24 dev kcv1
-$IN_NS ip link set kcv1 up
-$IN_NS ip link set lo up
-# veth leaves UDP checksums to "hardware"; AF_PACKET then sees them
-# unfinished. Real NICs and TAP deliver finished checksums.
-$IN_NS ethtool -K kcv1 tx off >/dev/null
+veth_to_ns $NS kcv0 kcv1 10.78.0.1/24
 
 start_appliance "$CFG/afpacket.yaml"
 check "ICMP ping from the namespace" $IN_NS ping -c 3 -i 0.2 -W 2 $S

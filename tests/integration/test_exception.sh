@@ -16,23 +16,10 @@ H=10.79.0.3      # an address only the host has
 IN_CLI="ip netns exec $CLI"
 IN_HOST="ip netns exec $HOST"
 
-for ns in $CLI $HOST; do
-	ip netns del $ns 2>/dev/null
-	ip netns add $ns
-	on_exit "ip netns del $ns"
-done
-ip link del kcx0 2>/dev/null
-ip link add kcx0 type veth peer name kcx1
-on_exit "ip link del kcx0"
-ip link set kcx1 netns $CLI
-ip link set kcx0 up
-sysctl -qw net.ipv6.conf.kcx0.disable_ipv6=1
-# The root namespace must not route what it sees on kcx0 beside AF_PACKET.
-sysctl -qw net.ipv4.conf.kcx0.forwarding=0
-$IN_CLI ip addr add 10.79.0.1/24 dev kcx1
-$IN_CLI ip link set kcx1 up
-$IN_CLI ip link set lo up
-$IN_CLI ethtool -K kcx1 tx off >/dev/null
+veth_to_ns $CLI kcx0 kcx1 10.79.0.1/24
+ip netns del $HOST 2>/dev/null
+ip netns add $HOST
+on_exit "ip netns del $HOST"
 
 start_appliance "$CFG/exception.yaml"
 check "banner: exception path on kcxe0, steering off for af_packet" \
