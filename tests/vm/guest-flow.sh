@@ -47,8 +47,11 @@ run true
 check "steer-true: the NIC took the rules" grep -qF "exception path to the kernel on kcxe0, flow steering on: KCP, ARP, ICMP to 1 data queue(s), the rest to queue 1" "$KC_LOG"
 check "steer-true: a spare RX queue for the exception path" \
 	grep -q "^    1 rx / 1 tx queue(s) and rx queue 1 for the exception path," "$KC_LOG"
-expect_counter "steer-true: every frame for the kernel came on the exception queue" \
-	exception_steered -eq "$(counter exception_to_kernel)"
+# The TCP attempts at least; ARP other than a request for the appliance
+# (steered to queue 0 with the rest of ARP) and frames that came before
+# the rules were in are sorted in software, so not all need be steered.
+expect_counter "steer-true: the TCP came on the exception queue" \
+	exception_steered -ge 3
 run false
 check "steer-false: steering off, as configured" grep -qF "exception path to the kernel on kcxe0, flow steering off: flow_steering: false" "$KC_LOG"
 expect_counter "steer-false: sorted in software" exception_steered -eq 0
