@@ -103,6 +103,17 @@ pci_iface() {
 	return 1
 }
 
+# find_nics: VIRTIO and E1000, the two NICs' PCI addresses (the test stops
+# if either is missing), logged with their drivers and interfaces.
+find_nics() {
+	log "kernel $(uname -r); $(cat /proc/cmdline)"
+	VIRTIO=$(pci_addr "$VIRTIO_ID") ||
+		vm_abort "a virtio-net-pci function ($VIRTIO_ID) in sysfs"
+	E1000=$(pci_addr "$E1000_ID") ||
+		vm_abort "an e1000 function ($E1000_ID) in sysfs"
+	log "virtio-net $VIRTIO ($(pci_driver "$VIRTIO"), $(pci_iface "$VIRTIO")), e1000 $E1000 ($(pci_driver "$E1000"), $(pci_iface "$E1000"))"
+}
+
 # give_back NAME ADDR DRIVER: kc-unbind returns the NIC to its kernel
 # driver, and its interface comes back.
 give_back() {

@@ -7,10 +7,7 @@
 # runs on the e1000 with the guest kernel as its client on virtio-net.
 . /guest-lib.sh
 
-log "kernel $(uname -r); $(cat /proc/cmdline)"
-VIRTIO=$(pci_addr "$VIRTIO_ID") || vm_abort "a virtio-net-pci function ($VIRTIO_ID) in sysfs"
-E1000=$(pci_addr "$E1000_ID") || vm_abort "an e1000 function ($E1000_ID) in sysfs"
-log "virtio-net $VIRTIO ($(pci_driver "$VIRTIO"), $(pci_iface "$VIRTIO")), e1000 $E1000 ($(pci_driver "$E1000"), $(pci_iface "$E1000"))"
+find_nics
 check "no IOMMU (/sys/class/iommu is empty)" \
 	test -z "$(ls /sys/class/iommu 2>/dev/null)"
 prepare_host 256
