@@ -179,10 +179,12 @@ int kc_port_socket(const struct kc_config *cfg, uint32_t i)
 	return socket < 0 ? (int)rte_socket_id() : socket;
 }
 
-/* Configure with the queues asked for, set them up and start. */
+/* Configure with the queues asked for, set them up, give the port the
+ * config's MAC (before start: some PMDs only take it then) and start. */
 static int port_setup(struct kc_port_state *ps, const struct kc_port_cfg *pc,
 		      const struct rte_eth_conf *conf, uint16_t nb_rxq,
-		      uint16_t nb_txq, struct rte_mempool *mp)
+		      uint16_t nb_txq, struct rte_mempool *mp, char *err,
+		      size_t err_len)
 {
 	uint16_t nb_rxd = pc->rx_desc, nb_txd = pc->tx_desc;
 	struct rte_eth_dev_info info;
@@ -190,14 +192,13 @@ static int port_setup(struct kc_port_state *ps, const struct kc_port_cfg *pc,
 	int rc;
 
 	rc = rte_eth_dev_configure(ps->port_id, nb_rxq, nb_txq, conf);
+	if (rc == 0)
+		rc = rte_eth_dev_adjust_nb_rx_tx_desc(ps->port_id, &nb_rxd,
+						      &nb_txd);
+	if (rc == 0)
+		rc = rte_eth_dev_info_get(ps->port_id, &info);
 	if (rc != 0)
-		return rc;
-	rc = rte_eth_dev_adjust_nb_rx_tx_desc(ps->port_id, &nb_rxd, &nb_txd);
-	if (rc != 0)
-		return rc;
-	rc = rte_eth_dev_info_get(ps->port_id, &info);
-	if (rc != 0)
-		return rc;
+		goto fail;
 	txconf = info.default_txconf;
 	txconf.offloads = conf->txmode.offloads;
 	for (uint16_t q = 0; q < nb_rxq; q++) {
@@ -205,16 +206,32 @@ static int port_setup(struct kc_port_state *ps, const struct kc_port_cfg *pc,
 					    (unsigned int)ps->socket_id, NULL,
 					    mp);
 		if (rc != 0)
-			return rc;
+			goto fail;
 	}
 	for (uint16_t q = 0; q < nb_txq; q++) {
 		rc = rte_eth_tx_queue_setup(ps->port_id, q, nb_txd,
 					    (unsigned int)ps->socket_id,
 					    &txconf);
 		if (rc != 0)
-			return rc;
+			goto fail;
 	}
-	return rte_eth_dev_start(ps->port_id);
+	if (pc->has_mac && !mac_by_devarg(pc->driver)) {
+		memcpy(ps->mac.addr_bytes, pc->mac, RTE_ETHER_ADDR_LEN);
+		rc = rte_eth_dev_default_mac_addr_set(ps->port_id, &ps->mac);
+		if (rc != 0) {
+			snprintf(err, err_len, "port %s (%s): cannot set MAC "
+				 "from 'mac:': %s", pc->name, ps->dev_name,
+				 rte_strerror(-rc));
+			return rc;
+		}
+	}
+	rc = rte_eth_dev_start(ps->port_id);
+	if (rc == 0)
+		return 0;
+fail:
+	snprintf(err, err_len, "port %s (%s): %s", pc->name, ps->dev_name,
+		 rte_strerror(-rc));
+	return rc;
 }
 
 /*
@@ -350,26 +367,12 @@ static int port_start(const struct kc_config *cfg, uint32_t i,
 		conf.txmode.offloads |= cksum_tx;
 		ps->tx_cksum = true;
 	}
-	if (pc->has_mac && !mac_by_devarg(pc->driver)) {
-		/* Before start: some PMDs only take it then. */
-		rc = rte_eth_dev_configure(ps->port_id, nb_rxq, nb_txq, &conf);
-		if (rc != 0)
-			goto fail_rc;
-		memcpy(ps->mac.addr_bytes, pc->mac, RTE_ETHER_ADDR_LEN);
-		rc = rte_eth_dev_default_mac_addr_set(ps->port_id, &ps->mac);
-		if (rc != 0) {
-			snprintf(err, err_len, "port %s (%s): cannot set MAC "
-				 "from 'mac:': %s", pc->name, ps->dev_name,
-				 rte_strerror(-rc));
-			return rc;
-		}
-	}
 	/* A TAP queue is a pair: the spare RX queue comes with a TX one. */
 	rc = port_setup(ps, pc, &conf, steer ? nb_rxq + 1 : nb_rxq,
 			steer && pc->driver == KC_PORT_TAP ? nb_txq + 1 : nb_txq,
-			mp);
+			mp, err, err_len);
 	if (rc != 0)
-		goto fail_rc;
+		return rc;
 	if (steer) {
 		char why[sizeof(ps->flow) - 8];
 
@@ -383,11 +386,12 @@ static int port_start(const struct kc_config *cfg, uint32_t i,
 			/* Without the rules RSS or the kernel would spread
 			 * frames over the spare queue too: drop it. */
 			rc = rte_eth_dev_stop(ps->port_id);
-			if (rc == 0)
-				rc = port_setup(ps, pc, &conf, nb_rxq, nb_txq,
-						mp);
 			if (rc != 0)
 				goto fail_rc;
+			rc = port_setup(ps, pc, &conf, nb_rxq, nb_txq, mp, err,
+					err_len);
+			if (rc != 0)
+				return rc;
 		}
 	} else if (pc->exception_iface[0] != '\0' && ps->flow[0] == '\0') {
 		snprintf(ps->flow, sizeof(ps->flow), "off: %s",
