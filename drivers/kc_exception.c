@@ -47,14 +47,24 @@ static unsigned int to_tap(struct kc_port_state *ps)
 	return n;
 }
 
-/* Kernel -> the lcore that sends on the NIC. */
+/*
+ * Kernel -> the lcore that sends on the NIC. Only as many as the ring has
+ * room for: the rest waits in the TAP's queue, where the kernel's own
+ * queueing pushes back on its senders (TCP), instead of being read and
+ * dropped here. This thread is the ring's only producer, so the room can
+ * only grow until the enqueue.
+ */
 static unsigned int from_tap(struct kc_port_state *ps)
 {
 	struct rte_mbuf *pkts[KC_EXC_BURST];
-	unsigned int done;
+	unsigned int done, room;
 	uint16_t n;
 
-	n = rte_eth_rx_burst(ps->exc_port_id, 0, pkts, KC_EXC_BURST);
+	room = rte_ring_free_count(ps->exc_out);
+	if (room == 0)
+		return 0;
+	n = rte_eth_rx_burst(ps->exc_port_id, 0, pkts,
+			     (uint16_t)RTE_MIN(room, KC_EXC_BURST));
 	if (n == 0)
 		return 0;
 	for (uint16_t i = 0; i < n; i++) {
