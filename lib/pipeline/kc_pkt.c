@@ -13,6 +13,7 @@
 #include <rte_ip.h>
 #include <rte_udp.h>
 
+#include "kc_cksum.h"
 #include "kc_pipeline_priv.h"
 
 #define KC_TTL 64
@@ -110,19 +111,6 @@ static enum kc_verdict icmp_input(const struct kc_pipeline_port *p,
 	return KC_VERDICT_TX;
 }
 
-/* The UDP checksum is right if the sum over the pseudo header and the
- * datagram, checksum field included, folds to 0xffff. */
-static bool udp_cksum_ok(const struct rte_ipv4_hdr *ip,
-			 const struct rte_udp_hdr *udp, uint16_t udp_len)
-{
-	uint32_t sum = rte_ipv4_phdr_cksum(ip, 0);
-
-	sum += rte_raw_cksum(udp, udp_len);
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return sum == 0xffff;
-}
-
 static enum kc_verdict kcp_input(const struct kc_pkt_ctx *c,
 				 struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
 				 uint16_t ip_len, struct kc_lcore_stats *st)
@@ -142,7 +130,7 @@ static enum kc_verdict kcp_input(const struct kc_pkt_ctx *c,
 	l4_flags = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
 	if (l4_flags == RTE_MBUF_F_RX_L4_CKSUM_BAD ||
 	    (l4_flags != RTE_MBUF_F_RX_L4_CKSUM_GOOD && udp->dgram_cksum != 0 &&
-	     !udp_cksum_ok(ip, udp, ip_len - KC_L3_LEN)))
+	     !kc_udp_cksum_ok(ip, udp, ip_len - KC_L3_LEN)))
 		return drop(st, KC_CTR_drop_udp_checksum);
 
 	kcp = (const uint8_t *)(udp + 1);
@@ -296,6 +284,6 @@ void kc_pkt_resize_reply(const struct kc_pkt_ctx *c, struct rte_mbuf *m,
 		return;
 	}
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+	udp->dgram_cksum = kc_udp_cksum(ip, udp, KC_L4_LEN + kcp_len);
 	m->ol_flags = 0;
 }
