@@ -6,8 +6,9 @@
  * The data path must not allocate, and OpenSSL's EVP HMAC duplicates a
  * context (a heap allocation) on every message. So each key keeps the SHA-256
  * states after the inner and outer padded key blocks, computed once at load
- * time; a tag is then two copies of a plain struct and two hash passes. The
- * result is checked against OpenSSL's own HMAC() in tests/unit/test_auth.c.
+ * time; a tag is then two copies of those states and SHA256_Transform over
+ * the message's blocks and the padding we write. The result is checked
+ * against OpenSSL's own HMAC() in tests/unit/test_auth.c.
  * No DPDK dependency: the client library uses this too.
  */
 #ifndef KC_AUTH_H
