@@ -268,6 +268,51 @@ def run_measured(cmd, **kw):
             cpu_busy_s() - b0, time.monotonic() - t0)
 
 
+# ---- hardware counters ----------------------------------------------------
+
+HW_EVENTS = ("instructions:u", "cycles:u")
+
+
+def cpu_counters(cpu, seconds):
+    """User-space instructions and cycles retired on one CPU over a window
+    of seconds (perf stat, hardware counters); None where there are none
+    (a VM without a virtual PMU) or perf is missing."""
+    try:
+        p = subprocess.run(["perf", "stat", "-x,", "-C", str(cpu), "-e",
+                            ",".join(HW_EVENTS), "--", "sleep", str(seconds)],
+                           capture_output=True, text=True, timeout=seconds + 30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    got = {}
+    for line in p.stderr.splitlines():
+        f = line.split(",")
+        if len(f) > 3 and f[2] in HW_EVENTS:
+            try:
+                got[f[2].split(":")[0]] = float(f[0])
+            except ValueError:  # "<not supported>", "<not counted>"
+                return None
+    return got if len(got) == len(HW_EVENTS) else None
+
+
+def lcore_cost(a, cpu, seconds):
+    """What each request costs the data-path lcore on CPU cpu, from its
+    hardware counters over a window of seconds while load runs:
+    {"instructions": ..., "cycles": ...} per request taken in, or None
+    without counters. The requests are the appliance's own count over the
+    sampler's copies around the window, scaled to it. Unlike time,
+    instructions per request hardly move with whatever else a shared
+    machine is doing, so they show a change in the code's cost."""
+    s0 = a.stats()
+    hw = cpu_counters(cpu, seconds)
+    s1 = a.stats()
+    span = (s1["sample_ms"] - s0["sample_ms"]) / 1000.0
+    n = delta(s0["counters"], s1["counters"]).get("kcp_requests", 0)
+    if hw is None or span <= 0 or n <= 0:
+        return None
+    per_window = n / span * seconds
+    return {k: v / per_window for k, v in hw.items()}
+
+
 # ---- network namespaces ---------------------------------------------------
 
 class VethPair:

@@ -12,7 +12,7 @@ import tempfile
 import time
 
 from .common import (Appliance, BenchError, VethPair, appliance_yaml, delta,
-                     figure, loadgen, memif_port, run_measured)
+                     figure, lcore_cost, loadgen, memif_port, run_measured)
 
 # The largest queue store that fits a 2 GB EAL here: 64 queues of 16 MiB
 # and 262144 messages each, so a closed loop can PUBLISH for tens of
@@ -319,11 +319,16 @@ def scale(ctx):
                     s0 = a.stats()
                     time.sleep(secs(ctx))
                     s1 = a.stats()
+                    # One lcore, never short of work: what a request
+                    # costs it, from its CPU's hardware counters.
+                    hw = lcore_cost(a, 1, secs(ctx)) if n == 1 else None
                 d = delta(s0["counters"], s1["counters"])
                 el = max(0.001, (s1["sample_ms"] - s0["sample_ms"]) / 1000.0)
                 runs[n].append({"answered_per_s": d["op_ping"] / el,
                                 "taken_in_per_s": d["kcp_requests"] / el,
-                                "refused_busy_per_s": d.get("refused_journal_busy", 0) / el})
+                                "refused_busy_per_s": d.get("refused_journal_busy", 0) / el,
+                                "cycles_per_request": d["busy_cycles"] / max(1, d["kcp_requests"]),
+                                "hw_per_request": hw})
     finally:
         shutil.rmtree(jdir, ignore_errors=True)
     one = med([r["answered_per_s"] for r in runs[1]])
@@ -337,6 +342,20 @@ def scale(ctx):
                                format(round(med([r["taken_in_per_s"] for r in runs[n]])), ",")),
                            peer="1 lcore" if n > 1 else None,
                            peer_value=round(one) if n > 1 else None))
+    hw = [r["hw_per_request"] for r in runs[1] if r["hw_per_request"]]
+    figs.append(figure(
+        "ping_cycles_per_request_1_lcore",
+        round(med([r["cycles_per_request"] for r in runs[1]])), "cycles",
+        "the lcore's busy TSC cycles over the requests it took in, pcap "
+        "port (its reading and writing included)"))
+    figs.append(figure(
+        "ping_instructions_per_request_1_lcore",
+        round(med([h["instructions"] for h in hw])) if hw else None,
+        "instructions",
+        "user-space instructions retired on the lcore's CPU over the "
+        "requests it took in (hardware counters, perf stat): steady where "
+        "time is not" if hw else
+        "no hardware counters on this machine (perf stat)"))
     return figs, {"runs": {str(k): v for k, v in runs.items()}, "cpus": ncpu}
 
 
