@@ -78,6 +78,14 @@ static inline uint16_t kc_cksum_fold(uint32_t sum)
 	return (uint16_t)sum;
 }
 
+/* rte_ipv4_cksum(ip) for a 20-byte header whose checksum field is 0. */
+static inline uint16_t kc_ipv4_cksum(const struct rte_ipv4_hdr *ip)
+{
+	uint16_t c = kc_raw_cksum(ip, sizeof(*ip));
+
+	return c == 0xffff ? c : (uint16_t)~c;
+}
+
 /* True if the UDP datagram's checksum (the field included) is right:
  * pseudo header plus datagram fold to 0xffff. */
 static inline int kc_udp_cksum_ok(const struct rte_ipv4_hdr *ip,

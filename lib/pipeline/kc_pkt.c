@@ -73,6 +73,8 @@ static enum kc_verdict arp_input(const struct kc_pipeline_port *p,
 	return KC_VERDICT_TX;
 }
 
+/* The reply's IPv4 header, its checksum left 0 for the caller: sum it, or
+ * leave it to the NIC. */
 static void ip_reply(struct rte_ipv4_hdr *ip, const struct kc_pipeline_port *p,
 		     uint16_t total_len)
 {
@@ -84,7 +86,6 @@ static void ip_reply(struct rte_ipv4_hdr *ip, const struct kc_pipeline_port *p,
 	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
 	ip->type_of_service = 0;
 	ip->hdr_checksum = 0;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
 }
 
 static enum kc_verdict icmp_input(const struct kc_pipeline_port *p,
@@ -94,7 +95,7 @@ static enum kc_verdict icmp_input(const struct kc_pipeline_port *p,
 	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(ip + 1);
 	uint16_t icmp_len = ip_len - KC_L3_LEN;
 
-	if (icmp_len < sizeof(*icmp) || rte_raw_cksum(icmp, icmp_len) != 0xffff)
+	if (icmp_len < sizeof(*icmp) || kc_raw_cksum(icmp, icmp_len) != 0xffff)
 		return drop(st, KC_CTR_drop_icmp);
 	/* Unreachables, needs-fragmentation and the rest: the host's TCP
 	 * wants them. */
@@ -103,8 +104,9 @@ static enum kc_verdict icmp_input(const struct kc_pipeline_port *p,
 
 	icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
 	icmp->icmp_cksum = 0;
-	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, icmp_len);
+	icmp->icmp_cksum = (uint16_t)~kc_raw_cksum(icmp, icmp_len);
 	ip_reply(ip, p, ip_len);
+	ip->hdr_checksum = kc_ipv4_cksum(ip);
 	eth_reply(rte_pktmbuf_mtod(m, struct rte_ether_hdr *), p);
 	m->ol_flags = 0;
 	st->c[KC_CTR_icmp_echo_replies]++;
@@ -193,7 +195,7 @@ static enum kc_verdict ipv4_input(const struct kc_pkt_ctx *c,
 		return drop(st, KC_CTR_drop_bad_ip);
 	if (ip_flags == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
 	    (ip_flags != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
-	     rte_raw_cksum(ip, KC_L3_LEN) != 0xffff))
+	     kc_raw_cksum(ip, KC_L3_LEN) != 0xffff))
 		return drop(st, KC_CTR_drop_ip_checksum);
 	if (ip->dst_addr != rte_cpu_to_be_32(p->ip))
 		return punt(p, st, KC_CTR_drop_not_ours);
@@ -283,7 +285,7 @@ void kc_pkt_resize_reply(const struct kc_pkt_ctx *c, struct rte_mbuf *m,
 		udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
 		return;
 	}
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	ip->hdr_checksum = kc_ipv4_cksum(ip);
 	udp->dgram_cksum = kc_udp_cksum(ip, udp, KC_L4_LEN + kcp_len);
 	m->ol_flags = 0;
 }
