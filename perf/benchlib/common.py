@@ -313,6 +313,32 @@ def lcore_cost(a, cpu, seconds):
     return {k: v / per_window for k, v in hw.items()}
 
 
+def cpu_profile(ctx, cpu, seconds):
+    """Where one CPU's time goes: perf record (timer samples) over a window
+    of seconds, as [(percent, dso, symbol)], largest first; None without
+    perf."""
+    data = os.path.join(ctx.work, "profile.data")
+    try:
+        subprocess.run(["perf", "record", "-q", "-F", "1999", "-C", str(cpu),
+                        "-o", data, "--", "sleep", str(seconds)],
+                       capture_output=True, check=True, timeout=seconds + 60)
+        rep = subprocess.run(["perf", "report", "-i", data, "--no-children",
+                              "--sort", "dso,sym", "--stdio", "-g", "none"],
+                             capture_output=True, text=True, check=True,
+                             timeout=300).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    finally:
+        if os.path.exists(data):
+            os.unlink(data)
+    rows = []
+    for line in rep.splitlines():
+        m = re.match(r"\s*([0-9.]+)%\s+(\S+)\s+\[.\]\s+(.*\S)", line)
+        if m:
+            rows.append((float(m.group(1)), m.group(2), m.group(3)))
+    return rows or None
+
+
 # ---- network namespaces ---------------------------------------------------
 
 class VethPair:

@@ -11,8 +11,9 @@ import subprocess
 import tempfile
 import time
 
-from .common import (Appliance, BenchError, VethPair, appliance_yaml, delta,
-                     figure, lcore_cost, loadgen, memif_port, run_measured)
+from .common import (Appliance, BenchError, VethPair, appliance_yaml,
+                     cpu_profile, delta, figure, lcore_cost, loadgen,
+                     memif_port, run_measured)
 
 # The largest queue store that fits a 2 GB EAL here: 64 queues of 16 MiB
 # and 262144 messages each, so a closed loop can PUBLISH for tens of
@@ -288,16 +289,20 @@ def scale(ctx):
         for n in counts:
             ids = list(range(1, n + 1))
             rx, workers = (ids, ids) if n == 1 else (ids[:n // 2], ids[n // 2:])
-            pcaps = []
-            for q in range(len(rx)):
-                p = os.path.join(ctx.work, "scale-%d.pcap" % q)
-                subprocess.run([ctx.bin("perf/kc-pcap-gen"), "-o", p,
-                                "--dst-mac", "02:70:63:61:70:00",
-                                "--dst-ip", "10.88.3.2", "-n", "4096",
-                                "--size", "8", "--src-port", str(40000 + 64 * q),
-                                "--first-seq", str(q * 1000000)],
-                               check=True, capture_output=True)
-                pcaps.append(p)
+            pcaps = [os.path.join(ctx.work, "scale-%d.pcap" % q)
+                     for q in range(len(rx))]
+
+            def fresh_pcaps():
+                # Right before each appliance run: message ids of now,
+                # which the appliance's replay window (60 s) takes in;
+                # older ones it answers EXPIRED without executing them.
+                for q, p in enumerate(pcaps):
+                    subprocess.run([ctx.bin("perf/kc-pcap-gen"), "-o", p,
+                                    "--dst-mac", "02:70:63:61:70:00",
+                                    "--dst-ip", "10.88.3.2", "-n", "4096",
+                                    "--size", "8", "--src-port", str(40000 + 64 * q),
+                                    "--first-seq", str(q * 1000000)],
+                                   check=True, capture_output=True)
             lcores = ",".join(["0@0"] + ["%d@%d" % (i, i % ncpu) for i in range(1, n + 1)])
             port = """  - name: pcap0
     driver: pcap
@@ -314,6 +319,7 @@ def scale(ctx):
                                   extra="mempool:\n  mbufs: 65535\n")
             runs[n] = []
             for i in range(ctx.runs):
+                fresh_pcaps()
                 with Appliance(ctx, "scale", yaml, jdir) as a:
                     time.sleep(1.5)
                     s0 = a.stats()
@@ -329,6 +335,12 @@ def scale(ctx):
                                 "refused_busy_per_s": d.get("refused_journal_busy", 0) / el,
                                 "cycles_per_request": d["busy_cycles"] / max(1, d["kcp_requests"]),
                                 "hw_per_request": hw})
+            if n == 1:
+                # A run of its own, so sampling slows no measured one.
+                fresh_pcaps()
+                with Appliance(ctx, "scale", yaml, jdir) as a:
+                    time.sleep(1.5)
+                    profile = cpu_profile(ctx, 1, min(5, secs(ctx)))
     finally:
         shutil.rmtree(jdir, ignore_errors=True)
     one = med([r["answered_per_s"] for r in runs[1]])
@@ -356,7 +368,49 @@ def scale(ctx):
         "requests it took in (hardware counters, perf stat): steady where "
         "time is not" if hw else
         "no hardware counters on this machine (perf stat)"))
-    return figs, {"runs": {str(k): v for k, v in runs.items()}, "cpus": ncpu}
+    cyc = med([r["cycles_per_request"] for r in runs[1]])
+    shares = profile_shares(profile)
+    for key, about, _ in PROFILE_PARTS:
+        figs.append(figure(
+            "ping_cycles_%s_1_lcore" % key,
+            round(shares[key] / 100.0 * cyc) if shares else None, "cycles",
+            "%s: its share of the lcore CPU's time (perf record, %.1f%%) "
+            "times the cycles per request" % (about, shares[key])
+            if shares else "%s (no perf here to profile with)" % about))
+    return figs, {"runs": {str(k): v for k, v in runs.items()}, "cpus": ncpu,
+                  "profile_1_lcore": profile}
+
+
+# Where one lcore's time goes, by part: (key, what it is, does a sample's
+# (dso, symbol) belong to it); the first that claims a sample has it.
+PROFILE_PARTS = [
+    ("sha256", "SHA-256 blocks (OpenSSL's, SHA-NI where the CPU has it)",
+     lambda dso, sym: dso.startswith("libcrypto")),
+    ("auth", "HMAC around the blocks: state copies, padding, tag compare "
+     "(lib/auth)", lambda dso, sym: sym.startswith("kc_auth")),
+    ("journal", "journal records: encoding, CRC32C, appending (lib/journal)",
+     lambda dso, sym: sym.startswith(("kc_crc32c", "kc_jrec", "kc_journal",
+                                      "journal_"))),
+    ("port", "the pcap port: DPDK's pcap PMD, libpcap, stdio, the kernel",
+     lambda dso, sym: dso.startswith(("librte_net_pcap", "libpcap", "[kernel"))
+     or sym.startswith(("_IO_", "fwrite", "__GI_"))),
+    ("rest", "the rest: polling, parsing, checksums, executing, replies",
+     lambda dso, sym: True),
+]
+
+
+def profile_shares(profile):
+    """Percent of the samples in each PROFILE_PARTS part; None without a
+    profile."""
+    if not profile:
+        return None
+    got = {key: 0.0 for key, _, _ in PROFILE_PARTS}
+    for pct, dso, sym in profile:
+        for key, _, claims in PROFILE_PARTS:
+            if claims(dso, sym):
+                got[key] += pct
+                break
+    return got
 
 
 SUITES = {"rtc": rtc, "kernel": kernel, "durable": durable, "scale": scale}
