@@ -378,7 +378,8 @@ def scale(ctx):
             "times the cycles per request" % (about, shares[key])
             if shares else "%s (no perf here to profile with)" % about))
     return figs, {"runs": {str(k): v for k, v in runs.items()}, "cpus": ncpu,
-                  "profile_1_lcore": profile}
+                  # The largest 40 symbols, of a few hundred.
+                  "profile_1_lcore": profile[:40] if profile else None}
 
 
 # Where one lcore's time goes, by part: (key, what it is, does a sample's
