@@ -33,34 +33,16 @@ static inline uint16_t kc_raw_cksum(const void *buf, size_t len)
 		a += (v & 0xffffffffu) + (v >> 32);
 		b += (w & 0xffffffffu) + (w >> 32);
 	}
-	if (len >= 8) {
-		memcpy(&v, p, 8);
+	if (len > 0) {
+		/* The last 1..15 bytes, zero-padded: an odd last byte ends up
+		 * first in a zeroed word, as rte_raw_cksum has it. */
+		uint8_t t[16] = { 0 };
+
+		memcpy(t, p, len);
+		memcpy(&v, t, 8);
+		memcpy(&w, t + 8, 8);
 		a += (v & 0xffffffffu) + (v >> 32);
-		p += 8;
-		len -= 8;
-	}
-	if (len >= 4) {
-		uint32_t u;
-
-		memcpy(&u, p, 4);
-		b += u;
-		p += 4;
-		len -= 4;
-	}
-	if (len >= 2) {
-		uint16_t u;
-
-		memcpy(&u, p, 2);
-		a += u;
-		p += 2;
-		len -= 2;
-	}
-	if (len == 1) {
-		/* As rte_raw_cksum: the odd byte first in a zeroed word. */
-		uint16_t u = 0;
-
-		memcpy(&u, p, 1);
-		b += u;
+		b += (w & 0xffffffffu) + (w >> 32);
 	}
 	a += b; /* each below 2^47 for any datagram: no overflow */
 	a = (a & 0xffffffffu) + (a >> 32);
@@ -86,15 +68,20 @@ static inline uint16_t kc_ipv4_cksum(const struct rte_ipv4_hdr *ip)
 	return c == 0xffff ? c : (uint16_t)~c;
 }
 
+/* The pseudo header's and the UDP datagram's sum, folded. */
+static inline uint16_t kc_udp_sum(const struct rte_ipv4_hdr *ip,
+				  const void *udp, uint16_t udp_len)
+{
+	return kc_cksum_fold(rte_ipv4_phdr_cksum(ip, 0) +
+			     (uint32_t)kc_raw_cksum(udp, udp_len));
+}
+
 /* True if the UDP datagram's checksum (the field included) is right:
  * pseudo header plus datagram fold to 0xffff. */
 static inline int kc_udp_cksum_ok(const struct rte_ipv4_hdr *ip,
 				  const void *udp, uint16_t udp_len)
 {
-	uint32_t sum = rte_ipv4_phdr_cksum(ip, 0);
-
-	sum += kc_raw_cksum(udp, udp_len);
-	return kc_cksum_fold(sum) == 0xffff;
+	return kc_udp_sum(ip, udp, udp_len) == 0xffff;
 }
 
 /* rte_ipv4_udptcp_cksum(ip, udp) for a UDP datagram of udp_len bytes whose
@@ -102,11 +89,8 @@ static inline int kc_udp_cksum_ok(const struct rte_ipv4_hdr *ip,
 static inline uint16_t kc_udp_cksum(const struct rte_ipv4_hdr *ip,
 				    const void *udp, uint16_t udp_len)
 {
-	uint32_t sum = rte_ipv4_phdr_cksum(ip, 0);
-	uint16_t c;
+	uint16_t c = (uint16_t)~kc_udp_sum(ip, udp, udp_len);
 
-	sum += kc_raw_cksum(udp, udp_len);
-	c = (uint16_t)~kc_cksum_fold(sum);
 	return c == 0 ? 0xffff : c;
 }
 
