@@ -284,10 +284,10 @@ static int exception_start(uint32_t i, const struct kc_port_cfg *pc,
 			return rc;
 	}
 	snprintf(name, sizeof(name), "kc_exc_in_%u", i);
-	ps->exc_in = rte_ring_create(name, KC_CFG_EXCEPTION_RING, ps->socket_id,
+	ps->exc_in = rte_ring_create(name, KC_CFG_EXCEPTION_IN_RING, ps->socket_id,
 				     RING_F_SC_DEQ);
 	snprintf(name, sizeof(name), "kc_exc_out_%u", i);
-	ps->exc_out = rte_ring_create(name, KC_CFG_EXCEPTION_RING, ps->socket_id,
+	ps->exc_out = rte_ring_create(name, KC_CFG_EXCEPTION_OUT_RING, ps->socket_id,
 				      RING_F_SP_ENQ | RING_F_SC_DEQ);
 	if (ps->exc_in == NULL || ps->exc_out == NULL) {
 		snprintf(err, err_len, "port %s: cannot create the exception "

@@ -1468,7 +1468,8 @@ static int check_resources(struct parser *ps)
 		/* Exception path: its rings, its TAP's queues and the spare
 		 * queue pair flow steering may add. */
 		if (cfg->ports[i].exception_iface[0] != '\0')
-			need += 2ull * KC_CFG_EXCEPTION_RING +
+			need += KC_CFG_EXCEPTION_IN_RING +
+				KC_CFG_EXCEPTION_OUT_RING +
 				2ull * KC_CFG_EXCEPTION_TAP_DESC;
 		if (cfg->ports[i].exception_iface[0] != '\0' &&
 		    cfg->ports[i].flow_steering &&

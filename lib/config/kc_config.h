@@ -28,9 +28,13 @@
  * data room must hold it and a whole frame, as segmented frames are dropped. */
 #define KC_CFG_MBUF_HEADROOM 128u
 #define KC_CFG_FILE_MAX (1u << 20) /* a config file larger than this is refused */
-/* Exception path of a port: each of its two rings, and the descriptors of
- * each of its TAP's two queues. */
-#define KC_CFG_EXCEPTION_RING 1024u
+/* Exception path of a port: its ring toward the kernel, deep enough for a
+ * TCP window's burst while the exception thread waits for its CPU (a
+ * clean-clone CI run once dropped with 1024); its ring from the kernel,
+ * which the thread fills only as far as it has room; and the descriptors
+ * of each of its TAP's two queues. */
+#define KC_CFG_EXCEPTION_IN_RING 4096u
+#define KC_CFG_EXCEPTION_OUT_RING 1024u
 #define KC_CFG_EXCEPTION_TAP_DESC 512u
 
 enum kc_port_driver {
