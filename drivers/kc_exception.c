@@ -41,7 +41,7 @@ static unsigned int to_tap(struct kc_port_state *ps)
 		return 0;
 	sent = rte_eth_tx_burst(ps->exc_port_id, 0, pkts, (uint16_t)n);
 	if (sent < n) {
-		KC_ADD(exc.st, drop_exception, n - sent);
+		KC_ADD(exc.st, drop_exception_tap, n - sent);
 		rte_pktmbuf_free_bulk(pkts + sent, n - sent);
 	}
 	return n;
@@ -73,7 +73,7 @@ static unsigned int from_tap(struct kc_port_state *ps)
 	}
 	done = rte_ring_enqueue_burst(ps->exc_out, (void **)pkts, n, NULL);
 	if (done < n) {
-		KC_ADD(exc.st, drop_exception, n - done);
+		KC_ADD(exc.st, drop_exception_out_ring, n - done);
 		rte_pktmbuf_free_bulk(pkts + done, n - done);
 	}
 	return n;

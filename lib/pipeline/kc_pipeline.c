@@ -201,7 +201,7 @@ static void to_kernel(struct kc_lcore_ctx *lc, struct rte_ring *r,
 
 	KC_ADD(lc->st, exception_to_kernel, done);
 	if (done < n) {
-		KC_ADD(lc->st, drop_exception, n - done);
+		KC_ADD(lc->st, drop_exception_in_ring, n - done);
 		rte_pktmbuf_free_bulk(pkts + done, n - done);
 	}
 }

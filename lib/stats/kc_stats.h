@@ -57,8 +57,12 @@
 	  "queue (handed to the kernel unread)")                              \
 	X(exception_from_kernel, "frames the kernel sent out through the "    \
 	  "exception path")                                                   \
-	X(drop_exception, "exception-path frames dropped: its ring or the "   \
-	  "TAP queue was full")                                               \
+	X(drop_exception_in_ring, "frames for the kernel dropped: the ring "  \
+	  "toward the exception thread was full")                             \
+	X(drop_exception_tap, "frames for the kernel dropped: the TAP "       \
+	  "refused the write")                                                \
+	X(drop_exception_out_ring, "frames from the kernel dropped: the "     \
+	  "ring toward the sending lcore was full")                           \
 	X(op_ping, "PING requests executed")                                  \
 	X(op_publish, "PUBLISH requests executed")                            \
 	X(op_fetch, "FETCH requests executed")                                \
