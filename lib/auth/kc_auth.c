@@ -23,6 +23,8 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include "kc_auth_priv.h"
+
 #define KC_SHA256_BLOCK 64u
 #define KC_KEYS_FILE_MAX (16u * 1024u * 1024u) /* bytes read from a keys file */
 
@@ -150,24 +152,6 @@ void kc_auth_tag(const struct kc_key *k, const uint8_t *hdr,
 		put_be32(tag + 4 * i, ctx.h[i]);
 }
 
-/* Constant time: a timing difference would let an attacker guess a valid
- * tag byte by byte. Four word compares, no branch on the data. */
-static bool tag_equal(const uint8_t *a, const uint8_t *b)
-{
-	uint64_t d = 0;
-
-	for (unsigned int i = 0; i < KC_TAG_LEN; i += 8) {
-		uint64_t x, y;
-
-		memcpy(&x, a + i, 8);
-		memcpy(&y, b + i, 8);
-		d |= x ^ y;
-		/* Opaque to the compiler: no early exit on a difference. */
-		__asm__ volatile("" : "+r"(d));
-	}
-	return d == 0;
-}
-
 void kc_auth_sign(const struct kc_key *k, uint8_t *msg, size_t msg_len)
 {
 	uint8_t tag[KC_TAG_LEN];
@@ -186,7 +170,7 @@ bool kc_auth_verify(const struct kc_key *k, const uint8_t *msg,
 	if (msg_len < KC_HDR_LEN)
 		return false;
 	kc_auth_tag(k, msg, msg + KC_HDR_LEN, msg_len - KC_HDR_LEN, tag);
-	return tag_equal(tag, msg + KC_OFF_TAG);
+	return kc_tag_equal(tag, msg + KC_OFF_TAG);
 }
 
 /* --- keys ---------------------------------------------------------------- */

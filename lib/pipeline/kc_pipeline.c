@@ -45,6 +45,7 @@ struct kc_lcore_ctx {
 	struct rte_ring *ring;	/* a worker's input (pipeline mode) */
 	struct rte_ring *ctl;	/* a worker's control requests */
 	struct kc_worker_state ws;
+	struct kc_auth_mb *auth_mb;	/* an RX lcore's burst tag checks */
 	struct kc_lcore_stats *st;
 	uint32_t idle_loops;
 	uint32_t sleep_us;
@@ -257,6 +258,7 @@ static uint16_t rx_poll_queue(struct kc_lcore_ctx *lc, uint32_t pi,
 	struct rte_mbuf *drops[KC_BURST_MAX];
 	struct rte_mbuf *exc[KC_BURST_MAX];
 	struct rte_mbuf *bucket[KC_MAX_WORKERS][KC_BURST_MAX];
+	enum kc_verdict v[KC_BURST_MAX];
 	uint16_t nb_bucket[KC_MAX_WORKERS];
 	uint16_t n, nb_kcp = 0, nb_drop = 0, nb_exc = 0;
 	uint64_t mark;
@@ -271,13 +273,13 @@ static uint16_t rx_poll_queue(struct kc_lcore_ctx *lc, uint32_t pi,
 	mark = rte_rdtsc() |
 	       (__atomic_load_n(&p->draining, __ATOMIC_RELAXED) ?
 		KC_RX_DRAINED : 0);
-	for (uint16_t i = 0; i < n; i++) {
-		if (i + 1 < n)
-			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
-		/* Not every PMD sets it (net_ring does not); the REPLY path
-		 * and the port table rely on it. */
+	/* Not every PMD sets it (net_ring does not); the REPLY path and the
+	 * port table rely on it. */
+	for (uint16_t i = 0; i < n; i++)
 		pkts[i]->port = p->port_id[pi];
-		switch (kc_pkt_classify(&p->pc, pkts[i], lc->st)) {
+	kc_pkt_classify_burst(&p->pc, lc->auth_mb, pkts, n, v, lc->st);
+	for (uint16_t i = 0; i < n; i++) {
+		switch (v[i]) {
 		case KC_VERDICT_TX:
 			tx_add(lc, pkts[i]);
 			break;
@@ -599,6 +601,9 @@ struct kc_pipeline *kc_pipeline_create(const struct kc_config *cfg,
 
 		lc->rx = true;
 		lc->rxq = (uint16_t)i;
+		lc->auth_mb = kc_auth_mb_create(err, err_len);
+		if (lc->auth_mb == NULL)
+			goto fail;
 	}
 	for (uint16_t i = 0; i < nb_ports; i++)
 		p->lc[0].exc |= ports[i].exc_in != NULL;
@@ -746,6 +751,7 @@ void kc_pipeline_free(struct kc_pipeline *p)
 		     k != p->lc[i].ws.pend_head; k++)
 			rte_pktmbuf_free(p->lc[i].ws.pend[k &
 							   p->lc[i].ws.pend_mask].m);
+		kc_auth_mb_free(p->lc[i].auth_mb);
 		rte_free(p->lc[i].ws.pend);
 		rte_free(p->lc[i].ws.snap_buf);
 	}

@@ -68,6 +68,15 @@ enum kc_verdict {
 enum kc_verdict kc_pkt_classify(const struct kc_pkt_ctx *c,
 				struct rte_mbuf *m,
 				struct kc_lcore_stats *st);
+/*
+ * kc_pkt_classify on each of n <= KC_BURST_MAX frames, v[i] the verdict of
+ * pkts[i], with the tags of the burst's requests verified together by mb
+ * (kc_auth_verify_burst; NULL: one at a time). Same verdicts, same counts.
+ */
+void kc_pkt_classify_burst(const struct kc_pkt_ctx *c,
+			   struct kc_auth_mb *mb, struct rte_mbuf **pkts,
+			   uint16_t n, enum kc_verdict *v,
+			   struct kc_lcore_stats *st);
 
 /*
  * Turn a request frame whose KCP part (header + payload of kcp_len bytes)

@@ -162,14 +162,12 @@ static enum kc_verdict kcp_input(const struct kc_pkt_ctx *c,
 	key = kc_keyring_find(c->keys, h.client_id);
 	if (key == NULL)
 		return drop(st, KC_CTR_drop_bad_client);
-	if (!kc_auth_verify(key, kcp, kcp_len))
-		return drop(st, KC_CTR_drop_bad_auth);
 
+	/* The tag is checked by the caller, a burst at a time. */
 	m->l2_len = KC_L2_LEN;
 	m->l3_len = KC_L3_LEN;
 	m->l4_len = KC_L4_LEN;
 	m->hash.usr = (uint32_t)(key - c->keys->keys);
-	st->c[KC_CTR_kcp_requests]++;
 	return KC_VERDICT_KCP;
 }
 
@@ -215,9 +213,11 @@ static enum kc_verdict ipv4_input(const struct kc_pkt_ctx *c,
 	}
 }
 
-enum kc_verdict kc_pkt_classify(const struct kc_pkt_ctx *c,
-				struct rte_mbuf *m,
-				struct kc_lcore_stats *st)
+/* All of kc_pkt_classify but the tag: KC_VERDICT_KCP here is a request
+ * whose header and client are good. */
+static enum kc_verdict classify_untagged(const struct kc_pkt_ctx *c,
+					 struct rte_mbuf *m,
+					 struct kc_lcore_stats *st)
 {
 	const struct kc_pipeline_port *p = &c->port[m->port];
 	const struct rte_ether_hdr *eth;
@@ -239,6 +239,53 @@ enum kc_verdict kc_pkt_classify(const struct kc_pkt_ctx *c,
 	default:
 		return punt(p, st, KC_CTR_drop_ethertype);
 	}
+}
+
+void kc_pkt_classify_burst(const struct kc_pkt_ctx *c,
+			   struct kc_auth_mb *mb, struct rte_mbuf **pkts,
+			   uint16_t n, enum kc_verdict *v,
+			   struct kc_lcore_stats *st)
+{
+	const struct kc_key *keys[KC_BURST_MAX];
+	uint8_t *msgs[KC_BURST_MAX];
+	uint32_t lens[KC_BURST_MAX];
+	uint16_t idx[KC_BURST_MAX];
+	bool ok[KC_BURST_MAX];
+	uint16_t nb = 0;
+
+	RTE_ASSERT(n <= KC_BURST_MAX);
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		v[i] = classify_untagged(c, m, st);
+		if (v[i] != KC_VERDICT_KCP)
+			continue;
+		keys[nb] = &c->keys->keys[m->hash.usr];
+		msgs[nb] = rte_pktmbuf_mtod_offset(m, uint8_t *, KC_KCP_OFF);
+		lens[nb] = m->data_len - KC_KCP_OFF;
+		idx[nb++] = i;
+	}
+	if (nb == 0)
+		return;
+	kc_auth_verify_burst(mb, keys, msgs, lens, nb, ok);
+	for (uint16_t k = 0; k < nb; k++) {
+		if (ok[k])
+			st->c[KC_CTR_kcp_requests]++;
+		else
+			v[idx[k]] = drop(st, KC_CTR_drop_bad_auth);
+	}
+}
+
+enum kc_verdict kc_pkt_classify(const struct kc_pkt_ctx *c,
+				struct rte_mbuf *m,
+				struct kc_lcore_stats *st)
+{
+	enum kc_verdict v;
+
+	kc_pkt_classify_burst(c, NULL, &m, 1, &v, st);
+	return v;
 }
 
 bool kc_pkt_finish_reply(const struct kc_pkt_ctx *c, struct rte_mbuf *m,

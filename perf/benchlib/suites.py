@@ -385,8 +385,9 @@ def scale(ctx):
 # Where one lcore's time goes, by part: (key, what it is, does a sample's
 # (dso, symbol) belong to it); the first that claims a sample has it.
 PROFILE_PARTS = [
-    ("sha256", "SHA-256 blocks (OpenSSL's, SHA-NI where the CPU has it)",
-     lambda dso, sym: dso.startswith("libcrypto")),
+    ("sha256", "SHA-256 blocks (OpenSSL's for REPLYs, libIPSec_MB's "
+     "multi-buffer for a burst's requests; SHA-NI where the CPU has it)",
+     lambda dso, sym: dso.startswith(("libcrypto", "libIPSec_MB"))),
     ("auth", "HMAC around the blocks: state copies, padding, tag compare "
      "(lib/auth)", lambda dso, sym: sym.startswith("kc_auth")),
     ("journal", "journal records: encoding, CRC32C, appending (lib/journal)",

@@ -14,9 +14,10 @@
  * appliance's order (docs/protocol.md, section 7; lib/pipeline/kc_pkt.c
  * kcp_input and lib/pipeline/kc_ops.c kc_ops_execute):
  *   decode and validate the header (kc_hdr_decode), REQUEST with status 0,
- *   find the client's key (kc_keyring_find), verify the tag
- *   (kc_auth_verify); anything failing is dropped and counted, never
- *   answered. Then the message id must carry the header's client id
+ *   find the client's key (kc_keyring_find), verify the tag (the tags of
+ *   a recvmmsg batch together, kc_auth_verify_burst, as the appliance
+ *   verifies an RX burst's); anything failing is dropped and counted,
+ *   never answered. Then the message id must carry the header's client id
  *   (BAD_REQUEST), its time must be inside the replay window
  *   (EXPIRED: older than --window-s, or more than --max-clock-skew-s ahead
  *   of CLOCK_REALTIME, read once per batch like the appliance does per
@@ -329,6 +330,7 @@ static enum kc_status store_publish(struct peer_store *s,
 struct peer {
 	struct peer_opts o;
 	struct kc_keyring *keys;
+	struct kc_auth_mb *mb;	/* a batch's tags, checked together */
 	struct peer_store store;
 	uint64_t now_ms;	/* CLOCK_REALTIME, once per batch */
 	uint64_t window_ms;
@@ -452,61 +454,65 @@ static enum peer_counter parse_drop(enum kc_parse res)
 
 /*
  * One datagram of len bytes in buf (truncated: it was larger than the
- * buffer). Turns it into its REPLY in place and returns the REPLY's length,
- * or 0 when it is dropped (counted, not answered).
+ * buffer): its client's key if its header is a request's and the client is
+ * known, else NULL (counted, not answered). The tag is checked next, for
+ * the whole batch at once, as the appliance's RX lcore checks a burst.
  */
-static uint32_t handle(struct peer *p, uint8_t *buf, uint32_t len,
-		       bool truncated)
+static const struct kc_key *admit(struct peer *p, const uint8_t *buf,
+				  uint32_t len, bool truncated,
+				  struct kc_hdr *h)
 {
-	uint8_t *payload = buf + KC_HDR_LEN;
-	struct peer_result r = { .status = KC_STATUS_OK };
 	const struct kc_key *key;
 	enum kc_parse res;
-	struct kc_hdr h;
 
 	p->c[CTR_received]++;
 	if (truncated) {
 		p->c[CTR_kcp_too_large]++;
-		return 0;
+		return NULL;
 	}
-	res = kc_hdr_decode(buf, len, &h);
+	res = kc_hdr_decode(buf, len, h);
 	if (res != KC_PARSE_OK) {
 		p->c[parse_drop(res)]++;
-		return 0;
+		return NULL;
 	}
-	if (h.type != KC_TYPE_REQUEST) {
+	if (h->type != KC_TYPE_REQUEST) {
 		p->c[CTR_kcp_type]++;
-		return 0;
+		return NULL;
 	}
-	if (h.status != 0) {
+	if (h->status != 0) {
 		p->c[CTR_kcp_flags]++;
-		return 0;
+		return NULL;
 	}
-	key = kc_keyring_find(p->keys, h.client_id);
-	if (key == NULL) {
+	key = kc_keyring_find(p->keys, h->client_id);
+	if (key == NULL)
 		p->c[CTR_bad_client]++;
-		return 0;
-	}
-	if (!kc_auth_verify(key, buf, len)) {
-		p->c[CTR_bad_auth]++;
-		return 0;
-	}
+	return key;
+}
+
+/* An authenticated request, turned into its REPLY in place; returns the
+ * REPLY's length. */
+static uint32_t answer(struct peer *p, const struct kc_key *key,
+		       const struct kc_hdr *h, uint8_t *buf)
+{
+	uint8_t *payload = buf + KC_HDR_LEN;
+	struct peer_result r = { .status = KC_STATUS_OK };
+
 	/* Authenticated: from here on it is answered. */
 	p->c[CTR_requests]++;
-	p->c[h.op == KC_OP_PING ? CTR_ping :
-	     h.op == KC_OP_PUBLISH ? CTR_publish : CTR_other]++;
+	p->c[h->op == KC_OP_PING ? CTR_ping :
+	     h->op == KC_OP_PUBLISH ? CTR_publish : CTR_other]++;
 
 	/* kc_ops_execute's order: the id's client, the window, the op. */
-	if (kc_msg_id_client(h.msg_id) != key->client_id) {
+	if (kc_msg_id_client(h->msg_id) != key->client_id) {
 		set_error(&r, KC_STATUS_BAD_REQUEST,
 			  "message id does not carry the header's client id");
-	} else if ((r.reason = outside_window(p, h.msg_id)) != NULL) {
+	} else if ((r.reason = outside_window(p, h->msg_id)) != NULL) {
 		r.status = KC_STATUS_EXPIRED;
-	} else if (h.op == KC_OP_PING) {
-		r.len = h.payload_len; /* echoed where it is */
-	} else if (h.op == KC_OP_PUBLISH) {
-		op_publish(p, payload, h.payload_len, &r);
-	} else if (kc_op_known(h.op)) {
+	} else if (h->op == KC_OP_PING) {
+		r.len = h->payload_len; /* echoed where it is */
+	} else if (h->op == KC_OP_PUBLISH) {
+		op_publish(p, payload, h->payload_len, &r);
+	} else if (kc_op_known(h->op)) {
 		set_error(&r, KC_STATUS_UNKNOWN_OP, "operation not "
 			  "implemented by kc-udp-peer (PING and PUBLISH only)");
 	} else {
@@ -571,9 +577,15 @@ static int serve(struct peer *p, int fd, uint64_t deadline_ns)
 	struct sockaddr_in from[BATCH];
 	struct iovec iov[BATCH];
 	struct mmsghdr in[BATCH], out[BATCH];
+	const struct kc_key *keys[BATCH];
+	struct kc_hdr hdr[BATCH];
+	uint8_t *msgs[BATCH];
+	uint32_t lens[BATCH];
+	unsigned int idx[BATCH];
+	bool ok[BATCH];
 
 	while (!stop_requested) {
-		unsigned int nout = 0;
+		unsigned int nout = 0, nb;
 		int n;
 
 		for (unsigned int i = 0; i < BATCH; i++) {
@@ -600,13 +612,29 @@ static int serve(struct peer *p, int fd, uint64_t deadline_ns)
 			return -1;
 		}
 		p->now_ms = clock_ns(CLOCK_REALTIME) / 1000000u;
+		nb = 0;
 		for (int i = 0; i < n; i++) {
-			uint32_t len = handle(p, bufs[i], in[i].msg_len,
-				(in[i].msg_hdr.msg_flags & MSG_TRUNC) != 0);
+			const struct kc_key *key = admit(p, bufs[i],
+				in[i].msg_len,
+				(in[i].msg_hdr.msg_flags & MSG_TRUNC) != 0,
+				&hdr[nb]);
 
-			if (len == 0)
+			if (key == NULL)
 				continue;
-			iov[i].iov_len = len;
+			keys[nb] = key;
+			msgs[nb] = bufs[i];
+			lens[nb] = in[i].msg_len;
+			idx[nb++] = (unsigned int)i;
+		}
+		kc_auth_verify_burst(p->mb, keys, msgs, lens, nb, ok);
+		for (unsigned int k = 0; k < nb; k++) {
+			unsigned int i = idx[k];
+
+			if (!ok[k]) {
+				p->c[CTR_bad_auth]++;
+				continue;
+			}
+			iov[i].iov_len = answer(p, keys[k], &hdr[k], bufs[i]);
 			out[nout].msg_hdr = (struct msghdr){
 				.msg_name = &from[i],
 				.msg_namelen = in[i].msg_hdr.msg_namelen,
@@ -1049,9 +1077,18 @@ static bool counters_consistent(const struct peer *p)
 	return true;
 }
 
+/* What main set up, in any state of it (each part is NULL until made). */
+static void peer_free(struct peer *p)
+{
+	store_free(&p->store);
+	kc_auth_mb_free(p->mb);
+	kc_keyring_free(p->keys);
+}
+
 int main(int argc, char **argv)
 {
 	static struct peer p;
+	char err[256];
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct rusage r0, r1;
 	uint64_t t0, t1, deadline = 0;
@@ -1067,8 +1104,14 @@ int main(int argc, char **argv)
 	p.keys = load_keys(p.o.keys);
 	if (p.keys == NULL)
 		return 2;
+	p.mb = kc_auth_mb_create(err, sizeof(err));
+	if (p.mb == NULL) {
+		fprintf(stderr, PEER_NAME ": %s\n", err);
+		peer_free(&p);
+		return 1;
+	}
 	if (store_init(&p.store, &p.o) != 0) {
-		kc_keyring_free(p.keys);
+		peer_free(&p);
 		return 1;
 	}
 	/* No SA_RESTART: a signal ends a blocked recvmmsg with EINTR. */
@@ -1080,15 +1123,13 @@ int main(int argc, char **argv)
 	}
 	fd = open_socket(&p.o, &port);
 	if (fd < 0) {
-		store_free(&p.store);
-		kc_keyring_free(p.keys);
+		peer_free(&p);
 		return 1;
 	}
 	if (p.o.ready_file != NULL && write_ready_file(p.o.ready_file,
 						       port) != 0) {
 		close(fd);
-		store_free(&p.store);
-		kc_keyring_free(p.keys);
+		peer_free(&p);
 		return 1;
 	}
 	fprintf(stderr, PEER_NAME ": serving %s:%u (keys: %s, %u clients; "
@@ -1113,7 +1154,6 @@ int main(int argc, char **argv)
 	}
 	if (!counters_consistent(&p))
 		rc = -1;
-	store_free(&p.store);
-	kc_keyring_free(p.keys);
+	peer_free(&p);
 	return rc == 0 ? 0 : 1;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Unit tests of lib/auth: the precomputed-state HMAC-SHA256 against
- * OpenSSL's own one-shot HMAC(), RFC 4231, tag verification, and the keys
+ * OpenSSL's own one-shot HMAC(), RFC 4231, tag verification (one message
+ * and multi-buffer bursts), and the keys
  * file parser with every error it reports.
  */
 #include <setjmp.h>
@@ -92,6 +93,94 @@ static void test_tag_matches_openssl(void **state)
 			assert_memory_equal(mine, ref, KC_TAG_LEN);
 		}
 	}
+}
+
+/*
+ * The burst verifier says what kc_auth_verify says of each message, leaves
+ * every byte as it was, and takes bursts of any size (its chunks are 32):
+ * good tags under four keys, a flipped tag bit, a flipped payload bit, a
+ * flipped signed-header bit, another client's key, and a message too short
+ * to hold a tag (which sends the burst down the single-message path).
+ */
+static void test_verify_burst(void **state)
+{
+	enum { N = 75, CASES = 7 };
+	static const uint32_t sizes[] = { 1, 2, 3, 31, 32, 33, 64, N };
+	static uint8_t buf[N][KC_HDR_LEN + 1500];
+	static uint8_t copy[N][KC_HDR_LEN + 1500];
+	uint8_t raw[4][KC_KEY_LEN];
+	struct kc_key k[4];
+	const struct kc_key *keys[N];
+	uint8_t *msgs[N];
+	uint32_t lens[N];
+	bool ok[N];
+	char err[128];
+	struct kc_auth_mb *mb = kc_auth_mb_create(err, sizeof(err));
+
+	(void)state;
+	assert_non_null(mb);
+	for (unsigned int i = 0; i < 4; i++) {
+		fill(raw[i], KC_KEY_LEN, 100 + i);
+		kc_key_init(&k[i], i + 1, raw[i], "t");
+	}
+	for (unsigned int with_short = 0; with_short < 2; with_short++) {
+		for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]);
+		     si++) {
+			uint32_t n = sizes[si];
+
+			for (uint32_t i = 0; i < n; i++) {
+				uint32_t plen = (i * 37u) % 1500u;
+
+				keys[i] = &k[i % 4];
+				msgs[i] = buf[i];
+				lens[i] = KC_HDR_LEN + plen;
+				fill(buf[i], lens[i], i * 7u + n);
+				kc_auth_sign(keys[i], buf[i], lens[i]);
+				switch (i % CASES) {
+				case 1:
+					buf[i][KC_OFF_TAG + i % 32] ^= 0x10;
+					break;
+				case 2:
+					if (plen > 0)
+						buf[i][KC_HDR_LEN + plen - 1] ^= 1;
+					break;
+				case 3:
+					buf[i][i % KC_HDR_SIGNED_LEN] ^= 0x80;
+					break;
+				case 4:
+					keys[i] = &k[(i + 1) % 4];
+					break;
+				default:
+					break;
+				}
+				memcpy(copy[i], buf[i], lens[i]);
+			}
+			if (with_short)
+				lens[n / 2] = KC_HDR_LEN - 1;
+			kc_auth_verify_burst(mb, keys, msgs, lens, n, ok);
+			for (uint32_t i = 0; i < n; i++) {
+				bool expect = kc_auth_verify(keys[i], msgs[i],
+							     lens[i]);
+				bool changed = (i % CASES == 1) ||
+					       (i % CASES == 2 &&
+						lens[i] > KC_HDR_LEN) ||
+					       (i % CASES == 3) ||
+					       (i % CASES == 4);
+
+				assert_int_equal(ok[i], expect);
+				assert_int_equal(expect,
+						 !changed && lens[i] >= KC_HDR_LEN);
+				assert_memory_equal(buf[i], copy[i], lens[i]);
+			}
+		}
+	}
+	/* Without a manager: one at a time, the same answers. */
+	kc_auth_verify_burst(NULL, keys, msgs, lens, N, ok);
+	for (uint32_t i = 0; i < N; i++)
+		assert_int_equal(ok[i], kc_auth_verify(keys[i], msgs[i],
+						       lens[i]));
+	kc_auth_mb_free(mb);
+	kc_auth_mb_free(NULL);
 }
 
 /*
@@ -502,6 +591,7 @@ int main(void)
 		cmocka_unit_test(test_tag_matches_openssl),
 		cmocka_unit_test(test_rfc4231_case2),
 		cmocka_unit_test(test_sign_verify),
+		cmocka_unit_test(test_verify_burst),
 		cmocka_unit_test(test_key_init_name),
 		cmocka_unit_test(test_key_from_hex),
 		cmocka_unit_test(test_keys_good),

@@ -514,6 +514,80 @@ static void test_kcp_drops(void **state)
 	expect_drop(ping_with(KC_HDR_LEN, 'j', false), KC_CTR_drop_bad_auth);
 }
 
+/*
+ * A burst classified together, tags checked by the multi-buffer verifier:
+ * the verdicts, counts and bytes of the same frames classified one at a
+ * time. Good PINGs, a flipped tag, an unknown client, client 7 under client
+ * 1's tag, a bad magic and a PUBLISH with a longer payload, interleaved.
+ */
+static void test_classify_burst(void **state)
+{
+	enum { N = 45, KINDS = 6 };
+	static struct kc_lcore_stats sa, sb;
+	struct rte_mbuf *a[N], *b[N];
+	enum kc_verdict va[N], vb[N];
+	uint32_t good = 0, bad_auth = 0;
+	char err[128];
+	struct kc_auth_mb *mb = kc_auth_mb_create(err, sizeof(err));
+
+	(void)state;
+	assert_non_null(mb);
+	for (unsigned int i = 0; i < N; i++) {
+		static const char body[] = "a queue name and a body long "
+			"enough to take the payload past one hash block";
+
+		switch (i % KINDS) {
+		case 1:
+			a[i] = ping();
+			t_kcp(a[i])[KC_OFF_TAG + i % KC_TAG_LEN] ^= 0x04;
+			t_wrap_udp(a[i], KC_HDR_LEN + 5, KC_UDP_PORT_DEFAULT);
+			bad_auth++;
+			break;
+		case 2:
+			a[i] = ping_with(KC_OFF_CLIENT_ID + 3, 99, false);
+			break;
+		case 3:
+			a[i] = ping_with(KC_OFF_CLIENT_ID + 3, 7, false);
+			bad_auth++;
+			break;
+		case 4:
+			a[i] = ping_with(KC_OFF_MAGIC, 0x00, true);
+			break;
+		case 5:
+			a[i] = t_request(mp, key1(), KC_OP_PUBLISH, i, body,
+					 sizeof(body) - 1);
+			good++;
+			break;
+		default:
+			a[i] = ping();
+			good++;
+			break;
+		}
+		b[i] = rte_pktmbuf_copy(a[i], mp, 0, UINT32_MAX);
+		assert_non_null(b[i]);
+	}
+	memset(&sa, 0, sizeof(sa));
+	memset(&sb, 0, sizeof(sb));
+	kc_pkt_classify_burst(&ctx, mb, a, N, va, &sa);
+	for (unsigned int i = 0; i < N; i++)
+		vb[i] = kc_pkt_classify(&ctx, b[i], &sb);
+	for (unsigned int i = 0; i < N; i++) {
+		assert_int_equal(va[i], vb[i]);
+		assert_int_equal(a[i]->data_len, b[i]->data_len);
+		assert_memory_equal(rte_pktmbuf_mtod(a[i], void *),
+				    rte_pktmbuf_mtod(b[i], void *),
+				    a[i]->data_len);
+		if (va[i] == KC_VERDICT_KCP)
+			assert_int_equal(a[i]->hash.usr, b[i]->hash.usr);
+		rte_pktmbuf_free(a[i]);
+		rte_pktmbuf_free(b[i]);
+	}
+	assert_memory_equal(sa.c, sb.c, sizeof(sa.c));
+	assert_int_equal(sa.c[KC_CTR_kcp_requests], good);
+	assert_int_equal(sa.c[KC_CTR_drop_bad_auth], bad_auth);
+	kc_auth_mb_free(mb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -526,6 +600,7 @@ int main(void)
 		cmocka_unit_test(test_l2_l3_drops),
 		cmocka_unit_test(test_udp_drops),
 		cmocka_unit_test(test_kcp_drops),
+		cmocka_unit_test(test_classify_burst),
 		cmocka_unit_test(test_exception_path),
 		cmocka_unit_test(test_tx_checksum_offload),
 	};
