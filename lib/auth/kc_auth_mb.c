@@ -8,12 +8,14 @@
  * library's SSE manager interleaves messages, and without the extensions
  * its AVX2/AVX-512 managers hash 8 or 16 messages side by side.
  *
- * Measured on the 2-CPU AMD EPYC (SHA-NI, AVX-512) of docs/performance.md,
- * 40 signed bytes per message, TSC cycles per tag: kc_auth_tag 237, bursts
- * of 2: 170, of 8: 145, of 32: 143; a burst of 1: 264, so one message
- * alone takes the single-message path. On that CPU the AVX-512 manager
- * (209) is slower than the SSE one, so with SHA-NI the SSE manager is
- * chosen; without it, the library picks the widest the CPU has.
+ * perf/bench-auth measures it against the single-message path (the table
+ * in docs/performance.md, "Request tags"): from bursts of two on, a
+ * PING-sized tag costs about a third less, a kilobyte's about half; a
+ * burst of one costs a little more through the library, so one message
+ * alone takes the single-message path. Where the CPU has SHA-NI the SSE
+ * manager is chosen: on the AMD EPYC measured there the AVX-512 manager's
+ * 16 lanes are slower than its SHA-NI lanes. Without SHA-NI the library
+ * picks the widest manager the CPU has.
  *
  * The signed bytes are the header's first 32 and the payload, with the tag
  * between them; the library hashes one contiguous range. So the header's
