@@ -727,123 +727,30 @@ bad:
 		    f->key, s, f->expect);
 }
 
-/* One lcore id of an --lcores list; *p advances past it. */
-static int lcore_num(const char **p, uint32_t *out)
-{
-	uint32_t v = 0;
-
-	if (**p < '0' || **p > '9')
-		return -1;
-	while (**p >= '0' && **p <= '9') {
-		v = v * 10 + (uint32_t)(**p - '0');
-		if (v >= KC_CFG_LCORES_MAX)
-			return -2;
-		(*p)++;
-	}
-	*out = v;
-	return 0;
-}
-
-/* "N" or "N-M": sets the bits; *p advances. */
-static int lcore_range(const char **p, uint64_t *set)
-{
-	uint32_t a, b;
-	int rc = lcore_num(p, &a);
-
-	if (rc != 0)
-		return rc;
-	b = a;
-	if (**p == '-') {
-		(*p)++;
-		rc = lcore_num(p, &b);
-		if (rc != 0)
-			return rc;
-		if (b < a)
-			return -1;
-	}
-	for (uint32_t i = a; i <= b; i++)
-		*set |= 1ull << i;
-	return 0;
-}
-
-/* A CPU set after '@': "N", "N-M" or "(list)"; only its syntax matters. */
-static int cpu_set_skip(const char **p)
-{
-	if (**p != '(') {
-		if (**p < '0' || **p > '9')
-			return -1;
-		while ((**p >= '0' && **p <= '9') || **p == '-')
-			(*p)++;
-		return 0;
-	}
-	(*p)++;
-	while ((**p >= '0' && **p <= '9') || **p == '-' || **p == ',')
-		(*p)++;
-	if (**p != ')')
-		return -1;
-	(*p)++;
-	return 0;
-}
-
-/*
- * The EAL --lcores syntax: comma-separated elements, each an lcore id, a
- * range, or a parenthesised list of them, optionally "@cpuset". Collects
- * the lcore ids (not the CPUs) into *set.
- */
-static int lcores_parse(const char *s, uint64_t *set)
-{
-	const char *p = s;
-	int rc;
-
-	*set = 0;
-	for (;;) {
-		if (*p == '(') {
-			p++;
-			for (;;) {
-				rc = lcore_range(&p, set);
-				if (rc != 0)
-					return rc;
-				if (*p != ',')
-					break;
-				p++;
-			}
-			if (*p != ')')
-				return -1;
-			p++;
-		} else {
-			rc = lcore_range(&p, set);
-			if (rc != 0)
-				return rc;
-		}
-		if (*p == '@') {
-			p++;
-			if (cpu_set_skip(&p) != 0)
-				return -1;
-		}
-		if (*p == '\0')
-			return 0;
-		if (*p != ',')
-			return -1;
-		p++;
-	}
-}
-
 static int parse_eal_lcores(struct parser *ps, const yaml_node_t *n,
 			    const struct field *f, char *out)
 {
-	uint64_t set;
+	struct kc_cpuset cpus[KC_CFG_LCORES_MAX]; /* 8 KiB */
+	uint64_t set = 0;
 	int rc;
 
 	if (parse_str(ps, n, f, out) != 0)
 		return -EINVAL;
-	rc = lcores_parse(out, &set);
-	if (rc == -2)
+	rc = kc_lcores_parse(out, cpus);
+	if (rc == -ERANGE)
 		return FAIL(ps, n, "'%s' names an lcore id above %u: '%s' "
 			    "(expected %s)", f->key, KC_CFG_LCORES_MAX - 1,
+			    out, f->expect);
+	if (rc == -EOVERFLOW)
+		return FAIL(ps, n, "'%s' names a CPU id above %u: '%s' "
+			    "(expected %s)", f->key, KC_CFG_CPUS_MAX - 1,
 			    out, f->expect);
 	if (rc != 0)
 		return FAIL(ps, n, "bad lcore list for '%s': '%s' (expected "
 			    "%s)", f->key, out, f->expect);
+	for (uint32_t l = 0; l < KC_CFG_LCORES_MAX; l++)
+		if (!kc_cpuset_empty(&cpus[l]))
+			set |= 1ull << l;
 	ps->cfg->eal.lcore_set = set;
 	return 0;
 }

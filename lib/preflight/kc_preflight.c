@@ -18,14 +18,10 @@
 
 #include "kc_preflight.h"
 
-#define CPU_WORDS (KC_PREFLIGHT_CPUS_MAX / 64u)
+#define CPU_WORDS (KC_CFG_CPUS_MAX / 64u)
 #define HP_SIZES_MAX 8u	     /* hugepage sizes a kernel offers (x86: 2) */
 #define TEXT_MAX 256u	     /* a file's first line, a CPU list */
 #define GROUP_MEMBERS_MAX 64u /* devices of one IOMMU group looked at */
-
-struct cpuset {
-	uint64_t w[CPU_WORDS];
-};
 
 struct pf {
 	const struct kc_config *cfg;
@@ -34,7 +30,7 @@ struct pf {
 	void *arg;
 	struct kc_preflight_result res;
 	enum kc_preflight_outcome worst;
-	struct cpuset lcore_cpus[KC_CFG_LCORES_MAX];
+	struct kc_cpuset lcore_cpus[KC_CFG_LCORES_MAX];
 };
 
 const char *kc_preflight_outcome_name(enum kc_preflight_outcome o)
@@ -237,92 +233,29 @@ static int dir_entries(const struct pf *p, const char *dir)
 
 /* ---- CPU sets ---- */
 
-static void cpu_set(struct cpuset *s, uint32_t cpu)
-{
-	s->w[cpu / 64] |= 1ull << (cpu % 64);
-}
-
-static bool cpu_isset(const struct cpuset *s, uint32_t cpu)
-{
-	return (s->w[cpu / 64] >> (cpu % 64)) & 1;
-}
-
-static bool cpu_empty(const struct cpuset *s)
-{
-	for (uint32_t i = 0; i < CPU_WORDS; i++)
-		if (s->w[i] != 0)
-			return false;
-	return true;
-}
-
 /* a & b, or a & ~b */
-static struct cpuset cpu_and(const struct cpuset *a, const struct cpuset *b,
-			     bool not_b)
+static struct kc_cpuset cpu_and(const struct kc_cpuset *a,
+				const struct kc_cpuset *b, bool not_b)
 {
-	struct cpuset r;
+	struct kc_cpuset r;
 
 	for (uint32_t i = 0; i < CPU_WORDS; i++)
 		r.w[i] = a->w[i] & (not_b ? ~b->w[i] : b->w[i]);
 	return r;
 }
 
-/* "N" or "N-M" of a CPU or lcore list; *s advances past it. */
-static int range_parse(const char **s, uint32_t limit, uint32_t *a,
-		       uint32_t *b)
-{
-	char *end;
-	unsigned long v;
-
-	if (**s < '0' || **s > '9')
-		return -EINVAL;
-	v = strtoul(*s, &end, 10);
-	if (v >= limit)
-		return -ERANGE;
-	*a = *b = (uint32_t)v;
-	*s = end;
-	if (**s == '-') {
-		(*s)++;
-		if (**s < '0' || **s > '9')
-			return -EINVAL;
-		v = strtoul(*s, &end, 10);
-		if (v >= limit || v < *a)
-			return -ERANGE;
-		*b = (uint32_t)v;
-		*s = end;
-	}
-	return 0;
-}
-
-/* A kernel CPU list ("0-3,8,10-11"), up to a NUL, ')' or '@'. */
-static int cpulist_parse(const char **s, struct cpuset *out)
-{
-	uint32_t a, b;
-	int rc;
-
-	for (;;) {
-		rc = range_parse(s, KC_PREFLIGHT_CPUS_MAX, &a, &b);
-		if (rc != 0)
-			return rc;
-		for (uint32_t c = a; c <= b; c++)
-			cpu_set(out, c);
-		if (**s != ',')
-			return 0;
-		(*s)++;
-	}
-}
-
-static void cpulist_format(const struct cpuset *s, char *out, size_t len)
+static void cpulist_format(const struct kc_cpuset *s, char *out, size_t len)
 {
 	size_t n = 0;
 
 	out[0] = '\0';
-	for (uint32_t c = 0; c < KC_PREFLIGHT_CPUS_MAX; c++) {
+	for (uint32_t c = 0; c < KC_CFG_CPUS_MAX; c++) {
 		uint32_t e = c;
 		int w;
 
-		if (!cpu_isset(s, c))
+		if (!kc_cpuset_has(s, c))
 			continue;
-		while (e + 1 < KC_PREFLIGHT_CPUS_MAX && cpu_isset(s, e + 1))
+		while (e + 1 < KC_CFG_CPUS_MAX && kc_cpuset_has(s, e + 1))
 			e++;
 		w = e == c ? snprintf(out + n, len - n, "%s%u", n ? "," : "", c)
 			   : snprintf(out + n, len - n, "%s%u-%u", n ? "," : "",
@@ -334,81 +267,12 @@ static void cpulist_format(const struct cpuset *s, char *out, size_t len)
 	}
 }
 
-static uint32_t cpu_first(const struct cpuset *s)
+static uint32_t cpu_first(const struct kc_cpuset *s)
 {
-	for (uint32_t c = 0; c < KC_PREFLIGHT_CPUS_MAX; c++)
-		if (cpu_isset(s, c))
+	for (uint32_t c = 0; c < KC_CFG_CPUS_MAX; c++)
+		if (kc_cpuset_has(s, c))
 			return c;
 	return 0;
-}
-
-/*
- * The CPUs of each lcore, from the EAL --lcores syntax the config parser
- * accepted (it keeps only the lcore ids). As in the EAL: "N" and "N-M" put
- * lcore N on CPU N; "(group)" without '@' lets each lcore of the group float
- * over the group's ids as CPUs; "...@CPUSET" puts every lcore of the
- * element on CPUSET.
- */
-static int lcores_cpus(const char *s, struct cpuset cpus[KC_CFG_LCORES_MAX])
-{
-	memset(cpus, 0, sizeof(cpus[0]) * KC_CFG_LCORES_MAX);
-	for (;;) {
-		struct cpuset ids = { { 0 } }, at = { { 0 } };
-		bool group = *s == '(';
-		uint32_t a, b;
-		int rc;
-
-		if (group)
-			s++;
-		for (;;) {
-			rc = range_parse(&s, KC_CFG_LCORES_MAX, &a, &b);
-			if (rc != 0)
-				return rc;
-			for (uint32_t l = a; l <= b; l++)
-				cpu_set(&ids, l);
-			if (!group || *s != ',')
-				break;
-			s++;
-		}
-		if (group && *s++ != ')')
-			return -EINVAL;
-		if (*s == '@') {
-			bool paren;
-
-			s++;
-			paren = *s == '(';
-			if (paren)
-				s++;
-			if (paren) {
-				rc = cpulist_parse(&s, &at);
-				if (rc == 0 && *s++ != ')')
-					rc = -EINVAL;
-			} else {
-				/* "N" or "N-M": the comma after it ends the
-				 * element. */
-				rc = range_parse(&s, KC_PREFLIGHT_CPUS_MAX,
-						 &a, &b);
-				for (uint32_t c = a; rc == 0 && c <= b; c++)
-					cpu_set(&at, c);
-			}
-			if (rc != 0)
-				return rc;
-		}
-		for (uint32_t l = 0; l < KC_CFG_LCORES_MAX; l++) {
-			if (!cpu_isset(&ids, l))
-				continue;
-			if (!cpu_empty(&at))
-				cpus[l] = at;
-			else if (group)
-				cpus[l] = ids;
-			else
-				cpu_set(&cpus[l], l);
-		}
-		if (*s == '\0')
-			return 0;
-		if (*s++ != ',')
-			return -EINVAL;
-	}
 }
 
 static bool is_data_path(const struct kc_config *cfg, uint32_t lcore)
@@ -429,8 +293,8 @@ static bool is_data_path(const struct kc_config *cfg, uint32_t lcore)
 static void check_lcores(struct pf *p)
 {
 	const struct kc_config *cfg = p->cfg;
-	const struct cpuset *main_cpus = &p->lcore_cpus[cfg->eal.main_lcore];
-	struct cpuset online = { { 0 } };
+	const struct kc_cpuset *main_cpus = &p->lcore_cpus[cfg->eal.main_lcore];
+	struct kc_cpuset online = { { 0 } };
 	char buf[TEXT_MAX], list[TEXT_MAX], miss[TEXT_MAX];
 	bool have_online = false, failed = false;
 	uint32_t spare;
@@ -439,15 +303,15 @@ static void check_lcores(struct pf *p)
 		      "/sys/devices/system/cpu/online") == 0) {
 		const char *s = buf;
 
-		have_online = cpulist_parse(&s, &online) == 0;
+		have_online = kc_cpulist_parse(&s, &online) == 0;
 	}
 	if (!have_online) {
 		/* No online list: a CPU exists when its directory does. */
-		for (uint32_t c = 0; c < KC_PREFLIGHT_CPUS_MAX; c++)
+		for (uint32_t c = 0; c < KC_CFG_CPUS_MAX; c++)
 			if (exists(p, "/sys/devices/system/cpu/cpu%u", c))
-				cpu_set(&online, c);
+				kc_cpuset_add(&online, c);
 	}
-	if (cpu_empty(&online)) {
+	if (kc_cpuset_empty(&online)) {
 		/* No sysfs (a container?): not a reason to refuse a start
 		 * the EAL may well manage. */
 		report(p, KC_PREFLIGHT_WARNING, "lcores: the host's CPUs "
@@ -458,18 +322,18 @@ static void check_lcores(struct pf *p)
 	cpulist_format(&online, list, sizeof(list));
 	/* The example CPU of a fix: one the main lcore does not use. */
 	{
-		struct cpuset other = cpu_and(&online, main_cpus, true);
+		struct kc_cpuset other = cpu_and(&online, main_cpus, true);
 
-		spare = cpu_empty(&other) ? cpu_first(&online) :
+		spare = kc_cpuset_empty(&other) ? cpu_first(&online) :
 			cpu_first(&other);
 	}
 	for (uint32_t l = 0; l < KC_CFG_LCORES_MAX; l++) {
-		struct cpuset missing;
+		struct kc_cpuset missing;
 
 		if ((cfg->eal.lcore_set & (1ull << l)) == 0)
 			continue;
 		missing = cpu_and(&p->lcore_cpus[l], &online, true);
-		if (cpu_empty(&missing))
+		if (kc_cpuset_empty(&missing))
 			continue;
 		cpulist_format(&missing, miss, sizeof(miss));
 		report(p, KC_PREFLIGHT_FAILURE,
@@ -483,12 +347,12 @@ static void check_lcores(struct pf *p)
 		report(p, KC_PREFLIGHT_OK, "lcores: eal.lcores \"%s\" runs on "
 		       "online CPUs (online: %s)", cfg->eal.lcores, list);
 	for (uint32_t l = 0; l < KC_CFG_LCORES_MAX; l++) {
-		struct cpuset shared;
+		struct kc_cpuset shared;
 
 		if (!is_data_path(cfg, l))
 			continue;
 		shared = cpu_and(&p->lcore_cpus[l], main_cpus, false);
-		if (cpu_empty(&shared))
+		if (kc_cpuset_empty(&shared))
 			continue;
 		cpulist_format(&shared, miss, sizeof(miss));
 		report(p, KC_PREFLIGHT_WARNING,
@@ -775,7 +639,7 @@ static void check_numa(struct pf *p, const struct kc_port_cfg *pc)
 {
 	const struct kc_config *cfg = p->cfg;
 	char buf[TEXT_MAX], list[TEXT_MAX], other[TEXT_MAX];
-	struct cpuset node = { { 0 } };
+	struct kc_cpuset node = { { 0 } };
 	const char *s = buf;
 	bool all_local = true;
 	int numa;
@@ -788,7 +652,7 @@ static void check_numa(struct pf *p, const struct kc_port_cfg *pc)
 		return;
 	}
 	if (read_line(p, buf, sizeof(buf), "/sys/devices/system/node/node%d/"
-		      "cpulist", numa) != 0 || cpulist_parse(&s, &node) != 0) {
+		      "cpulist", numa) != 0 || kc_cpulist_parse(&s, &node) != 0) {
 		report(p, KC_PREFLIGHT_WARNING, "pci %s (port %s): on NUMA node "
 		       "%d, whose CPUs cannot be read; fix: check "
 		       "/sys/devices/system/node/node%d/cpulist", pc->pci,
@@ -799,12 +663,12 @@ static void check_numa(struct pf *p, const struct kc_port_cfg *pc)
 	/* Every data-path lcore touches every port: RX lcores poll it and
 	 * each data-path lcore sends on its own TX queue of it. */
 	for (uint32_t l = 0; l < KC_CFG_LCORES_MAX; l++) {
-		struct cpuset away;
+		struct kc_cpuset away;
 
 		if (!is_data_path(cfg, l))
 			continue;
 		away = cpu_and(&p->lcore_cpus[l], &node, true);
-		if (cpu_empty(&away))
+		if (kc_cpuset_empty(&away))
 			continue;
 		all_local = false;
 		cpulist_format(&away, other, sizeof(other));
@@ -929,11 +793,12 @@ enum kc_preflight_outcome kc_preflight_run(const struct kc_config *cfg,
 	len = strlen(p.root);
 	while (len > 0 && p.root[len - 1] == '/')
 		p.root[--len] = '\0';
-	if (lcores_cpus(cfg->eal.lcores, p.lcore_cpus) != 0)
-		report(&p, KC_PREFLIGHT_FAILURE, "lcores: cannot read the CPUs "
-		       "of eal.lcores \"%s\" (a CPU id above %u?); fix: CPU ids "
-		       "0..%u in eal.lcores", cfg->eal.lcores,
-		       KC_PREFLIGHT_CPUS_MAX - 1, KC_PREFLIGHT_CPUS_MAX - 1);
+	if (kc_lcores_parse(cfg->eal.lcores, p.lcore_cpus) != 0)
+		/* Not from the config parser, which refuses such lists. */
+		report(&p, KC_PREFLIGHT_FAILURE, "lcores: eal.lcores \"%s\" is "
+		       "not an EAL lcore list; fix: lcore ids 0..%u, CPU ids "
+		       "0..%u", cfg->eal.lcores, KC_CFG_LCORES_MAX - 1,
+		       KC_CFG_CPUS_MAX - 1);
 	else
 		check_lcores(&p);
 	if (cfg->eal.hugepages) {

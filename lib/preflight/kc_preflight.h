@@ -20,7 +20,6 @@
 #include "kc_config.h"
 
 #define KC_PREFLIGHT_LINE_MAX 512u /* one line, NUL included */
-#define KC_PREFLIGHT_CPUS_MAX 1024u /* CPU ids 0..1023 (glibc CPU_SETSIZE) */
 
 enum kc_preflight_outcome {
 	KC_PREFLIGHT_OK,

@@ -4,6 +4,7 @@
  * path resolution, the EAL lcore syntax, and one test per class of error,
  * each asserting the line and column the message names.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -222,6 +223,73 @@ static void test_eal_lcores_syntax(void **state)
 		     "bad lcore list");
 	expect_error(MINIMAL "eal:\n  lcores: \"0-64\"\n", 8, 11,
 		     "lcore id above 63");
+	expect_error(MINIMAL "eal:\n  lcores: \"0@1024\"\n", 8, 11,
+		     "'lcores' names a CPU id above 1023");
+	expect_error(MINIMAL "eal:\n  lcores: \"0@(1,3-2)\"\n", 8, 11,
+		     "bad lcore list");
+	expect_error(MINIMAL "eal:\n  lcores: \"0@(1\"\n", 8, 11,
+		     "bad lcore list");
+	expect_error(MINIMAL "eal:\n  lcores: \"0@\"\n", 8, 11,
+		     "bad lcore list");
+}
+
+/* Which CPUs each lcore of an --lcores list runs on, as the EAL places
+ * them (the preflight compares them with the CPUs the kernel has). */
+static void test_lcores_cpus(void **state)
+{
+	struct kc_cpuset cpus[KC_CFG_LCORES_MAX];
+	struct kc_cpuset want;
+	const char *s;
+
+	(void)state;
+	assert_int_equal(kc_lcores_parse("0,2-3,(4-5),6@9,(7,8)@(10-11,1023),"
+					 "9-10@12-13", cpus), 0);
+	for (uint32_t l = 0; l < KC_CFG_LCORES_MAX; l++) {
+		memset(&want, 0, sizeof(want));
+		switch (l) {
+		case 0: case 2: case 3:
+			kc_cpuset_add(&want, l); /* lcore N on CPU N */
+			break;
+		case 4: case 5: /* a group floats over its ids */
+			kc_cpuset_add(&want, 4);
+			kc_cpuset_add(&want, 5);
+			break;
+		case 6:
+			kc_cpuset_add(&want, 9);
+			break;
+		case 7: case 8:
+			kc_cpuset_add(&want, 10);
+			kc_cpuset_add(&want, 11);
+			kc_cpuset_add(&want, 1023);
+			break;
+		case 9: case 10:
+			kc_cpuset_add(&want, 12);
+			kc_cpuset_add(&want, 13);
+			break;
+		default:
+			break; /* not named: empty */
+		}
+		assert_memory_equal(&cpus[l], &want, sizeof(want));
+	}
+	assert_true(kc_cpuset_empty(&cpus[1]));
+	assert_int_equal(kc_lcores_parse("64", cpus), -ERANGE);
+	assert_int_equal(kc_lcores_parse("0@1024", cpus), -EOVERFLOW);
+	assert_int_equal(kc_lcores_parse("0@(5,1024)", cpus), -EOVERFLOW);
+	assert_int_equal(kc_lcores_parse("(0-1", cpus), -EINVAL);
+	assert_int_equal(kc_lcores_parse("0,,1", cpus), -EINVAL);
+	assert_int_equal(kc_lcores_parse("", cpus), -EINVAL);
+
+	/* A sysfs CPU list: parsed up to what cannot continue it. */
+	memset(&want, 0, sizeof(want));
+	s = "0-2,7\n";
+	assert_int_equal(kc_cpulist_parse(&s, &want), 0);
+	assert_string_equal(s, "\n");
+	assert_true(kc_cpuset_has(&want, 2) && kc_cpuset_has(&want, 7));
+	assert_false(kc_cpuset_has(&want, 3));
+	s = "5-3";
+	assert_int_equal(kc_cpulist_parse(&s, &want), -EINVAL);
+	s = "1024";
+	assert_int_equal(kc_cpulist_parse(&s, &want), -ERANGE);
 }
 
 static void test_error_unknown_key(void **state)
@@ -549,6 +617,7 @@ int main(void)
 		cmocka_unit_test(test_exception_path),
 		cmocka_unit_test(test_error_duplicate_port),
 		cmocka_unit_test(test_error_lcores),
+		cmocka_unit_test(test_lcores_cpus),
 		cmocka_unit_test(test_error_resources),
 		cmocka_unit_test(test_error_yaml_syntax),
 		cmocka_unit_test(test_load_file),
