@@ -16,7 +16,9 @@
  *
  * for KCP messages whose signed part is 32 header bytes plus 8, 200 and
  * 1000 payload bytes. Every message of a burst has its own client key, as
- * on a busy appliance. One JSON object per line on stdout.
+ * on a busy appliance. Each figure is the median of 5 rounds, and every
+ * round times every figure once, so the noise of a shared machine falls
+ * on all alike. One JSON object per line on stdout.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -119,98 +121,111 @@ static bool raw_burst(struct raw *r, uint32_t n)
 	return done == got && got == n;
 }
 
-/* Median TSC cycles per tag; negative if the tags were wrong. */
-static double measure(enum what w, struct kc_auth_mb *mb, struct raw *r,
-		      uint32_t n, uint32_t plen)
+static const struct {
+	const char *name;
+	void (*init)(IMB_MGR *);
+	uint64_t needs; /* the CPU features the manager's code uses */
+} mgrs[] = {
+	{ "sse", init_mb_mgr_sse, 0 },
+	{ "avx2", init_mb_mgr_avx2, IMB_FEATURE_AVX2 },
+	{ "avx512", init_mb_mgr_avx512, IMB_FEATURE_AVX512_SKX },
+};
+
+/* One figure: a kind of tag, a burst size, a message size, and the TSC
+ * cycles per tag of each round. */
+struct bench_case {
+	enum what w;
+	int mgr; /* index into mgrs, for RAW_*; -1 otherwise */
+	uint32_t n;
+	uint32_t plen;
+	double per[RUNS];
+};
+
+/* One timed run of c (its round-th); false if a tag was wrong. */
+static bool run_case(struct bench_case *c, int round, struct kc_auth_mb *mb,
+		     struct raw *r)
 {
 	const struct kc_key *kp[BURST_MAX];
 	uint8_t *mp[BURST_MAX];
 	uint32_t lens[BURST_MAX];
 	bool ok[BURST_MAX];
 	uint8_t tag0[KC_TAG_LEN];
-	double per[RUNS];
-	uint32_t rounds = TAGS_PER_RUN / n;
+	uint32_t rounds = TAGS_PER_RUN / c->n;
+	bool good = true;
+	uint64_t t0;
 
-	for (uint32_t i = 0; i < n; i++) {
+	for (uint32_t i = 0; i < c->n; i++) {
 		kp[i] = &keys[i];
 		mp[i] = msgs[i];
-		lens[i] = KC_HDR_LEN + plen;
+		lens[i] = KC_HDR_LEN + c->plen;
 		kc_auth_sign(kp[i], mp[i], lens[i]);
 	}
-	if (r != NULL) {
+	if (c->mgr >= 0) {
 		/* The range the library hashes, laid out as kc_auth_mb.c
 		 * lays it: the signed header bytes over the tag. */
 		memcpy(tag0, msgs[0] + KC_OFF_TAG, KC_TAG_LEN);
-		for (uint32_t i = 0; i < n; i++)
+		for (uint32_t i = 0; i < c->n; i++)
 			memcpy(mp[i] + KC_OFF_TAG, mp[i], KC_HDR_SIGNED_LEN);
-		raw_jobs(r, w, plen);
+		mgrs[c->mgr].init(r->mgr);
+		raw_jobs(r, c->w, c->plen);
 	}
-	for (int run = 0; run < RUNS; run++) {
-		uint64_t t0 = __rdtsc();
-		bool good = true;
-
-		for (uint32_t k = 0; k < rounds; k++) {
-			switch (w) {
-			case ONE:
-				for (uint32_t i = 0; i < n; i++)
-					good &= kc_auth_verify(kp[i], mp[i],
-							       lens[i]);
-				break;
-			case BURST:
-				kc_auth_verify_burst(mb, kp, mp, lens, n, ok);
-				for (uint32_t i = 0; i < n; i++)
-					good &= ok[i];
-				break;
-			case RAW_HMAC:
-			case RAW_CMAC:
-				good &= raw_burst(r, n);
-				break;
-			}
+	t0 = __rdtsc();
+	for (uint32_t k = 0; k < rounds; k++) {
+		switch (c->w) {
+		case ONE:
+			for (uint32_t i = 0; i < c->n; i++)
+				good &= kc_auth_verify(kp[i], mp[i], lens[i]);
+			break;
+		case BURST:
+			kc_auth_verify_burst(mb, kp, mp, lens, c->n, ok);
+			for (uint32_t i = 0; i < c->n; i++)
+				good &= ok[i];
+			break;
+		case RAW_HMAC:
+		case RAW_CMAC:
+			good &= raw_burst(r, c->n);
+			break;
 		}
-		per[run] = (double)(__rdtsc() - t0) / (rounds * n);
-		if (!good)
-			return -1;
 	}
-	/* The library's HMAC is the appliance's tag: check it once. */
-	if (w == RAW_HMAC && memcmp(r->out[0], tag0, KC_TAG_LEN) != 0)
-		return -1;
-	qsort(per, RUNS, sizeof(per[0]), cmp_double);
-	return per[RUNS / 2];
+	c->per[round] = (double)(__rdtsc() - t0) / (rounds * c->n);
+	/* The library's HMAC is the appliance's tag. */
+	if (c->w == RAW_HMAC && memcmp(r->out[0], tag0, KC_TAG_LEN) != 0)
+		good = false;
+	return good;
 }
 
-static int report(const char *what, const char *mgr, uint32_t n,
-		  uint32_t plen, double cyc)
+static void report(struct bench_case *c)
 {
-	if (cyc < 0) {
-		fprintf(stderr, "kc-auth-bench: %s %s burst %u, %u payload "
-			"bytes: wrong tags\n", what, mgr, n, plen);
-		return -1;
-	}
+	static const char *const what[] = {
+		[ONE] = "one", [BURST] = "burst",
+		[RAW_HMAC] = "hmac", [RAW_CMAC] = "cmac",
+	};
+
+	qsort(c->per, RUNS, sizeof(c->per[0]), cmp_double);
 	printf("{\"what\":\"%s\",\"manager\":\"%s\",\"burst\":%u,"
 	       "\"signed_bytes\":%u,\"cycles_per_tag\":%.1f}\n",
-	       what, mgr, n, KC_HDR_SIGNED_LEN + plen, cyc);
-	return 0;
+	       what[c->w], c->mgr >= 0 ? mgrs[c->mgr].name :
+	       c->w == BURST ? "kc_auth_mb" : "-", c->n,
+	       KC_HDR_SIGNED_LEN + c->plen, c->per[RUNS / 2]);
 }
 
 int main(void)
 {
 	static const uint32_t plens[] = { 8, 200, 1000 };
 	static const uint32_t bursts[] = { 1, 2, 8, 32 };
-	static const struct {
-		const char *name;
-		void (*init)(IMB_MGR *);
-	} mgrs[] = {
-		{ "sse", init_mb_mgr_sse },
-		{ "avx2", init_mb_mgr_avx2 },
-		{ "avx512", init_mb_mgr_avx512 },
-	};
+	static struct bench_case cases[64];
 	static struct raw r;
+	uint32_t nc = 0;
 	char err[256];
 	struct kc_auth_mb *mb = kc_auth_mb_create(err, sizeof(err));
-	int rc = 0;
 
 	if (mb == NULL) {
 		fprintf(stderr, "kc-auth-bench: %s\n", err);
+		return 1;
+	}
+	r.mgr = alloc_mb_mgr(0);
+	if (r.mgr == NULL) {
+		fprintf(stderr, "kc-auth-bench: cannot allocate a manager\n");
 		return 1;
 	}
 	for (uint32_t i = 0; i < BURST_MAX; i++) {
@@ -221,41 +236,42 @@ int main(void)
 		fill(msgs[i], sizeof(msgs[i]), 2000 + i);
 	}
 	for (size_t p = 0; p < sizeof(plens) / sizeof(plens[0]); p++) {
-		rc |= report("one", "-", 1, plens[p],
-			     measure(ONE, NULL, NULL, 1, plens[p]));
+		cases[nc++] = (struct bench_case){ ONE, -1, 1, plens[p], { 0 } };
 		for (size_t b = 0; b < sizeof(bursts) / sizeof(bursts[0]); b++)
-			rc |= report("burst", "kc_auth_mb", bursts[b],
-				     plens[p], measure(BURST, mb, NULL,
-						       bursts[b], plens[p]));
+			cases[nc++] = (struct bench_case){
+				BURST, -1, bursts[b], plens[p], { 0 } };
 	}
-	r.mgr = alloc_mb_mgr(0);
-	if (r.mgr == NULL) {
-		fprintf(stderr, "kc-auth-bench: cannot allocate a manager\n");
-		return 1;
-	}
-	for (size_t m = 0; m < sizeof(mgrs) / sizeof(mgrs[0]); m++) {
+	for (int m = 0; m < (int)(sizeof(mgrs) / sizeof(mgrs[0])); m++) {
 		/* A CPU without the manager's instructions is skipped. */
-		if ((strcmp(mgrs[m].name, "avx2") == 0 &&
-		     !(r.mgr->features & IMB_FEATURE_AVX2)) ||
-		    (strcmp(mgrs[m].name, "avx512") == 0 &&
-		     (r.mgr->features & IMB_FEATURE_AVX512_SKX) !=
-			     IMB_FEATURE_AVX512_SKX))
+		if ((r.mgr->features & mgrs[m].needs) != mgrs[m].needs)
 			continue;
-		mgrs[m].init(r.mgr);
 		for (size_t p = 0; p < sizeof(plens) / sizeof(plens[0]); p++) {
 			/* One job alone: what the library costs a burst of
 			 * one (kc_auth_mb.c sends that down the single path). */
-			rc |= report("hmac", mgrs[m].name, 1, plens[p],
-				     measure(RAW_HMAC, NULL, &r, 1, plens[p]));
-			rc |= report("hmac", mgrs[m].name, BURST_MAX, plens[p],
-				     measure(RAW_HMAC, NULL, &r, BURST_MAX,
-					     plens[p]));
-			rc |= report("cmac", mgrs[m].name, BURST_MAX, plens[p],
-				     measure(RAW_CMAC, NULL, &r, BURST_MAX,
-					     plens[p]));
+			cases[nc++] = (struct bench_case){
+				RAW_HMAC, m, 1, plens[p], { 0 } };
+			cases[nc++] = (struct bench_case){
+				RAW_HMAC, m, BURST_MAX, plens[p], { 0 } };
+			cases[nc++] = (struct bench_case){
+				RAW_CMAC, m, BURST_MAX, plens[p], { 0 } };
 		}
 	}
+	/* Rounds outermost: every figure is taken across the same stretch
+	 * of time, so a noisy moment of a shared machine lands on all. */
+	for (int round = 0; round < RUNS; round++) {
+		for (uint32_t i = 0; i < nc; i++) {
+			if (!run_case(&cases[i], round, mb, &r)) {
+				fprintf(stderr, "kc-auth-bench: wrong tags "
+					"(case %u, burst %u, %u payload "
+					"bytes)\n", i, cases[i].n,
+					cases[i].plen);
+				return 1;
+			}
+		}
+	}
+	for (uint32_t i = 0; i < nc; i++)
+		report(&cases[i]);
 	free_mb_mgr(r.mgr);
 	kc_auth_mb_free(mb);
-	return rc == 0 ? 0 : 1;
+	return 0;
 }
