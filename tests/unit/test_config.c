@@ -210,27 +210,34 @@ static void test_queue_needs(void **state)
 
 static void test_eal_lcores_syntax(void **state)
 {
+	static const struct {
+		const char *lcores;
+		const char *msg;
+	} bad[] = {
+		{ "0-1,", "bad lcore list for 'lcores'" },
+		{ "(0-1", "bad lcore list" },
+		{ "3-1", "bad lcore list" },
+		{ "0-64", "lcore id above 63" },
+		{ "0@1024", "'lcores' names a CPU id above 1023" },
+		{ "0@(1,3-2)", "bad lcore list" },
+		{ "0@(1", "bad lcore list" },
+		{ "0@", "bad lcore list" },
+	};
+
 	(void)state;
 	assert_int_equal(parse(MINIMAL "eal:\n  lcores: 0,2,4-5\n"
 			       "pipeline:\n  rx_lcores: [2]\n"
 			       "  worker_lcores: [2]\n"), 0);
 	assert_int_equal(cfg.eal.lcore_set, 0x35);
-	expect_error(MINIMAL "eal:\n  lcores: \"0-1,\"\n", 8, 11,
-		     "bad lcore list for 'lcores'");
-	expect_error(MINIMAL "eal:\n  lcores: \"(0-1\"\n", 8, 11,
-		     "bad lcore list");
-	expect_error(MINIMAL "eal:\n  lcores: \"3-1\"\n", 8, 11,
-		     "bad lcore list");
-	expect_error(MINIMAL "eal:\n  lcores: \"0-64\"\n", 8, 11,
-		     "lcore id above 63");
-	expect_error(MINIMAL "eal:\n  lcores: \"0@1024\"\n", 8, 11,
-		     "'lcores' names a CPU id above 1023");
-	expect_error(MINIMAL "eal:\n  lcores: \"0@(1,3-2)\"\n", 8, 11,
-		     "bad lcore list");
-	expect_error(MINIMAL "eal:\n  lcores: \"0@(1\"\n", 8, 11,
-		     "bad lcore list");
-	expect_error(MINIMAL "eal:\n  lcores: \"0@\"\n", 8, 11,
-		     "bad lcore list");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[1024];
+		int n = snprintf(text, sizeof(text),
+				 MINIMAL "eal:\n  lcores: \"%s\"\n",
+				 bad[i].lcores);
+
+		assert_true(n > 0 && (size_t)n < sizeof(text));
+		expect_error(text, 8, 11, bad[i].msg);
+	}
 }
 
 /* Which CPUs each lcore of an --lcores list runs on, as the EAL places
