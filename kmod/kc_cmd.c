@@ -9,6 +9,7 @@
 #include <linux/string.h>
 
 #include "kc_gw.h"
+#include "kc_opdesc.h"
 
 /* The next word of *cur, NUL-terminated in place; NULL at the end. */
 static char *next_word(char **cur)
@@ -334,24 +335,13 @@ static __printf(2, 3) void out(struct kc_out *o, const char *fmt, ...)
 }
 
 /*
- * Bytes as one word of text: printable ASCII as is, anything else (and a
- * backslash, and a space when space is false) as \xHH, so that a reply stays
- * one line and its words stay apart.
+ * A reason text, escaped as lib/proto escapes every value (kc_text_escape):
+ * printable ASCII and spaces as they are, anything else as \xHH, so that a
+ * reply stays one line.
  */
-static void out_escaped(struct kc_out *o, const u8 *b, size_t n, bool space)
+static void out_escaped(struct kc_out *o, const u8 *b, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		u8 ch = b[i];
-
-		if (ch > 0x20 && ch < 0x7f && ch != '\\')
-			out(o, "%c", ch);
-		else if (ch == ' ' && space)
-			out(o, " ");
-		else
-			out(o, "\\x%02x", ch);
-	}
+	o->pos += kc_text_escape(b, n, true, o->p + o->pos, o->len - o->pos);
 }
 
 static void out_id(struct kc_out *o, const u8 *msg_id)
@@ -366,115 +356,23 @@ static void out_id(struct kc_out *o, const u8 *msg_id)
 	}
 }
 
-static void out_fetch(struct kc_out *o, const struct kc_fetch_reply *fr)
-{
-	const u8 *m;
-	u32 ml, pos = 0;
-	u64 off = fr->first_offset;
-
-	out(o, "OK count=%u first_offset=%llu next_offset=%llu end_offset=%llu",
-	    fr->count, fr->first_offset, fr->next_offset, fr->end_offset);
-	while (kc_fetch_reply_next(fr, &pos, &m, &ml)) {
-		out(o, " %llu:", off++);
-		out_escaped(o, m, ml, false);
-	}
-}
-
-static void out_trail(struct kc_out *o, const struct kc_trail_reply *tr)
-{
-	struct kc_hop h;
-	u16 i;
-
-	out(o, "OK total=%u first=%u count=%u", tr->total, tr->first,
-	    tr->count);
-	for (i = 0; i < tr->count; i++) {
-		kc_dec_hop(tr->hops + (size_t)i * KC_HOP_WIRE_LEN, &h);
-		out(o, " %llu:%s:%llu:%llu:%u:%u:%llu", h.seq,
-		    kc_hop_kind_name(h.kind), h.coin, h.denomination, h.from,
-		    h.to, h.time_ns);
-	}
-}
-
-/* The OK text of a REPLY's payload; false if the payload is malformed. */
+/*
+ * The OK text of a REPLY's payload, through the op's descriptor in
+ * lib/proto (the same fields and words as kcctl's); false if the payload
+ * is malformed.
+ */
 static bool out_ok(struct kc_out *o, u8 op, const u8 *p, u32 len)
 {
-	struct kc_fetch_reply fr;
-	struct kc_trail_reply tr;
-	struct kc_coin_info ci;
-	struct kc_audit a;
-	u64 v, first;
-	u32 n;
+	struct kc_fields f;
 
-	switch (op) {
-	case KC_OP_PING:
-		out(o, "OK");
-		if (len) {
-			out(o, " echo=");
-			out_escaped(o, p, len, true);
-		}
-		return true;
-	case KC_OP_PUBLISH:
-	case KC_OP_OFFSET:
-		if (!kc_dec_u64_reply(p, len, &v))
-			return false;
-		out(o, "OK offset=%llu", v);
-		return true;
-	case KC_OP_FETCH:
-		if (!kc_dec_fetch_reply(p, len, &fr))
-			return false;
-		out_fetch(o, &fr);
-		return true;
-	case KC_OP_COMMIT:
-		if (len != 0)
-			return false;
-		out(o, "OK committed");
-		return true;
-	case KC_OP_MINT:
-	case KC_OP_SPLIT:
-		if (!kc_dec_coins_reply(p, len, &first, &n))
-			return false;
-		out(o, "OK first_coin=%llu count=%u", first, n);
-		return true;
-	case KC_OP_TRANSFER:
-	case KC_OP_BURN:
-		if (!kc_dec_u64_reply(p, len, &v))
-			return false;
-		out(o, "OK seq=%llu", v);
-		return true;
-	case KC_OP_MERGE:
-		if (!kc_dec_u64_reply(p, len, &v))
-			return false;
-		out(o, "OK coin=%llu", v);
-		return true;
-	case KC_OP_BALANCE:
-		if (!kc_dec_balance_reply(p, len, &v, &n))
-			return false;
-		out(o, "OK balance=%llu coins=%u", v, n);
-		return true;
-	case KC_OP_COIN:
-		if (!kc_dec_coin_reply(p, len, &ci))
-			return false;
-		out(o, "OK coin=%llu denomination=%llu owner=%u", ci.coin,
-		    ci.denomination, ci.owner);
-		out(o, " state=%s created_seq=%llu last_hop_seq=%llu",
-		    ci.state == KC_COIN_LIVE ? "LIVE" : "DEAD", ci.created_seq,
-		    ci.last_hop_seq);
-		return true;
-	case KC_OP_TRAIL:
-		if (!kc_dec_trail_reply(p, len, &tr))
-			return false;
-		out_trail(o, &tr);
-		return true;
-	case KC_OP_AUDIT:
-		if (!kc_dec_audit_reply(p, len, &a))
-			return false;
-		out(o, "OK ok=%s minted=%llu burnt=%llu live_sum=%llu",
-		    a.ok ? "true" : "false", a.minted, a.burnt, a.live_sum);
-		out(o, " live_coins=%llu dead_coins=%llu accounts=%u violations=%u",
-		    a.live_coins, a.dead_coins, a.accounts, a.violations);
-		return true;
+	if (!kc_op_reply_fields(op, p, len, false, &f))
+		return false;
+	out(o, "OK");
+	if (f.n > 0 && o->pos + 1 < o->len) {
+		out(o, " ");
+		o->pos += kc_fields_text(&f, 0, o->p + o->pos, o->len - o->pos);
 	}
-	return false;
+	return true;
 }
 
 /*
@@ -493,7 +391,7 @@ unsigned int kc_cmd_format_reply(const struct kc_req *r, char *text,
 	if (status != KC_STATUS_OK) {
 		kc_count(KC_STAT_replies_error);
 		out(&o, "ERR %s ", kc_status_name(status));
-		out_escaped(&o, p, min_t(u32, len, KC_ERROR_TEXT_MAX), true);
+		out_escaped(&o, p, min_t(u32, len, KC_ERROR_TEXT_MAX));
 	} else if (out_ok(&o, r->op, p, len)) {
 		kc_count(KC_STAT_replies_ok);
 	} else {
@@ -522,7 +420,7 @@ unsigned int kc_cmd_format_error(const u8 *msg_id, const char *code,
 	kc_count(KC_STAT_errors);
 	out_id(&o, msg_id);
 	out(&o, "ERR %s ", code);
-	out_escaped(&o, (const u8 *)reason, strlen(reason), true);
+	out_escaped(&o, (const u8 *)reason, strlen(reason));
 	text[o.pos++] = '\n';
 	return o.pos;
 }

@@ -21,7 +21,9 @@
 
 #include "kc_auth.h"
 #include "kc_client.h"
+#include "kc_opdesc.h"
 #include "kc_proto.h"
+#include "kc_proto_json.h"
 
 #ifndef KC_VERSION
 #define KC_VERSION "unknown"
@@ -195,107 +197,21 @@ static void server_display(struct kcctl *k)
 	}
 }
 
-/*
- * Is this valid UTF-8 without control characters (tab allowed; newline and
- * CR only if allow_lines)? Such data is shown as text, anything else in hex.
- */
-static bool is_text(const uint8_t *p, size_t n, bool allow_lines)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		uint8_t c = p[i];
-		size_t extra;
-		uint32_t cp;
-		size_t j;
-
-		if (c < 0x80) {
-			if (c == 0x7f)
-				return false;
-			if (c < 0x20 && c != '\t' &&
-			    !(allow_lines && (c == '\n' || c == '\r')))
-				return false;
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			extra = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			extra = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			extra = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (extra > n - i - 1)
-			return false;
-		for (j = 1; j <= extra; j++) {
-			if ((p[i + j] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (p[i + j] & 0x3f);
-		}
-		/* Overlong forms, surrogates, beyond U+10FFFF, C1 controls. */
-		if ((extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff ||
-		    (cp >= 0x80 && cp <= 0x9f))
-			return false;
-		i += 1 + extra;
-	}
-	return true;
-}
-
-static char *to_hex(const uint8_t *p, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-	char *s = malloc(2 * n + 1);
-	size_t i;
-
-	if (s == NULL)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		s[2 * i] = digits[p[i] >> 4];
-		s[2 * i + 1] = digits[p[i] & 0x0f];
-	}
-	s[2 * n] = '\0';
-	return s;
-}
-
-/* Print data as text if it is, else as "hex:..." (human output). */
+/* Data as text if it is, else as "hex:..." (a listed message). */
 static int print_data(FILE *out, const uint8_t *p, size_t n)
 {
-	char *hex;
+	static const char digits[] = "0123456789abcdef";
 
-	if (is_text(p, n, false)) {
+	if (kc_bytes_are_text(p, n, false)) {
 		fwrite(p, 1, n, out);
 		return 0;
 	}
-	hex = to_hex(p, n);
-	if (hex == NULL)
-		return -1;
-	fprintf(out, "hex:%s", hex);
-	free(hex);
-	return 0;
-}
-
-/* Add "data" (text) or "data_hex" to a JSON object. */
-static int json_add_data(json_t *o, const uint8_t *p, size_t n)
-{
-	if (is_text(p, n, true))
-		return json_object_set_new(o, "data",
-					   json_stringn((const char *)p, n));
-	{
-		char *hex = to_hex(p, n);
-		int rc;
-
-		if (hex == NULL)
-			return -1;
-		rc = json_object_set_new(o, "data_hex", json_string(hex));
-		free(hex);
-		return rc;
+	fputs("hex:", out);
+	for (size_t i = 0; i < n; i++) {
+		fputc(digits[p[i] >> 4], out);
+		fputc(digits[p[i] & 0x0f], out);
 	}
+	return 0;
 }
 
 /* The reason text of an error REPLY, made printable. */
@@ -308,7 +224,7 @@ static void reason_text(const struct kc_reply *r, char *out, size_t out_len)
 		n = KC_ERROR_TEXT_MAX;
 	if (n >= out_len)
 		n = out_len - 1;
-	if (is_text(r->payload, n, false)) {
+	if (kc_bytes_are_text(r->payload, n, false)) {
 		memcpy(out, r->payload, n);
 	} else {
 		for (i = 0; i < n; i++) {
@@ -506,6 +422,49 @@ static int ok_exit(int print_rc)
 	return EXIT_OK;
 }
 
+/*
+ * The OK REPLY of k->op as the op's descriptor reads it (kc_opdesc.h): with
+ * --json every field a member of the object; as text, a FETCH's messages
+ * one per line ("OFFSET DATA"), then head and the other fields as lib/proto
+ * words them for every tool ("OK offset=3"), then the timing.
+ */
+static int print_reply(struct kcctl *k, const char *head)
+{
+	static char text[4 * KC_PAYLOAD_MAX + 1];
+	int op = kc_op_from_name(k->op);
+	struct kc_fields f;
+
+	if (op < 0 || !kc_op_reply_fields((uint8_t)op, k->reply.payload,
+					  k->reply.payload_len, false, &f))
+		return report_failure(k, KC_CLIENT_BAD_REPLY);
+	if (k->json) {
+		json_t *o = json_ok(k);
+
+		if (o != NULL && kc_fields_json(&f, o) != 0) {
+			json_decref(o);
+			o = NULL;
+		}
+		return ok_exit(json_print(o));
+	}
+	for (uint32_t i = 0; i < f.n; i++) {
+		struct kc_record_walk w;
+		const uint8_t *m;
+		uint32_t ml;
+		uint64_t off;
+
+		kc_record_walk_start(&w, &f.f[i]);
+		while (kc_record_walk_next(&w, &off, &m, &ml)) {
+			printf("%" PRIu64 " ", off);
+			print_data(stdout, m, ml);
+			putchar('\n');
+		}
+	}
+	kc_fields_text(&f, KC_TEXT_NO_LISTS, text, sizeof(text));
+	printf("%s%s%s", head, text[0] != '\0' ? " " : "", text);
+	print_timing(k);
+	return ok_exit(0);
+}
+
 /* --- commands ------------------------------------------------------------ */
 
 static int cmd_ping(struct kcctl *k, int argc, char **argv)
@@ -522,24 +481,7 @@ static int cmd_ping(struct kcctl *k, int argc, char **argv)
 	e = kc_client_ping(k->client, text, len, &k->reply);
 	if (call_failed(e, k))
 		return report_failure(k, e);
-	if (k->json) {
-		json_t *o = json_ok(k);
-
-		if (o != NULL && json_add_data(o, k->reply.payload,
-					       k->reply.payload_len) != 0) {
-			json_decref(o);
-			o = NULL;
-		}
-		return ok_exit(json_print(o));
-	}
-	printf("OK");
-	if (k->reply.payload_len > 0) {
-		printf(" echo=");
-		if (print_data(stdout, k->reply.payload, k->reply.payload_len))
-			return EXIT_SYSTEM;
-	}
-	print_timing(k);
-	return ok_exit(0);
+	return print_reply(k, "OK");
 }
 
 /* Read all of stdin into buf (cap bytes); -1 if it holds more. */
@@ -626,17 +568,7 @@ static int cmd_publish(struct kcctl *k, int argc, char **argv)
 			      &offset);
 	if (call_failed(e, k))
 		return report_failure(k, e);
-	if (k->json) {
-		json_t *o = json_ok(k);
-
-		if (o != NULL)
-			json_object_set_new(o, "offset",
-					    json_integer((json_int_t)offset));
-		return ok_exit(json_print(o));
-	}
-	printf("OK offset=%" PRIu64, offset);
-	print_timing(k);
-	return ok_exit(0);
+	return print_reply(k, "OK");
 }
 
 static int cmd_fetch(struct kcctl *k, int argc, char **argv)
@@ -645,10 +577,6 @@ static int cmd_fetch(struct kcctl *k, int argc, char **argv)
 	uint64_t offset;
 	uint64_t max = 0;
 	enum kc_client_err e;
-	const uint8_t *m;
-	uint32_t ml;
-	uint32_t pos = 0;
-	uint64_t i = 0;
 
 	if (argc < 2 || argc > 3)
 		return usage_error("usage: fetch QUEUE OFFSET [MAX]");
@@ -663,49 +591,7 @@ static int cmd_fetch(struct kcctl *k, int argc, char **argv)
 			    &k->reply, &fr);
 	if (call_failed(e, k))
 		return report_failure(k, e);
-
-	if (k->json) {
-		json_t *o = json_ok(k);
-		json_t *msgs = json_array();
-		bool bad = (o == NULL || msgs == NULL);
-
-		while (!bad && kc_fetch_reply_next(&fr, &pos, &m, &ml)) {
-			json_t *x = json_object();
-
-			if (x == NULL ||
-			    json_object_set_new(x, "offset",
-						json_integer((json_int_t)(fr.first_offset + i))) != 0 ||
-			    json_add_data(x, m, ml) != 0 ||
-			    json_array_append_new(msgs, x) != 0) {
-				json_decref(x);
-				bad = true;
-			}
-			i++;
-		}
-		if (bad) {
-			json_decref(o);
-			json_decref(msgs);
-			return ok_exit(json_print(NULL));
-		}
-		json_object_set_new(o, "count", json_integer(fr.count));
-		json_object_set_new(o, "messages", msgs);
-		json_object_set_new(o, "next_offset",
-				    json_integer((json_int_t)fr.next_offset));
-		json_object_set_new(o, "end_offset",
-				    json_integer((json_int_t)fr.end_offset));
-		return ok_exit(json_print(o));
-	}
-	while (kc_fetch_reply_next(&fr, &pos, &m, &ml)) {
-		printf("%" PRIu64 " ", fr.first_offset + i);
-		if (print_data(stdout, m, ml) != 0)
-			return EXIT_SYSTEM;
-		putchar('\n');
-		i++;
-	}
-	printf("OK count=%u next_offset=%" PRIu64 " end_offset=%" PRIu64,
-	       fr.count, fr.next_offset, fr.end_offset);
-	print_timing(k);
-	return ok_exit(0);
+	return print_reply(k, "OK");
 }
 
 static int cmd_commit(struct kcctl *k, int argc, char **argv)
@@ -724,17 +610,7 @@ static int cmd_commit(struct kcctl *k, int argc, char **argv)
 	e = kc_client_commit(k->client, argv[0], argv[1], offset, &k->reply);
 	if (call_failed(e, k))
 		return report_failure(k, e);
-	if (k->json) {
-		json_t *o = json_ok(k);
-
-		if (o != NULL)
-			json_object_set_new(o, "offset",
-					    json_integer((json_int_t)offset));
-		return ok_exit(json_print(o));
-	}
-	printf("OK committed offset=%" PRIu64, offset);
-	print_timing(k);
-	return ok_exit(0);
+	return print_reply(k, "OK");
 }
 
 static int cmd_offset(struct kcctl *k, int argc, char **argv)
@@ -751,94 +627,10 @@ static int cmd_offset(struct kcctl *k, int argc, char **argv)
 	e = kc_client_offset(k->client, argv[0], argv[1], &k->reply, &offset);
 	if (call_failed(e, k))
 		return report_failure(k, e);
-	if (k->json) {
-		json_t *o = json_ok(k);
-
-		if (o != NULL)
-			json_object_set_new(o, "offset",
-					    json_integer((json_int_t)offset));
-		return ok_exit(json_print(o));
-	}
-	printf("OK offset=%" PRIu64, offset);
-	print_timing(k);
-	return ok_exit(0);
+	return print_reply(k, "OK");
 }
 
 /* --- ledger commands ----------------------------------------------------- */
-
-/*
- * Coin ids and amounts are u64, but JSON integers (jansson's json_int_t) are
- * signed 64-bit: a value above INT64_MAX is given as a string of its decimal
- * digits rather than as a wrong negative number.
- */
-static json_t *json_u64(uint64_t v)
-{
-	char s[24];
-
-	if (v <= (uint64_t)INT64_MAX)
-		return json_integer((json_int_t)v);
-	snprintf(s, sizeof(s), "%" PRIu64, v);
-	return json_string(s);
-}
-
-/* One value of a command's OK output: "name=value" in text, a member of
- * the JSON object with --json. */
-enum field_kind {
-	FIELD_U64,
-	FIELD_TEXT,
-	FIELD_BOOL,
-};
-
-struct field {
-	const char *name;
-	enum field_kind kind;
-	uint64_t v;	  /* FIELD_U64, and FIELD_BOOL (0 or 1) */
-	const char *text; /* FIELD_TEXT */
-};
-
-#define FIELD_NUM(n, x) { .name = (n), .kind = FIELD_U64, .v = (x) }
-#define FIELD_STR(n, x) { .name = (n), .kind = FIELD_TEXT, .text = (x) }
-#define FIELD_BOOLEAN(n, x) { .name = (n), .kind = FIELD_BOOL, .v = (x) }
-#define FIELDS_LEN(a) (sizeof(a) / sizeof((a)[0]))
-
-/* "HEAD a=1 b=2 (timing)", or the JSON object with those members; the
- * output of every ledger command but trail. */
-static int print_fields(const struct kcctl *k, const char *head,
-			const struct field *f, size_t n)
-{
-	size_t i;
-
-	if (k->json) {
-		json_t *o = json_ok(k);
-
-		for (i = 0; o != NULL && i < n; i++) {
-			json_t *v;
-
-			if (f[i].kind == FIELD_TEXT)
-				v = json_string(f[i].text);
-			else if (f[i].kind == FIELD_BOOL)
-				v = json_boolean(f[i].v != 0);
-			else
-				v = json_u64(f[i].v);
-			if (json_object_set_new(o, f[i].name, v) != 0) {
-				json_decref(o);
-				o = NULL;
-			}
-		}
-		return ok_exit(json_print(o));
-	}
-	printf("%s", head);
-	for (i = 0; i < n; i++) {
-		if (f[i].kind == FIELD_TEXT)
-			printf(" %s=%s", f[i].name, f[i].text);
-		else if (f[i].kind == FIELD_BOOL)
-			printf(" %s=%s", f[i].name, f[i].v ? "true" : "false");
-		else
-			printf(" %s=%" PRIu64, f[i].name, f[i].v);
-	}
-	print_timing(k);
-	return ok_exit(0);
-}
 
 /* An account is a client id of the keys file: 1..UINT32_MAX. */
 static bool parse_account(const char *s, uint32_t *account)
@@ -918,16 +710,7 @@ static int cmd_mint(struct kcctl *k, int argc, char **argv)
 			   &k->reply, &first);
 	if (call_failed(e, k))
 		return report_failure(k, e);
-	{
-		const struct field out[] = {
-			FIELD_NUM("account", account),
-			FIELD_NUM("denomination", denomination),
-			FIELD_NUM("first_coin", first),
-			FIELD_NUM("count", count),
-		};
-
-		return print_fields(k, "OK", out, FIELDS_LEN(out));
-	}
+	return print_reply(k, "OK");
 }
 
 static int cmd_transfer(struct kcctl *k, int argc, char **argv)
@@ -957,16 +740,7 @@ static int cmd_transfer(struct kcctl *k, int argc, char **argv)
 			       &k->reply, &seq);
 	if (call_failed(e, k))
 		return report_failure(k, e);
-	{
-		const struct field out[] = {
-			FIELD_NUM("seq", seq),
-			FIELD_NUM("from", from),
-			FIELD_NUM("to", to),
-			FIELD_NUM("count", (uint64_t)n),
-		};
-
-		return print_fields(k, "OK", out, FIELDS_LEN(out));
-	}
+	return print_reply(k, "OK");
 }
 
 static int cmd_split(struct kcctl *k, int argc, char **argv)
@@ -1000,15 +774,7 @@ static int cmd_split(struct kcctl *k, int argc, char **argv)
 			    &first);
 	if (call_failed(e, k))
 		return report_failure(k, e);
-	{
-		const struct field out[] = {
-			FIELD_NUM("coin", coin),
-			FIELD_NUM("first_coin", first),
-			FIELD_NUM("count", (uint64_t)n),
-		};
-
-		return print_fields(k, "OK", out, FIELDS_LEN(out));
-	}
+	return print_reply(k, "OK");
 }
 
 static int cmd_merge(struct kcctl *k, int argc, char **argv)
@@ -1028,14 +794,7 @@ static int cmd_merge(struct kcctl *k, int argc, char **argv)
 			    &coin);
 	if (call_failed(e, k))
 		return report_failure(k, e);
-	{
-		const struct field out[] = {
-			FIELD_NUM("coin", coin),
-			FIELD_NUM("merged", (uint64_t)argc),
-		};
-
-		return print_fields(k, "OK", out, FIELDS_LEN(out));
-	}
+	return print_reply(k, "OK");
 }
 
 static int cmd_burn(struct kcctl *k, int argc, char **argv)
@@ -1051,14 +810,7 @@ static int cmd_burn(struct kcctl *k, int argc, char **argv)
 	e = kc_client_burn(k->client, coin, &k->reply, &seq);
 	if (call_failed(e, k))
 		return report_failure(k, e);
-	{
-		const struct field out[] = {
-			FIELD_NUM("seq", seq),
-			FIELD_NUM("coin", coin),
-		};
-
-		return print_fields(k, "OK", out, FIELDS_LEN(out));
-	}
+	return print_reply(k, "OK");
 }
 
 static int cmd_balance(struct kcctl *k, int argc, char **argv)
@@ -1075,26 +827,7 @@ static int cmd_balance(struct kcctl *k, int argc, char **argv)
 	e = kc_client_balance(k->client, account, &k->reply, &balance, &coins);
 	if (call_failed(e, k))
 		return report_failure(k, e);
-	{
-		const struct field out[] = {
-			FIELD_NUM("account", account),
-			FIELD_NUM("balance", balance),
-			FIELD_NUM("coins", coins),
-		};
-
-		return print_fields(k, "OK", out, FIELDS_LEN(out));
-	}
-}
-
-static const char *coin_state_name(uint8_t state)
-{
-	switch (state) {
-	case KC_COIN_LIVE:
-		return "LIVE";
-	case KC_COIN_DEAD:
-		return "DEAD";
-	}
-	return "?";
+	return print_reply(k, "OK");
 }
 
 static int cmd_coin(struct kcctl *k, int argc, char **argv)
@@ -1110,68 +843,21 @@ static int cmd_coin(struct kcctl *k, int argc, char **argv)
 	e = kc_client_coin(k->client, coin, &k->reply, &c);
 	if (call_failed(e, k))
 		return report_failure(k, e);
-	{
-		const struct field out[] = {
-			FIELD_NUM("coin", c.coin),
-			FIELD_NUM("denomination", c.denomination),
-			FIELD_NUM("owner", c.owner),
-			FIELD_STR("state", coin_state_name(c.state)),
-			FIELD_NUM("created_seq", c.created_seq),
-			FIELD_NUM("last_hop_seq", c.last_hop_seq),
-		};
-
-		return print_fields(k, "OK", out, FIELDS_LEN(out));
-	}
-}
-
-/* time_ns since the Unix epoch as ISO 8601 UTC with nanoseconds. */
-static void format_time_ns(uint64_t t, char *out, size_t len)
-{
-	time_t s = (time_t)(t / 1000000000u);
-	struct tm tm;
-	size_t n = 0;
-
-	if (gmtime_r(&s, &tm) != NULL)
-		n = strftime(out, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (n == 0) {
-		snprintf(out, len, "?");
-		return;
-	}
-	snprintf(out + n, len - n, ".%09" PRIu64 "Z", t % 1000000000u);
+	return print_reply(k, "OK");
 }
 
 /* One hop: a line of text, or an object appended to the JSON array. */
 static int output_hop(const struct kcctl *k, json_t *hops,
 		      const struct kc_hop *h)
 {
-	const char *kind = kc_hop_kind_name(h->kind);
-	char when[64];
-	json_t *x;
+	char line[256];
 
-	format_time_ns(h->time_ns, when, sizeof(when));
 	if (!k->json) {
-		printf("seq=%" PRIu64 " %s %s coin=%" PRIu64
-		       " denomination=%" PRIu64 " %u -> %u\n",
-		       h->seq, when, kind, h->coin, h->denomination, h->from,
-		       h->to);
+		kc_hop_line(h, line, sizeof(line));
+		puts(line);
 		return 0;
 	}
-	x = json_object();
-	if (x == NULL ||
-	    json_object_set_new(x, "seq", json_u64(h->seq)) != 0 ||
-	    json_object_set_new(x, "time", json_string(when)) != 0 ||
-	    json_object_set_new(x, "time_ns", json_u64(h->time_ns)) != 0 ||
-	    json_object_set_new(x, "kind", json_string(kind)) != 0 ||
-	    json_object_set_new(x, "coin", json_u64(h->coin)) != 0 ||
-	    json_object_set_new(x, "denomination",
-				json_u64(h->denomination)) != 0 ||
-	    json_object_set_new(x, "from", json_integer(h->from)) != 0 ||
-	    json_object_set_new(x, "to", json_integer(h->to)) != 0 ||
-	    json_array_append_new(hops, x) != 0) {
-		json_decref(x);
-		return -1;
-	}
-	return 0;
+	return json_array_append_new(hops, kc_hop_json(h));
 }
 
 /*
@@ -1234,7 +920,7 @@ static int cmd_trail(struct kcctl *k, int argc, char **argv)
 		json_t *o = json_ok(k);
 
 		if (o != NULL) {
-			json_object_set_new(o, "coin", json_u64(coin));
+			json_object_set_new(o, "coin", kc_json_u64(coin));
 			json_object_set_new(o, "total", json_integer(tr.total));
 			json_object_set_new(o, "pages", json_integer(pages));
 			json_object_set_new(o, "hops", hops);
@@ -1259,21 +945,7 @@ static int cmd_audit(struct kcctl *k, int argc, char **argv)
 	e = kc_client_audit(k->client, &k->reply, &a);
 	if (call_failed(e, k))
 		return report_failure(k, e);
-	{
-		const struct field out[] = {
-			FIELD_BOOLEAN("ok", a.ok),
-			FIELD_NUM("minted", a.minted),
-			FIELD_NUM("burnt", a.burnt),
-			FIELD_NUM("live_sum", a.live_sum),
-			FIELD_NUM("live_coins", a.live_coins),
-			FIELD_NUM("dead_coins", a.dead_coins),
-			FIELD_NUM("accounts", a.accounts),
-			FIELD_NUM("violations", a.violations),
-		};
-
-		rc = print_fields(k, a.ok ? "OK" : "AUDIT_FAILED", out,
-				  FIELDS_LEN(out));
-	}
+	rc = print_reply(k, a.ok ? "OK" : "AUDIT_FAILED");
 	/* The REPLY is OK, but the ledger it describes is not. */
 	if (rc == EXIT_OK && !a.ok)
 		return EXIT_STATUS;

@@ -32,7 +32,9 @@
 
 #include "kc_journal.h"
 #include "kc_ledger.h"
+#include "kc_opdesc.h"
 #include "kc_proto.h"
+#include "kc_proto_json.h"
 
 #ifndef KC_VERSION
 #define KC_VERSION "unknown"
@@ -169,252 +171,57 @@ static int find_shards(const char *dir, int only, struct shards *s)
 
 /* ---- one record as text or JSON --------------------------------------- */
 
-static void fmt_time(uint64_t ns, char *out, size_t len)
+/* An op field named like a member the record already has (a TRANSFER
+ * REPLY's seq) is given as reply_NAME or request_NAME. */
+static void merge_fields(json_t *o, json_t *fields, const char *prefix)
 {
-	time_t s = (time_t)(ns / 1000000000ull);
-	struct tm tm;
+	const char *key;
+	json_t *v;
+	char k[96];
 
-	gmtime_r(&s, &tm);
-	snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%09lluZ",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec,
-		 (unsigned long long)(ns % 1000000000ull));
-}
-
-/* Printable copy of bytes: non-printable ones as \xNN. */
-static void printable(const uint8_t *p, uint32_t len, char *out,
-		      size_t out_len)
-{
-	size_t o = 0;
-
-	for (uint32_t i = 0; i < len && o + 5 < out_len; i++) {
-		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\')
-			out[o++] = (char)p[i];
+	json_object_foreach(fields, key, v) {
+		if (json_object_get(o, key) != NULL)
+			snprintf(k, sizeof(k), "%s_%s", prefix, key);
 		else
-			o += (size_t)snprintf(out + o, out_len - o, "\\x%02x",
-					      p[i]);
-	}
-	out[o] = '\0';
-}
-
-/* JSON integers are signed: a u64 above INT64_MAX goes as a decimal
- * string (as kcctl prints coin ids and amounts). */
-static json_t *json_u64(uint64_t v)
-{
-	return v <= INT64_MAX ? json_integer((json_int_t)v) :
-				json_sprintf("%" PRIu64, v);
-}
-
-/* A coin or amount list of a ledger request. */
-static json_t *u64_list(const uint8_t *list, uint32_t n)
-{
-	json_t *a = json_array();
-
-	for (uint32_t i = 0; i < n; i++)
-		json_array_append_new(a, json_u64(kc_list_u64(list, i)));
-	return a;
-}
-
-/* What a ledger REQUEST asks, into o; false if it does not decode. */
-static bool ledger_request_fields(uint8_t op, const uint8_t *p, uint32_t len,
-				  json_t *o)
-{
-	struct kc_transfer_req t;
-	struct kc_split_req sp;
-	struct kc_merge_req mg;
-	struct kc_trail_req tr;
-	struct kc_mint_req mi;
-	uint32_t account;
-	uint64_t coin;
-
-	switch (op) {
-	case KC_OP_MINT:
-		if (kc_dec_mint(p, len, &mi) != KC_STATUS_OK)
-			return false;
-		json_object_set_new(o, "account", json_integer(mi.account));
-		json_object_set_new(o, "denomination",
-				    json_u64(mi.denomination));
-		json_object_set_new(o, "count", json_integer(mi.count));
-		return true;
-	case KC_OP_TRANSFER:
-		if (kc_dec_transfer(p, len, &t) != KC_STATUS_OK)
-			return false;
-		json_object_set_new(o, "from", json_integer(t.from));
-		json_object_set_new(o, "to", json_integer(t.to));
-		json_object_set_new(o, "coins", u64_list(t.coins, t.count));
-		return true;
-	case KC_OP_SPLIT:
-		if (kc_dec_split(p, len, &sp) != KC_STATUS_OK)
-			return false;
-		json_object_set_new(o, "coin", json_u64(sp.coin));
-		json_object_set_new(o, "parts", u64_list(sp.parts, sp.count));
-		return true;
-	case KC_OP_MERGE:
-		if (kc_dec_merge(p, len, &mg) != KC_STATUS_OK)
-			return false;
-		json_object_set_new(o, "coins", u64_list(mg.coins, mg.count));
-		return true;
-	case KC_OP_BURN:
-	case KC_OP_COIN:
-		if (kc_dec_coin_id(p, len, &coin) != KC_STATUS_OK)
-			return false;
-		json_object_set_new(o, "coin", json_u64(coin));
-		return true;
-	case KC_OP_BALANCE:
-		if (kc_dec_account(p, len, &account) != KC_STATUS_OK)
-			return false;
-		json_object_set_new(o, "account", json_integer(account));
-		return true;
-	case KC_OP_TRAIL:
-		if (kc_dec_trail(p, len, &tr) != KC_STATUS_OK)
-			return false;
-		json_object_set_new(o, "coin", json_u64(tr.coin));
-		json_object_set_new(o, "skip", json_integer(tr.skip));
-		return true;
-	default:
-		return false;
+			snprintf(k, sizeof(k), "%s", key);
+		json_object_set(o, k, v);
 	}
 }
 
-/* What the OK REPLY of a ledger op says, into o (nothing if it does not
- * decode). A TRAIL REPLY is journaled abridged: its fixed part only. */
-static void ledger_reply_fields(uint8_t op, const uint8_t *p, uint32_t len,
-				json_t *o)
-{
-	struct kc_coin_info ci;
-	struct kc_audit a;
-	uint64_t v;
-	uint32_t n;
-
-	if ((op == KC_OP_MINT || op == KC_OP_SPLIT) &&
-	    kc_dec_coins_reply(p, len, &v, &n)) {
-		json_object_set_new(o, "first_coin", json_u64(v));
-		json_object_set_new(o, "count", json_integer(n));
-	} else if (op == KC_OP_MERGE && kc_dec_u64_reply(p, len, &v)) {
-		json_object_set_new(o, "coin", json_u64(v));
-	} else if ((op == KC_OP_TRANSFER || op == KC_OP_BURN) &&
-		   kc_dec_u64_reply(p, len, &v)) {
-		json_object_set_new(o, "hop_seq", json_u64(v));
-	} else if (op == KC_OP_BALANCE &&
-		   kc_dec_balance_reply(p, len, &v, &n)) {
-		json_object_set_new(o, "balance", json_u64(v));
-		json_object_set_new(o, "coins", json_integer(n));
-	} else if (op == KC_OP_COIN && kc_dec_coin_reply(p, len, &ci)) {
-		json_object_set_new(o, "coin", json_u64(ci.coin));
-		json_object_set_new(o, "denomination",
-				    json_u64(ci.denomination));
-		json_object_set_new(o, "owner", json_integer(ci.owner));
-		json_object_set_new(o, "state", json_string(
-			ci.state == KC_COIN_LIVE ? "live" : "dead"));
-		json_object_set_new(o, "last_hop_seq",
-				    json_u64(ci.last_hop_seq));
-	} else if (op == KC_OP_TRAIL && len >= KC_TRAIL_REPLY_FIXED) {
-		json_object_set_new(o, "total", json_integer(kc_get_u32(p)));
-		json_object_set_new(o, "first",
-				    json_integer(kc_get_u32(p + 4)));
-		json_object_set_new(o, "count",
-				    json_integer(kc_get_u16(p + 8)));
-	} else if (op == KC_OP_AUDIT && kc_dec_audit_reply(p, len, &a)) {
-		json_object_set_new(o, "ok", json_boolean(a.ok));
-		json_object_set_new(o, "violations",
-				    json_integer(a.violations));
-		json_object_set_new(o, "live_coins",
-				    json_u64(a.live_coins));
-		json_object_set_new(o, "supply",
-				    json_u64(a.minted - a.burnt));
-	}
-}
-
-/* What the KCP message of a record says, as key/values into o. */
+/* What the KCP message of a record says, through its op's descriptor
+ * (kc_opdesc.h), as members of o. */
 static void kcp_fields(const struct kc_jrec *h, const uint8_t *payload,
 		       json_t *o)
 {
-	struct kc_hdr kh;
+	const bool reply = h->type == KC_JREC_REPLY;
 	const uint8_t *p = payload + KC_HDR_LEN;
 	uint32_t len;
-	char buf[512];
+	struct kc_fields f;
+	struct kc_hdr kh;
+	json_t *fields;
+	bool ok;
 
 	if (kc_jrec_kcp_decode(h, payload, &kh) != KC_PARSE_OK) {
 		json_object_set_new(o, "kcp", json_string("undecodable"));
 		return;
 	}
 	len = h->payload_len - KC_HDR_LEN; /* what the record holds */
-	if (h->type == KC_JREC_REPLY) {
-		uint64_t v;
-		struct kc_fetch_reply fr;
-
-		if (kh.status != KC_STATUS_OK) {
-			printable(p, len, buf, sizeof(buf));
-			json_object_set_new(o, "reason", json_string(buf));
-		} else if ((h->op == KC_OP_PUBLISH || h->op == KC_OP_OFFSET) &&
-			   kc_dec_u64_reply(p, len, &v)) {
-			json_object_set_new(o, "offset", json_integer((json_int_t)v));
-		} else if (h->op == KC_OP_FETCH &&
-			   len >= KC_FETCH_REPLY_FIXED) {
-			/* The fixed part: offsets and count (an abridged
-			 * record holds nothing else). */
-			fr.next_offset = kc_get_u64(p + 8);
-			fr.count = kc_get_u16(p + 24);
-			json_object_set_new(o, "count", json_integer(fr.count));
-			json_object_set_new(o, "next_offset",
-					    json_integer((json_int_t)fr.next_offset));
-		} else if (kc_ledger_op(h->op) || h->op == KC_OP_TRAIL) {
-			ledger_reply_fields(h->op, p, len, o);
-		}
-		if (h->flags & KC_JREC_F_ABRIDGED)
-			json_object_set_new(o, "abridged", json_true());
+	if (reply && kh.status != KC_STATUS_OK) {
+		kc_json_set_data(o, "reason", p, len);
 		return;
 	}
-	switch (h->op) {
-	case KC_OP_PUBLISH: {
-		struct kc_publish_req r;
-
-		if (kc_dec_publish(p, len, &r) != KC_STATUS_OK)
-			break;
-		json_object_set_new(o, "queue", json_string(r.queue.s));
-		printable(r.msg, r.msg_len, buf, sizeof(buf));
-		json_object_set_new(o, "message", json_string(buf));
-		return;
-	}
-	case KC_OP_FETCH: {
-		struct kc_fetch_req r;
-
-		if (kc_dec_fetch(p, len, &r) != KC_STATUS_OK)
-			break;
-		json_object_set_new(o, "queue", json_string(r.queue.s));
-		json_object_set_new(o, "offset", json_integer((json_int_t)r.offset));
-		json_object_set_new(o, "max", json_integer(r.max));
-		return;
-	}
-	case KC_OP_COMMIT: {
-		struct kc_commit_req r;
-
-		if (kc_dec_commit(p, len, &r) != KC_STATUS_OK)
-			break;
-		json_object_set_new(o, "queue", json_string(r.queue.s));
-		json_object_set_new(o, "consumer", json_string(r.consumer.s));
-		json_object_set_new(o, "offset", json_integer((json_int_t)r.offset));
-		return;
-	}
-	case KC_OP_OFFSET: {
-		struct kc_offset_req r;
-
-		if (kc_dec_offset(p, len, &r) != KC_STATUS_OK)
-			break;
-		json_object_set_new(o, "queue", json_string(r.queue.s));
-		json_object_set_new(o, "consumer", json_string(r.consumer.s));
-		return;
-	}
-	case KC_OP_PING:
-		printable(p, len, buf, sizeof(buf));
-		json_object_set_new(o, "data", json_string(buf));
-		return;
-	default:
-		if (ledger_request_fields(h->op, p, len, o))
-			return;
-		break;
-	}
-	json_object_set_new(o, "payload_bytes", json_integer(len));
+	ok = reply ? kc_op_reply_fields(h->op, p, len,
+					(h->flags & KC_JREC_F_ABRIDGED) != 0,
+					&f) :
+		     kc_op_request_fields(h->op, p, len, &f);
+	fields = json_object();
+	if (ok && fields != NULL && kc_fields_json(&f, fields) == 0)
+		merge_fields(o, fields, reply ? "reply" : "request");
+	else
+		json_object_set_new(o, "payload_bytes", json_integer(len));
+	json_decref(fields);
+	if (reply && (h->flags & KC_JREC_F_ABRIDGED))
+		json_object_set_new(o, "abridged", json_true());
 }
 
 static json_t *snapshot_kind(uint8_t kind)
@@ -449,17 +256,13 @@ static void snapshot_fields(const struct kc_jrec *h, const uint8_t *payload,
 	/* A queue's: magic, version, then its name. */
 	if (sh.kind == KC_JSNAP_QUEUE && avail >= 7 && q[6] <= avail - 7 &&
 	    q[6] <= KC_NAME_MAX) {
-		char name[KC_NAME_MAX + 1];
-
-		memcpy(name, q + 7, q[6]);
-		name[q[6]] = '\0';
-		json_object_set_new(o, "queue", json_string(name));
+		kc_json_set_data(o, "queue", q + 7, q[6]);
 	}
 	if (sh.kind == KC_JSNAP_LEDGER &&
 	    kc_ledger_snapshot_info(q, avail, &li)) {
-		json_object_set_new(o, "next_coin", json_u64(li.next_coin));
-		json_object_set_new(o, "minted", json_u64(li.minted));
-		json_object_set_new(o, "burnt", json_u64(li.burnt));
+		json_object_set_new(o, "next_coin", kc_json_u64(li.next_coin));
+		json_object_set_new(o, "minted", kc_json_u64(li.minted));
+		json_object_set_new(o, "burnt", kc_json_u64(li.burnt));
 		json_object_set_new(o, "accounts", json_integer(li.accounts));
 		json_object_set_new(o, "live_coins",
 				    json_integer(li.live_coins));
@@ -484,14 +287,14 @@ static void ledger_fields(const struct kc_jrec *h, const uint8_t *payload,
 	for (uint32_t i = 0; i < r.nb_in; i++) {
 		kc_hoprec_in(&r, i, &coin, &denom, &prev);
 		json_array_append_new(in, json_pack("{s:o,s:o,s:o}",
-			"coin", json_u64(coin), "denomination", json_u64(denom),
-			"prev_hop_seq", json_u64(prev)));
+			"coin", kc_json_u64(coin), "denomination", kc_json_u64(denom),
+			"prev_hop_seq", kc_json_u64(prev)));
 	}
 	for (uint32_t i = 0; i < r.nb_out; i++) {
 		kc_hoprec_out(&r, i, &coin, &denom);
 		json_array_append_new(out, json_pack("{s:o,s:o}",
-			"coin", json_u64(coin), "denomination",
-			json_u64(denom)));
+			"coin", kc_json_u64(coin), "denomination",
+			kc_json_u64(denom)));
 	}
 	json_object_set_new(o, "kind", json_string(kc_hop_kind_name(r.kind)));
 	json_object_set_new(o, "from", json_integer(r.from));
@@ -508,7 +311,7 @@ static json_t *record_json(uint16_t shard, const struct kc_jrec *h,
 	const char *op = kc_op_name(h->op);
 
 	kc_msg_id_format(h->msg_id, id);
-	fmt_time(h->time_ns, t, sizeof(t));
+	kc_time_iso(h->time_ns, t, sizeof(t));
 	snprintf(seg, sizeof(seg), "%016" PRIx64, pos->segment);
 	snprintf(addr, sizeof(addr), "%u.%u.%u.%u:%u", h->client_ip >> 24,
 		 (h->client_ip >> 16) & 0xff, (h->client_ip >> 8) & 0xff,
@@ -545,6 +348,18 @@ static json_t *record_json(uint16_t shard, const struct kc_jrec *h,
 	return o;
 }
 
+/* A string of the journal's (a name, a message, a reason) as one token
+ * of a text line: bytes a terminal would act on escaped as \xHH, quoted
+ * when it holds a space or nothing. */
+static void print_text_value(const char *s, size_t n)
+{
+	char buf[4 * KC_JREC_PAYLOAD_MAX + 1];
+	bool quote = n == 0 || memchr(s, ' ', n) != NULL;
+
+	kc_text_escape((const uint8_t *)s, n, true, buf, sizeof(buf));
+	printf(quote ? "\"%s\"" : "%s", buf);
+}
+
 static void print_record(const struct opts *op, uint16_t shard,
 			 const struct kc_jrec *h, const uint8_t *payload,
 			 const struct kc_jpos *pos)
@@ -574,11 +389,9 @@ static void print_record(const struct opts *op, uint16_t shard,
 			/* Compact JSON: no spaces, so still one token. */
 			json_dumpf(v, stdout, JSON_PRESERVE_ORDER |
 					      JSON_COMPACT);
-		else if (strchr(json_string_value(v), ' ') != NULL ||
-			 json_string_length(v) == 0)
-			printf("\"%s\"", json_string_value(v));
 		else
-			printf("%s", json_string_value(v));
+			print_text_value(json_string_value(v),
+					 json_string_length(v));
 	}
 	putchar('\n');
 	json_decref(o);
@@ -780,7 +593,7 @@ static void verify_ledger(struct vshard *v, const struct kc_jrec *h,
 		if (v->first_seq == 1 || v->seen_request)
 			problem(v, h, pos, "a LEDGER record that follows no "
 				"successful ledger REPLY");
-	} else if (h->ref != v->hop_req || h->seq != v->hop_req + 2) {
+	} else if (h->ref != v->hop_req || h->seq != kc_jrec_hop_seq(v->hop_req)) {
 		problem(v, h, pos, "a LEDGER record (ref %" PRIu64 ") that "
 			"does not follow its REQUEST (seq %" PRIu64 ") and "
 			"REPLY", h->ref, v->hop_req);
@@ -792,8 +605,8 @@ static void verify_ledger(struct vshard *v, const struct kc_jrec *h,
 	if (!kc_hoprec_decode(p, h->payload_len, &r))
 		problem(v, h, pos, "a LEDGER record whose hop does not "
 			"decode");
-	else if (!kc_ledger_mutates(h->op) ||
-		 r.kind != h->op - KC_OP_MINT + KC_HOP_MINT)
+	else if (!kc_op_has_hop(h->op) ||
+		 r.kind != kc_op_info(h->op)->hop_kind)
 		problem(v, h, pos, "a LEDGER record of op %u holding a %s hop",
 			h->op, kc_hop_kind_name(r.kind));
 }
@@ -821,7 +634,7 @@ static void verify_kcp(struct vshard *v, const struct kc_jrec *h,
 	}
 	v->req_seq = 0;
 	v->pairs++;
-	if (h->status == KC_STATUS_OK && kc_ledger_mutates(h->op)) {
+	if (h->status == KC_STATUS_OK && kc_op_has_hop(h->op)) {
 		v->hop_req = h->ref;
 		v->hop_op = h->op;
 	}
@@ -954,8 +767,8 @@ static int cmd_stats(const struct shards *s, const struct opts *op)
 			}
 		}
 		e = kc_jreader_end(r);
-		fmt_time(t_first, t0, sizeof(t0));
-		fmt_time(t_last, t1, sizeof(t1));
+		kc_time_iso(t_first, t0, sizeof(t0));
+		kc_time_iso(t_last, t1, sizeof(t1));
 		o = json_object();
 		ops = json_object();
 		sts = json_object();
@@ -1212,17 +1025,6 @@ static void trail_not_found(uint64_t coin, const struct trail_scan *t)
 			coin);
 }
 
-static json_t *hop_json(const struct kc_hop *h, const char *when)
-{
-	return json_pack("{s:o,s:s,s:o,s:s,s:o,s:o,s:I,s:I}",
-			 "seq", json_u64(h->seq), "time", when,
-			 "time_ns", json_u64(h->time_ns),
-			 "kind", kc_hop_kind_name(h->kind),
-			 "coin", json_u64(h->coin),
-			 "denomination", json_u64(h->denomination),
-			 "from", (json_int_t)h->from, "to", (json_int_t)h->to);
-}
-
 /* The hops, as kcctl trail prints them (text lines, or one JSON object
  * with the same members). */
 static void print_trail(const struct opts *op, uint64_t coin,
@@ -1230,24 +1032,20 @@ static void print_trail(const struct opts *op, uint64_t coin,
 			uint32_t nb)
 {
 	json_t *arr = json_array();
-	char when[80];
+	char line[256];
 
 	for (uint32_t i = 0; i < nb; i++) {
-		const struct kc_hop *h = &hops[i];
-
-		fmt_time(h->time_ns, when, sizeof(when));
-		if (op->json)
-			json_array_append_new(arr, hop_json(h, when));
-		else
-			printf("seq=%" PRIu64 " %s %s coin=%" PRIu64
-			       " denomination=%" PRIu64 " %u -> %u\n", h->seq,
-			       when, kc_hop_kind_name(h->kind), h->coin,
-			       h->denomination, h->from, h->to);
+		if (op->json) {
+			json_array_append_new(arr, kc_hop_json(&hops[i]));
+		} else {
+			kc_hop_line(&hops[i], line, sizeof(line));
+			puts(line);
+		}
 	}
 	if (op->json) {
 		json_t *o = json_pack("{s:o,s:I,s:o,s:o}", "coin",
-				      json_u64(coin), "total", (json_int_t)nb,
-				      "last_hop_seq", json_u64(last_hop),
+				      kc_json_u64(coin), "total", (json_int_t)nb,
+				      "last_hop_seq", kc_json_u64(last_hop),
 				      "hops", arr);
 
 		json_dumpf(o, stdout, JSON_PRESERVE_ORDER | JSON_COMPACT);

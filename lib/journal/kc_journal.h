@@ -48,6 +48,17 @@ enum kc_jrec_type {
 #define KC_JREC_TYPE_MAX KC_JREC_LEDGER
 
 /*
+ * A ledger mutation that succeeded is three records in a row: its REQUEST
+ * (seq s), its REPLY (s + 1, ref s) and its LEDGER record (s + 2, ref s).
+ * The ledger names the hop by this seq before the record is appended, and
+ * recovery and kcq verify check it.
+ */
+static inline uint64_t kc_jrec_hop_seq(uint64_t req_seq)
+{
+	return req_seq + 2u;
+}
+
+/*
  * A snapshot is one object (a queue's whole state, for now) too large for
  * one record: its bytes are cut into parts, consecutive SNAPSHOT records
  * each starting with this header. A snapshot counts only once its last

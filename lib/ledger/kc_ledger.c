@@ -728,16 +728,6 @@ op_audit(struct kc_ledger *l, const uint8_t *in, uint32_t len, uint8_t *out,
 	return KC_STATUS_OK;
 }
 
-bool kc_ledger_op(uint8_t op)
-{
-	return op >= KC_OP_MINT && op <= KC_OP_AUDIT && op != KC_OP_TRAIL;
-}
-
-bool kc_ledger_mutates(uint8_t op)
-{
-	return op >= KC_OP_MINT && op <= KC_OP_BURN;
-}
-
 void kc_ledger_apply(struct kc_ledger *l, const struct kc_ledger_caller *c,
 		     uint8_t op, const uint8_t *in, uint32_t len,
 		     uint64_t hop_seq, uint64_t now_ns, uint8_t *out,
@@ -776,7 +766,7 @@ void kc_ledger_apply(struct kc_ledger *l, const struct kc_ledger_caller *c,
 	if (r->status != KC_STATUS_OK) {
 		r->len = 0;
 		r->hop_len = 0;
-	} else if (kc_ledger_mutates(op)) {
+	} else if (kc_op_mutates(op)) {
 		l->mutations++;
 	}
 }

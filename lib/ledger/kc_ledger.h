@@ -97,11 +97,6 @@ void kc_hoprec_in(const struct kc_hoprec *h, uint32_t i, uint64_t *coin,
 void kc_hoprec_out(const struct kc_hoprec *h, uint32_t i, uint64_t *coin,
 		   uint64_t *denomination);
 
-/* Ops of the ledger (MINT .. AUDIT, TRAIL excluded: kc_ledger_trail_from). */
-bool kc_ledger_op(uint8_t op);
-/* The ones that change it. */
-bool kc_ledger_mutates(uint8_t op);
-
 /*
  * Execute one ledger op. in: the request payload (len bytes); out: the
  * reply payload (cap bytes; may be in: the request is decoded first).

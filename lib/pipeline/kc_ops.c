@@ -17,12 +17,6 @@
 
 #include "kc_pipeline_priv.h"
 
-/* MINT .. AUDIT, TRAIL included. */
-static bool ledger_op(uint8_t op)
-{
-	return op >= KC_OP_MINT && op <= KC_OP_AUDIT;
-}
-
 uint32_t kc_ops_shard(const struct rte_mbuf *m)
 {
 	const uint8_t *kcp = rte_pktmbuf_mtod_offset(m, const uint8_t *,
@@ -30,19 +24,16 @@ uint32_t kc_ops_shard(const struct rte_mbuf *m)
 	uint32_t plen = kc_get_u32(kcp + KC_OFF_PAYLOAD_LEN);
 	const uint8_t *payload = kcp + KC_HDR_LEN;
 
-	switch (kcp[KC_OFF_OP]) {
-	case KC_OP_PUBLISH:
-	case KC_OP_FETCH:
-	case KC_OP_COMMIT:
-	case KC_OP_OFFSET:
+	switch (kc_op_info(kcp[KC_OFF_OP])->owner) {
+	case KC_OWNER_QUEUE:
 		/* Every queue op starts with the queue name: the owner. */
 		if (plen >= 1u && payload[0] >= 1u && payload[0] < plen)
 			return rte_hash_crc(payload + 1, payload[0], 0);
 		break;
-	default:
+	case KC_OWNER_LEDGER:
 		/* One ledger, on worker 0: a TRANSFER touches any coins. */
-		if (ledger_op(kcp[KC_OFF_OP]))
-			return 0;
+		return 0;
+	default:
 		break;
 	}
 	/* Ops without a queue (and malformed ones) go to any worker. */
@@ -56,14 +47,13 @@ static void set_error(struct kc_op_result *r, enum kc_status s,
 	r->reason = reason;
 }
 
-static void op_publish(struct kc_queue_store *qs, struct kc_lcore_stats *st,
-		       const uint8_t *in, uint32_t len, uint64_t seq,
-		       uint8_t *out, uint32_t cap, struct kc_op_result *r)
+static void op_publish(struct kc_queue_store *qs, const uint8_t *in,
+		       uint32_t len, uint64_t seq, uint8_t *out, uint32_t cap,
+		       struct kc_op_result *r)
 {
 	struct kc_publish_req req;
 	uint64_t offset;
 
-	st->c[KC_CTR_op_publish]++;
 	if (kc_dec_publish(in, len, &req) != KC_STATUS_OK) {
 		set_error(r, KC_STATUS_BAD_REQUEST,
 			  "PUBLISH wants a queue name and a message");
@@ -77,14 +67,13 @@ static void op_publish(struct kc_queue_store *qs, struct kc_lcore_stats *st,
 		r->reason = kc_publish_reason(r->status);
 }
 
-static void op_fetch(struct kc_queue_store *qs, struct kc_lcore_stats *st, const uint8_t *in,
+static void op_fetch(struct kc_queue_store *qs, const uint8_t *in,
 		     uint32_t len, uint8_t *out, uint32_t cap,
 		     struct kc_op_result *r)
 {
 	struct kc_fetch_req req;
 	struct kc_fetch_reply fr;
 
-	st->c[KC_CTR_op_fetch]++;
 	if (kc_dec_fetch(in, len, &req) != KC_STATUS_OK) {
 		set_error(r, KC_STATUS_BAD_REQUEST,
 			  "FETCH wants a queue name, an offset and a count");
@@ -102,13 +91,12 @@ static void op_fetch(struct kc_queue_store *qs, struct kc_lcore_stats *st, const
 	r->len = KC_FETCH_REPLY_FIXED + fr.records_len;
 }
 
-static void op_commit(struct kc_queue_store *qs, struct kc_lcore_stats *st, const uint8_t *in,
+static void op_commit(struct kc_queue_store *qs, const uint8_t *in,
 		      uint32_t len, uint8_t *out, uint32_t cap,
 		      struct kc_op_result *r)
 {
 	struct kc_commit_req req;
 
-	st->c[KC_CTR_op_commit]++;
 	if (kc_dec_commit(in, len, &req) != KC_STATUS_OK) {
 		set_error(r, KC_STATUS_BAD_REQUEST,
 			  "COMMIT wants a queue, a consumer and an offset");
@@ -127,14 +115,13 @@ static void op_commit(struct kc_queue_store *qs, struct kc_lcore_stats *st, cons
 		r->reason = "max_consumers_per_queue reached";
 }
 
-static void op_offset(struct kc_queue_store *qs, struct kc_lcore_stats *st, const uint8_t *in,
+static void op_offset(struct kc_queue_store *qs, const uint8_t *in,
 		      uint32_t len, uint8_t *out, uint32_t cap,
 		      struct kc_op_result *r)
 {
 	struct kc_offset_req req;
 	uint64_t offset;
 
-	st->c[KC_CTR_op_offset]++;
 	if (kc_dec_offset(in, len, &req) != KC_STATUS_OK) {
 		set_error(r, KC_STATUS_BAD_REQUEST,
 			  "OFFSET wants a queue and a consumer");
@@ -149,18 +136,46 @@ static void op_offset(struct kc_queue_store *qs, struct kc_lcore_stats *st, cons
 			    "that consumer";
 }
 
-/* Each ledger op's counter. */
-static const uint16_t ledger_ctr[KC_OP_AUDIT + 1] = {
-	[KC_OP_MINT] = KC_CTR_op_mint,
-	[KC_OP_TRANSFER] = KC_CTR_op_transfer,
-	[KC_OP_SPLIT] = KC_CTR_op_split,
-	[KC_OP_MERGE] = KC_CTR_op_merge,
-	[KC_OP_BURN] = KC_CTR_op_burn,
-	[KC_OP_BALANCE] = KC_CTR_op_balance,
-	[KC_OP_COIN] = KC_CTR_op_coin,
-	[KC_OP_TRAIL] = KC_CTR_op_trail,
-	[KC_OP_AUDIT] = KC_CTR_op_audit,
-};
+/* The ops of the queue store. */
+static void op_queue(struct kc_queue_store *qs, uint8_t op, const uint8_t *in,
+		     uint32_t len, uint64_t seq, uint8_t *out, uint32_t cap,
+		     struct kc_op_result *r)
+{
+	switch (op) {
+	case KC_OP_PUBLISH:
+		op_publish(qs, in, len, seq, out, cap, r);
+		break;
+	case KC_OP_FETCH:
+		op_fetch(qs, in, len, out, cap, r);
+		break;
+	case KC_OP_COMMIT:
+		op_commit(qs, in, len, out, cap, r);
+		break;
+	case KC_OP_OFFSET:
+		op_offset(qs, in, len, out, cap, r);
+		break;
+	default:
+		set_error(r, KC_STATUS_UNKNOWN_OP, "not a queue operation");
+		break;
+	}
+}
+
+/* The ops that read or change no state of the appliance's. */
+static void op_stateless(const struct kc_op_env *env, uint8_t op,
+			 const uint8_t *in, uint32_t len, uint8_t *out,
+			 uint32_t cap, struct kc_op_result *r)
+{
+	switch (op) {
+	case KC_OP_PING:
+		if (out != in)
+			memmove(out, in, len);
+		r->len = len; /* the payload is echoed */
+		break;
+	default:
+		set_error(r, KC_STATUS_UNKNOWN_OP, "not a stateless operation");
+		break;
+	}
+}
 
 static void op_ledger(const struct kc_op_env *env, uint8_t op,
 		      const uint8_t *in, uint32_t len, uint64_t seq,
@@ -168,13 +183,12 @@ static void op_ledger(const struct kc_op_env *env, uint8_t op,
 {
 	struct kc_ledger_result lr;
 
-	env->st->c[ledger_ctr[op]]++;
 	if (env->ledger == NULL) {
 		set_error(r, KC_STATUS_UNAVAILABLE,
 			  "the ledger is off (ledger.enabled: false)");
 		return;
 	}
-	if (op == KC_OP_TRAIL) {
+	if (kc_op_info(op)->flags & KC_OPF_DEFERRED) {
 		/* kc_ops_execute hands TRAILs to the ledger's control
 		 * thread; one only gets here with no journal to read. */
 		set_error(r, KC_STATUS_UNAVAILABLE, "TRAIL reads the journal "
@@ -182,7 +196,7 @@ static void op_ledger(const struct kc_op_env *env, uint8_t op,
 		return;
 	}
 	kc_ledger_apply(env->ledger, &env->caller, op, in, len,
-			seq != 0 ? seq + 2 : 0, env->now_ns, out, cap,
+			seq != 0 ? kc_jrec_hop_seq(seq) : 0, env->now_ns, out, cap,
 			env->hop, &lr);
 	r->status = lr.status;
 	r->len = lr.len;
@@ -194,6 +208,7 @@ void kc_ops_apply(const struct kc_op_env *env, uint8_t op, const uint8_t *in,
 		  uint32_t len, uint64_t seq, uint8_t *out, uint32_t cap,
 		  struct kc_op_result *r)
 {
+	const struct kc_op_info *info = kc_op_info(op);
 	struct kc_queue_store *qs = env->qs;
 	struct kc_lcore_stats *st = env->st;
 
@@ -201,35 +216,17 @@ void kc_ops_apply(const struct kc_op_env *env, uint8_t op, const uint8_t *in,
 	r->len = 0;
 	r->reason = NULL;
 	r->hop_len = 0;
-	switch (op) {
-	case KC_OP_PING:
-		st->c[KC_CTR_op_ping]++;
-		if (out != in)
-			memmove(out, in, len);
-		r->len = len; /* the payload is echoed */
-		break;
-	case KC_OP_PUBLISH:
-		op_publish(qs, st, in, len, seq, out, cap, r);
-		break;
-	case KC_OP_FETCH:
-		op_fetch(qs, st, in, len, out, cap, r);
-		break;
-	case KC_OP_COMMIT:
-		op_commit(qs, st, in, len, out, cap, r);
-		break;
-	case KC_OP_OFFSET:
-		op_offset(qs, st, in, len, out, cap, r);
-		break;
-	default:
-		if (ledger_op(op)) {
-			op_ledger(env, op, in, len, seq, out, cap, r);
-			break;
-		}
-		st->c[KC_CTR_op_unknown]++;
+	st->c[kc_op_counter(op)]++;
+	/* The op table says which state machine executes it. */
+	if (info->name == NULL)
 		set_error(r, KC_STATUS_UNKNOWN_OP,
 			  "operation not known to this appliance");
-		break;
-	}
+	else if (info->owner == KC_OWNER_QUEUE)
+		op_queue(qs, op, in, len, seq, out, cap, r);
+	else if (info->owner == KC_OWNER_LEDGER)
+		op_ledger(env, op, in, len, seq, out, cap, r);
+	else
+		op_stateless(env, op, in, len, out, cap, r);
 	if (r->status == KC_STATUS_BAD_REQUEST)
 		st->c[KC_CTR_op_bad_request]++;
 	kc_ops_error_text(r, out);
@@ -243,17 +240,6 @@ void kc_ops_error_text(struct kc_op_result *r, uint8_t *out)
 		r->reason = kc_status_text(r->status);
 	r->len = (uint32_t)RTE_MIN(strlen(r->reason), KC_ERROR_TEXT_MAX);
 	memcpy(out, r->reason, r->len);
-}
-
-bool kc_ops_mutates(uint8_t op)
-{
-	return op == KC_OP_PUBLISH || op == KC_OP_COMMIT ||
-	       kc_ledger_mutates(op);
-}
-
-bool kc_ops_grows(uint8_t op)
-{
-	return op == KC_OP_PUBLISH || op == KC_OP_MINT || op == KC_OP_SPLIT;
 }
 
 /*
@@ -282,17 +268,13 @@ static uint64_t journal_msg(struct kc_worker_state *w, struct rte_mbuf *m,
 		.ref = ref,
 	};
 
-	if (type == KC_JREC_REPLY && h.op == KC_OP_FETCH &&
-	    h.status == KC_STATUS_OK &&
-	    kcp_len > KC_HDR_LEN + KC_FETCH_REPLY_FIXED) {
-		h.payload_len = KC_HDR_LEN + KC_FETCH_REPLY_FIXED;
-		h.flags = KC_JREC_F_ABRIDGED;
-	}
-	/* A TRAIL's hops are the LEDGER records it read. */
-	if (type == KC_JREC_REPLY && h.op == KC_OP_TRAIL &&
-	    h.status == KC_STATUS_OK &&
-	    kcp_len > KC_HDR_LEN + KC_TRAIL_REPLY_FIXED) {
-		h.payload_len = KC_HDR_LEN + KC_TRAIL_REPLY_FIXED;
+	/* A FETCH's messages are the PUBLISHes', a TRAIL's hops the
+	 * LEDGER records it read: the op table says how much to keep. */
+	const uint32_t keep = kc_op_info(h.op)->abridged_len;
+
+	if (type == KC_JREC_REPLY && keep != 0 && h.status == KC_STATUS_OK &&
+	    kcp_len > KC_HDR_LEN + keep) {
+		h.payload_len = KC_HDR_LEN + keep;
 		h.flags = KC_JREC_F_ABRIDGED;
 	}
 	memcpy(h.msg_id, kcp + KC_OFF_MSG_ID, KC_MSG_ID_LEN);
@@ -428,7 +410,7 @@ static uint64_t journal_hop(struct kc_worker_state *w, const uint8_t *kcp,
 	w->req_bytes += kc_jrec_size(hop_len);
 	seq = kc_journal_append(w->j, &h, w->ledger->hop);
 	/* The ledger named the hop by this seq before it was appended. */
-	RTE_VERIFY(seq == req_seq + 2);
+	RTE_VERIFY(seq == kc_jrec_hop_seq(req_seq));
 	return seq;
 }
 
@@ -474,7 +456,7 @@ static bool trail_defer(struct kc_worker_state *w, struct rte_mbuf *m,
 	struct kc_trail_job *job;
 	uint64_t last;
 
-	w->st->c[KC_CTR_op_trail]++;
+	w->st->c[kc_op_counter(KC_OP_TRAIL)]++;
 	if (kc_dec_trail(payload, plen, &q) != KC_STATUS_OK) {
 		set_error(r, KC_STATUS_BAD_REQUEST,
 			  "TRAIL wants a coin and a count of hops to skip");
@@ -518,7 +500,7 @@ enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 			KC_HDR_LEN;
 	uint32_t cap = RTE_MIN(room, KC_PAYLOAD_MAX);
 	const uint8_t op = kcp[KC_OFF_OP];
-	const bool mutates = kc_ops_mutates(op);
+	const bool mutates = kc_op_mutates(op);
 	struct kc_op_result r = { .status = KC_STATUS_OK };
 	uint64_t req_seq = 0, seq = 0;
 	uint32_t req_crc = 0;
@@ -543,7 +525,7 @@ enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 	if (w->j != NULL) {
 		uint64_t need = kc_jrec_size(KC_HDR_LEN + plen) +
 				kc_jrec_size(KC_DATAGRAM_MAX) +
-				(kc_ledger_mutates(op) ?
+				(kc_op_has_hop(op) ?
 				 kc_jrec_size(KC_HOPREC_MAX) : 0);
 		enum kc_journal_room jroom;
 		const struct kc_idem_entry *e = mutates ?
@@ -568,12 +550,13 @@ enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 			kc_ops_error_text(&r, payload);
 			goto reply;
 		}
-		if (op == KC_OP_TRAIL && w->ledger != NULL) {
+		if ((kc_op_info(op)->flags & KC_OPF_DEFERRED) &&
+		    w->ledger != NULL) {
 			if (trail_defer(w, m, payload, plen, room, &r))
 				return KC_EXEC_DEFERRED;
 			answered = true; /* with an error, journaled below */
 		}
-		jroom = kc_journal_room_why(w->j, need, kc_ops_grows(op));
+		jroom = kc_journal_room_why(w->j, need, kc_op_grows(op));
 		if (jroom == KC_ROOM_OK && (e != NULL || pending_full(w)))
 			jroom = KC_ROOM_BUFFER;
 		if (jroom != KC_ROOM_OK) {

@@ -414,7 +414,7 @@ static void ctl_poll(struct kc_lcore_ctx *lc)
 			break;
 		}
 		kc_ledger_audit(w->ledger->l, &msg->audit);
-		w->st->c[KC_CTR_op_audit]++;
+		w->st->c[kc_op_counter(KC_OP_AUDIT)]++;
 		break;
 	case KC_CTL_SNAPSHOT:
 		if (w->j == NULL) {

@@ -219,10 +219,6 @@ void kc_ops_apply(const struct kc_op_env *env, uint8_t op, const uint8_t *in,
 		  struct kc_op_result *r);
 /* Put the reason text of an error result into out (sets r->len). */
 void kc_ops_error_text(struct kc_op_result *r, uint8_t *out);
-/* Ops that change state (their REPLY is kept for retries). */
-bool kc_ops_mutates(uint8_t op);
-/* Ops that add data (refused first when the journal's disk fills). */
-bool kc_ops_grows(uint8_t op);
 
 /* Which worker a request belongs to: a hash of its queue name (or of the
  * message id for ops without one). */

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Recovery at start-up, before any lcore runs: each worker's journal shard
- * is read from its oldest segment. Every state-changing request that
- * succeeded (a PUBLISH or COMMIT with an OK REPLY) is executed again
+ * is read from its oldest segment. Every state-changing request (an op
+ * the op table marks KC_OPF_MUTATES) that succeeded is executed again
  * through kc_ops_apply, and the REPLY it gives is checked against the one
- * the journal recorded; a request that failed changed nothing and a read
- * changes nothing, so neither is executed. Every PUBLISH and COMMIT REPLY
- * goes back into the message-id index. Then the shard is opened for
- * appending where its valid log ends.
+ * the journal recorded; a ledger mutation waits for its LEDGER record,
+ * whose hop is checked too. A request that failed changed nothing and a
+ * read changes nothing, so neither is executed. Every state-changing
+ * request's REPLY goes back into the message-id index. Then the shard is
+ * opened for appending where its valid log ends.
  *
  * Snapshots: when retention has deleted the start of the journal (its
  * first record is not seq 1), a queue's state is known only from its first
@@ -121,7 +122,7 @@ static void remember(struct replay *rp, const struct kc_jrec *rep,
 	};
 	bool evicted;
 
-	if (!kc_ops_mutates(rp->req.op) || rep_len > KC_IDEM_REPLY_MAX)
+	if (!kc_op_mutates(rp->req.op) || rep_len > KC_IDEM_REPLY_MAX)
 		return;
 	/* A client no longer in the keys file cannot retry. */
 	k = kc_keyring_find(rp->w->pc->keys, rp->req.client_id);
@@ -169,7 +170,7 @@ static int apply_pair(struct replay *rp, const struct kc_jrec *rep,
 
 	rp->have_req = false;
 	/* A ledger mutation that succeeded waits for its LEDGER record. */
-	if (kc_ledger_mutates(op) && rep->status == KC_STATUS_OK) {
+	if (kc_op_has_hop(op) && rep->status == KC_STATUS_OK) {
 		rp->hop_pending = true;
 		rp->rep = *rep;
 		memcpy(rp->rep_kcp, rep_kcp, rep->payload_len);
@@ -185,7 +186,7 @@ static int apply_pair(struct replay *rp, const struct kc_jrec *rep,
 		return -EILSEQ;
 	}
 	/* Only a state-changing op that succeeded changed anything. */
-	if (!kc_ops_mutates(op) || rep->status != KC_STATUS_OK)
+	if (!kc_op_mutates(op) || rep->status != KC_STATUS_OK)
 		return 0;
 	if (rp->truncated && !queue_known(rp, op, kcp + KC_HDR_LEN, plen,
 					  rep_kcp + KC_HDR_LEN, rep_len)) {
@@ -234,7 +235,7 @@ static int ledger_hop(struct replay *rp, const struct kc_jrec *h,
 	uint64_t t0;
 
 	rp->hop_pending = false;
-	if (h->ref != rp->req.seq || h->seq != rp->req.seq + 2) {
+	if (h->ref != rp->req.seq || h->seq != kc_jrec_hop_seq(rp->req.seq)) {
 		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 ": a "
 			 "LEDGER record that does not follow its REQUEST "
 			 "(seq %" PRIu64 ") and REPLY", rp->shard, h->seq,

@@ -119,11 +119,10 @@ enum kc_parse kc_hdr_decode(const uint8_t *buf, size_t len, struct kc_hdr *h)
 /* --- names and descriptions ---------------------------------------------- */
 
 /* Tables built from the X-macro lists, so each list stays the only source. */
-static const struct {
-	unsigned int value;
-	const char *name;
-} kc_ops[] = {
-#define KC_OP_ROW(sym, val, name) { val, name },
+const struct kc_op_info kc_op_table[KC_OP_MAX_VALUE + 1] = {
+#define KC_OP_ROW(sym, val, nm, own, fl, hop, abr)                          \
+	[val] = { .name = nm, .owner = own, .flags = fl, .hop_kind = hop,   \
+		  .abridged_len = abr },
 	KC_OP_LIST(KC_OP_ROW)
 #undef KC_OP_ROW
 };
@@ -142,12 +141,7 @@ static const struct {
 
 const char *kc_op_name(unsigned int op)
 {
-	size_t i;
-
-	for (i = 0; i < KC_ARRAY_LEN(kc_ops); i++)
-		if (kc_ops[i].value == op)
-			return kc_ops[i].name;
-	return NULL;
+	return op <= KC_OP_MAX_VALUE ? kc_op_table[op].name : NULL;
 }
 
 int kc_op_from_name(const char *name)
@@ -156,9 +150,10 @@ int kc_op_from_name(const char *name)
 
 	if (name == NULL)
 		return -1;
-	for (i = 0; i < KC_ARRAY_LEN(kc_ops); i++)
-		if (strcmp(kc_ops[i].name, name) == 0)
-			return (int)kc_ops[i].value;
+	for (i = 0; i <= KC_OP_MAX_VALUE; i++)
+		if (kc_op_table[i].name != NULL &&
+		    strcmp(kc_op_table[i].name, name) == 0)
+			return (int)i;
 	return -1;
 }
 

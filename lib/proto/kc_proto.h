@@ -58,31 +58,94 @@ enum kc_type {
 #define KC_FLAGS_KNOWN 0x00u
 
 /*
- * Operations: symbol, wire value, name used by kcctl and logs.
- * Values 16..31 are reserved for the ledger, 32..47 for admin operations.
+ * The one table of operations. Everything the stages need to know about an
+ * op is a column here or its descriptor (kc_opdesc.h); no code classifies
+ * ops by ranges of their values.
+ *
+ *   symbol, wire value, name (kcctl, logs, metrics), owner, flags,
+ *   hop kind (the LEDGER record an OK one appends; 0: none),
+ *   abridged length (an OK REPLY longer than this is journaled as its
+ *   first so many bytes; 0: journaled whole)
+ *
+ * Values are given out in blocks for readability only (1.. queues, 16..
+ * the ledger, 32.. admin); nothing depends on which block an op is in.
+ * Adding an op: docs/architecture.md, "Adding an op".
  */
-#define KC_OP_LIST(X)                   \
-	X(PING, 1, "ping")              \
-	X(PUBLISH, 2, "publish")        \
-	X(FETCH, 3, "fetch")            \
-	X(COMMIT, 4, "commit")          \
-	X(OFFSET, 5, "offset")          \
-	X(MINT, 16, "mint")             \
-	X(TRANSFER, 17, "transfer")     \
-	X(SPLIT, 18, "split")           \
-	X(MERGE, 19, "merge")           \
-	X(BURN, 20, "burn")             \
-	X(BALANCE, 21, "balance")       \
-	X(COIN, 22, "coin")             \
-	X(TRAIL, 23, "trail")           \
-	X(AUDIT, 24, "audit")
+#define KC_OP_LIST(X)                                                       \
+	X(PING, 1, "ping", KC_OWNER_NONE, 0, 0, 0)                          \
+	X(PUBLISH, 2, "publish", KC_OWNER_QUEUE,                            \
+	  KC_OPF_MUTATES | KC_OPF_GROWS, 0, 0)                              \
+	X(FETCH, 3, "fetch", KC_OWNER_QUEUE, 0, 0, KC_FETCH_REPLY_FIXED)    \
+	X(COMMIT, 4, "commit", KC_OWNER_QUEUE, KC_OPF_MUTATES, 0, 0)        \
+	X(OFFSET, 5, "offset", KC_OWNER_QUEUE, 0, 0, 0)                     \
+	X(MINT, 16, "mint", KC_OWNER_LEDGER,                                \
+	  KC_OPF_MUTATES | KC_OPF_GROWS, KC_HOP_MINT, 0)                    \
+	X(TRANSFER, 17, "transfer", KC_OWNER_LEDGER, KC_OPF_MUTATES,        \
+	  KC_HOP_TRANSFER, 0)                                               \
+	X(SPLIT, 18, "split", KC_OWNER_LEDGER,                              \
+	  KC_OPF_MUTATES | KC_OPF_GROWS, KC_HOP_SPLIT, 0)                   \
+	X(MERGE, 19, "merge", KC_OWNER_LEDGER, KC_OPF_MUTATES,              \
+	  KC_HOP_MERGE, 0)                                                  \
+	X(BURN, 20, "burn", KC_OWNER_LEDGER, KC_OPF_MUTATES, KC_HOP_BURN, 0) \
+	X(BALANCE, 21, "balance", KC_OWNER_LEDGER, 0, 0, 0)                 \
+	X(COIN, 22, "coin", KC_OWNER_LEDGER, 0, 0, 0)                       \
+	X(TRAIL, 23, "trail", KC_OWNER_LEDGER, KC_OPF_DEFERRED, 0,          \
+	  KC_TRAIL_REPLY_FIXED)                                             \
+	X(AUDIT, 24, "audit", KC_OWNER_LEDGER, 0, 0, 0)
+
+/* Which state machine executes an op, and so which worker gets it. */
+enum kc_op_owner {
+	KC_OWNER_NONE = 0,   /* no state: any worker (by message id) */
+	KC_OWNER_QUEUE = 1,  /* the queue named first in the payload */
+	KC_OWNER_LEDGER = 2, /* the one ledger, on worker 0 */
+};
+
+/* What an op does, for the stages that treat ops alike. */
+#define KC_OPF_MUTATES 0x01u  /* changes state: journaled with its REPLY,
+			       * remembered for retries, replayed by
+			       * recovery */
+#define KC_OPF_GROWS 0x02u    /* may take new room: refused first when the
+			       * journal is nearly full */
+#define KC_OPF_DEFERRED 0x04u /* answered by the ledger's control thread
+			       * (it reads the journal), not the worker */
 
 enum kc_op {
-#define KC_OP_ENUM(sym, val, name) KC_OP_##sym = val,
+#define KC_OP_ENUM(sym, val, ...) KC_OP_##sym = val,
 	KC_OP_LIST(KC_OP_ENUM)
 #undef KC_OP_ENUM
 	KC_OP_MAX_VALUE = 255,
 };
+
+/* One row of the table, indexed by wire value (a zero row: not an op). */
+struct kc_op_info {
+	const char *name;	/* NULL: unknown op */
+	uint8_t owner;		/* enum kc_op_owner */
+	uint8_t flags;		/* KC_OPF_* */
+	uint8_t hop_kind;	/* enum kc_hop_kind, 0: none */
+	uint16_t abridged_len;	/* 0: the REPLY is journaled whole */
+};
+extern const struct kc_op_info kc_op_table[KC_OP_MAX_VALUE + 1];
+
+static inline const struct kc_op_info *kc_op_info(uint8_t op)
+{
+	return &kc_op_table[op];
+}
+
+static inline bool kc_op_mutates(uint8_t op)
+{
+	return (kc_op_table[op].flags & KC_OPF_MUTATES) != 0;
+}
+
+static inline bool kc_op_grows(uint8_t op)
+{
+	return (kc_op_table[op].flags & KC_OPF_GROWS) != 0;
+}
+
+/* An OK one appends a LEDGER record (a hop of the money trail). */
+static inline bool kc_op_has_hop(uint8_t op)
+{
+	return kc_op_table[op].hop_kind != 0;
+}
 
 /*
  * Status codes of a REPLY: symbol, wire value, short description.

@@ -13,12 +13,27 @@ static const char *const counter_names[KC_CTR_COUNT] = {
 #define KC_COUNTER_NAME(sym, desc) #sym,
 	KC_COUNTERS(KC_COUNTER_NAME)
 #undef KC_COUNTER_NAME
+#define KC_COUNTER_OP_NAME(sym, val, name, ...) "op_" name,
+	KC_OP_LIST(KC_COUNTER_OP_NAME)
+#undef KC_COUNTER_OP_NAME
 };
 
 static const char *const counter_descs[KC_CTR_COUNT] = {
 #define KC_COUNTER_DESC(sym, desc) desc,
 	KC_COUNTERS(KC_COUNTER_DESC)
 #undef KC_COUNTER_DESC
+#define KC_COUNTER_OP_DESC(sym, ...) #sym " requests executed",
+	KC_OP_LIST(KC_COUNTER_OP_DESC)
+#undef KC_COUNTER_OP_DESC
+};
+
+_Static_assert(KC_CTR_rx_packets == 0,
+	       "counter 0 is no op's: kc_op_counters reads 0 as 'not an op'");
+
+const uint16_t kc_op_counters[KC_OP_MAX_VALUE + 1] = {
+#define KC_COUNTER_OP_ROW(sym, val, ...) [val] = KC_CTR_op_##sym,
+	KC_OP_LIST(KC_COUNTER_OP_ROW)
+#undef KC_COUNTER_OP_ROW
 };
 
 const char *kc_counter_name(enum kc_counter c)

@@ -12,6 +12,8 @@
 #include <rte_common.h>
 #include <rte_lcore.h>
 
+#include "kc_proto.h"
+
 /* symbol, description */
 #define KC_COUNTERS(X)                                                        \
 	X(rx_packets, "frames received")                                      \
@@ -63,20 +65,6 @@
 	  "refused the write")                                                \
 	X(drop_exception_out_ring, "frames from the kernel dropped: the "     \
 	  "ring toward the sending lcore was full")                           \
-	X(op_ping, "PING requests executed")                                  \
-	X(op_publish, "PUBLISH requests executed")                            \
-	X(op_fetch, "FETCH requests executed")                                \
-	X(op_commit, "COMMIT requests executed")                              \
-	X(op_offset, "OFFSET requests executed")                              \
-	X(op_mint, "MINT requests executed")                                  \
-	X(op_transfer, "TRANSFER requests executed")                          \
-	X(op_split, "SPLIT requests executed")                                \
-	X(op_merge, "MERGE requests executed")                                \
-	X(op_burn, "BURN requests executed")                                  \
-	X(op_balance, "BALANCE requests executed")                            \
-	X(op_coin, "COIN requests executed")                                  \
-	X(op_trail, "TRAIL requests executed")                                \
-	X(op_audit, "AUDIT requests executed")                                \
 	X(trail_busy, "TRAILs refused: too many in progress")                 \
 	X(ledger_snapshots, "ledger snapshots written to the journal")        \
 	X(ledger_snapshots_deferred, "ledger snapshots that had to wait for " \
@@ -118,12 +106,31 @@
 	X(busy_cycles, "TSC cycles spent on polls that found work")           \
 	X(total_cycles, "TSC cycles spent in the poll loop")
 
+/*
+ * Then one counter per op of the op table (kc_proto.h), named op_NAME
+ * ("op_publish"): KC_CTR_op_PUBLISH, found by value with kc_op_counter.
+ */
 enum kc_counter {
 #define KC_COUNTER_ENUM(sym, desc) KC_CTR_##sym,
 	KC_COUNTERS(KC_COUNTER_ENUM)
 #undef KC_COUNTER_ENUM
+#define KC_COUNTER_OP_ENUM(sym, ...) KC_CTR_op_##sym,
+	KC_OP_LIST(KC_COUNTER_OP_ENUM)
+#undef KC_COUNTER_OP_ENUM
 	KC_CTR_COUNT
 };
+
+/* Each op value's counter (0, never an op's, for a value not an op). */
+extern const uint16_t kc_op_counters[KC_OP_MAX_VALUE + 1];
+
+/* The counter of requests of op executed; KC_CTR_op_unknown if op is
+ * not in the op table. */
+static inline enum kc_counter kc_op_counter(uint8_t op)
+{
+	uint16_t c = kc_op_counters[op];
+
+	return c != 0 ? (enum kc_counter)c : KC_CTR_op_unknown;
+}
 
 /*
  * Request service time, from the RX burst that took the request to the

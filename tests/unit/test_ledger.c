@@ -69,7 +69,7 @@ static enum kc_status run(struct kc_ledger *l, uint32_t who, uint8_t op,
 	if (lr.status != KC_STATUS_OK) {
 		assert_non_null(lr.reason);
 		/* A refused mutation's REPLY is kept for retries. */
-		if (kc_ledger_mutates(op))
+		if (kc_op_mutates(op))
 			assert_true(strlen(lr.reason) <= KC_IDEM_REPLY_MAX);
 		assert_int_equal(lr.hop_len, 0);
 	}
