@@ -308,6 +308,9 @@ int kc_cmd_parse(char *line, u64 *list, u8 *op, u8 *payload,
 		memcpy(payload, s, strlen(s));
 		*len = strlen(s);
 		return 0;
+	case KC_OP_TIME:
+		*len = 0;
+		return no_more(&c, "TIME");
 	case KC_OP_PUBLISH:
 	case KC_OP_FETCH:
 	case KC_OP_COMMIT:

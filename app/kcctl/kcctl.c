@@ -76,6 +76,7 @@ static void usage(FILE *out)
 "\n"
 "Commands:\n"
 "  ping [TEXT]                        round trip; the appliance echoes TEXT\n"
+"  time                               the appliance's clock (ns since 1970)\n"
 "  publish QUEUE MESSAGE              append MESSAGE to QUEUE, print its offset\n"
 "  publish QUEUE -                    read the message from stdin (bytes as is)\n"
 "  fetch QUEUE OFFSET [MAX]           print messages from OFFSET, each with its\n"
@@ -479,6 +480,19 @@ static int cmd_ping(struct kcctl *k, int argc, char **argv)
 		return usage_error("ping text is %zu bytes; at most %u fit",
 				   len, KC_PAYLOAD_MAX);
 	e = kc_client_ping(k->client, text, len, &k->reply);
+	if (call_failed(e, k))
+		return report_failure(k, e);
+	return print_reply(k, "OK");
+}
+
+static int cmd_time(struct kcctl *k, int argc, char **argv)
+{
+	uint64_t unix_ns;
+	enum kc_client_err e;
+
+	if (argc != 0)
+		return usage_error("usage: time (no arguments)");
+	e = kc_client_time(k->client, &k->reply, &unix_ns);
 	if (call_failed(e, k))
 		return report_failure(k, e);
 	return print_reply(k, "OK");
@@ -1530,6 +1544,7 @@ static const struct {
 	{ "merge", cmd_merge, false },	    { "burn", cmd_burn, false },
 	{ "balance", cmd_balance, false },  { "coin", cmd_coin, false },
 	{ "trail", cmd_trail, false },	    { "audit", cmd_audit, false },
+	{ "time", cmd_time, false },
 	{ "status", cmd_status, true },	    { "action", cmd_action, true },
 };
 

@@ -118,8 +118,10 @@ check "/proc/kingcobra/config does not show the key" \
 	sh -c "! grep -q $KEY1 /proc/kingcobra/config && ! grep -q 6b696e /sys/module/kingcobra/parameters/* 2>/dev/null"
 
 # --- the ops ----------------------------------------------------------------
-send 'PING hello' >/tmp/o1
+send 'PING hello' 'TIME' 'TIME now' >/tmp/o1
 expect "PING" /tmp/o1 1 "^REPLY:$ID OK echo=hello\$"
+expect "TIME" /tmp/o1 2 "^REPLY:$ID OK unix_ns=1[0-9]{18}\$"
+expect "TIME takes no arguments" /tmp/o1 3 "^REPLY:- ERR BAD_COMMAND too many arguments; usage: TIME\$"
 
 send 'PUBLISH orders hello kingcobra' 'publish orders second' \
 	'FETCH orders 0 10' 'COMMIT orders billing 2' 'OFFSET orders billing' \

@@ -670,6 +670,19 @@ enum kc_client_err kc_client_audit(struct kc_client *c,
 					  audit));
 }
 
+enum kc_client_err kc_client_time(struct kc_client *c, struct kc_reply *reply,
+				  uint64_t *unix_ns)
+{
+	enum kc_client_err e;
+
+	/* TIME has an empty request payload. */
+	e = kc_client_call(c, KC_OP_TIME, NULL, 0, reply);
+	if (e != KC_CLIENT_OK || reply->status != KC_STATUS_OK)
+		return e;
+	return decoded(kc_dec_u64_reply(reply->payload, reply->payload_len,
+					unix_ns));
+}
+
 const char *kc_client_err_text(enum kc_client_err e)
 {
 	switch (e) {

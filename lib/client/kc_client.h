@@ -65,6 +65,9 @@ enum kc_client_err kc_client_call(struct kc_client *c, uint8_t op,
 /* Convenience wrappers; reply->status tells the appliance's answer. */
 enum kc_client_err kc_client_ping(struct kc_client *c, const void *data,
 				  size_t len, struct kc_reply *reply);
+/* TIME: the appliance's clock, nanoseconds since the Unix epoch. */
+enum kc_client_err kc_client_time(struct kc_client *c, struct kc_reply *reply,
+				  uint64_t *unix_ns);
 enum kc_client_err kc_client_publish(struct kc_client *c, const char *queue,
 				     const void *msg, size_t len,
 				     struct kc_reply *reply, uint64_t *offset);

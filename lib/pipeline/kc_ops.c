@@ -171,6 +171,15 @@ static void op_stateless(const struct kc_op_env *env, uint8_t op,
 			memmove(out, in, len);
 		r->len = len; /* the payload is echoed */
 		break;
+	case KC_OP_TIME:
+		/* The worker's clock of this burst (CLOCK_REALTIME). */
+		if (len != 0)
+			set_error(r, KC_STATUS_BAD_REQUEST,
+				  "TIME takes no arguments");
+		else
+			r->len = (uint32_t)kc_enc_u64_reply(out, cap,
+							    env->now_ns);
+		break;
 	default:
 		set_error(r, KC_STATUS_UNKNOWN_OP, "not a stateless operation");
 		break;

@@ -193,6 +193,23 @@ static bool reply_OFFSET(const uint8_t *p, uint32_t len, bool abridged,
 	return reply_offset(p, len, o);
 }
 
+/* TIME: the appliance's clock; the request has no payload. */
+static bool req_TIME(const uint8_t *p, uint32_t len, struct kc_fields *o)
+{
+	return len == 0;
+}
+
+static bool reply_TIME(const uint8_t *p, uint32_t len, bool abridged,
+		       struct kc_fields *o)
+{
+	uint64_t v;
+
+	if (!kc_dec_u64_reply(p, len, &v))
+		return false;
+	add_u64(o, "unix_ns", v);
+	return true;
+}
+
 /* ---- ledger ops -------------------------------------------------------- */
 
 static bool req_MINT(const uint8_t *p, uint32_t len, struct kc_fields *o)

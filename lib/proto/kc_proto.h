@@ -78,6 +78,7 @@ enum kc_type {
 	X(FETCH, 3, "fetch", KC_OWNER_QUEUE, 0, 0, KC_FETCH_REPLY_FIXED)    \
 	X(COMMIT, 4, "commit", KC_OWNER_QUEUE, KC_OPF_MUTATES, 0, 0)        \
 	X(OFFSET, 5, "offset", KC_OWNER_QUEUE, 0, 0, 0)                     \
+	X(TIME, 6, "time", KC_OWNER_NONE, 0, 0, 0)                          \
 	X(MINT, 16, "mint", KC_OWNER_LEDGER,                                \
 	  KC_OPF_MUTATES | KC_OPF_GROWS, KC_HOP_MINT, 0)                    \
 	X(TRANSFER, 17, "transfer", KC_OWNER_LEDGER, KC_OPF_MUTATES,        \

@@ -15,6 +15,9 @@ check "host side of the TAP got its address" \
 	sh -c "ip -4 addr show dev kct0 | grep -q 10.79.0.1/24"
 check "ICMP ping answered on the fast path" ping -c 3 -i 0.2 -W 2 $S
 check "kcctl ping" "$KCCTL" -s $S ping hello
+check "kcctl time: the appliance's clock, within 5 s of the host's" sh -c \
+	"t=\$('$KCCTL' -s $S --json time | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"unix_ns\"])') &&
+	 python3 -c 'import sys,time; sys.exit(abs(int(sys.argv[1]) / 1e9 - time.time()) > 5)' \$t"
 check "kcctl publish" sh -c "'$KCCTL' -s $S publish greetings 'hello world' | grep -q 'offset=0'"
 check "kcctl publish (second)" sh -c "'$KCCTL' -s $S publish greetings 'second' | grep -q 'offset=1'"
 check "kcctl fetch returns both in order" sh -c \

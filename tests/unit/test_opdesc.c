@@ -137,6 +137,8 @@ static void test_op_table_rows(void **state)
 	assert_int_equal(kc_op_info(KC_OP_BALANCE)->owner, KC_OWNER_LEDGER);
 	assert_true(kc_op_info(KC_OP_TRAIL)->flags & KC_OPF_DEFERRED);
 	assert_false(kc_op_mutates(KC_OP_TRAIL));
+	assert_false(kc_op_mutates(KC_OP_TIME));
+	assert_int_equal(kc_op_info(KC_OP_TIME)->owner, KC_OWNER_NONE);
 	assert_false(kc_op_mutates(0));
 	assert_false(kc_op_has_hop(200));
 }
@@ -318,6 +320,21 @@ static void test_ledger_ops(void **state)
 			    "violations=0");
 }
 
+static void test_time_op(void **state)
+{
+	uint8_t r[KC_PAYLOAD_MAX];
+	size_t n;
+
+	(void)state;
+	memset(r, 0, sizeof(r));
+	assert_string_equal(req_text(KC_OP_TIME, r, 0), "");
+	n = kc_enc_u64_reply(r, sizeof(r), 1000000000123ull);
+	assert_int_equal(n, 8);
+	assert_string_equal(reply_text(KC_OP_TIME, r, n, false),
+			    "unix_ns=1000000000123");
+	assert_reply_json(KC_OP_TIME, r, n, "{\"unix_ns\":1000000000123}");
+}
+
 /* --- bad input ----------------------------------------------------------- */
 
 static void test_malformed_payloads_refused(void **state)
@@ -331,8 +348,10 @@ static void test_malformed_payloads_refused(void **state)
 	assert_false(kc_op_request_fields(KC_OP_PUBLISH, p, 3, &f));
 	assert_false(kc_op_request_fields(KC_OP_FETCH, p, (uint32_t)n, &f));
 	assert_false(kc_op_request_fields(KC_OP_AUDIT, p, 1, &f));
+	assert_false(kc_op_request_fields(KC_OP_TIME, p, 1, &f));
 	assert_false(kc_op_reply_fields(KC_OP_COMMIT, p, 1, false, &f));
 	assert_false(kc_op_reply_fields(KC_OP_BALANCE, p, 11, false, &f));
+	assert_false(kc_op_reply_fields(KC_OP_TIME, p, 7, false, &f));
 	/* Not an op: no descriptor, no fields. */
 	assert_false(kc_op_request_fields(99, p, 0, &f));
 	assert_int_equal(f.n, 0);
@@ -376,6 +395,7 @@ int main(void)
 		cmocka_unit_test(test_op_table_rows),
 		cmocka_unit_test(test_queue_ops),
 		cmocka_unit_test(test_ledger_ops),
+		cmocka_unit_test(test_time_op),
 		cmocka_unit_test(test_malformed_payloads_refused),
 		cmocka_unit_test(test_text_is_terminal_safe),
 	};

@@ -137,6 +137,11 @@ static const char vec_transfer_request[] =
 	"2ce4f1ec266167b02e71e24d155b610431bb723a5c8427b5fdedf66601ba8d27"
 	"0000000100000002000200000000000000050000000000000006";
 
+static const char vec_time_reply[] =
+	"4b43010206000000018fd3abc207000000010000000000080000000100000008"
+	"b281841c768a2b7d5d6cb51846c6dd916b59e6389ebbd6efb17be691f95c7bff"
+	"17d4df97915f4fc0";
+
 static const char vec_ping_frame[] =
 	"024b4300000202000000000108004500006100004000401125f00a4d00010a4d"
 	"00029c40ea60004d286f4b43010101000000018fd3abc2000000000100000000"
@@ -361,7 +366,7 @@ static void test_op_and_status_names(void **state)
 	assert_string_equal(kc_op_name(KC_OP_COMMIT), "commit");
 	assert_string_equal(kc_op_name(KC_OP_OFFSET), "offset");
 	assert_null(kc_op_name(0));
-	assert_null(kc_op_name(6));
+	assert_null(kc_op_name(7));
 	assert_null(kc_op_name(255));
 	assert_int_equal(kc_op_from_name("fetch"), KC_OP_FETCH);
 	assert_int_equal(kc_op_from_name("offset"), KC_OP_OFFSET);
@@ -370,7 +375,7 @@ static void test_op_and_status_names(void **state)
 	assert_int_equal(kc_op_from_name(NULL), -1);
 	assert_true(kc_op_known(KC_OP_PING));
 	assert_false(kc_op_known(0));
-	assert_false(kc_op_known(6));
+	assert_false(kc_op_known(7));
 
 	assert_string_equal(kc_status_name(KC_STATUS_OK), "OK");
 	assert_string_equal(kc_status_name(KC_STATUS_QUEUE_FULL),
@@ -1591,6 +1596,26 @@ static void test_vector_transfer_request(void **state)
 	assert_true(kc_list_u64(r.coins, 1) == 6);
 }
 
+static void test_vector_time_reply(void **state)
+{
+	uint8_t buf[KC_DATAGRAM_MAX];
+	uint8_t p[8];
+	struct kc_hdr h;
+	uint64_t unix_ns;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(kc_enc_u64_reply(p, sizeof(p),
+					  (VEC_T0_MS + 7) * 1000000ull), 8);
+	n = c_message(buf, KC_TYPE_REPLY, KC_OP_TIME, KC_STATUS_OK,
+		      VEC_T0_MS + 7, 8, p, 8);
+	check_vector(vec_time_reply, buf, n, KC_TYPE_REPLY, KC_OP_TIME,
+		     KC_STATUS_OK, &h);
+	assert_true(kc_dec_u64_reply(buf + KC_HDR_LEN, h.payload_len,
+				     &unix_ns));
+	assert_true(unix_ns == 1717243200007000000ull);
+}
+
 /* RFC 1071 one's-complement sum, folded (not inverted). */
 static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t n)
 {
@@ -1713,6 +1738,7 @@ int main(void)
 		cmocka_unit_test(test_vector_commit_request),
 		cmocka_unit_test(test_vector_offset_reply),
 		cmocka_unit_test(test_vector_transfer_request),
+		cmocka_unit_test(test_vector_time_reply),
 		cmocka_unit_test(test_vector_ping_frame),
 	};
 

@@ -276,6 +276,36 @@ static void test_retry_gets_the_first_reply(void **state)
 	assert_int_equal(kc_journal_last_seq(ws.j), last);
 }
 
+/* TIME answers the worker's clock; a read: a retry is executed again. */
+static void test_time(void **state)
+{
+	uint64_t ops = st.c[KC_CTR_op_TIME], dups = st.c[KC_CTR_kcp_duplicates];
+	uint64_t unix_ns;
+	enum kc_exec how;
+	struct rte_mbuf *m;
+
+	(void)state;
+	for (int i = 0; i < 2; i++) {
+		m = request(KC_OP_TIME, 60, NULL, 0, &how);
+		if (how == KC_EXEC_HELD)
+			assert_ptr_equal(take_held(), m);
+		assert_int_equal(status_of(m), KC_STATUS_OK);
+		assert_true(kc_dec_u64_reply(t_kcp(m) + KC_HDR_LEN,
+					     kc_get_u32(t_kcp(m) +
+							KC_OFF_PAYLOAD_LEN),
+					     &unix_ns));
+		assert_true(unix_ns == (T0_MS + 60) * 1000000ull);
+		rte_pktmbuf_free(m);
+	}
+	assert_int_equal(st.c[KC_CTR_op_TIME], ops + 2);
+	assert_int_equal(st.c[KC_CTR_kcp_duplicates], dups);
+	m = request(KC_OP_TIME, 61, "x", 1, &how);
+	if (how == KC_EXEC_HELD)
+		assert_ptr_equal(take_held(), m);
+	assert_int_equal(status_of(m), KC_STATUS_BAD_REQUEST);
+	rte_pktmbuf_free(m);
+}
+
 static void test_replay_window(void **state)
 {
 	uint8_t p[KC_PAYLOAD_MAX];
@@ -531,6 +561,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reply_held_until_durable),
 		cmocka_unit_test(test_retry_gets_the_first_reply),
+		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_replay_window),
 		cmocka_unit_test(test_recovery_rebuilds_queues_and_index),
 		cmocka_unit_test(test_forgotten_retry_refused),

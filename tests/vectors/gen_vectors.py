@@ -21,7 +21,7 @@ MAGIC = 0x4B43
 VERSION = 1
 REQUEST, REPLY = 1, 2
 OP = {"ping": 1, "publish": 2, "fetch": 3, "commit": 4, "offset": 5,
-      "transfer": 17}
+      "time": 6, "transfer": 17}
 STATUS_OK, STATUS_QUEUE_FULL = 0, 4
 
 DEV_KEY = b"kingcobra-dev-key-local-only-001"
@@ -98,6 +98,10 @@ def vectors():
               message(REQUEST, OP["transfer"], 0, mid7,
                       struct.pack(">IIH", 1, 2, len(coins)) +
                       b"".join(struct.pack(">Q", c) for c in coins))))
+    mid8 = msg_id(T0_MS + 7, CLIENT_ID, 8)
+    v.append(("time_reply",
+              message(REPLY, OP["time"], STATUS_OK, mid8,
+                      struct.pack(">Q", (T0_MS + 7) * 1000000))))
     return v
 
 
