@@ -24,7 +24,7 @@ static struct {
 	bool running;
 	volatile int quit;
 	uint32_t nb;
-	struct kc_port_state *ps[KC_CFG_PORTS_MAX];
+	struct kc_port_state *ps[KC_PORTS_MAX];
 	struct kc_lcore_stats *st;
 } exc;
 

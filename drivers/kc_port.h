@@ -16,7 +16,7 @@
 #include "kc_config.h"
 
 /* Two arguments per port, two more per exception TAP, and --no-pci. */
-#define KC_PORT_EAL_ARGS_MAX (4u * KC_CFG_PORTS_MAX + 1u)
+#define KC_PORT_EAL_ARGS_MAX (4u * KC_PORTS_MAX + 1u)
 #define KC_PORT_NO_QUEUE UINT16_MAX
 
 struct kc_port_state {

@@ -31,7 +31,7 @@
 #include <jansson.h>
 
 #include "kc_journal.h"
-#include "kc_ledger.h"
+#include "kc_worker.h"
 #include "kc_opdesc.h"
 #include "kc_proto.h"
 #include "kc_proto_json.h"
@@ -455,28 +455,16 @@ static int cmd_dump(const struct shards *s, const struct opts *op)
 	return rc;
 }
 
-/* What verify follows through one shard. */
+/* What verify counts through one shard. */
 struct vshard {
 	uint16_t shard;
-	uint64_t first_seq;
-	bool seen_request;
-	uint64_t req_seq;	/* a REQUEST waiting for its REPLY (0: none) */
-	uint64_t hop_req;	/* a ledger mutation's OK REPLY was read: its
-				 * REQUEST's seq, until its LEDGER record */
-	uint8_t hop_op;
 	uint64_t pairs;
 	uint64_t hops;
 	uint64_t snaps;
 	uint64_t ledger_snaps;
 	uint64_t problems;
-	/* The ledger snapshot being put together, to check it decodes. */
-	uint8_t *snap;
-	uint32_t snap_cap;
-	uint32_t snap_len;
-	uint32_t snap_next;	/* part expected; 0: none under way */
-	uint32_t snap_parts;
-	uint64_t snap_seq0;
 	uint64_t hint;		/* DIR/ledger.snapshot (shard 0), or 0 */
+	const char *hint_path;
 	bool hint_found;
 };
 
@@ -513,131 +501,103 @@ static uint64_t read_hint(const char *path)
 	return v;
 }
 
-/* A SNAPSHOT part: it must decode, and a complete ledger snapshot must
- * decode as one (recovery restores or checks every one). */
-static void verify_snapshot(struct vshard *v, const struct kc_jrec *h,
-			    const uint8_t *p, const struct kc_jpos *pos)
+/* A whole snapshot: a ledger one must decode (recovery restores or
+ * checks every one). */
+static void verify_snapshot(struct vshard *v, const struct kc_jitem *it)
 {
 	uint8_t digest[KC_LEDGER_DIGEST_LEN];
-	struct kc_jsnap sh;
-	uint32_t chunk;
 
-	if (!kc_jsnap_decode(p, h->payload_len, &sh)) {
-		problem(v, h, pos, "a SNAPSHOT part that does not decode");
-		v->snap_next = 0;
+	v->snaps++;
+	if (it->snap_kind != KC_JSNAP_LEDGER)
 		return;
-	}
-	if (sh.part + 1 == sh.parts) {
-		v->snaps++;
-		v->ledger_snaps += sh.kind == KC_JSNAP_LEDGER;
-	}
-	if (sh.kind != KC_JSNAP_LEDGER) {
-		v->snap_next = 0;
-		return;
-	}
-	if (sh.part == 0) {
-		if (sh.total_len > v->snap_cap) {
-			uint8_t *b = realloc(v->snap, sh.total_len);
-
-			if (b == NULL) {
-				printf("shard %u: seq %" PRIu64 ": no memory "
-				       "for a %u-byte ledger snapshot: not "
-				       "checked\n", v->shard, h->seq,
-				       sh.total_len);
-				v->snap_next = 0;
-				return;
-			}
-			v->snap = b;
-			v->snap_cap = sh.total_len;
-		}
-		v->snap_seq0 = h->seq;
-		v->snap_len = 0;
-		v->snap_parts = sh.parts;
-	} else if (sh.part != v->snap_next || h->ref != v->snap_seq0 ||
-		   sh.parts != v->snap_parts) {
-		/* Not the one under way: recovery leaves it out. */
-		v->snap_next = 0;
-		return;
-	}
-	chunk = h->payload_len - KC_JSNAP_HDR_LEN;
-	if (chunk > sh.total_len - v->snap_len) {
-		problem(v, h, pos, "ledger snapshot parts longer than it says");
-		v->snap_next = 0;
-		return;
-	}
-	memcpy(v->snap + v->snap_len, p + KC_JSNAP_HDR_LEN, chunk);
-	v->snap_len += chunk;
-	v->snap_next = sh.part + 1;
-	if (v->snap_next < sh.parts)
-		return;
-	v->snap_next = 0;
-	v->hint_found = v->hint_found || v->snap_seq0 == v->hint;
-	if (v->snap_len != sh.total_len)
-		problem(v, h, pos, "a ledger snapshot shorter than it says");
-	else if (!kc_ledger_snapshot_digest(v->snap, v->snap_len, digest))
-		problem(v, h, pos, "the ledger snapshot from seq %" PRIu64
-			" does not decode", v->snap_seq0);
+	v->ledger_snaps++;
+	v->hint_found = v->hint_found || it->snap_seq0 == v->hint;
+	if (!kc_ledger_snapshot_digest(it->snap, it->snap_len, digest))
+		problem(v, &it->rec.h, &it->rec.pos, "the ledger snapshot "
+			"from seq %" PRIu64 " does not decode", it->snap_seq0);
 }
 
-/* A LEDGER record: right after the OK REPLY of a ledger mutation, seq =
- * its REQUEST's + 2, ref = its REQUEST's, and a hop of that op's kind. */
-static void verify_ledger(struct vshard *v, const struct kc_jrec *h,
-			  const uint8_t *p, const struct kc_jpos *pos)
+/* A LEDGER record: a hop of the kind its op makes. */
+static void verify_hop(struct vshard *v, const struct kc_jmsg *m)
 {
 	struct kc_hoprec r;
 
 	v->hops++;
-	if (v->hop_req == 0) {
-		/* (Retention deletes whole segments: the first LEDGER record
-		 * left may have lost its REQUEST and REPLY.) */
-		if (v->first_seq == 1 || v->seen_request)
-			problem(v, h, pos, "a LEDGER record that follows no "
-				"successful ledger REPLY");
-	} else if (h->ref != v->hop_req || h->seq != kc_jrec_hop_seq(v->hop_req)) {
-		problem(v, h, pos, "a LEDGER record (ref %" PRIu64 ") that "
-			"does not follow its REQUEST (seq %" PRIu64 ") and "
-			"REPLY", h->ref, v->hop_req);
-	} else if (h->op != v->hop_op) {
-		problem(v, h, pos, "a LEDGER record of op %u after a REPLY of "
-			"op %u", h->op, v->hop_op);
-	}
-	v->hop_req = 0;
-	if (!kc_hoprec_decode(p, h->payload_len, &r))
-		problem(v, h, pos, "a LEDGER record whose hop does not "
-			"decode");
-	else if (!kc_op_has_hop(h->op) ||
-		 r.kind != kc_op_info(h->op)->hop_kind)
-		problem(v, h, pos, "a LEDGER record of op %u holding a %s hop",
-			h->op, kc_hop_kind_name(r.kind));
+	if (!kc_hoprec_decode(m->p, m->h.payload_len, &r))
+		problem(v, &m->h, &m->pos, "a LEDGER record whose hop does "
+			"not decode");
+	else if (!kc_op_has_hop(m->h.op) ||
+		 r.kind != kc_op_info(m->h.op)->hop_kind)
+		problem(v, &m->h, &m->pos, "a LEDGER record of op %u holding "
+			"a %s hop", m->h.op, kc_hop_kind_name(r.kind));
 }
 
-/* A REQUEST or REPLY: a KCP message, and REQUEST/REPLY pairs. */
-static void verify_kcp(struct vshard *v, const struct kc_jrec *h,
-		       const uint8_t *p, const struct kc_jpos *pos)
+/* One shard by the journal's reading rules (kc_jwalk): 0, or -1 when out
+ * of memory. */
+static int verify_shard(struct vshard *v, struct kc_jreader *r)
 {
-	struct kc_hdr kh;
+	struct kc_jwalk *w = kc_jwalk_open(r, UINT32_MAX);
+	struct kc_jitem *it = malloc(sizeof(*it));
+	const struct kc_jreader_end *e;
+	struct kc_jpos upos;
+	uint64_t useq, first;
 
-	if (kc_jrec_kcp_decode(h, p, &kh) != KC_PARSE_OK)
-		problem(v, h, pos, "does not hold a KCP message");
-	else if (h->type == KC_JREC_REQUEST && v->req_seq != 0)
-		problem(v, h, pos, "REQUEST follows a REQUEST without REPLY");
-	else if (h->type == KC_JREC_REPLY && h->ref != v->req_seq &&
-		 !(v->first_seq > 1 && v->pairs == 0 && v->req_seq == 0))
-		/* (Retention deletes whole segments: the first REPLY left
-		 * may have lost its REQUEST.) */
-		problem(v, h, pos, "REPLY does not answer the REQUEST before "
-			"it");
-	if (h->type == KC_JREC_REQUEST) {
-		v->req_seq = h->seq;
-		v->seen_request = true;
-		return;
+	if (w == NULL || it == NULL) {
+		kc_jwalk_close(w);
+		free(it);
+		return -1;
 	}
-	v->req_seq = 0;
-	v->pairs++;
-	if (h->status == KC_STATUS_OK && kc_op_has_hop(h->op)) {
-		v->hop_req = h->ref;
-		v->hop_op = h->op;
+	while (kc_jwalk_next(w, it)) {
+		switch (it->kind) {
+		case KC_JITEM_PAIR:
+			v->pairs++;
+			if (it->has_hop)
+				verify_hop(v, &it->hop);
+			break;
+		case KC_JITEM_SNAPSHOT:
+			verify_snapshot(v, it);
+			break;
+		case KC_JITEM_HEADLESS:
+			/* Its REQUEST went with a segment retention
+			 * deleted. */
+			if (it->rec.h.type == KC_JREC_LEDGER)
+				verify_hop(v, &it->rec);
+			else
+				v->pairs++;
+			break;
+		case KC_JITEM_PROBLEM:
+			problem(v, &it->rec.h, &it->rec.pos, "%s", it->text);
+			break;
+		}
 	}
+	e = kc_jreader_end(r);
+	first = kc_jwalk_first_seq(w);
+	printf("shard %u: %" PRIu64 " records in %" PRIu64 " segment(s)"
+	       " from seq %" PRIu64 "%s, %" PRIu64 " request/reply "
+	       "pairs, %" PRIu64 " ledger hop(s), %" PRIu64
+	       " snapshot(s) (%" PRIu64 " of the ledger), end %s: %s\n",
+	       v->shard, e->records, e->segments, first,
+	       first > 1 ? " (the start went to retention)" : "",
+	       v->pairs, v->hops, v->snaps, v->ledger_snaps,
+	       end_name(e->how), e->detail);
+	if (kc_jwalk_unanswered(w, &upos, &useq))
+		printf("shard %u: the last REQUEST (seq %" PRIu64 ") has no "
+		       "REPLY (or, a ledger mutation, no LEDGER record): it "
+		       "was never answered, and recovery cuts it\n", v->shard,
+		       useq);
+	/* Recovery starts the ledger from the snapshot the hint names,
+	 * unless retention deleted it. */
+	if (v->hint != 0 && v->hint >= first && !v->hint_found) {
+		printf("shard 0: %s names seq %" PRIu64 ", which is not the "
+		       "first part of a complete ledger snapshot in the shard: "
+		       "recovery refuses to start (remove that file to replay "
+		       "the ledger from the journal's start)\n", v->hint_path,
+		       v->hint);
+		v->problems++;
+	}
+	kc_jwalk_close(w);
+	free(it);
+	return 0;
 }
 
 static int cmd_verify(const struct shards *s, const struct opts *op)
@@ -650,65 +610,18 @@ static int cmd_verify(const struct shards *s, const struct opts *op)
 		struct vshard v = {
 			.shard = s->id[i],
 			.hint = s->id[i] == 0 ? hint : 0,
+			.hint_path = s->hint_path,
 		};
-		const struct kc_jreader_end *e;
-		struct kc_jrec h;
-		const uint8_t *p;
-		struct kc_jpos pos;
 
 		if (r == NULL)
 			return EXIT_BAD;
-		while (kc_jreader_next(r, &h, &p, &pos)) {
-			if (v.first_seq == 0)
-				v.first_seq = h.seq;
-			if (v.hop_req != 0 && h.type != KC_JREC_LEDGER) {
-				problem(&v, &h, &pos, "the LEDGER record of "
-					"the ledger REQUEST at seq %" PRIu64
-					" is missing", v.hop_req);
-				v.hop_req = 0;
-			}
-			if (h.type == KC_JREC_SNAPSHOT) {
-				verify_snapshot(&v, &h, p, &pos);
-				continue;
-			}
-			v.snap_next = 0; /* the parts are consecutive */
-			if (h.type == KC_JREC_LEDGER)
-				verify_ledger(&v, &h, p, &pos);
-			else
-				verify_kcp(&v, &h, p, &pos);
+		if (verify_shard(&v, r) != 0) {
+			fprintf(stderr, "kcq: out of memory\n");
+			kc_jreader_close(r);
+			return EXIT_BAD;
 		}
-		e = kc_jreader_end(r);
-		printf("shard %u: %" PRIu64 " records in %" PRIu64 " segment(s)"
-		       " from seq %" PRIu64 "%s, %" PRIu64 " request/reply "
-		       "pairs, %" PRIu64 " ledger hop(s), %" PRIu64
-		       " snapshot(s) (%" PRIu64 " of the ledger), end %s: %s\n",
-		       v.shard, e->records, e->segments, v.first_seq,
-		       v.first_seq > 1 ? " (the start went to retention)" : "",
-		       v.pairs, v.hops, v.snaps, v.ledger_snaps,
-		       end_name(e->how), e->detail);
-		if (v.req_seq != 0)
-			printf("shard %u: the last REQUEST (seq %" PRIu64 ") "
-			       "has no REPLY: it was never answered, and "
-			       "recovery cuts it\n", v.shard, v.req_seq);
-		if (v.hop_req != 0)
-			printf("shard %u: the last ledger REPLY (of the "
-			       "REQUEST at seq %" PRIu64 ") has no LEDGER "
-			       "record: it was never answered, and recovery "
-			       "cuts it\n", v.shard, v.hop_req);
-		/* Recovery starts the ledger from the snapshot the hint
-		 * names, unless retention deleted it. */
-		if (v.hint != 0 && v.hint >= v.first_seq && !v.hint_found) {
-			printf("shard 0: %s names seq %" PRIu64 ", which is "
-			       "not the first part of a complete ledger "
-			       "snapshot in the shard: recovery refuses to "
-			       "start (remove that file to replay the ledger "
-			       "from the journal's start)\n", s->hint_path,
-			       v.hint);
-			v.problems++;
-		}
-		if (end_bad(e) || v.problems != 0)
+		if (end_bad(kc_jreader_end(r)) || v.problems != 0)
 			rc = EXIT_BAD;
-		free(v.snap);
 		kc_jreader_close(r);
 	}
 	printf("%s\n", rc == 0 ? "journal OK" : "journal CORRUPT");
@@ -963,42 +876,50 @@ static int trail_scan(const char *path, const struct opts *op, uint64_t coin,
 		      struct trail_scan *t)
 {
 	struct kc_jreader *r = open_reader(path, op->torn_limit);
+	struct kc_jwalk *w = r != NULL ? kc_jwalk_open(r, UINT32_MAX) : NULL;
+	struct kc_jitem *it = malloc(sizeof(*it));
 	struct kc_ledger_snap_info li;
 	struct kc_hoprec hr;
-	struct kc_jsnap sh;
-	struct kc_jrec h;
-	const uint8_t *p;
-	struct kc_jpos pos;
 	int rc = 0;
 
-	if (r == NULL)
+	if (r == NULL || w == NULL || it == NULL) {
+		if (r != NULL)
+			fprintf(stderr, "kcq: out of memory\n");
+		kc_jwalk_close(w);
+		kc_jreader_close(r);
+		free(it);
 		return EXIT_BAD;
-	while (kc_jreader_next(r, &h, &p, &pos)) {
-		const uint8_t *q = p + KC_JSNAP_HDR_LEN;
+	}
+	/* By the reading rules (kc_jwalk): hops with their requests, and
+	 * whole ledger snapshots. */
+	while (kc_jwalk_next(w, it)) {
+		const struct kc_jmsg *hop = it->kind == KC_JITEM_PAIR &&
+			it->has_hop ? &it->hop :
+			it->kind == KC_JITEM_HEADLESS &&
+			it->rec.h.type == KC_JREC_LEDGER ? &it->rec : NULL;
 
-		if (t->first_seq == 0)
-			t->first_seq = h.seq;
-		if (h.type == KC_JREC_LEDGER &&
-		    kc_hoprec_decode(p, h.payload_len, &hr) &&
+		if (hop != NULL && kc_hoprec_decode(hop->p, hop->h.payload_len,
+						    &hr) &&
 		    hop_names(&hr, coin, t))
-			t->last_hop = h.seq;
+			t->last_hop = hop->h.seq;
 		/* A ledger snapshot's next_coin: the ids made before it. */
-		if (h.type == KC_JREC_SNAPSHOT &&
-		    kc_jsnap_decode(p, h.payload_len, &sh) &&
-		    sh.kind == KC_JSNAP_LEDGER && sh.part == 0 &&
-		    kc_ledger_snapshot_info(q, h.payload_len -
-					    KC_JSNAP_HDR_LEN, &li)) {
+		if (it->kind == KC_JITEM_SNAPSHOT &&
+		    it->snap_kind == KC_JSNAP_LEDGER &&
+		    kc_ledger_snapshot_info(it->snap, it->snap_len, &li)) {
 			t->ledger_snapshot = true;
 			if (li.next_coin > t->known)
 				t->known = li.next_coin;
 		}
 	}
+	t->first_seq = kc_jwalk_first_seq(w);
 	if (end_bad(kc_jreader_end(r))) {
 		fprintf(stderr, "kcq: shard 0: %s (the trail may go on past "
 			"it)\n", kc_jreader_end(r)->detail);
 		rc = EXIT_BAD;
 	}
+	kc_jwalk_close(w);
 	kc_jreader_close(r);
+	free(it);
 	return rc;
 }
 

@@ -32,6 +32,7 @@
 #include "kc_pipeline.h"
 #include "kc_port.h"
 #include "kc_preflight.h"
+#include "kc_recovery.h"
 #include "kc_stats.h"
 
 #define EXIT_START 1
@@ -203,19 +204,20 @@ static void print_journal_counters(FILE *f, const struct kc_pipeline *p)
 		"bytes of segments deleted by retention",
 		"failed journal writes or syncs",
 	};
-	struct kc_journal_stats js;
+	static struct kc_pipeline_sample ps;
+	const struct kc_journal_stats *js = &ps.journal;
 	uint64_t v[9];
 
-	kc_pipeline_journal_stats(p, &js);
-	v[0] = js.groups;
-	v[1] = js.bytes_written;
-	v[2] = js.fsyncs;
-	v[3] = js.group_records_max;
-	v[4] = js.fsync_ns_max / 1000;
-	v[5] = js.segments_created;
-	v[6] = js.segments_deleted;
-	v[7] = js.bytes_deleted;
-	v[8] = js.write_errors;
+	kc_pipeline_sample(p, &ps);
+	v[0] = js->groups;
+	v[1] = js->bytes_written;
+	v[2] = js->fsyncs;
+	v[3] = js->group_records_max;
+	v[4] = js->fsync_ns_max / 1000;
+	v[5] = js->segments_created;
+	v[6] = js->segments_deleted;
+	v[7] = js->bytes_deleted;
+	v[8] = js->write_errors;
 	for (unsigned int i = 0; i < 9; i++) {
 		static const char *const name[] = {
 			"journal_groups", "journal_bytes", "journal_fsyncs",
@@ -231,20 +233,22 @@ static void print_journal_counters(FILE *f, const struct kc_pipeline *p)
 
 static void print_ledger(FILE *f, const struct kc_pipeline *p)
 {
-	struct kc_ledger_summary s;
+	static struct kc_pipeline_sample ps;
+	const struct kc_ledger_summary *ls = &ps.ledger_sum;
 
-	if (!kc_pipeline_ledger_summary(p, &s))
+	kc_pipeline_sample(p, &ps);
+	if (!ps.ledger)
 		return;
 	fprintf(f, "  %-20s %20u  accounts holding or having held coins\n"
 		"  %-20s %20llu  LIVE coins\n"
 		"  %-20s %20llu  DEAD coins not reaped yet\n"
 		"  %-20s %20llu  minted - burnt\n"
 		"  %-20s %20llu  ledger mutations since start\n",
-		"ledger_accounts", s.accounts, "ledger_live_coins",
-		(unsigned long long)s.live_coins, "ledger_dead_coins",
-		(unsigned long long)s.dead_coins, "ledger_supply",
-		(unsigned long long)s.supply, "ledger_mutations",
-		(unsigned long long)s.mutations);
+		"ledger_accounts", ls->accounts, "ledger_live_coins",
+		(unsigned long long)ls->live_coins, "ledger_dead_coins",
+		(unsigned long long)ls->dead_coins, "ledger_supply",
+		(unsigned long long)ls->supply, "ledger_mutations",
+		(unsigned long long)ls->mutations);
 }
 
 static void print_counters(FILE *f, const char *title,
@@ -514,9 +518,9 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct hugefiles huge;
-	struct kc_port_state ports[KC_CFG_PORTS_MAX];
-	struct kc_pipeline_port pports[KC_CFG_PORTS_MAX];
-	struct kc_admin_port aports[KC_CFG_PORTS_MAX];
+	struct kc_port_state ports[KC_PORTS_MAX];
+	struct kc_rx_port pports[KC_PORTS_MAX];
+	struct kc_admin_port aports[KC_PORTS_MAX];
 	struct kc_admin *admin = NULL;
 	const char *config_path = NULL;
 	const char *journal_dir = NULL;
@@ -525,7 +529,7 @@ int main(int argc, char **argv)
 	static struct kc_config cfg;
 	static struct eal_args eal;
 	struct rte_mempool *pools[RTE_MAX_NUMA_NODES] = { NULL };
-	struct rte_mempool *port_mp[KC_CFG_PORTS_MAX];
+	struct rte_mempool *port_mp[KC_PORTS_MAX];
 	uint16_t nb_rxq, nb_txq;
 	bool check_only = false, check_host = false;
 	char err[512];
@@ -656,6 +660,18 @@ int main(int argc, char **argv)
 	if (pipeline == NULL) {
 		fprintf(stderr, "kingcobra: %s\n", err);
 		goto fail_ports;
+	}
+	if (cfg.journal.dir[0] != '\0') {
+		struct kc_worker_state *ws[KC_WORKERS_MAX];
+		uint32_t n = kc_pipeline_worker_states(pipeline, ws,
+						       KC_WORKERS_MAX);
+
+		if (kc_recover_workers(&cfg, ws, n, (int)rte_socket_id(), err,
+				       sizeof(err)) != 0) {
+			fprintf(stderr, "kingcobra: %s\n", err);
+			kc_pipeline_free(pipeline);
+			goto fail_ports;
+		}
 	}
 	rc = kc_pipeline_launch(pipeline);
 	if (rc != 0) {

@@ -85,19 +85,31 @@ static double per_s(uint64_t now, uint64_t before, double dt)
 	return dt > 0 && now >= before ? (double)(now - before) / dt : 0;
 }
 
+/* The pipeline's sample: on the heap, it is large for a thread's stack. */
+static struct kc_pipeline_sample *pipeline_sample(const struct kc_admin *a)
+{
+	struct kc_pipeline_sample *ps = malloc(sizeof(*ps));
+
+	if (ps != NULL)
+		kc_pipeline_sample(a->c.p, ps);
+	return ps;
+}
+
 static void take(struct kc_admin *a, struct kc_admin_sample *s)
 {
 	const struct kc_admin_ctx *c = &a->c;
-	struct kc_lcore_info li[KC_ADMIN_LCORES_MAX];
+	struct kc_pipeline_sample *ps = pipeline_sample(a);
+	const struct kc_lcore_info *li;
 
 	memset(s, 0, sizeof(*s));
 	s->t_ns = clock_ns(CLOCK_MONOTONIC);
 	s->wall_ns = clock_ns(CLOCK_REALTIME);
 	kc_stats_sum(s->counters);
 	kc_stats_lat_sum(s->lat);
-	s->nb_lcores = kc_pipeline_lcores(c->p, li, KC_ADMIN_LCORES_MAX);
-	if (s->nb_lcores > KC_ADMIN_LCORES_MAX)
-		s->nb_lcores = KC_ADMIN_LCORES_MAX;
+	if (ps == NULL)
+		return;
+	li = ps->lcores;
+	s->nb_lcores = RTE_MIN(ps->nb_lcores, KC_LCORES_MAX);
 	for (uint32_t i = 0; i < s->nb_lcores; i++) {
 		struct kc_admin_lcore *l = &s->lcores[i];
 		const volatile uint64_t *ctr = kc_stats[li[i].lcore_id].c;
@@ -124,10 +136,33 @@ static void take(struct kc_admin *a, struct kc_admin_sample *s)
 			s->ports[i].speed_mbps = link.link_speed;
 		}
 	}
-	s->nb_shards = kc_pipeline_shards(c->p, s->shards, KC_CFG_WORKERS_MAX);
-	s->ledger = kc_pipeline_ledger_summary(c->p, &s->ledger_sum);
-	s->draining = kc_pipeline_draining(c->p);
-	s->in_flight = kc_pipeline_in_flight(c->p);
+	s->nb_shards = ps->nb_workers;
+	memcpy(s->shards, ps->shards, sizeof(s->shards));
+	s->ledger = ps->ledger;
+	s->ledger_sum = ps->ledger_sum;
+	s->draining = ps->draining;
+	s->in_flight = ps->in_flight;
+	free(ps);
+}
+
+/* The number of workers and the requests on their way (UINT64_MAX: the
+ * sample could not be taken). */
+static uint32_t workers(const struct kc_admin *a)
+{
+	struct kc_pipeline_sample *ps = pipeline_sample(a);
+	uint32_t n = ps != NULL ? ps->nb_workers : 0;
+
+	free(ps);
+	return n;
+}
+
+static uint64_t in_flight(const struct kc_admin *a)
+{
+	struct kc_pipeline_sample *ps = pipeline_sample(a);
+	uint64_t n = ps != NULL ? ps->in_flight : UINT64_MAX;
+
+	free(ps);
+	return n;
 }
 
 /* Rates against the previous sample, and events worth telling. */
@@ -293,7 +328,7 @@ static json_t *queues_json(struct kc_admin *a)
 	for (uint32_t i = 0; i < mq; i++)
 		q[i].consumers = cons + (size_t)i * mc;
 	pthread_mutex_lock(&a->ctl_lock);
-	for (uint32_t w = 0; rc == 0 && w < kc_pipeline_workers(a->c.p); w++) {
+	for (uint32_t w = 0, n = workers(a); rc == 0 && w < n; w++) {
 		*msg = (struct kc_ctl){
 			.op = KC_CTL_QUEUES, .queues = q, .max_queues = mq,
 			.max_consumers = mc,
@@ -401,7 +436,7 @@ static json_t *action_audit(struct kc_admin *a, int *status)
 
 static json_t *action_snapshot(struct kc_admin *a, int *status)
 {
-	uint32_t n = kc_pipeline_workers(a->c.p), done = 0;
+	uint32_t n = workers(a), done = 0;
 
 	pthread_mutex_lock(&a->ctl_lock);
 	for (uint32_t w = 0; w < n; w++) {
@@ -435,7 +470,7 @@ static json_t *action_drain(struct kc_admin *a, int *status)
 	/* A burst already read but not yet handed over is in no count:
 	 * give the RX lcores a moment first. */
 	usleep(10000);
-	while ((left = kc_pipeline_in_flight(a->c.p)) != 0 &&
+	while ((left = in_flight(a)) != 0 &&
 	       clock_ns(CLOCK_MONOTONIC) - t0 < DRAIN_WAIT_MS * 1000000ull)
 		usleep(1000);
 	waited_ms = (clock_ns(CLOCK_MONOTONIC) - t0) / 1000000u;

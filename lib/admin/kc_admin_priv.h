@@ -14,7 +14,6 @@
 #include "kc_admin.h"
 #include "kc_stats.h"
 
-#define KC_ADMIN_LCORES_MAX KC_CFG_LCORES_MAX
 #define KC_ADMIN_QUEUES_MAX 16u	/* per port, shown one by one */
 
 struct kc_admin_lcore {
@@ -46,11 +45,11 @@ struct kc_admin_sample {
 	uint64_t counters[KC_CTR_COUNT];
 	uint64_t lat[KC_LAT_BUCKETS];
 	uint32_t nb_lcores;
-	struct kc_admin_lcore lcores[KC_ADMIN_LCORES_MAX];
+	struct kc_admin_lcore lcores[KC_LCORES_MAX];
 	uint16_t nb_ports;
-	struct kc_admin_port_sample ports[KC_CFG_PORTS_MAX];
+	struct kc_admin_port_sample ports[KC_PORTS_MAX];
 	uint32_t nb_shards;
-	struct kc_shard_info shards[KC_CFG_WORKERS_MAX];
+	struct kc_shard_info shards[KC_WORKERS_MAX];
 	bool ledger;
 	struct kc_ledger_summary ledger_sum;
 	bool draining;

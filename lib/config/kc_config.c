@@ -133,7 +133,7 @@ static const struct field eal_fields[] = {
 	  .expect = "EAL lcore ids 0..63: \"0-1\", \"0,2,4\" or "
 		    "\"0@0,(1-2)@1\"" },
 	[EAL_MAIN_LCORE] = { "main_lcore", F_U32, .off = C(eal.main_lcore), .min = 0,
-	  .max = KC_CFG_LCORES_MAX - 1, .expect = "an lcore id of eal.lcores" },
+	  .max = KC_LCORES_MAX - 1, .expect = "an lcore id of eal.lcores" },
 	[EAL_MEMORY_MB] = { "memory_mb", F_U32, .off = C(eal.memory_mb), .min = 64,
 	  .max = 1u << 20, .expect = "megabytes for the EAL, 64..1048576" },
 	[EAL_HUGEPAGES] = { "hugepages", F_BOOL, .off = C(eal.hugepages) },
@@ -223,13 +223,13 @@ static const struct field port_fields[] = {
 
 static const struct field pipeline_fields[] = {
 	[PL_RX_LCORES] = { "rx_lcores", F_LCORE_LIST, .off = C(pipeline.lcores.rx),
-	  .aux = C(pipeline.lcores.rx_count), .size = KC_CFG_LCORES_MAX,
+	  .aux = C(pipeline.lcores.rx_count), .size = KC_LCORES_MAX,
 	  .expect = "a list of lcore ids, e.g. [1]" },
 	[PL_WORKER_LCORES] = { "worker_lcores", F_LCORE_LIST, .off = C(pipeline.lcores.worker),
-	  .aux = C(pipeline.lcores.worker_count), .size = KC_CFG_WORKERS_MAX,
+	  .aux = C(pipeline.lcores.worker_count), .size = KC_WORKERS_MAX,
 	  .expect = "a list of at most 16 lcore ids, e.g. [1]" },
 	[PL_BURST] = { "burst", F_U32, .off = C(pipeline.burst), .min = 1,
-	  .max = KC_CFG_BURST_MAX, .expect = "packets per burst, 1..256" },
+	  .max = KC_BURST_MAX, .expect = "packets per burst, 1..256" },
 	[PL_RING_SIZE] = { "ring_size", F_U32_POW2, .off = C(pipeline.ring_size), .min = 64,
 	  .max = 1u << 20, .expect = "a power of two, 64..1048576" },
 	[PL_IDLE] = { "idle", F_ENUM, .off = C(pipeline.idle), .names = idle_names },
@@ -401,8 +401,8 @@ struct parser {
 	struct kc_config *cfg;
 	const yaml_node_t *root;
 	struct seen top, eal, pipeline, mempool, journal, ledger, admin;
-	const yaml_node_t *port_map[KC_CFG_PORTS_MAX];
-	struct seen port[KC_CFG_PORTS_MAX];
+	const yaml_node_t *port_map[KC_PORTS_MAX];
+	struct seen port[KC_PORTS_MAX];
 };
 
 static int fail_at(struct parser *ps, yaml_mark_t mark, const char *fmt, ...)
@@ -730,7 +730,7 @@ bad:
 static int parse_eal_lcores(struct parser *ps, const yaml_node_t *n,
 			    const struct field *f, char *out)
 {
-	struct kc_cpuset cpus[KC_CFG_LCORES_MAX]; /* 8 KiB */
+	struct kc_cpuset cpus[KC_LCORES_MAX]; /* 8 KiB */
 	uint64_t set = 0;
 	int rc;
 
@@ -739,16 +739,16 @@ static int parse_eal_lcores(struct parser *ps, const yaml_node_t *n,
 	rc = kc_lcores_parse(out, cpus);
 	if (rc == -ERANGE)
 		return FAIL(ps, n, "'%s' names an lcore id above %u: '%s' "
-			    "(expected %s)", f->key, KC_CFG_LCORES_MAX - 1,
+			    "(expected %s)", f->key, KC_LCORES_MAX - 1,
 			    out, f->expect);
 	if (rc == -EOVERFLOW)
 		return FAIL(ps, n, "'%s' names a CPU id above %u: '%s' "
-			    "(expected %s)", f->key, KC_CFG_CPUS_MAX - 1,
+			    "(expected %s)", f->key, KC_CPUS_MAX - 1,
 			    out, f->expect);
 	if (rc != 0)
 		return FAIL(ps, n, "bad lcore list for '%s': '%s' (expected "
 			    "%s)", f->key, out, f->expect);
-	for (uint32_t l = 0; l < KC_CFG_LCORES_MAX; l++)
+	for (uint32_t l = 0; l < KC_LCORES_MAX; l++)
 		if (!kc_cpuset_empty(&cpus[l]))
 			set |= 1ull << l;
 	ps->cfg->eal.lcore_set = set;
@@ -761,7 +761,7 @@ static int parse_lcore_list(struct parser *ps, const yaml_node_t *n,
 {
 	const struct field item = {
 		.key = f->key, .type = F_U32, .min = 0,
-		.max = KC_CFG_LCORES_MAX - 1, .expect = "an lcore id, 0..63",
+		.max = KC_LCORES_MAX - 1, .expect = "an lcore id, 0..63",
 	};
 	char b[80];
 	uint64_t dup = 0;
@@ -1114,9 +1114,9 @@ static int walk_ports(struct parser *ps, const yaml_node_t *n,
 		uint32_t i = cfg->port_count;
 		char where[32];
 
-		if (i >= KC_CFG_PORTS_MAX)
+		if (i >= KC_PORTS_MAX)
 			return FAIL(ps, pn, "too many ports (expected at most "
-				    "%u)", KC_CFG_PORTS_MAX);
+				    "%u)", KC_PORTS_MAX);
 		port_defaults(&cfg->ports[i]);
 		snprintf(where, sizeof(where), "ports[%u]", i);
 		if (pn->type != YAML_MAPPING_NODE)

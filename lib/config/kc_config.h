@@ -14,16 +14,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kc_limits.h"
+
+/* The config's own sizes; the limits other libraries share (ports,
+ * lcores, workers, burst) are lib/limits/kc_limits.h's. */
 #define KC_CFG_PATH_MAX 256u
 #define KC_CFG_NAME_MAX 32u
-#define KC_CFG_PORTS_MAX 8u
-#define KC_CFG_LCORES_MAX 64u	  /* EAL lcore ids 0..63 */
-#define KC_CFG_CPUS_MAX 1024u	  /* CPU ids 0..1023 (glibc's CPU_SETSIZE) */
 #define KC_CFG_EAL_EXTRA_MAX 16u
 #define KC_CFG_ARG_MAX 256u
 #define KC_CFG_ERR_MAX 512u
-#define KC_CFG_WORKERS_MAX 16u	  /* worker lcores (queue shards) */
-#define KC_CFG_BURST_MAX 256u	  /* packets per burst */
 #define KC_CFG_IFNAME_MAX 15u	  /* Linux interface names (IFNAMSIZ - 1) */
 /* DPDK's RTE_PKTMBUF_HEADROOM (checked where DPDK is included): an mbuf's
  * data room must hold it and a whole frame, as segmented frames are dropped. */
@@ -106,9 +105,9 @@ struct kc_port_cfg {
  * them run-to-completion (RX, execute, TX in one loop, no ring between). */
 struct kc_lcore_map {
 	uint32_t rx_count;
-	uint32_t rx[KC_CFG_LCORES_MAX];
+	uint32_t rx[KC_LCORES_MAX];
 	uint32_t worker_count;
-	uint32_t worker[KC_CFG_LCORES_MAX];
+	uint32_t worker[KC_LCORES_MAX];
 };
 
 struct kc_config {
@@ -132,7 +131,7 @@ struct kc_config {
 	} eal;
 
 	uint32_t port_count;
-	struct kc_port_cfg ports[KC_CFG_PORTS_MAX];
+	struct kc_port_cfg ports[KC_PORTS_MAX];
 
 	struct {
 		struct kc_lcore_map lcores;
@@ -210,7 +209,7 @@ extern const size_t kc_default_config_yaml_len;
 
 /* A set of CPU ids. */
 struct kc_cpuset {
-	uint64_t w[KC_CFG_CPUS_MAX / 64u];
+	uint64_t w[KC_CPUS_MAX / 64u];
 };
 
 static inline void kc_cpuset_add(struct kc_cpuset *s, uint32_t cpu)
@@ -225,7 +224,7 @@ static inline bool kc_cpuset_has(const struct kc_cpuset *s, uint32_t cpu)
 
 static inline bool kc_cpuset_empty(const struct kc_cpuset *s)
 {
-	for (uint32_t i = 0; i < KC_CFG_CPUS_MAX / 64u; i++)
+	for (uint32_t i = 0; i < KC_CPUS_MAX / 64u; i++)
 		if (s->w[i] != 0)
 			return false;
 	return true;
@@ -235,7 +234,7 @@ static inline bool kc_cpuset_empty(const struct kc_cpuset *s)
  * A kernel CPU list ("0-3,8,10-11", as in eal.lcores and sysfs) at *s,
  * added to out; *s advances to the first character that does not continue
  * it. 0, -EINVAL (not a list, or a range backwards) or -ERANGE (a CPU id
- * of KC_CFG_CPUS_MAX or more).
+ * of KC_CPUS_MAX or more).
  */
 int kc_cpulist_parse(const char **s, struct kc_cpuset *out);
 
@@ -247,10 +246,10 @@ int kc_cpulist_parse(const char **s, struct kc_cpuset *out);
  * without '@' lets each lcore of the group float over the group's ids as
  * CPUs; "...@CPUS" puts every lcore of the element on CPUS. Empty for the
  * lcore ids the list does not name. 0, -EINVAL (bad syntax), -ERANGE (an
- * lcore id of KC_CFG_LCORES_MAX or more) or -EOVERFLOW (a CPU id of
- * KC_CFG_CPUS_MAX or more).
+ * lcore id of KC_LCORES_MAX or more) or -EOVERFLOW (a CPU id of
+ * KC_CPUS_MAX or more).
  */
-int kc_lcores_parse(const char *s, struct kc_cpuset cpus[KC_CFG_LCORES_MAX]);
+int kc_lcores_parse(const char *s, struct kc_cpuset cpus[KC_LCORES_MAX]);
 
 /*
  * Parse YAML text into cfg. source names it in messages ("FILE" or

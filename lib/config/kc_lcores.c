@@ -45,7 +45,7 @@ int kc_cpulist_parse(const char **s, struct kc_cpuset *out)
 	int rc;
 
 	for (;;) {
-		rc = range_parse(s, KC_CFG_CPUS_MAX, &a, &b);
+		rc = range_parse(s, KC_CPUS_MAX, &a, &b);
 		if (rc != 0)
 			return rc;
 		for (uint32_t c = a; c <= b; c++)
@@ -57,7 +57,7 @@ int kc_cpulist_parse(const char **s, struct kc_cpuset *out)
 }
 
 /* The CPUs after '@': "N", "N-M" (the comma after it ends the element)
- * or "(list)". -EOVERFLOW: a CPU id of KC_CFG_CPUS_MAX or more. */
+ * or "(list)". -EOVERFLOW: a CPU id of KC_CPUS_MAX or more. */
 static int at_parse(const char **s, struct kc_cpuset *at)
 {
 	uint32_t a, b;
@@ -69,16 +69,16 @@ static int at_parse(const char **s, struct kc_cpuset *at)
 		if (rc == 0 && *(*s)++ != ')')
 			rc = -EINVAL;
 	} else {
-		rc = range_parse(s, KC_CFG_CPUS_MAX, &a, &b);
+		rc = range_parse(s, KC_CPUS_MAX, &a, &b);
 		for (uint32_t c = a; rc == 0 && c <= b; c++)
 			kc_cpuset_add(at, c);
 	}
 	return rc == -ERANGE ? -EOVERFLOW : rc;
 }
 
-int kc_lcores_parse(const char *s, struct kc_cpuset cpus[KC_CFG_LCORES_MAX])
+int kc_lcores_parse(const char *s, struct kc_cpuset cpus[KC_LCORES_MAX])
 {
-	memset(cpus, 0, sizeof(cpus[0]) * KC_CFG_LCORES_MAX);
+	memset(cpus, 0, sizeof(cpus[0]) * KC_LCORES_MAX);
 	for (;;) {
 		struct kc_cpuset ids = { { 0 } }, at = { { 0 } };
 		bool group = *s == '(';
@@ -88,7 +88,7 @@ int kc_lcores_parse(const char *s, struct kc_cpuset cpus[KC_CFG_LCORES_MAX])
 		if (group)
 			s++;
 		for (;;) {
-			rc = range_parse(&s, KC_CFG_LCORES_MAX, &a, &b);
+			rc = range_parse(&s, KC_LCORES_MAX, &a, &b);
 			if (rc != 0)
 				return rc;
 			for (uint32_t l = a; l <= b; l++)
@@ -105,7 +105,7 @@ int kc_lcores_parse(const char *s, struct kc_cpuset cpus[KC_CFG_LCORES_MAX])
 			if (rc != 0)
 				return rc;
 		}
-		for (uint32_t l = 0; l < KC_CFG_LCORES_MAX; l++) {
+		for (uint32_t l = 0; l < KC_LCORES_MAX; l++) {
 			if (!kc_cpuset_has(&ids, l))
 				continue;
 			if (!kc_cpuset_empty(&at))

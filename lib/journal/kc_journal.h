@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kc_limits.h"
 #include "kc_proto.h"
 
 /* ---- on-disk format ---------------------------------------------------- */
@@ -35,8 +36,10 @@
 #define KC_JSEG_BYTES_MAX (1ull << 32)
 #define KC_JSHARD_MAX 64u
 
-_Static_assert(KC_PAYLOAD_MAX <= KC_JREC_PAYLOAD_MAX,
-	       "a KCP payload fits one journal record");
+_Static_assert(KC_HDR_LEN + KC_PAYLOAD_MAX <= KC_JREC_PAYLOAD_MAX,
+	       "a whole KCP datagram fits one REQUEST or REPLY record");
+_Static_assert(KC_WORKERS_MAX <= KC_JSHARD_MAX,
+	       "each worker appends to a shard of its own");
 
 enum kc_jrec_type {
 	KC_JREC_REQUEST = 1,	/* a request as accepted */
@@ -250,6 +253,66 @@ void kc_jreader_segment_info(const struct kc_jreader *r, uint32_t i,
 uint64_t kc_jreader_total_bytes(const struct kc_jreader *r);
 uint64_t kc_jreader_done_bytes(const struct kc_jreader *r);
 
+/* ---- the reading rules: pairs and whole snapshots --------------------- */
+
+/*
+ * What a shard's records mean, by the rules of docs/journal-format.md
+ * ("Reading rules"), in one place for recovery and kcq: a REQUEST and the
+ * REPLY after it (ref = its seq) are a pair; the OK REPLY of an op that
+ * leaves a hop (kc_op_has_hop) is followed by its LEDGER record (seq =
+ * kc_jrec_hop_seq of the REQUEST's, ref = the REQUEST's), part of the pair;
+ * consecutive SNAPSHOT records (ref = part 0's seq) make one snapshot, and
+ * the rest of an interrupted one is left out.
+ */
+enum kc_jitem_kind {
+	KC_JITEM_PAIR = 1,	/* req, rep and, with has_hop, hop */
+	KC_JITEM_SNAPSHOT,	/* a whole snapshot, its parts put together */
+	KC_JITEM_HEADLESS,	/* rec: a REPLY or LEDGER record before any
+				 * REQUEST of a shard whose start retention
+				 * deleted: its REQUEST went with it */
+	KC_JITEM_PROBLEM,	/* rec broke a rule, text says which; the
+				 * walk goes on after it */
+};
+
+struct kc_jmsg {
+	struct kc_jrec h;
+	const uint8_t *p;	/* h.payload_len bytes */
+	struct kc_jpos pos;
+};
+
+struct kc_jitem {
+	enum kc_jitem_kind kind;
+	struct kc_jmsg req, rep, hop;	/* PAIR */
+	bool has_hop;
+	uint8_t snap_kind;		/* SNAPSHOT: KC_JSNAP_* */
+	uint64_t snap_seq0;		/* seq of its first part */
+	uint64_t snap_seq_last;		/* and of its last */
+	const uint8_t *snap;		/* snap_len bytes */
+	uint64_t snap_len;
+	struct kc_jmsg rec;		/* the record: HEADLESS, PROBLEM; a
+					 * SNAPSHOT's last part */
+	char text[224];			/* PROBLEM */
+};
+
+struct kc_jwalk;
+/*
+ * Walk the records r gives (r stays the caller's, for its end and
+ * segments). snap_max: the largest snapshot to put together; a larger one
+ * is a PROBLEM. NULL when out of memory.
+ */
+struct kc_jwalk *kc_jwalk_open(struct kc_jreader *r, uint64_t snap_max);
+void kc_jwalk_close(struct kc_jwalk *w);
+/* The next item; false at the end of the valid log (kc_jreader_end). Its
+ * pointers stay valid until the next call. */
+bool kc_jwalk_next(struct kc_jwalk *w, struct kc_jitem *it);
+/* The seq of the first record read (0: none yet): above 1 when retention
+ * deleted the shard's start. */
+uint64_t kc_jwalk_first_seq(const struct kc_jwalk *w);
+/* At the end: the REQUEST left unanswered at the tail (no REPLY, or a
+ * ledger REPLY without its LEDGER record): its position and seq. */
+bool kc_jwalk_unanswered(const struct kc_jwalk *w, struct kc_jpos *pos,
+			 uint64_t *seq);
+
 /* ---- lookup by seq ----------------------------------------------------- */
 
 /*
@@ -385,44 +448,5 @@ struct kc_journal_stats {
 	int last_errno;
 };
 void kc_journal_stats(const struct kc_journal *j, struct kc_journal_stats *s);
-
-/* ---- the message-id index (idempotency) ------------------------------- */
-
-/* Longest REPLY payload an entry keeps: every state-changing op's REPLY,
- * error reasons included, is shorter. */
-#define KC_IDEM_REPLY_MAX 80u
-
-struct kc_idem_entry {
-	uint8_t msg_id[KC_MSG_ID_LEN];
-	uint64_t seq;		/* journal seq of the REPLY record */
-	uint64_t arrival_ms;	/* when it was answered */
-	uint32_t client;	/* keyring index of the client */
-	uint32_t req_crc;	/* CRC32C of the request payload */
-	uint16_t status;
-	uint8_t len;		/* REPLY payload bytes */
-	uint8_t op;		/* of the request */
-	uint8_t reply[KC_IDEM_REPLY_MAX];
-};
-_Static_assert(sizeof(struct kc_idem_entry) == 128, "two cache lines");
-
-struct kc_idem;
-
-/* capacity entries; nb_clients horizons (one per keyring entry). NULL with
- * rte_errno set. name must be unique in the process. */
-struct kc_idem *kc_idem_create(const char *name, uint32_t capacity,
-			       uint32_t nb_clients, int socket_id);
-void kc_idem_free(struct kc_idem *x);
-/* Memory an index of this capacity takes, for start-up messages. */
-uint64_t kc_idem_bytes(uint32_t capacity);
-const struct kc_idem_entry *kc_idem_find(const struct kc_idem *x,
-					 const uint8_t msg_id[KC_MSG_ID_LEN]);
-/* Add an entry; the oldest leaves when full (*evicted_full set). False if
- * the REPLY is too long to keep (never for the ops of this version). */
-bool kc_idem_insert(struct kc_idem *x, const struct kc_idem_entry *e,
-		    bool *evicted_full);
-/* Let up to max entries answered before before_ms leave; how many did. */
-uint32_t kc_idem_expire(struct kc_idem *x, uint64_t before_ms, uint32_t max);
-/* The newest message-id time of an entry of this client that left. */
-uint64_t kc_idem_horizon(const struct kc_idem *x, uint32_t client);
 
 #endif /* KC_JOURNAL_H */

@@ -27,7 +27,6 @@
 #include <stdint.h>
 
 #include "kc_auth.h"
-#include "kc_journal.h"
 #include "kc_proto.h"
 
 struct kc_ledger_limits {
@@ -79,8 +78,6 @@ struct kc_ledger_result {
 #define KC_HOPREC_MAX (KC_HOPREC_FIXED + \
 		       KC_COINS_PER_OP_MAX * KC_HOPREC_IN_LEN + \
 		       KC_MINT_COUNT_MAX * KC_HOPREC_OUT_LEN)
-_Static_assert(KC_HOPREC_MAX <= KC_JREC_PAYLOAD_MAX,
-	       "a hop record fits one journal record");
 
 struct kc_hoprec {
 	uint8_t kind;
@@ -116,16 +113,6 @@ void kc_ledger_apply(struct kc_ledger *l, const struct kc_ledger_caller *c,
 enum kc_status kc_ledger_trail_from(const struct kc_ledger *l, uint64_t coin,
 				    uint64_t *last_hop_seq,
 				    const char **reason);
-
-/*
- * TRAIL, second step, on a control thread: walk the coin's hops back
- * through the journal from last_hop_seq, into hops (max of them), oldest
- * first. 0; -E2BIG (more than max), -ENOENT (the journal no longer has a
- * hop), -EILSEQ (a record is not the hop it should be), with a message.
- */
-int kc_trail_walk(struct kc_jlookup *x, uint64_t coin, uint64_t last_hop_seq,
-		  struct kc_hop *hops, uint32_t max, uint32_t *nb, char *err,
-		  size_t err_len);
 
 /* Reap DEAD coins older than reap_after_s, at most max; how many went. */
 uint32_t kc_ledger_reap(struct kc_ledger *l, uint64_t now_ns, uint32_t max);

@@ -17,11 +17,13 @@
 #include <rte_pause.h>
 #include <rte_ring.h>
 
-#include "kc_pipeline_priv.h"
+#include "kc_pipeline.h"
+#include "kc_rx.h"
+#include "kc_worker.h"
 
 _Static_assert(KC_CFG_MBUF_HEADROOM == RTE_PKTMBUF_HEADROOM,
 	       "the config checks mempool.data_room with DPDK's headroom");
-_Static_assert(KC_MAX_PORTS <= UINT8_MAX, "port_idx holds a port index");
+_Static_assert(KC_PORTS_MAX <= UINT8_MAX, "port_idx holds a port index");
 
 /* Adaptive idle: empty loops spun before pausing, then before sleeping. */
 #define KC_IDLE_SPIN_LOOPS 256u
@@ -49,7 +51,7 @@ struct kc_lcore_ctx {
 	struct kc_lcore_stats *st;
 	uint32_t idle_loops;
 	uint32_t sleep_us;
-	struct kc_txbuf tx[KC_MAX_PORTS];
+	struct kc_txbuf tx[KC_PORTS_MAX];
 } __rte_cache_aligned;
 
 struct kc_pipeline {
@@ -58,20 +60,18 @@ struct kc_pipeline {
 	enum kc_idle_policy idle;
 	uint32_t idle_sleep_max_us;
 	uint16_t nb_ports;
-	uint16_t port_id[KC_MAX_PORTS];
-	uint16_t nb_rxq[KC_MAX_PORTS];		/* of each port */
+	uint16_t port_id[KC_PORTS_MAX];
+	uint16_t nb_rxq[KC_PORTS_MAX];		/* of each port */
 	uint32_t nb_rx_lcores;
 	uint8_t port_idx[RTE_MAX_ETHPORTS];	/* port id -> index */
 	uint32_t nb_workers;
-	struct kc_lcore_ctx *workers[KC_MAX_WORKERS];
+	struct kc_lcore_ctx *workers[KC_WORKERS_MAX];
 	uint32_t nb_lcores;
 	struct kc_lcore_ctx *lc;		/* nb_lcores of them */
 	char journal_dir[KC_CFG_PATH_MAX];
 	int draining;
 	volatile int quit;
 };
-
-int kc_rx_tsc_off = -1;
 
 /* Bucket of a service time of t cycles: floor(log2(t)). */
 static void latency(struct kc_lcore_ctx *lc, struct rte_mbuf *m,
@@ -219,7 +219,7 @@ static unsigned int exception_poll(struct kc_lcore_ctx *lc)
 	unsigned int work = 0;
 
 	for (uint32_t pi = 0; pi < p->nb_ports; pi++) {
-		const struct kc_pipeline_port *pp =
+		const struct kc_rx_port *pp =
 			&p->pc.port[p->port_id[pi]];
 		uint16_t n;
 
@@ -257,9 +257,9 @@ static uint16_t rx_poll_queue(struct kc_lcore_ctx *lc, uint32_t pi,
 	struct rte_mbuf *kcp[KC_BURST_MAX];
 	struct rte_mbuf *drops[KC_BURST_MAX];
 	struct rte_mbuf *exc[KC_BURST_MAX];
-	struct rte_mbuf *bucket[KC_MAX_WORKERS][KC_BURST_MAX];
+	struct rte_mbuf *bucket[KC_WORKERS_MAX][KC_BURST_MAX];
 	enum kc_verdict v[KC_BURST_MAX];
-	uint16_t nb_bucket[KC_MAX_WORKERS];
+	uint16_t nb_bucket[KC_WORKERS_MAX];
 	uint16_t n, nb_kcp = 0, nb_drop = 0, nb_exc = 0;
 	uint64_t mark;
 
@@ -515,7 +515,7 @@ static struct kc_lcore_ctx *lcore_get(struct kc_pipeline *p, uint32_t id)
 
 struct kc_pipeline *kc_pipeline_create(const struct kc_config *cfg,
 				       const struct kc_keyring *keys,
-				       const struct kc_pipeline_port *ports,
+				       const struct kc_rx_port *ports,
 				       uint16_t nb_ports, char *err,
 				       size_t err_len)
 {
@@ -529,32 +529,19 @@ struct kc_pipeline *kc_pipeline_create(const struct kc_config *cfg,
 	};
 	struct kc_pipeline *p;
 
-	if (nb_ports == 0 || nb_ports > KC_MAX_PORTS) {
+	if (nb_ports == 0 || nb_ports > KC_PORTS_MAX) {
 		snprintf(err, err_len, "%u ports configured (expected 1..%u)",
-			 nb_ports, KC_MAX_PORTS);
+			 nb_ports, KC_PORTS_MAX);
 		return NULL;
 	}
-	if (kc_rx_tsc_off < 0) {
-		static const struct rte_mbuf_dynfield rx_tsc = {
-			.name = "kc_rx_tsc",
-			.size = sizeof(uint64_t),
-			.align = __alignof__(uint64_t),
-		};
-
-		kc_rx_tsc_off = rte_mbuf_dynfield_register(&rx_tsc);
-		if (kc_rx_tsc_off < 0) {
-			snprintf(err, err_len, "cannot register the mbuf field "
-				 "of request arrival times: %s",
-				 rte_strerror(rte_errno));
-			return NULL;
-		}
-	}
-	if (map->worker_count == 0 || map->worker_count > KC_MAX_WORKERS ||
+	if (kc_rx_tsc_register(err, err_len) != 0)
+		return NULL;
+	if (map->worker_count == 0 || map->worker_count > KC_WORKERS_MAX ||
 	    map->rx_count == 0) {
 		snprintf(err, err_len,
 			 "%u rx and %u worker lcores (expected at least one "
 			 "rx and 1..%u workers)",
-			 map->rx_count, map->worker_count, KC_MAX_WORKERS);
+			 map->rx_count, map->worker_count, KC_WORKERS_MAX);
 		return NULL;
 	}
 	if (cfg->pipeline.burst == 0 || cfg->pipeline.burst > KC_BURST_MAX) {
@@ -667,20 +654,20 @@ struct kc_pipeline *kc_pipeline_create(const struct kc_config *cfg,
 		}
 	snprintf(p->journal_dir, sizeof(p->journal_dir), "%s",
 		 cfg->journal.dir);
-	if (cfg->journal.dir[0] != '\0') {
-		struct kc_worker_state *ws[KC_MAX_WORKERS];
-
-		for (uint32_t i = 0; i < p->nb_workers; i++)
-			ws[i] = &p->workers[i]->ws;
-		if (kc_recover_workers(cfg, ws, p->nb_workers,
-				       (int)rte_socket_id(), err,
-				       err_len) != 0)
-			goto fail;
-	}
 	return p;
 fail:
 	kc_pipeline_free(p);
 	return NULL;
+}
+
+uint32_t kc_pipeline_worker_states(struct kc_pipeline *p,
+				   struct kc_worker_state **ws, uint32_t max)
+{
+	uint32_t n = RTE_MIN(p->nb_workers, max);
+
+	for (uint32_t i = 0; i < n; i++)
+		ws[i] = &p->workers[i]->ws;
+	return n;
 }
 
 int kc_pipeline_launch(struct kc_pipeline *p)
@@ -759,8 +746,8 @@ void kc_pipeline_free(struct kc_pipeline *p)
 	rte_free(p);
 }
 
-void kc_pipeline_journal_stats(const struct kc_pipeline *p,
-			       struct kc_journal_stats *sum)
+static void journal_stats(const struct kc_pipeline *p,
+			  struct kc_journal_stats *sum)
 {
 	memset(sum, 0, sizeof(*sum));
 	for (uint32_t i = 0; i < p->nb_workers; i++) {
@@ -820,8 +807,8 @@ void kc_pipeline_describe(const struct kc_pipeline *p, char *out, size_t len)
 	}
 }
 
-bool kc_pipeline_ledger_summary(const struct kc_pipeline *p,
-				struct kc_ledger_summary *s)
+static bool ledger_summary(const struct kc_pipeline *p,
+			   struct kc_ledger_summary *s)
 {
 	const struct kc_ledger_ws *lw = p->nb_workers != 0 ?
 		p->workers[0]->ws.ledger : NULL;
@@ -840,8 +827,8 @@ bool kc_pipeline_ledger_summary(const struct kc_pipeline *p,
 
 /* ---- the admin server's view ------------------------------------------- */
 
-uint32_t kc_pipeline_lcores(const struct kc_pipeline *p,
-			    struct kc_lcore_info *out, uint32_t max)
+static uint32_t lcores(const struct kc_pipeline *p,
+		       struct kc_lcore_info *out, uint32_t max)
 {
 	for (uint32_t i = 0; i < p->nb_lcores && i < max; i++) {
 		const struct kc_lcore_ctx *lc = &p->lc[i];
@@ -857,13 +844,8 @@ uint32_t kc_pipeline_lcores(const struct kc_pipeline *p,
 	return p->nb_lcores;
 }
 
-uint32_t kc_pipeline_workers(const struct kc_pipeline *p)
-{
-	return p->nb_workers;
-}
-
-uint32_t kc_pipeline_shards(const struct kc_pipeline *p,
-			    struct kc_shard_info *out, uint32_t max)
+static uint32_t shards(const struct kc_pipeline *p,
+		       struct kc_shard_info *out, uint32_t max)
 {
 	for (uint32_t i = 0; i < p->nb_workers && i < max; i++) {
 		const struct kc_worker_state *w = &p->workers[i]->ws;
@@ -908,12 +890,12 @@ void kc_pipeline_drain(struct kc_pipeline *p, bool on)
 	__atomic_store_n(&p->draining, on ? 1 : 0, __ATOMIC_RELEASE);
 }
 
-bool kc_pipeline_draining(const struct kc_pipeline *p)
+static bool draining(const struct kc_pipeline *p)
 {
 	return __atomic_load_n(&p->draining, __ATOMIC_ACQUIRE) != 0;
 }
 
-uint64_t kc_pipeline_in_flight(const struct kc_pipeline *p)
+static uint64_t in_flight(const struct kc_pipeline *p)
 {
 	uint64_t n = 0;
 
@@ -930,4 +912,17 @@ uint64_t kc_pipeline_in_flight(const struct kc_pipeline *p)
 			     __atomic_load_n(&lw->nb_free, __ATOMIC_RELAXED);
 	}
 	return n;
+}
+
+void kc_pipeline_sample(const struct kc_pipeline *p,
+			struct kc_pipeline_sample *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->nb_lcores = RTE_MIN(lcores(p, s->lcores, KC_LCORES_MAX),
+			       KC_LCORES_MAX);
+	s->nb_workers = shards(p, s->shards, KC_WORKERS_MAX);
+	journal_stats(p, &s->journal);
+	s->ledger = ledger_summary(p, &s->ledger_sum);
+	s->draining = draining(p);
+	s->in_flight = in_flight(p);
 }

@@ -28,44 +28,27 @@
 #include "kc_journal.h"
 #include "kc_ledger.h"
 #include "kc_queue.h"
-
-#define KC_MAX_PORTS KC_CFG_PORTS_MAX
-#define KC_MAX_WORKERS KC_CFG_WORKERS_MAX
-#define KC_BURST_MAX KC_CFG_BURST_MAX
-
-#define KC_NO_QUEUE UINT16_MAX
-
-/* A started port as the data path sees it. */
-struct kc_pipeline_port {
-	uint16_t port_id;
-	uint16_t nb_rxq;	/* RX queues, spread over the RX lcores */
-	uint32_t ip;		/* host byte order */
-	uint32_t netmask;	/* host byte order */
-	struct rte_ether_addr mac;
-	bool tx_cksum;		/* the NIC fills in REPLYs' IPv4/UDP sums */
-	/*
-	 * Exception path (NULL rings: off). Frames the appliance does not
-	 * handle go to exc_in (any RX lcore enqueues); the first RX lcore
-	 * sends what the kernel wrote, from exc_out, on its TX queue. With
-	 * flow steering, non-KCP frames arrive on RX queue exc_rxq, which
-	 * the first RX lcore also polls and hands to exc_in unread.
-	 */
-	struct rte_ring *exc_in;
-	struct rte_ring *exc_out;
-	uint16_t exc_rxq;	/* KC_NO_QUEUE: no steering */
-};
+#include "kc_rx.h"
 
 struct kc_pipeline;
+struct kc_worker_state;
 
 /*
  * Build the pipeline: per-lcore state, worker rings and queue stores, all
- * allocated here and never again. NULL with a message in err.
+ * allocated here and never again. NULL with a message in err. The workers'
+ * state starts empty: recovery (lib/recovery) fills it from the journal
+ * before kc_pipeline_launch.
  */
 struct kc_pipeline *kc_pipeline_create(const struct kc_config *cfg,
 				       const struct kc_keyring *keys,
-				       const struct kc_pipeline_port *ports,
+				       const struct kc_rx_port *ports,
 				       uint16_t nb_ports, char *err,
 				       size_t err_len);
+
+/* The workers' states, in worker order, for recovery: at most max, and
+ * how many there are. */
+uint32_t kc_pipeline_worker_states(struct kc_pipeline *p,
+				   struct kc_worker_state **ws, uint32_t max);
 
 /* Start every data-path lcore. 0 or a negative errno. */
 int kc_pipeline_launch(struct kc_pipeline *p);
@@ -74,19 +57,6 @@ int kc_pipeline_launch(struct kc_pipeline *p);
 void kc_pipeline_stop(struct kc_pipeline *p);
 
 void kc_pipeline_free(struct kc_pipeline *p);
-
-/* The journal I/O threads' figures, summed over the workers' shards. */
-void kc_pipeline_journal_stats(const struct kc_pipeline *p,
-			       struct kc_journal_stats *sum);
-
-/*
- * The ledger's counts as worker 0 last published them (at most a few
- * milliseconds old), read without a lock the data path takes. False when
- * the ledger is off. Balances, coins and AUDIT are read through KCP ops
- * (or the worker's ring, for the admin server): the worker owns them.
- */
-bool kc_pipeline_ledger_summary(const struct kc_pipeline *p,
-				struct kc_ledger_summary *s);
 
 /* ---- for the admin server: control threads, never the data path ---- */
 
@@ -102,9 +72,6 @@ struct kc_lcore_info {
 	uint32_t worker_idx;		/* workers and rtc */
 	const struct rte_ring *ring;	/* a pipeline worker's input, or NULL */
 };
-/* The data-path lcores, at most max; how many there are. */
-uint32_t kc_pipeline_lcores(const struct kc_pipeline *p,
-			    struct kc_lcore_info *out, uint32_t max);
 
 /* Each worker's journal shard, as its lcore and I/O thread publish it. */
 struct kc_shard_info {
@@ -115,8 +82,32 @@ struct kc_shard_info {
 	uint32_t held;			/* REPLYs waiting for the disk */
 	struct kc_journal_stats st;
 };
-uint32_t kc_pipeline_shards(const struct kc_pipeline *p,
-			    struct kc_shard_info *out, uint32_t max);
+
+/*
+ * What the data path publishes, read at once by a control thread (the
+ * admin server's sampler, the main lcore's counters), without a lock the
+ * data path takes: each value a little old, none torn.
+ */
+struct kc_pipeline_sample {
+	uint32_t nb_lcores;
+	struct kc_lcore_info lcores[KC_LCORES_MAX];
+	uint32_t nb_workers;
+	struct kc_shard_info shards[KC_WORKERS_MAX]; /* one per worker */
+	struct kc_journal_stats journal;   /* the shards' I/O threads, summed */
+	/* The ledger's counts as worker 0 last published them (at most a
+	 * few milliseconds old); ledger false when it is off. Balances,
+	 * coins and AUDIT go through KCP ops or kc_pipeline_ctl: the
+	 * worker owns them. */
+	bool ledger;
+	struct kc_ledger_summary ledger_sum;
+	/* kc_pipeline_drain's state, and the requests still on their way
+	 * (in worker rings, REPLYs held for the disk, TRAILs at the
+	 * ledger's control thread). */
+	bool draining;
+	uint64_t in_flight;
+};
+void kc_pipeline_sample(const struct kc_pipeline *p,
+			struct kc_pipeline_sample *s);
 
 /*
  * Control requests, carried out by the worker lcore that owns the state
@@ -155,17 +146,13 @@ struct kc_ctl {
  */
 int kc_pipeline_ctl(struct kc_pipeline *p, uint32_t w, struct kc_ctl *msg,
 		    uint32_t timeout_ms);
-uint32_t kc_pipeline_workers(const struct kc_pipeline *p);
 
 /*
  * Drain: while on, requests that arrive are answered UNAVAILABLE (counter
- * refused_draining); those already taken in are carried out. in_flight
- * says how many are still on their way (in worker rings, REPLYs held for
- * the disk, TRAILs at the control thread).
+ * refused_draining); those already taken in are carried out (the sample's
+ * in_flight says how many are still on their way).
  */
 void kc_pipeline_drain(struct kc_pipeline *p, bool on);
-bool kc_pipeline_draining(const struct kc_pipeline *p);
-uint64_t kc_pipeline_in_flight(const struct kc_pipeline *p);
 
 /* One line per data-path lcore: its roles, for the start-up banner. */
 void kc_pipeline_describe(const struct kc_pipeline *p, char *out, size_t len);

@@ -18,7 +18,7 @@
 
 #include "kc_preflight.h"
 
-#define CPU_WORDS (KC_CFG_CPUS_MAX / 64u)
+#define CPU_WORDS (KC_CPUS_MAX / 64u)
 #define HP_SIZES_MAX 8u	     /* hugepage sizes a kernel offers (x86: 2) */
 #define TEXT_MAX 256u	     /* a file's first line, a CPU list */
 #define GROUP_MEMBERS_MAX 64u /* devices of one IOMMU group looked at */
@@ -30,7 +30,7 @@ struct pf {
 	void *arg;
 	struct kc_preflight_result res;
 	enum kc_preflight_outcome worst;
-	struct kc_cpuset lcore_cpus[KC_CFG_LCORES_MAX];
+	struct kc_cpuset lcore_cpus[KC_LCORES_MAX];
 };
 
 const char *kc_preflight_outcome_name(enum kc_preflight_outcome o)
@@ -249,13 +249,13 @@ static void cpulist_format(const struct kc_cpuset *s, char *out, size_t len)
 	size_t n = 0;
 
 	out[0] = '\0';
-	for (uint32_t c = 0; c < KC_CFG_CPUS_MAX; c++) {
+	for (uint32_t c = 0; c < KC_CPUS_MAX; c++) {
 		uint32_t e = c;
 		int w;
 
 		if (!kc_cpuset_has(s, c))
 			continue;
-		while (e + 1 < KC_CFG_CPUS_MAX && kc_cpuset_has(s, e + 1))
+		while (e + 1 < KC_CPUS_MAX && kc_cpuset_has(s, e + 1))
 			e++;
 		w = e == c ? snprintf(out + n, len - n, "%s%u", n ? "," : "", c)
 			   : snprintf(out + n, len - n, "%s%u-%u", n ? "," : "",
@@ -269,7 +269,7 @@ static void cpulist_format(const struct kc_cpuset *s, char *out, size_t len)
 
 static uint32_t cpu_first(const struct kc_cpuset *s)
 {
-	for (uint32_t c = 0; c < KC_CFG_CPUS_MAX; c++)
+	for (uint32_t c = 0; c < KC_CPUS_MAX; c++)
 		if (kc_cpuset_has(s, c))
 			return c;
 	return 0;
@@ -307,7 +307,7 @@ static void check_lcores(struct pf *p)
 	}
 	if (!have_online) {
 		/* No online list: a CPU exists when its directory does. */
-		for (uint32_t c = 0; c < KC_CFG_CPUS_MAX; c++)
+		for (uint32_t c = 0; c < KC_CPUS_MAX; c++)
 			if (exists(p, "/sys/devices/system/cpu/cpu%u", c))
 				kc_cpuset_add(&online, c);
 	}
@@ -327,7 +327,7 @@ static void check_lcores(struct pf *p)
 		spare = kc_cpuset_empty(&other) ? cpu_first(&online) :
 			cpu_first(&other);
 	}
-	for (uint32_t l = 0; l < KC_CFG_LCORES_MAX; l++) {
+	for (uint32_t l = 0; l < KC_LCORES_MAX; l++) {
 		struct kc_cpuset missing;
 
 		if ((cfg->eal.lcore_set & (1ull << l)) == 0)
@@ -346,7 +346,7 @@ static void check_lcores(struct pf *p)
 	if (!failed)
 		report(p, KC_PREFLIGHT_OK, "lcores: eal.lcores \"%s\" runs on "
 		       "online CPUs (online: %s)", cfg->eal.lcores, list);
-	for (uint32_t l = 0; l < KC_CFG_LCORES_MAX; l++) {
+	for (uint32_t l = 0; l < KC_LCORES_MAX; l++) {
 		struct kc_cpuset shared;
 
 		if (!is_data_path(cfg, l))
@@ -662,7 +662,7 @@ static void check_numa(struct pf *p, const struct kc_port_cfg *pc)
 	cpulist_format(&node, list, sizeof(list));
 	/* Every data-path lcore touches every port: RX lcores poll it and
 	 * each data-path lcore sends on its own TX queue of it. */
-	for (uint32_t l = 0; l < KC_CFG_LCORES_MAX; l++) {
+	for (uint32_t l = 0; l < KC_LCORES_MAX; l++) {
 		struct kc_cpuset away;
 
 		if (!is_data_path(cfg, l))
@@ -687,8 +687,8 @@ static void check_numa(struct pf *p, const struct kc_port_cfg *pc)
 static void check_pci(struct pf *p)
 {
 	const struct kc_config *cfg = p->cfg;
-	char drv[KC_CFG_PORTS_MAX][64];
-	bool found[KC_CFG_PORTS_MAX], all_uio = true, all_bif = true, iommu;
+	char drv[KC_PORTS_MAX][64];
+	bool found[KC_PORTS_MAX], all_uio = true, all_bif = true, iommu;
 
 	for (uint32_t i = 0; i < cfg->port_count; i++) {
 		const struct kc_port_cfg *pc = &cfg->ports[i];
@@ -797,8 +797,8 @@ enum kc_preflight_outcome kc_preflight_run(const struct kc_config *cfg,
 		/* Not from the config parser, which refuses such lists. */
 		report(&p, KC_PREFLIGHT_FAILURE, "lcores: eal.lcores \"%s\" is "
 		       "not an EAL lcore list; fix: lcore ids 0..%u, CPU ids "
-		       "0..%u", cfg->eal.lcores, KC_CFG_LCORES_MAX - 1,
-		       KC_CFG_CPUS_MAX - 1);
+		       "0..%u", cfg->eal.lcores, KC_LCORES_MAX - 1,
+		       KC_CPUS_MAX - 1);
 	else
 		check_lcores(&p);
 	if (cfg->eal.hugepages) {

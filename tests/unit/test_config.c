@@ -244,14 +244,14 @@ static void test_eal_lcores_syntax(void **state)
  * them (the preflight compares them with the CPUs the kernel has). */
 static void test_lcores_cpus(void **state)
 {
-	struct kc_cpuset cpus[KC_CFG_LCORES_MAX];
+	struct kc_cpuset cpus[KC_LCORES_MAX];
 	struct kc_cpuset want;
 	const char *s;
 
 	(void)state;
 	assert_int_equal(kc_lcores_parse("0,2-3,(4-5),6@9,(7,8)@(10-11,1023),"
 					 "9-10@12-13", cpus), 0);
-	for (uint32_t l = 0; l < KC_CFG_LCORES_MAX; l++) {
+	for (uint32_t l = 0; l < KC_LCORES_MAX; l++) {
 		memset(&want, 0, sizeof(want));
 		switch (l) {
 		case 0: case 2: case 3:

@@ -623,6 +623,188 @@ static void test_back_pressure(void **state)
 	assert_non_null(strstr(err, "power of two"));
 }
 
+/* ---- the reading rules (kc_jwalk) ------------------------------------- */
+
+/* Append one record: a KCP message of op/type/status for REQUEST and
+ * REPLY (ref: its REQUEST), the bytes given for LEDGER and SNAPSHOT. */
+static uint64_t put(struct kc_journal *j, uint8_t type, uint8_t op,
+		    uint16_t status, uint64_t ref, const void *bytes,
+		    uint32_t len)
+{
+	uint8_t payload[KC_JREC_PAYLOAD_MAX];
+	struct kc_jrec h = {
+		.type = type, .op = op, .status = status, .ref = ref,
+		.client_id = 1, .payload_len = len,
+	};
+
+	if (type == KC_JREC_REQUEST || type == KC_JREC_REPLY) {
+		struct kc_hdr kh = {
+			.magic = KC_PROTO_MAGIC, .version = KC_PROTO_VERSION,
+			.type = type == KC_JREC_REQUEST ? KC_TYPE_REQUEST :
+							  KC_TYPE_REPLY,
+			.op = op, .status = status, .client_id = 1,
+			.payload_len = len,
+		};
+
+		kc_msg_id_make(kh.msg_id, 1717243200000ull, 1, ref);
+		kc_hdr_encode(payload, &kh);
+		memcpy(payload + KC_HDR_LEN, bytes, len);
+		h.payload_len = KC_HDR_LEN + len;
+	} else {
+		memcpy(payload, bytes, len);
+	}
+	assert_true(kc_journal_room(j, kc_jrec_size(h.payload_len), false));
+	return kc_journal_append(j, &h, payload);
+}
+
+/* A SNAPSHOT part: part of parts of a total_len-byte snapshot, n bytes. */
+static uint64_t put_part(struct kc_journal *j, uint64_t ref, uint32_t part,
+			 uint32_t parts, uint32_t total_len, uint8_t fill,
+			 uint32_t n)
+{
+	uint8_t b[KC_JSNAP_HDR_LEN + 1024];
+	struct kc_jsnap sh = {
+		.part = part, .parts = parts, .total_len = total_len,
+		.kind = KC_JSNAP_LEDGER,
+	};
+
+	assert_true(n <= 1024);
+	kc_jsnap_encode(b, &sh);
+	memset(b + KC_JSNAP_HDR_LEN, fill, n);
+	return put(j, KC_JREC_SNAPSHOT, 0, 0, ref, b, KC_JSNAP_HDR_LEN + n);
+}
+
+static void test_reading_rules(void **state)
+{
+	static const uint8_t hop[24] = { 1 };
+	struct kc_journal *j = open_journal(1u << 20);
+	struct kc_jreader *r;
+	struct kc_jwalk *w;
+	struct kc_jitem *it = malloc(sizeof(*it));
+	struct kc_jpos upos;
+	uint64_t s, s0, useq;
+	char sd[256], err[256];
+
+	(void)state;
+	assert_non_null(it);
+	/* 1: a pair. */
+	s = put(j, KC_JREC_REQUEST, KC_OP_PUBLISH, 0, 0, "\x01q" "m", 3);
+	assert_int_equal(put(j, KC_JREC_REPLY, KC_OP_PUBLISH, 0, s, "12345678",
+			     8), s + 1);
+	/* 3: a ledger mutation: its pair takes its LEDGER record along. */
+	s = put(j, KC_JREC_REQUEST, KC_OP_TRANSFER, 0, 0, "t", 1);
+	put(j, KC_JREC_REPLY, KC_OP_TRANSFER, 0, s, "87654321", 8);
+	assert_int_equal(put(j, KC_JREC_LEDGER, KC_OP_TRANSFER, 0, s, hop,
+			     sizeof(hop)), kc_jrec_hop_seq(s));
+	/* 6: a refused one has none. */
+	s = put(j, KC_JREC_REQUEST, KC_OP_TRANSFER, 0, 0, "t", 1);
+	put(j, KC_JREC_REPLY, KC_OP_TRANSFER, KC_STATUS_NOT_OWNER, s, "no", 2);
+	/* 8: a snapshot in two parts. */
+	s0 = put_part(j, 0, 0, 2, 700, 'a', 500);
+	put_part(j, s0, 1, 2, 700, 'b', 200);
+	/* 10: its LEDGER record is missing: a problem, then the PING after
+	 * it is read as usual. */
+	s = put(j, KC_JREC_REQUEST, KC_OP_MINT, 0, 0, "m", 1);
+	put(j, KC_JREC_REPLY, KC_OP_MINT, 0, s, "123456789012", 12);
+	s = put(j, KC_JREC_REQUEST, KC_OP_PING, 0, 0, "p", 1);
+	put(j, KC_JREC_REPLY, KC_OP_PING, 0, s, "p", 1);
+	/* 14: an interrupted snapshot is left out; the next one counts. */
+	s0 = put_part(j, 0, 0, 3, 3000, 'x', 1000);
+	put_part(j, s0, 1, 3, 3000, 'y', 1000);
+	s0 = put_part(j, 0, 0, 1, 10, 'z', 10);
+	/* 17: parts that claim a larger total than their part 0: refused,
+	 * not copied past the first part's room (kcq once overran it). */
+	s0 = put_part(j, 0, 0, 3, 10, 'c', 8);
+	put_part(j, s0, 1, 3, 1000000, 'd', 1000);
+	/* 19: a REPLY that answers another REQUEST; a LEDGER record that
+	 * follows nothing; a snapshot larger than the walk takes. */
+	s = put(j, KC_JREC_REQUEST, KC_OP_PING, 0, 0, "p", 1);
+	put(j, KC_JREC_REPLY, KC_OP_PING, 0, s - 1, "p", 1);
+	put(j, KC_JREC_LEDGER, KC_OP_BURN, 0, 3, hop, sizeof(hop));
+	put_part(j, 0, 0, 1, 5000, 'q', 1000);
+	/* 23: unanswered at the tail. */
+	s = put(j, KC_JREC_REQUEST, KC_OP_PING, 0, 0, "p", 1);
+	kc_journal_publish(j);
+	while (kc_journal_durable_seq(j) < s)
+		rte_delay_us_sleep(100);
+	kc_journal_close(j);
+
+	shard_dir(sd, sizeof(sd));
+	r = kc_jreader_open(sd, err, sizeof(err));
+	assert_non_null(r);
+	w = kc_jwalk_open(r, 4096);
+	assert_non_null(w);
+	assert_true(kc_jwalk_next(w, it));
+	assert_int_equal(it->kind, KC_JITEM_PAIR);
+	assert_int_equal(it->req.h.seq, 1);
+	assert_int_equal(it->rep.h.seq, 2);
+	assert_false(it->has_hop);
+	assert_memory_equal(it->req.p + KC_HDR_LEN, "\x01qm", 3);
+	assert_int_equal(kc_jwalk_first_seq(w), 1);
+
+	assert_true(kc_jwalk_next(w, it));
+	assert_int_equal(it->kind, KC_JITEM_PAIR);
+	assert_int_equal(it->req.h.seq, 3);
+	assert_true(it->has_hop);
+	assert_int_equal(it->hop.h.seq, 5);
+	assert_memory_equal(it->hop.p, hop, sizeof(hop));
+	assert_memory_equal(it->rep.p + KC_HDR_LEN, "87654321", 8);
+
+	assert_true(kc_jwalk_next(w, it));
+	assert_int_equal(it->kind, KC_JITEM_PAIR);
+	assert_int_equal(it->rep.h.status, KC_STATUS_NOT_OWNER);
+	assert_false(it->has_hop);
+
+	assert_true(kc_jwalk_next(w, it));
+	assert_int_equal(it->kind, KC_JITEM_SNAPSHOT);
+	assert_int_equal(it->snap_seq0, 8);
+	assert_int_equal(it->snap_seq_last, 9);
+	assert_int_equal(it->snap_len, 700);
+	assert_int_equal(it->snap[0], 'a');
+	assert_int_equal(it->snap[499], 'a');
+	assert_int_equal(it->snap[500], 'b');
+
+	assert_true(kc_jwalk_next(w, it));
+	assert_int_equal(it->kind, KC_JITEM_PROBLEM);
+	assert_int_equal(it->rec.h.seq, 12);
+	assert_non_null(strstr(it->text, "LEDGER record of the ledger "
+				"REQUEST at seq 10 is missing"));
+	assert_true(kc_jwalk_next(w, it));
+	assert_int_equal(it->kind, KC_JITEM_PAIR);
+	assert_int_equal(it->req.h.seq, 12);
+
+	assert_true(kc_jwalk_next(w, it));
+	assert_int_equal(it->kind, KC_JITEM_SNAPSHOT);
+	assert_int_equal(it->snap_seq0, 16);
+	assert_int_equal(it->snap_len, 10);
+
+	assert_true(kc_jwalk_next(w, it));
+	assert_int_equal(it->kind, KC_JITEM_PROBLEM);
+	assert_int_equal(it->rec.h.seq, 18);
+	assert_non_null(strstr(it->text, "longer than it says"));
+
+	assert_true(kc_jwalk_next(w, it));
+	assert_int_equal(it->kind, KC_JITEM_PROBLEM);
+	assert_int_equal(it->rec.h.seq, 20);
+	assert_non_null(strstr(it->text, "not the REQUEST before it"));
+	assert_true(kc_jwalk_next(w, it));
+	assert_int_equal(it->kind, KC_JITEM_PROBLEM);
+	assert_int_equal(it->rec.h.seq, 21);
+	assert_non_null(strstr(it->text, "follows no successful"));
+	assert_true(kc_jwalk_next(w, it));
+	assert_int_equal(it->kind, KC_JITEM_PROBLEM);
+	assert_int_equal(it->rec.h.seq, 22);
+	assert_non_null(strstr(it->text, "more than the 4096"));
+
+	assert_false(kc_jwalk_next(w, it));
+	assert_true(kc_jwalk_unanswered(w, &upos, &useq));
+	assert_int_equal(useq, 23);
+	assert_int_equal(kc_jreader_end(r)->how, KC_JEND_CLEAN);
+	kc_jwalk_close(w);
+	kc_jreader_close(r);
+	free(it);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -644,6 +826,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_version_not_wiped,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_reading_rules, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_back_pressure, setup,
 						teardown),

@@ -17,6 +17,8 @@
 #include <rte_hash.h>
 
 #include "kc_ledger.h"
+#include "kc_limits.h"
+#include "kc_worker.h" /* the money-trail walk */
 #include "kc_test_eal.h"
 
 #define AUTH 1u	/* the mint authority in these tests */

@@ -15,7 +15,8 @@
 
 #include <rte_mbuf.h>
 
-#include "kc_pipeline_priv.h"
+#include "kc_rx.h"
+#include "kc_worker.h"
 #include "kc_test_eal.h"
 #include "kc_test_frames.h"
 

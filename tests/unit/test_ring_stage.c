@@ -23,7 +23,8 @@
 #include <rte_ethdev.h>
 #include <rte_ring.h>
 
-#include "kc_pipeline_priv.h"
+#include "kc_pipeline.h"
+#include "kc_rx.h"
 #include "kc_test_eal.h"
 #include "kc_test_frames.h"
 
@@ -133,7 +134,7 @@ static void collect(struct reply *out, uint32_t *got)
 
 static void run(struct kc_config *cfg, struct reply *out)
 {
-	struct kc_pipeline_port port = {
+	struct kc_rx_port port = {
 		.port_id = port_id,
 		.nb_rxq = 1,
 		.ip = T_APPLIANCE_IP,

@@ -23,7 +23,8 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
-#include "kc_pipeline_priv.h"
+#include "kc_recovery.h"
+#include "kc_worker.h"
 #include "kc_test_eal.h"
 #include "kc_test_frames.h"
 

@@ -14,7 +14,28 @@
 #include <rte_udp.h>
 
 #include "kc_cksum.h"
-#include "kc_pipeline_priv.h"
+#include "kc_rx.h"
+
+int kc_rx_tsc_off = -1;
+
+int kc_rx_tsc_register(char *err, size_t err_len)
+{
+	static const struct rte_mbuf_dynfield rx_tsc = {
+		.name = "kc_rx_tsc",
+		.size = sizeof(uint64_t),
+		.align = __alignof__(uint64_t),
+	};
+
+	if (kc_rx_tsc_off >= 0)
+		return 0;
+	kc_rx_tsc_off = rte_mbuf_dynfield_register(&rx_tsc);
+	if (kc_rx_tsc_off < 0) {
+		snprintf(err, err_len, "cannot register the mbuf field of "
+			 "request arrival times: %s", rte_strerror(rte_errno));
+		return -1;
+	}
+	return 0;
+}
 
 #define KC_TTL 64
 
@@ -26,7 +47,7 @@ static enum kc_verdict drop(struct kc_lcore_stats *st, enum kc_counter c)
 
 /* A well-formed frame the appliance does not handle: the kernel's, if this
  * port has an exception path, else dropped and counted under c. */
-static enum kc_verdict punt(const struct kc_pipeline_port *p,
+static enum kc_verdict punt(const struct kc_rx_port *p,
 			    struct kc_lcore_stats *st, enum kc_counter c)
 {
 	if (p->exc_in != NULL)
@@ -35,13 +56,13 @@ static enum kc_verdict punt(const struct kc_pipeline_port *p,
 }
 
 static void eth_reply(struct rte_ether_hdr *eth,
-		      const struct kc_pipeline_port *p)
+		      const struct kc_rx_port *p)
 {
 	rte_ether_addr_copy(&eth->src_addr, &eth->dst_addr);
 	rte_ether_addr_copy(&p->mac, &eth->src_addr);
 }
 
-static enum kc_verdict arp_input(const struct kc_pipeline_port *p,
+static enum kc_verdict arp_input(const struct kc_rx_port *p,
 				 struct rte_mbuf *m,
 				 struct kc_lcore_stats *st)
 {
@@ -75,7 +96,7 @@ static enum kc_verdict arp_input(const struct kc_pipeline_port *p,
 
 /* The reply's IPv4 header, its checksum left 0 for the caller: sum it, or
  * leave it to the NIC. */
-static void ip_reply(struct rte_ipv4_hdr *ip, const struct kc_pipeline_port *p,
+static void ip_reply(struct rte_ipv4_hdr *ip, const struct kc_rx_port *p,
 		     uint16_t total_len)
 {
 	ip->dst_addr = ip->src_addr;
@@ -88,7 +109,7 @@ static void ip_reply(struct rte_ipv4_hdr *ip, const struct kc_pipeline_port *p,
 	ip->hdr_checksum = 0;
 }
 
-static enum kc_verdict icmp_input(const struct kc_pipeline_port *p,
+static enum kc_verdict icmp_input(const struct kc_rx_port *p,
 				  struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
 				  uint16_t ip_len, struct kc_lcore_stats *st)
 {
@@ -172,7 +193,7 @@ static enum kc_verdict kcp_input(const struct kc_pkt_ctx *c,
 }
 
 static enum kc_verdict ipv4_input(const struct kc_pkt_ctx *c,
-				  const struct kc_pipeline_port *p,
+				  const struct kc_rx_port *p,
 				  struct rte_mbuf *m,
 				  struct kc_lcore_stats *st)
 {
@@ -219,7 +240,7 @@ static enum kc_verdict classify_untagged(const struct kc_pkt_ctx *c,
 					 struct rte_mbuf *m,
 					 struct kc_lcore_stats *st)
 {
-	const struct kc_pipeline_port *p = &c->port[m->port];
+	const struct kc_rx_port *p = &c->port[m->port];
 	const struct rte_ether_hdr *eth;
 
 	st->c[KC_CTR_rx_packets]++;
@@ -291,7 +312,7 @@ enum kc_verdict kc_pkt_classify(const struct kc_pkt_ctx *c,
 bool kc_pkt_finish_reply(const struct kc_pkt_ctx *c, struct rte_mbuf *m,
 			 uint32_t kcp_len)
 {
-	const struct kc_pipeline_port *p = &c->port[m->port];
+	const struct kc_rx_port *p = &c->port[m->port];
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);

@@ -18,7 +18,7 @@
  */
 #include <string.h>
 
-#include "kc_pipeline_priv.h"
+#include "kc_worker.h"
 
 /* Tell the journal the oldest record any queue still needs. */
 static void publish_keep(struct kc_worker_state *w)

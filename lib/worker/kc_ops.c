@@ -15,7 +15,7 @@
 #include <rte_ip.h>
 #include <rte_udp.h>
 
-#include "kc_pipeline_priv.h"
+#include "kc_worker.h"
 
 uint32_t kc_ops_shard(const struct rte_mbuf *m)
 {

@@ -1,96 +1,79 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Private to lib/pipeline (and its unit tests): the stage functions shared by
- * run-to-completion and pipelined lcores.
+ * The worker stage: executes an authenticated request against the state it
+ * owns (queues; on worker 0 the ledger) and turns its mbuf into the signed
+ * REPLY. Op dispatch (the owner the op table names), the message-id index
+ * (idempotency) and the replay window, journaling of each REQUEST, REPLY
+ * and LEDGER record, REPLYs held until their group commit is durable,
+ * queue and ledger snapshots, and the hand-off of TRAILs to the ledger's
+ * control thread. Driven by the worker lcores (lib/pipeline); recovery
+ * (lib/recovery) replays the journal through kc_ops_apply.
  */
-#ifndef KC_PIPELINE_PRIV_H
-#define KC_PIPELINE_PRIV_H
+#ifndef KC_WORKER_H
+#define KC_WORKER_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <rte_ethdev.h>
 #include <rte_mbuf.h>
-#include <rte_mbuf_dyn.h>
+#include <rte_ring.h>
 
 #include "kc_auth.h"
+#include "kc_config.h"
 #include "kc_journal.h"
 #include "kc_ledger.h"
-#include "kc_pipeline.h"
 #include "kc_queue.h"
+#include "kc_rx.h"
 #include "kc_stats.h"
 
-/* Offsets of a single-segment IPv4/UDP frame without options. */
-#define KC_L2_LEN ((uint16_t)sizeof(struct rte_ether_hdr))
-#define KC_L3_LEN ((uint16_t)sizeof(struct rte_ipv4_hdr))
-#define KC_L4_LEN ((uint16_t)sizeof(struct rte_udp_hdr))
-#define KC_KCP_OFF (KC_L2_LEN + KC_L3_LEN + KC_L4_LEN)
+/* ---- the message-id index (idempotency) ------------------------------- */
 
-/* What the data path knows of the outside, read-only once built. */
-struct kc_pkt_ctx {
-	uint16_t udp_port;		/* host byte order */
-	const struct kc_keyring *keys;
-	/* Indexed by ethdev port id; ip == 0 means "not ours". */
-	struct kc_pipeline_port port[RTE_MAX_ETHPORTS];
+struct kc_idem_entry {
+	uint8_t msg_id[KC_MSG_ID_LEN];
+	uint64_t seq;		/* journal seq of the REPLY record */
+	uint64_t arrival_ms;	/* when it was answered */
+	uint32_t client;	/* keyring index of the client */
+	uint32_t req_crc;	/* CRC32C of the request payload */
+	uint16_t status;
+	uint8_t len;		/* REPLY payload bytes */
+	uint8_t op;		/* of the request */
+	uint8_t reply[KC_IDEM_REPLY_MAX];
 };
+_Static_assert(sizeof(struct kc_idem_entry) == 128, "two cache lines");
+
+struct kc_idem;
+
+/* capacity entries; nb_clients horizons (one per keyring entry). NULL with
+ * rte_errno set. name must be unique in the process. */
+struct kc_idem *kc_idem_create(const char *name, uint32_t capacity,
+			       uint32_t nb_clients, int socket_id);
+void kc_idem_free(struct kc_idem *x);
+/* Memory an index of this capacity takes, for start-up messages. */
+uint64_t kc_idem_bytes(uint32_t capacity);
+const struct kc_idem_entry *kc_idem_find(const struct kc_idem *x,
+					 const uint8_t msg_id[KC_MSG_ID_LEN]);
+/* Add an entry; the oldest leaves when full (*evicted_full set). False if
+ * the REPLY is too long to keep (never for the ops of this version). */
+bool kc_idem_insert(struct kc_idem *x, const struct kc_idem_entry *e,
+		    bool *evicted_full);
+/* Let up to max entries answered before before_ms leave; how many did. */
+uint32_t kc_idem_expire(struct kc_idem *x, uint64_t before_ms, uint32_t max);
+/* The newest message-id time of an entry of this client that left. */
+uint64_t kc_idem_horizon(const struct kc_idem *x, uint32_t client);
+
+_Static_assert(KC_HOPREC_MAX <= KC_JREC_PAYLOAD_MAX,
+	       "a ledger hop record fits one journal record");
 
 /*
- * Each KCP request's mbuf carries the TSC of the RX burst that took it
- * (a dynamic field, for the service-time histogram), with the top bit set
- * when it arrived while the appliance was draining. Offset -1: not
- * registered (unit tests), neither is recorded.
+ * TRAIL, second step, on the ledger's control thread (kc_trail.c; kcq
+ * trail too): walk the coin's hops back through the journal from
+ * last_hop_seq (kc_ledger_trail_from's), into hops (max of them), oldest
+ * first. 0; -E2BIG (more than max), -ENOENT (the journal no longer has a
+ * hop), -EILSEQ (a record is not the hop it should be), with a message.
  */
-extern int kc_rx_tsc_off;
-#define KC_RX_DRAINED (1ull << 63)
-
-static inline uint64_t *kc_rx_tsc(struct rte_mbuf *m)
-{
-	return RTE_MBUF_DYNFIELD(m, kc_rx_tsc_off, uint64_t *);
-}
-
-enum kc_verdict {
-	KC_VERDICT_DROP,	/* counted; the caller frees the mbuf */
-	KC_VERDICT_TX,		/* an ARP or ICMP reply made in place */
-	KC_VERDICT_KCP,		/* an authenticated KCP request */
-	KC_VERDICT_EXCEPTION,	/* not ours to handle: for the kernel */
-};
-
-/*
- * Look at one received frame. ARP requests for our address and ICMP echo
- * requests are turned into their replies in place. A KCP request is checked
- * (header, client, tag); on KC_VERDICT_KCP m->hash.usr holds the index of the
- * client's key in the keyring. Drops are counted by reason in st. On a port
- * with an exception path, well-formed frames that are not for the appliance
- * (other protocols, UDP ports, addresses; ARP and ICMP it does not answer)
- * are KC_VERDICT_EXCEPTION instead, uncounted; damaged ones and bad KCP are
- * still dropped.
- */
-enum kc_verdict kc_pkt_classify(const struct kc_pkt_ctx *c,
-				struct rte_mbuf *m,
-				struct kc_lcore_stats *st);
-/*
- * kc_pkt_classify on each of n <= KC_BURST_MAX frames, v[i] the verdict of
- * pkts[i], with the tags of the burst's requests verified together by mb
- * (kc_auth_verify_burst; NULL: one at a time). Same verdicts, same counts.
- */
-void kc_pkt_classify_burst(const struct kc_pkt_ctx *c,
-			   struct kc_auth_mb *mb, struct rte_mbuf **pkts,
-			   uint16_t n, enum kc_verdict *v,
-			   struct kc_lcore_stats *st);
-
-/*
- * Turn a request frame whose KCP part (header + payload of kcp_len bytes)
- * was rewritten in place into the REPLY frame: swap Ethernet, IPv4 and UDP
- * addresses, set lengths and checksums. False if the mbuf has no room.
- */
-bool kc_pkt_finish_reply(const struct kc_pkt_ctx *c, struct rte_mbuf *m,
-			 uint32_t kcp_len);
-
-/* Rewrite the lengths and checksums of a REPLY frame whose KCP part was
- * rewritten again after kc_pkt_finish_reply (addresses stay as they are).
- * On a port with tx_cksum the NIC computes the checksums. */
-void kc_pkt_resize_reply(const struct kc_pkt_ctx *c, struct rte_mbuf *m,
-			 uint32_t kcp_len);
+int kc_trail_walk(struct kc_jlookup *x, uint64_t coin, uint64_t last_hop_seq,
+		  struct kc_hop *hops, uint32_t max, uint32_t *nb, char *err,
+		  size_t err_len);
 
 /* A REPLY waiting for the journal group holding it to be on disk. */
 struct kc_pending {
@@ -239,15 +222,6 @@ enum kc_exec {
 enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m);
 
 /*
- * Recover each worker's journal shard into its store (docs/journal-format.md)
- * and open the shard for appending: sets ws[i]->j and the held-reply FIFO.
- * 0, or a negative errno with a message in err.
- */
-int kc_recover_workers(const struct kc_config *cfg,
-		       struct kc_worker_state **ws, uint32_t nb_workers,
-		       int socket_id, char *err, size_t err_len);
-
-/*
  * Snapshots and retention, once per poll loop of a worker with a journal:
  * when a cycle is due, snapshot its next queue (kc_queue_snapshot, cut
  * into SNAPSHOT records); now and then, tell the journal which records
@@ -275,4 +249,4 @@ uint64_t kc_ledger_keep_from(const struct kc_worker_state *w);
 /* A held REPLY whose journal write failed: turn it into STORAGE_FAILED. */
 void kc_ops_fail_pending(struct kc_worker_state *w, struct rte_mbuf *m);
 
-#endif /* KC_PIPELINE_PRIV_H */
+#endif /* KC_WORKER_H */

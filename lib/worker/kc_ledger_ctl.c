@@ -25,7 +25,7 @@
 #include <rte_malloc.h>
 #include <rte_ring.h>
 
-#include "kc_pipeline_priv.h"
+#include "kc_worker.h"
 
 #define TRAIL_WAIT_NS (2ull * 1000 * 1000 * 1000)
 #define IDLE_US 500u

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kc_ledger.h"
+#include "kc_worker.h"
 
 struct step {
 	uint64_t coin;

@@ -21,7 +21,7 @@
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
 
-#include "kc_journal.h"
+#include "kc_worker.h"
 
 struct kc_idem {
 	struct rte_hash *hash;		/* msg_id -> slot */

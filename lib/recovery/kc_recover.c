@@ -36,7 +36,7 @@
 #include <rte_log.h>
 #include <rte_malloc.h>
 
-#include "kc_pipeline_priv.h"
+#include "kc_recovery.h"
 
 #define PROGRESS_NS 1000000000ull
 
@@ -54,30 +54,20 @@ struct replay {
 	uint32_t shard;
 	bool started;
 	bool truncated;			/* the journal's start was deleted */
-	bool seen_request;
-	/* The REQUEST waiting for its REPLY record. */
-	bool have_req;
+	/* The pair being applied: the walk's REQUEST. */
 	struct kc_jrec req;
-	struct kc_jpos req_pos;
-	uint8_t req_kcp[KC_DATAGRAM_MAX];
+	const uint8_t *req_kcp;
 	uint64_t applied;
 	uint64_t skipped;		/* of queues known only later */
-	/* The snapshot being assembled from its parts. */
-	uint8_t *snap;
-	uint64_t snap_cap;
+	/* The whole snapshot being restored or checked (the walk's). */
+	const uint8_t *snap;
 	uint64_t snap_len;
 	uint64_t snap_seq0;
 	uint64_t snap_seq_last;
-	uint32_t snap_next;		/* part expected; 0: none started */
-	uint32_t snap_parts;
 	uint64_t restored;		/* snapshots that made a queue */
 	uint64_t checked;		/* snapshots compared with one */
-	/* The ledger (shard 0). A successful mutation is applied when its
-	 * LEDGER record, after the REPLY, is read: the REPLY waits here. */
+	/* The ledger (shard 0). */
 	struct kc_ledger_ws *lw;
-	bool hop_pending;
-	struct kc_jrec rep;
-	uint8_t rep_kcp[KC_DATAGRAM_MAX];
 	uint8_t hop[KC_HOPREC_MAX];
 	uint64_t ledger_from;		/* DIR/ledger.snapshot: start there */
 	bool ledger_known;		/* the ledger state is valid so far */
@@ -157,25 +147,84 @@ static bool queue_known(struct replay *rp, uint8_t op, const uint8_t *p,
 	       off == 0;
 }
 
-/* Apply the pending REQUEST and compare with its REPLY record. */
-static int apply_pair(struct replay *rp, const struct kc_jrec *rep,
-		      const uint8_t *rep_kcp, char *err, size_t err_len)
+/*
+ * A ledger mutation that succeeded, with its LEDGER record: apply it
+ * (unless the ledger is known only from a later snapshot) and check the
+ * REPLY and the hop record it gives against the journal's.
+ */
+static int ledger_pair(struct replay *rp, const struct kc_jitem *it,
+		       char *err, size_t err_len)
 {
 	uint8_t out[KC_PAYLOAD_MAX];
 	const uint8_t *kcp = rp->req_kcp;
+	const struct kc_jrec *rep = &it->rep.h, *h = &it->hop.h;
 	uint32_t plen = rp->req.payload_len - KC_HDR_LEN;
+	uint32_t rep_len = rep->payload_len - KC_HDR_LEN;
+	struct kc_op_result r;
+	uint64_t t0;
+
+	rp->ledger_seen = true;
+	remember(rp, rep, it->rep.p, h->seq);
+	if (rp->lw == NULL)
+		return 0; /* refused at the end (ledger_end) */
+	if (!rp->ledger_known) {
+		rp->ledger_skipped++;
+		return 0;
+	}
+	t0 = mono_ns();
+	{
+		const struct kc_op_env env = {
+			.ledger = rp->lw->l,
+			.st = &rp->st,
+			/* Admission was decided when it was accepted: the
+			 * journal says it succeeded. */
+			.caller = {
+				.client_id = rp->req.client_id,
+				.mint_authority = true,
+			},
+			.now_ns = h->time_ns,
+			.hop = rp->hop,
+		};
+
+		kc_ops_apply(&env, kcp[KC_OFF_OP], kcp + KC_HDR_LEN, plen,
+			     rp->req.seq, out, sizeof(out), &r);
+	}
+	rp->ledger_ns += mono_ns() - t0;
+	rp->ledger_applied++;
+	rp->ledger_after_snap++;
+	if (r.status != KC_STATUS_OK || r.len != rep_len ||
+	    memcmp(out, it->rep.p + KC_HDR_LEN, r.len) != 0 ||
+	    r.hop_len != h->payload_len ||
+	    memcmp(rp->hop, it->hop.p, r.hop_len) != 0) {
+		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 " (%s "
+			 "of client %u): replaying it gives %s and another "
+			 "hop than the journal recorded (a divergence; the "
+			 "ledger limits must be what they were)", rp->shard,
+			 rp->req.seq, kc_op_name(kcp[KC_OFF_OP]),
+			 rp->req.client_id, kc_status_name(r.status));
+		return -EILSEQ;
+	}
+	return 0;
+}
+
+/* A REQUEST and its REPLY (and LEDGER record): replay what it changed
+ * and compare with what the journal recorded. */
+static int apply_pair(struct replay *rp, const struct kc_jitem *it,
+		      char *err, size_t err_len)
+{
+	uint8_t out[KC_PAYLOAD_MAX];
+	const struct kc_jrec *rep = &it->rep.h;
+	const uint8_t *rep_kcp = it->rep.p;
+	const uint8_t *kcp = it->req.p;
+	uint32_t plen = it->req.h.payload_len - KC_HDR_LEN;
 	uint32_t rep_len = rep->payload_len - KC_HDR_LEN;
 	struct kc_op_result r = { .status = KC_STATUS_OK };
 	uint8_t op = kcp[KC_OFF_OP];
 
-	rp->have_req = false;
-	/* A ledger mutation that succeeded waits for its LEDGER record. */
-	if (kc_op_has_hop(op) && rep->status == KC_STATUS_OK) {
-		rp->hop_pending = true;
-		rp->rep = *rep;
-		memcpy(rp->rep_kcp, rep_kcp, rep->payload_len);
-		return 0;
-	}
+	rp->req = it->req.h;
+	rp->req_kcp = kcp;
+	if (it->has_hop)
+		return ledger_pair(rp, it, err, err_len);
 	remember(rp, rep, rep_kcp, rep->seq);
 	/* An op this build does not know succeeded: what it changed cannot
 	 * be replayed. */
@@ -213,71 +262,6 @@ static int apply_pair(struct replay *rp, const struct kc_jrec *rep,
 			 kc_op_name(op) ? kc_op_name(op) : "?",
 			 rp->req.client_id, kc_status_name(r.status),
 			 kc_status_name(rep->status));
-		return -EILSEQ;
-	}
-	return 0;
-}
-
-/*
- * The LEDGER record of the mutation whose REPLY waits: now the request
- * counts. Apply it (unless the ledger is known only from a later
- * snapshot) and check the REPLY and the hop record it gives against the
- * journal's.
- */
-static int ledger_hop(struct replay *rp, const struct kc_jrec *h,
-		      const uint8_t *payload, char *err, size_t err_len)
-{
-	uint8_t out[KC_PAYLOAD_MAX];
-	const uint8_t *kcp = rp->req_kcp;
-	uint32_t plen = rp->req.payload_len - KC_HDR_LEN;
-	uint32_t rep_len = rp->rep.payload_len - KC_HDR_LEN;
-	struct kc_op_result r;
-	uint64_t t0;
-
-	rp->hop_pending = false;
-	if (h->ref != rp->req.seq || h->seq != kc_jrec_hop_seq(rp->req.seq)) {
-		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 ": a "
-			 "LEDGER record that does not follow its REQUEST "
-			 "(seq %" PRIu64 ") and REPLY", rp->shard, h->seq,
-			 rp->req.seq);
-		return -EILSEQ;
-	}
-	remember(rp, &rp->rep, rp->rep_kcp, h->seq);
-	if (!rp->ledger_known) {
-		rp->ledger_skipped++;
-		return 0;
-	}
-	t0 = mono_ns();
-	{
-		const struct kc_op_env env = {
-			.ledger = rp->lw->l,
-			.st = &rp->st,
-			/* Admission was decided when it was accepted: the
-			 * journal says it succeeded. */
-			.caller = {
-				.client_id = rp->req.client_id,
-				.mint_authority = true,
-			},
-			.now_ns = h->time_ns,
-			.hop = rp->hop,
-		};
-
-		kc_ops_apply(&env, kcp[KC_OFF_OP], kcp + KC_HDR_LEN, plen,
-			     rp->req.seq, out, sizeof(out), &r);
-	}
-	rp->ledger_ns += mono_ns() - t0;
-	rp->ledger_applied++;
-	rp->ledger_after_snap++;
-	if (r.status != KC_STATUS_OK || r.len != rep_len ||
-	    memcmp(out, rp->rep_kcp + KC_HDR_LEN, r.len) != 0 ||
-	    r.hop_len != h->payload_len ||
-	    memcmp(rp->hop, payload, r.hop_len) != 0) {
-		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 " (%s "
-			 "of client %u): replaying it gives %s and another "
-			 "hop than the journal recorded (a divergence; the "
-			 "ledger limits must be what they were)", rp->shard,
-			 rp->req.seq, kc_op_name(kcp[KC_OFF_OP]),
-			 rp->req.client_id, kc_status_name(r.status));
 		return -EILSEQ;
 	}
 	return 0;
@@ -379,125 +363,43 @@ static int snapshot_done(struct replay *rp, char *err, size_t err_len)
 	return 0;
 }
 
-/* One part of a snapshot. Parts come in order, one record each; a
- * snapshot whose writing was interrupted (the appliance stopped in the
- * middle) is left out. */
-static int snapshot_part(struct replay *rp, const struct kc_jrec *h,
-			 const uint8_t *payload, char *err, size_t err_len)
+/* One item of the walk (kc_jwalk: the journal's reading rules). */
+static int replay_item(struct replay *rp, const struct kc_jwalk *walk,
+		       const struct kc_jitem *it, char *err, size_t err_len)
 {
-	struct kc_jsnap sh;
-	uint32_t chunk;
-
-	if (!kc_jsnap_decode(payload, h->payload_len, &sh) ||
-	    (sh.kind != KC_JSNAP_QUEUE && sh.kind != KC_JSNAP_LEDGER) ||
-	    sh.total_len > rp->snap_cap) {
-		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 ": a "
-			 "SNAPSHOT record this build cannot read (or larger "
-			 "than these queue limits allow)", rp->shard, h->seq);
-		return -EILSEQ;
-	}
-	chunk = h->payload_len - KC_JSNAP_HDR_LEN;
-	if (sh.part == 0) {
-		rp->snap_seq0 = h->seq;
-		rp->snap_len = 0;
-		rp->snap_parts = sh.parts;
-	} else if (sh.part != rp->snap_next || h->ref != rp->snap_seq0 ||
-		   sh.parts != rp->snap_parts) {
-		rp->snap_next = 0; /* not the snapshot being read */
-		return 0;
-	}
-	if (rp->snap_len + chunk > sh.total_len) {
-		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 ": "
-			 "snapshot parts longer than it says", rp->shard,
-			 h->seq);
-		return -EILSEQ;
-	}
-	memcpy(rp->snap + rp->snap_len, payload + KC_JSNAP_HDR_LEN, chunk);
-	rp->snap_len += chunk;
-	rp->snap_next = sh.part + 1;
-	if (rp->snap_next < sh.parts)
-		return 0;
-	rp->snap_next = 0;
-	rp->snap_seq_last = h->seq;
-	if (rp->snap_len != sh.total_len) {
-		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 ": "
-			 "snapshot shorter than it says", rp->shard, h->seq);
-		return -EILSEQ;
-	}
-	if (sh.kind == KC_JSNAP_LEDGER)
-		return ledger_snapshot(rp, err, err_len);
-	return snapshot_done(rp, err, err_len);
-}
-
-static int replay_record(struct replay *rp, const struct kc_jrec *h,
-			 const uint8_t *payload, const struct kc_jpos *pos,
-			 char *err, size_t err_len)
-{
-	struct kc_hdr kh;
-
 	if (!rp->started) {
+		uint64_t first = kc_jwalk_first_seq(walk);
+
 		rp->started = true;
-		rp->truncated = h->seq > 1;
+		rp->truncated = first > 1;
 		/* A hint older than the journal's start names a snapshot
 		 * retention deleted: the first one left will do. */
-		if (rp->ledger_from < h->seq)
+		if (rp->ledger_from < first)
 			rp->ledger_from = 0;
 		rp->ledger_known = !rp->truncated && rp->ledger_from == 0;
 	}
-	if (rp->hop_pending && h->type != KC_JREC_LEDGER) {
-		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 ": the "
-			 "LEDGER record of seq %" PRIu64 " is missing",
-			 rp->shard, h->seq, rp->req.seq);
-		return -EILSEQ;
-	}
-	if (h->type == KC_JREC_LEDGER) {
-		rp->ledger_seen = true;
-		if (rp->hop_pending)
-			return ledger_hop(rp, h, payload, err, err_len);
-		/* Its REQUEST may have gone with a deleted segment. */
-		if (rp->truncated && !rp->seen_request)
-			return 0;
-		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 ": a "
-			 "LEDGER record with no ledger request before it",
-			 rp->shard, h->seq);
-		return -EILSEQ;
-	}
-	if (h->type == KC_JREC_SNAPSHOT)
-		return snapshot_part(rp, h, payload, err, err_len);
-	/* The parts of a snapshot are consecutive records. */
-	rp->snap_next = 0;
-	if (h->payload_len < KC_HDR_LEN || h->payload_len > KC_DATAGRAM_MAX ||
-	    kc_jrec_kcp_decode(h, payload, &kh) != KC_PARSE_OK) {
-		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 ": a "
-			 "%s record that does not hold a KCP message",
-			 rp->shard, h->seq, kc_jrec_type_name(h->type));
-		return -EILSEQ;
-	}
-	if (h->type == KC_JREC_REQUEST) {
-		if (rp->have_req) {
-			snprintf(err, err_len, "journal shard %u, seq %" PRIu64
-				 ": REQUEST after a REQUEST without REPLY",
-				 rp->shard, h->seq);
-			return -EILSEQ;
-		}
-		rp->req = *h;
-		rp->req_pos = *pos;
-		memcpy(rp->req_kcp, payload, h->payload_len);
-		rp->have_req = true;
-		rp->seen_request = true;
+	switch (it->kind) {
+	case KC_JITEM_PAIR:
+		return apply_pair(rp, it, err, err_len);
+	case KC_JITEM_SNAPSHOT:
+		rp->snap = it->snap;
+		rp->snap_len = it->snap_len;
+		rp->snap_seq0 = it->snap_seq0;
+		rp->snap_seq_last = it->snap_seq_last;
+		if (it->snap_kind == KC_JSNAP_LEDGER)
+			return ledger_snapshot(rp, err, err_len);
+		return snapshot_done(rp, err, err_len);
+	case KC_JITEM_HEADLESS:
+		/* Its REQUEST went with a segment retention deleted. */
+		if (it->rec.h.type == KC_JREC_LEDGER)
+			rp->ledger_seen = true;
 		return 0;
+	case KC_JITEM_PROBLEM:
+		break;
 	}
-	/* Retention deletes whole segments: the REQUEST of the first REPLY
-	 * left may have gone with the segment before. */
-	if (rp->truncated && !rp->seen_request)
-		return 0;
-	if (!rp->have_req || h->ref != rp->req.seq) {
-		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 ": a "
-			 "REPLY for seq %" PRIu64 " which is not the REQUEST "
-			 "before it", rp->shard, h->seq, h->ref);
-		return -EILSEQ;
-	}
-	return apply_pair(rp, h, payload, err, err_len);
+	snprintf(err, err_len, "journal shard %u, seq %" PRIu64 ": %s",
+		 rp->shard, it->rec.h.seq, it->text);
+	return -EILSEQ;
 }
 
 /* The seq in DIR/ledger.snapshot, or 0 (none, or unreadable: then the
@@ -578,40 +480,43 @@ static int recover_shard(const struct kc_config *cfg, uint32_t shard,
 				    kc_config_ledger_snapshot_bytes_max(cfg));
 	char sd[KC_CFG_PATH_MAX + 16];
 	struct kc_jreader *r = NULL;
-	struct kc_jrec h;
-	const uint8_t *payload;
-	struct kc_jpos pos;
+	struct kc_jwalk *walk = NULL;
+	struct kc_jitem *it = NULL;
+	struct kc_jpos upos;
+	uint64_t useq;
 	uint64_t t0 = mono_ns(), next = t0 + PROGRESS_NS;
 	int rc = 0;
 
 	*segs = NULL;
 	*nb_segs = 0;
-	if (rp != NULL)
-		rp->snap = rte_malloc("kc_replay_snap", snap_cap, 0);
-	if (rp == NULL || rp->snap == NULL) {
+	it = malloc(sizeof(*it));
+	if (rp == NULL || it == NULL) {
 		snprintf(err, err_len, "out of memory for recovery");
-		if (rp != NULL)
-			rte_free(rp);
+		rte_free(rp);
+		free(it);
 		return -ENOMEM;
 	}
 	rp->w = w;
 	rp->shard = shard;
-	rp->snap_cap = snap_cap;
 	rp->lw = w->ledger;
 	if (shard == 0)
 		rp->ledger_from = read_hint(cfg->journal.dir);
 	kc_jshard_path(sd, sizeof(sd), cfg->journal.dir, (uint16_t)shard);
 	r = kc_jreader_open(sd, err, err_len);
-	if (r == NULL) {
-		rte_free(rp->snap);
+	walk = r != NULL ? kc_jwalk_open(r, snap_cap) : NULL;
+	if (walk == NULL) {
+		if (r != NULL)
+			snprintf(err, err_len, "out of memory for recovery");
+		kc_jreader_close(r);
 		rte_free(rp);
-		return -EIO;
+		free(it);
+		return r != NULL ? -ENOMEM : -EIO;
 	}
 	/* The writer never has more than its buffer unsynced. */
 	kc_jreader_set_torn_limit(r, cfg->journal.buffer_bytes +
 				     KC_JREC_MAX_SIZE);
-	while (kc_jreader_next(r, &h, &payload, &pos)) {
-		rc = replay_record(rp, &h, payload, &pos, err, err_len);
+	while (kc_jwalk_next(walk, it)) {
+		rc = replay_item(rp, walk, it, err, err_len);
 		if (rc != 0)
 			break;
 		if ((kc_jreader_end(r)->records & 4095) == 0 &&
@@ -632,21 +537,19 @@ static int recover_shard(const struct kc_config *cfg, uint32_t shard,
 			 end->detail, cfg->journal.dir);
 		rc = -EILSEQ;
 	}
-	if (rc == 0 && (rp->have_req || rp->hop_pending)) {
+	if (rc == 0 && kc_jwalk_unanswered(walk, &upos, &useq)) {
 		/* A REQUEST without its REPLY (or a ledger REPLY without its
 		 * hop): never answered. Cut before it; everything from
 		 * there to the end is zeroed. */
-		uint64_t extent = end->pos.segment == rp->req_pos.segment ?
-			end->pos.offset + end->torn_bytes -
-				rp->req_pos.offset :
-			cfg->journal.segment_bytes - rp->req_pos.offset;
+		uint64_t extent = end->pos.segment == upos.segment ?
+			end->pos.offset + end->torn_bytes - upos.offset :
+			cfg->journal.segment_bytes - upos.offset;
 
 		printf("kingcobra: journal shard %u: seq %" PRIu64 " was "
-		       "journaled but never answered: cut\n", shard,
-		       rp->req.seq);
-		end->pos = rp->req_pos;
+		       "journaled but never answered: cut\n", shard, useq);
+		end->pos = upos;
 		end->torn_bytes = extent;
-		end->next_seq = rp->req.seq;
+		end->next_seq = useq;
 		end->how = KC_JEND_TORN;
 	}
 	if (rc == 0)
@@ -671,9 +574,10 @@ static int recover_shard(const struct kc_config *cfg, uint32_t shard,
 		for (uint32_t i = 0; *segs != NULL && i < *nb_segs; i++)
 			kc_jreader_segment_info(r, i, &(*segs)[i]);
 	}
+	kc_jwalk_close(walk);
 	kc_jreader_close(r);
-	rte_free(rp->snap);
 	rte_free(rp);
+	free(it);
 	return rc;
 }
 
