@@ -109,7 +109,7 @@ static void take(struct kc_admin *a, struct kc_admin_sample *s)
 	if (ps == NULL)
 		return;
 	li = ps->lcores;
-	s->nb_lcores = RTE_MIN(ps->nb_lcores, KC_LCORES_MAX);
+	s->nb_lcores = RTE_MIN(ps->nb_lcores, (uint32_t)KC_LCORES_MAX);
 	for (uint32_t i = 0; i < s->nb_lcores; i++) {
 		struct kc_admin_lcore *l = &s->lcores[i];
 		const volatile uint64_t *ctr = kc_stats[li[i].lcore_id].c;

@@ -23,6 +23,9 @@
 #include <yaml.h>
 
 #include "kc_config.h"
+#include "kc_journal.h"
+#include "kc_ledger.h"
+#include "kc_queue.h"
 
 /* ---- the schema ------------------------------------------------------- */
 
@@ -227,9 +230,11 @@ static const struct field pipeline_fields[] = {
 	  .expect = "a list of lcore ids, e.g. [1]" },
 	[PL_WORKER_LCORES] = { "worker_lcores", F_LCORE_LIST, .off = C(pipeline.lcores.worker),
 	  .aux = C(pipeline.lcores.worker_count), .size = KC_WORKERS_MAX,
-	  .expect = "a list of at most 16 lcore ids, e.g. [1]" },
+	  .expect = "a list of at most " KC_STR(KC_WORKERS_MAX)
+		    " lcore ids, e.g. [1]" },
 	[PL_BURST] = { "burst", F_U32, .off = C(pipeline.burst), .min = 1,
-	  .max = KC_BURST_MAX, .expect = "packets per burst, 1..256" },
+	  .max = KC_BURST_MAX,
+	  .expect = "packets per burst, 1.." KC_STR(KC_BURST_MAX) },
 	[PL_RING_SIZE] = { "ring_size", F_U32_POW2, .off = C(pipeline.ring_size), .min = 64,
 	  .max = 1u << 20, .expect = "a power of two, 64..1048576" },
 	[PL_IDLE] = { "idle", F_ENUM, .off = C(pipeline.idle), .names = idle_names },
@@ -369,7 +374,7 @@ static const struct field top_fields[] = {
 	[TOP_LOG_LEVEL] = { "log_level", F_ENUM, .off = C(log_level), .names = log_level_names },
 	[TOP_EAL] = { "eal", F_SECTION, .sub = eal_fields },
 	[TOP_PORTS] = { "ports", F_PORTS, .required = true,
-	  .expect = "a list of 1..8 ports" },
+	  .expect = "a list of 1.." KC_STR(KC_PORTS_MAX) " ports" },
 	[TOP_PIPELINE] = { "pipeline", F_SECTION, .sub = pipeline_fields },
 	[TOP_MEMPOOL] = { "mempool", F_SECTION, .sub = mempool_fields },
 	[TOP_KCP] = { "kcp", F_SECTION, .sub = kcp_fields, .required = true },
@@ -761,7 +766,8 @@ static int parse_lcore_list(struct parser *ps, const yaml_node_t *n,
 {
 	const struct field item = {
 		.key = f->key, .type = F_U32, .min = 0,
-		.max = KC_LCORES_MAX - 1, .expect = "an lcore id, 0..63",
+		.max = KC_LCORE_ID_MAX,
+		.expect = "an lcore id, 0.." KC_STR(KC_LCORE_ID_MAX),
 	};
 	char b[80];
 	uint64_t dup = 0;
@@ -1247,24 +1253,28 @@ void kc_config_queue_needs(const struct kc_config *cfg, uint16_t *nb_rxq,
 
 uint64_t kc_config_snapshot_bytes_max(const struct kc_config *cfg)
 {
-	/* What kc_queue_snapshot writes at most (lib/queue): a fixed part,
-	 * 73 bytes a consumer, 12 a message, the message bytes; and the
-	 * record and part headers, 88 bytes per part of 16 KiB. */
-	uint64_t len = 4 + 2 + 1 + 64 + 40 + 4 +
-		(uint64_t)cfg->queues.max_consumers_per_queue * 73 +
-		(uint64_t)cfg->queues.max_messages_per_queue * 12 +
-		cfg->queues.max_bytes_per_queue;
+	/* What kc_queue_snapshot writes at most (lib/queue), cut into
+	 * SNAPSHOT records (lib/journal). */
+	const struct kc_queue_limits lim = {
+		.max_queues = cfg->queues.max_queues,
+		.max_bytes_per_queue = cfg->queues.max_bytes_per_queue,
+		.max_messages_per_queue = cfg->queues.max_messages_per_queue,
+		.max_consumers_per_queue = cfg->queues.max_consumers_per_queue,
+	};
 
-	return len + (len / 16368 + 1) * 88;
+	return kc_jsnap_bytes_max(kc_queue_snapshot_max(&lim));
 }
 
 uint64_t kc_config_ledger_snapshot_bytes_max(const struct kc_config *cfg)
 {
-	/* lib/ledger: 40 fixed bytes, 24 an account, 44 a LIVE coin. */
+	const struct kc_ledger_limits lim = {
+		.max_accounts = cfg->ledger.max_accounts,
+		.max_coins = cfg->ledger.max_coins,
+	};
+
 	if (!cfg->ledger.enabled)
 		return 0;
-	return 40 + (uint64_t)cfg->ledger.max_accounts * 24 +
-	       (uint64_t)cfg->ledger.max_coins * 44;
+	return kc_ledger_snapshot_max(&lim);
 }
 
 uint64_t kc_config_memory_bytes(const struct kc_config *cfg)

@@ -80,6 +80,13 @@ struct kc_jsnap {
 	uint8_t kind;
 };
 void kc_jsnap_encode(uint8_t out[KC_JSNAP_HDR_LEN], const struct kc_jsnap *s);
+/* The most journal bytes a snapshot of len bytes takes, cut into parts of
+ * KC_JSNAP_CHUNK_MAX with a record and a part header each. */
+static inline uint64_t kc_jsnap_bytes_max(uint64_t len)
+{
+	return len + (len / KC_JSNAP_CHUNK_MAX + 1) *
+		     (KC_JREC_HDR_LEN + KC_JSNAP_HDR_LEN + KC_JREC_ALIGN);
+}
 bool kc_jsnap_decode(const uint8_t *p, uint32_t len, struct kc_jsnap *s);
 
 /* A record header, decoded (host byte order). */

@@ -7,7 +7,9 @@
  * protocol's (lib/proto/kc_proto.h: KC_PAYLOAD_MAX, KC_NAME_MAX, ...) and
  * the kernel module compiles them without this header.
  *
- * Error texts print these constants (%u) rather than restate a number.
+ * Error texts print these constants rather than restate a number: with
+ * %u at run time, or KC_STR(KC_BURST_MAX) in a text built at compile time
+ * (the config's expected values), which is why they have no u suffix.
  */
 #ifndef KC_LIMITS_H
 #define KC_LIMITS_H
@@ -16,13 +18,17 @@
 
 #include "kc_proto.h"
 
+#define KC_STR_(x) #x
+#define KC_STR(x) KC_STR_(x)
+
 /* ---- the lcore map and the ports -------------------------------------- */
 
-#define KC_PORTS_MAX 8u		/* ports in one config */
-#define KC_LCORES_MAX 64u	/* EAL lcore ids 0..63 */
-#define KC_CPUS_MAX 1024u	/* CPU ids 0..1023 (glibc's CPU_SETSIZE) */
-#define KC_WORKERS_MAX 16u	/* worker lcores, so queue and journal shards */
-#define KC_BURST_MAX 256u	/* packets in one rx, ring or tx burst */
+#define KC_PORTS_MAX 8		/* ports in one config */
+#define KC_LCORE_ID_MAX 63	/* EAL lcore ids 0..63 */
+#define KC_LCORES_MAX (KC_LCORE_ID_MAX + 1)
+#define KC_CPUS_MAX 1024	/* CPU ids 0..1023 (glibc's CPU_SETSIZE) */
+#define KC_WORKERS_MAX 16	/* worker lcores, so queue and journal shards */
+#define KC_BURST_MAX 256	/* packets in one rx, ring or tx burst */
 
 _Static_assert(KC_PORTS_MAX <= UINT8_MAX,
 	       "the pipeline maps a port id to its index in a byte");
@@ -41,7 +47,7 @@ _Static_assert(KC_BURST_MAX <= UINT16_MAX,
  * queues and the ledger give a state-changing op, are shorter (the ledger's
  * unit test checks each of its reasons).
  */
-#define KC_IDEM_REPLY_MAX 80u
+#define KC_IDEM_REPLY_MAX 80
 
 _Static_assert(KC_IDEM_REPLY_MAX <= UINT8_MAX,
 	       "an index entry counts its REPLY bytes in a byte");

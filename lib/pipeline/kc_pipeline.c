@@ -919,7 +919,7 @@ void kc_pipeline_sample(const struct kc_pipeline *p,
 {
 	memset(s, 0, sizeof(*s));
 	s->nb_lcores = RTE_MIN(lcores(p, s->lcores, KC_LCORES_MAX),
-			       KC_LCORES_MAX);
+			       (uint32_t)KC_LCORES_MAX);
 	s->nb_workers = shards(p, s->shards, KC_WORKERS_MAX);
 	journal_stats(p, &s->journal);
 	s->ledger = ledger_summary(p, &s->ledger_sum);

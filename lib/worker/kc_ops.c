@@ -387,7 +387,7 @@ static void remember(struct kc_worker_state *w, const uint8_t *kcp,
 		.client = client,
 		.req_crc = req_crc,
 		.status = (uint16_t)r->status,
-		.len = (uint8_t)RTE_MIN(r->len, KC_IDEM_REPLY_MAX),
+		.len = (uint8_t)RTE_MIN(r->len, (uint32_t)KC_IDEM_REPLY_MAX),
 		.op = kcp[KC_OFF_OP],
 	};
 	bool evicted;
