@@ -38,30 +38,6 @@ static uint64_t clock_ns(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* ---- latency buckets ---------------------------------------------------- */
-
-double kc_admin_lat_le_s(unsigned int b)
-{
-	/* Bucket b holds [2^b, 2^(b+1)) cycles. */
-	return (double)(2ull << b) / (double)rte_get_tsc_hz();
-}
-
-double kc_admin_lat_pct_us(const uint64_t lat[KC_LAT_BUCKETS], double q)
-{
-	uint64_t n = 0, acc = 0;
-
-	for (unsigned int b = 0; b < KC_LAT_BUCKETS; b++)
-		n += lat[b];
-	if (n == 0)
-		return 0;
-	for (unsigned int b = 0; b < KC_LAT_BUCKETS; b++) {
-		acc += lat[b];
-		if ((double)acc >= q * (double)n)
-			return kc_admin_lat_le_s(b) * 1e6;
-	}
-	return kc_admin_lat_le_s(KC_LAT_BUCKETS - 1) * 1e6;
-}
-
 /* ---- the sampler -------------------------------------------------------- */
 
 static void event(struct kc_admin *a, const char *fmt, ...)

@@ -45,9 +45,10 @@ struct kc_auth_mb {
 	uint8_t out[KC_AUTH_MB_JOBS][KC_TAG_LEN];
 };
 
-_Static_assert(KC_HDR_SIGNED_LEN == KC_OFF_TAG &&
-	       KC_OFF_TAG + KC_TAG_LEN == KC_HDR_LEN,
-	       "the tag lies between the signed header and the payload");
+_Static_assert(KC_HDR_SIGNED_LEN == KC_OFF_TAG,
+	       "the tag follows the signed header");
+_Static_assert(KC_OFF_TAG + KC_TAG_LEN == KC_HDR_LEN,
+	       "the payload follows the tag");
 _Static_assert(KC_TAG_LEN == KC_HDR_SIGNED_LEN,
 	       "the signed header fits exactly where the tag is");
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kc_config.h"
+#include "kc_lcores.h"
 
 /* "N" or "N-M"; *s advances past it. -ERANGE: an id of limit or more. */
 static int range_parse(const char **s, uint32_t limit, uint32_t *a,

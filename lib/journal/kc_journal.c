@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rte_debug.h>
 #include <rte_byteorder.h>
 #include <rte_common.h>
 #include <rte_lcore.h>
@@ -179,9 +180,10 @@ static int segment_create(struct kc_journal *j, uint64_t index, int *out_fd)
 	};
 	int fd, rc;
 
-	_Static_assert(sizeof(hdr) == KC_JREC_HDR_LEN + KC_JSEG_PAYLOAD_LEN &&
-		       (KC_JREC_HDR_LEN + KC_JSEG_PAYLOAD_LEN) %
-				       KC_JREC_ALIGN == 0,
+	_Static_assert(sizeof(hdr) == KC_JREC_HDR_LEN + KC_JSEG_PAYLOAD_LEN,
+		       "a segment header is one record");
+	_Static_assert((KC_JREC_HDR_LEN + KC_JSEG_PAYLOAD_LEN) %
+			       KC_JREC_ALIGN == 0,
 		       "a segment header needs no padding");
 	kc_jseg_path(path, sizeof(path), j->dir, index);
 	kc_jseg_encode(payload, &s);
@@ -805,6 +807,20 @@ uint64_t kc_journal_append(struct kc_journal *j, struct kc_jrec *h,
 	uint32_t size = kc_jrec_size(h->payload_len);
 	uint64_t at = j->lc.head & mask;
 
+	/* A record right before it is appended (docs/architecture.md,
+	 * "Assertions"): a type the reader knows (SEGMENT records are the
+	 * writer's own), a payload one record holds, a ref to this record
+	 * or an earlier one, and the room the caller made sure of
+	 * (kc_journal_room): the buffer never overwrites unwritten bytes. */
+	RTE_VERIFY(h->type >= KC_JREC_REQUEST);
+	RTE_VERIFY(h->type <= KC_JREC_TYPE_MAX);
+	RTE_VERIFY(h->type != KC_JREC_SEGMENT);
+	RTE_VERIFY(h->payload_len <= KC_JREC_PAYLOAD_MAX);
+	RTE_VERIFY(h->ref <= j->lc.last_seq + 1);
+	RTE_VERIFY(j->lc.head + size + (j->buf_size - at < size ?
+					 j->buf_size - at : 0) -
+		   __atomic_load_n(&j->written, __ATOMIC_ACQUIRE) <=
+		   j->buf_size);
 	if (j->buf_size - at < size) {
 		uint32_t mark = SKIP_MARK;
 

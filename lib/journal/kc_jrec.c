@@ -11,7 +11,7 @@
 
 #include <rte_hash_crc.h>
 
-#include "kc_journal.h"
+#include "kc_jrec.h"
 
 static void put_le16(uint8_t *p, uint16_t v)
 {

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_debug.h>
+
 #include "kc_journal.h"
 
 /* One record kept by the walk: header, position and a copy of its
@@ -129,6 +131,12 @@ static bool headless(const struct kc_jwalk *w)
 
 static bool pair(struct kc_jwalk *w, struct kc_jitem *it, bool with_hop)
 {
+	/* What a pair is, right after it was read (docs/architecture.md,
+	 * "Assertions"). */
+	RTE_VERIFY(w->have_req);
+	RTE_VERIFY(w->rep.h.ref == w->req.h.seq);
+	RTE_VERIFY(w->rep.h.seq > w->req.h.seq);
+	RTE_VERIFY(!with_hop || w->hop.h.seq == kc_jrec_hop_seq(w->req.h.seq));
 	it->kind = KC_JITEM_PAIR;
 	msg_of(&it->req, &w->req);
 	msg_of(&it->rep, &w->rep);

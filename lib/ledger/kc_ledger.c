@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <openssl/sha.h>
+#include <rte_debug.h>
 #include <rte_errno.h>
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
@@ -768,6 +769,20 @@ void kc_ledger_apply(struct kc_ledger *l, const struct kc_ledger_caller *c,
 		r->hop_len = 0;
 	} else if (kc_op_mutates(op)) {
 		l->mutations++;
+		/* A mutation leaves a hop record no larger than one can be. */
+		RTE_VERIFY(r->hop_len <= KC_HOPREC_MAX);
+#ifdef KC_DEBUG_ASSERTS
+		/* Debug builds (meson -Ddebug_asserts=true, and the ledger's
+		 * unit test): the whole ledger audited after every mutation,
+		 * O(coins), too slow for a release's data path. */
+		{
+			struct kc_audit a;
+
+			kc_ledger_audit(l, &a);
+			RTE_VERIFY(a.ok);
+			RTE_VERIFY(a.minted - a.burnt == a.live_sum);
+		}
+#endif
 	}
 }
 

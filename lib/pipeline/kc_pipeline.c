@@ -119,6 +119,8 @@ static void tx_add(struct kc_lcore_ctx *lc, struct rte_mbuf *m)
 	uint32_t pi = lc->p->port_idx[m->port];
 	struct kc_txbuf *b = &lc->tx[pi];
 
+	/* Room: the buffer is flushed whenever it reaches a burst. */
+	RTE_VERIFY(b->n < lc->p->burst);
 	b->pkts[b->n++] = m;
 	if (b->n >= lc->p->burst)
 		tx_flush(lc, pi);

@@ -287,6 +287,11 @@ static uint64_t journal_msg(struct kc_worker_state *w, struct rte_mbuf *m,
 		h.flags = KC_JREC_F_ABRIDGED;
 	}
 	memcpy(h.msg_id, kcp + KC_OFF_MSG_ID, KC_MSG_ID_LEN);
+	/* A KCP message, and a REPLY right after its REQUEST: the reading
+	 * rules recovery and kcq go by (kc_jwalk). */
+	RTE_VERIFY(h.payload_len >= KC_HDR_LEN);
+	RTE_VERIFY(kcp_len <= KC_DATAGRAM_MAX);
+	RTE_VERIFY(type != KC_JREC_REPLY || ref == kc_journal_last_seq(w->j));
 	w->st->c[KC_CTR_journal_records]++;
 	w->req_bytes += kc_jrec_size(h.payload_len);
 	return kc_journal_append(w->j, &h, kcp);
@@ -442,6 +447,9 @@ static enum kc_exec finish(struct kc_worker_state *w, struct rte_mbuf *m,
 	    seq > kc_journal_durable_seq(w->j)) {
 		struct kc_pending *pe = &w->pend[w->pend_head & w->pend_mask];
 
+		/* Room: requests were refused while the FIFO was full
+		 * (pending_full), and it holds more than journal.max_pending. */
+		RTE_VERIFY(w->pend_head - w->pend_tail < w->pend_size);
 		pe->m = m;
 		pe->seq = seq;
 		w->pend_head++;
