@@ -810,17 +810,11 @@ uint64_t kc_journal_append(struct kc_journal *j, struct kc_jrec *h,
 	/* A record right before it is appended (docs/architecture.md,
 	 * "Assertions"): a type the reader knows (SEGMENT records are the
 	 * writer's own), a payload one record holds, a ref to this record
-	 * or an earlier one, and the room the caller made sure of
-	 * (kc_journal_room): the buffer never overwrites unwritten bytes. */
-	RTE_VERIFY(h->type >= KC_JREC_REQUEST);
-	RTE_VERIFY(h->type <= KC_JREC_TYPE_MAX);
+	 * or an earlier one. */
+	RTE_VERIFY(h->type - 1u < KC_JREC_TYPE_MAX);
 	RTE_VERIFY(h->type != KC_JREC_SEGMENT);
 	RTE_VERIFY(h->payload_len <= KC_JREC_PAYLOAD_MAX);
 	RTE_VERIFY(h->ref <= j->lc.last_seq + 1);
-	RTE_VERIFY(j->lc.head + size + (j->buf_size - at < size ?
-					 j->buf_size - at : 0) -
-		   __atomic_load_n(&j->written, __ATOMIC_ACQUIRE) <=
-		   j->buf_size);
 	if (j->buf_size - at < size) {
 		uint32_t mark = SKIP_MARK;
 
@@ -829,6 +823,11 @@ uint64_t kc_journal_append(struct kc_journal *j, struct kc_jrec *h,
 		j->lc.head += j->buf_size - at;
 		at = 0;
 	}
+	/* The room the caller made sure of (kc_journal_room): the buffer
+	 * never overwrites bytes not yet written. */
+	RTE_VERIFY(j->lc.head + size -
+		   __atomic_load_n(&j->written, __ATOMIC_RELAXED) <=
+		   j->buf_size);
 	h->seq = ++j->lc.last_seq;
 	h->shard = (uint8_t)j->shard;
 	kc_jrec_encode(j->buf + at, h, payload);

@@ -10,6 +10,9 @@
 #include <string.h>
 
 #include <rte_hash_crc.h>
+#if defined(RTE_ARCH_X86_64) && defined(__SSE4_2__)
+#include <nmmintrin.h>
+#endif
 
 #include "kc_jrec.h"
 
@@ -48,9 +51,48 @@ static uint64_t get_le64(const uint8_t *p)
 
 uint32_t kc_crc32c(const void *data, size_t len)
 {
+#if defined(RTE_ARCH_X86_64) && defined(__SSE4_2__)
+	/*
+	 * The SSE4.2 instruction in a loop of its own. rte_hash_crc (the
+	 * same CRC without the final inversion) asks which instruction set
+	 * to use before every 8 bytes; for the two records of a PING,
+	 * callgrind counted 80 instructions a record fewer this way
+	 * (docs/performance.md, "The op table and the split tree"). The
+	 * build targets SSE4.2 already (DPDK's -march).
+	 */
+	const uint8_t *p = data;
+	uint64_t crc = 0xffffffffu;
+	uint32_t c;
+
+	for (; len >= 8; len -= 8, p += 8) {
+		uint64_t v;
+
+		memcpy(&v, p, 8);
+		crc = _mm_crc32_u64(crc, v);
+	}
+	c = (uint32_t)crc;
+	if (len & 4) {
+		uint32_t v;
+
+		memcpy(&v, p, 4);
+		c = _mm_crc32_u32(c, v);
+		p += 4;
+	}
+	if (len & 2) {
+		uint16_t v;
+
+		memcpy(&v, p, 2);
+		c = _mm_crc32_u16(c, v);
+		p += 2;
+	}
+	if (len & 1)
+		c = _mm_crc32_u8(c, *p);
+	return ~c;
+#else
 	/* rte_hash_crc is CRC32C without the final inversion; it picks the
-	 * SSE4.2 or ARMv8 instruction when the CPU has one. */
+	 * ARMv8 instruction (or a table) when the CPU has no SSE4.2. */
 	return ~rte_hash_crc(data, (uint32_t)len, 0xffffffffu);
+#endif
 }
 
 void kc_jrec_encode(uint8_t *buf, const struct kc_jrec *h,

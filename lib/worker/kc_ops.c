@@ -263,6 +263,7 @@ static uint64_t journal_msg(struct kc_worker_state *w, struct rte_mbuf *m,
 	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m,
 		const struct rte_ipv4_hdr *, KC_L2_LEN);
 	const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(ip + 1);
+	uint64_t seq;
 	struct kc_jrec h = {
 		.payload_len = kcp_len,
 		.type = (uint8_t)type,
@@ -287,14 +288,14 @@ static uint64_t journal_msg(struct kc_worker_state *w, struct rte_mbuf *m,
 		h.flags = KC_JREC_F_ABRIDGED;
 	}
 	memcpy(h.msg_id, kcp + KC_OFF_MSG_ID, KC_MSG_ID_LEN);
-	/* A KCP message, and a REPLY right after its REQUEST: the reading
-	 * rules recovery and kcq go by (kc_jwalk). */
+	/* A whole KCP header, and a REPLY right after its REQUEST: the
+	 * reading rules recovery and kcq go by (kc_jwalk). */
 	RTE_VERIFY(h.payload_len >= KC_HDR_LEN);
-	RTE_VERIFY(kcp_len <= KC_DATAGRAM_MAX);
-	RTE_VERIFY(type != KC_JREC_REPLY || ref == kc_journal_last_seq(w->j));
 	w->st->c[KC_CTR_journal_records]++;
 	w->req_bytes += kc_jrec_size(h.payload_len);
-	return kc_journal_append(w->j, &h, kcp);
+	seq = kc_journal_append(w->j, &h, kcp);
+	RTE_VERIFY(type != KC_JREC_REPLY || seq == ref + 1);
+	return seq;
 }
 
 /* Answer without executing: the journal cannot take the request, for

@@ -72,4 +72,19 @@ check "clean shutdown" test "$STOP_STATUS" -eq 0
 check "kcq verify: the journal with today's records appended is sound" \
 	"$KCQ" verify "$JOURNAL"
 
+# The same journal read with the ledger off and no ledger.snapshot naming
+# where the ledger starts: a clear refusal (exit 1), never a crash (recovery
+# once dereferenced the absent ledger at the first LEDGER record).
+cp -a "$SRC/tests/fixtures/journal-v1" "$WORK/journal-noledger"
+rm "$WORK/journal-noledger/ledger.snapshot"
+sed -e "s#keys_file: .*#keys_file: $SRC/tests/integration/configs/ledger.keys#" \
+	-e 's/^ledger:$/ledger:\n  enabled: false/' "$CFG" >"$WORK/noledger.yaml"
+EAL_PREFIXES+=(kc-itest-fixture)
+timeout 60 "$KINGCOBRA" --config "$WORK/noledger.yaml" \
+	--journal-dir "$WORK/journal-noledger" >"$WORK/noledger.log" 2>&1
+NOLEDGER_STATUS=$?
+check "a ledger journal with the ledger off: exit 1, not a crash" \
+	sh -c "cat '$WORK/noledger.log'; test $NOLEDGER_STATUS -eq 1"
+check "... saying why" grep -q "holds ledger records and the ledger is off" \
+	"$WORK/noledger.log"
 finish

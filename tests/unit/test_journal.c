@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include <rte_hash_crc.h>
 #include <rte_cycles.h>
 
 #include "kc_journal.h"
@@ -156,6 +157,20 @@ static void test_crc32c(void **state)
 	/* The check value of CRC-32C (Castagnoli). */
 	assert_int_equal(kc_crc32c("123456789", 9), 0xe3069283u);
 	assert_int_equal(kc_crc32c("", 0), 0);
+	/* The same value as DPDK's rte_hash_crc (CRC32C without the final
+	 * inversion) for every length 0..300 at every alignment. */
+	{
+		uint8_t b[320];
+
+		for (size_t i = 0; i < sizeof(b); i++)
+			b[i] = (uint8_t)(i * 131u + 7u);
+		for (size_t off = 0; off < 8; off++)
+			for (size_t len = 0; len <= 300; len++)
+				assert_int_equal(kc_crc32c(b + off, len),
+						 ~rte_hash_crc(b + off,
+							       (uint32_t)len,
+							       0xffffffffu));
+	}
 }
 
 static void test_record_codec(void **state)
