@@ -9,8 +9,9 @@
  *   kcq trail DIR COIN [--json]           a coin's money trail, oldest first
  *
  * DIR is a journal directory (its shard-NN folders are read in order) or
- * one shard folder. kcq only reads; it is safe on a live journal, where
- * the record being written may show as a torn tail.
+ * one shard folder. kcq only reads and takes no lock; it is safe on a
+ * live journal, where the record being written may show as a torn tail,
+ * and says on stderr when an appliance holds DIR (DIR/kingcobra.lock).
  *
  * Exit status: 0 fine; 1 the journal is corrupt (verify) or unreadable;
  * 2 usage; 3 (trail) no LEDGER record names the coin.
@@ -1146,6 +1147,21 @@ int main(int argc, char **argv)
 	if (find_shards(dir, trail ? 0 : op.shard, s) != 0) {
 		free(s);
 		return EXIT_BAD;
+	}
+	/* A journal directory an appliance holds (kc_journal_lock): safe to
+	 * read, but it is still growing. */
+	if (s->hint_path[0] != '\0') {
+		long pid = kc_journal_lock_holder(dir);
+
+		if (pid > 0)
+			fprintf(stderr, "kcq: %s is held by a running kingcobra "
+				"(PID %ld): its newest records may still be on "
+				"their way to the disk, and the one being "
+				"written may read as a torn tail\n", dir, pid);
+		else if (pid < 0)
+			fprintf(stderr, "kcq: %s is held by a running "
+				"kingcobra: its newest records may still be on "
+				"their way to the disk\n", dir);
 	}
 	if (strcmp(cmd, "dump") == 0)
 		rc = cmd_dump(s, &op);

@@ -29,6 +29,7 @@
 #include "kc_admin.h"
 #include "kc_auth.h"
 #include "kc_config.h"
+#include "kc_journal.h"
 #include "kc_pipeline.h"
 #include "kc_port.h"
 #include "kc_preflight.h"
@@ -602,6 +603,15 @@ int main(int argc, char **argv)
 	}
 
 	if (!preflight(&cfg, false)) {
+		kc_keyring_free(keys);
+		return EXIT_START;
+	}
+	/* One appliance per journal, from before the EAL and the ports
+	 * start: a second one must not touch the first one's port either.
+	 * The lock is the process's until it exits. */
+	if (cfg.journal.dir[0] != '\0' &&
+	    kc_journal_lock(cfg.journal.dir, err, sizeof(err)) < 0) {
+		fprintf(stderr, "kingcobra: %s\n", err);
 		kc_keyring_free(keys);
 		return EXIT_START;
 	}

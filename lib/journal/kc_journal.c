@@ -188,10 +188,16 @@ static int segment_create(struct kc_journal *j, uint64_t index, int *out_fd)
 	kc_jseg_path(path, sizeof(path), j->dir, index);
 	kc_jseg_encode(payload, &s);
 	kc_jrec_encode(hdr, &h, payload);
-	fd = open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0640);
+	do {
+		fd = open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0640);
+	} while (fd < 0 && errno == EINTR);
 	if (fd < 0)
 		return -errno;
-	rc = -posix_fallocate(fd, 0, (off_t)j->seg_bytes);
+	/* A signal may interrupt a long preallocation (the VM suite saw it
+	 * once in three starts): try again, as the write paths do. */
+	do {
+		rc = -posix_fallocate(fd, 0, (off_t)j->seg_bytes);
+	} while (rc == -EINTR);
 	if (rc == 0)
 		rc = pwrite_all(fd, hdr, sizeof(hdr), 0);
 	if (rc == 0 && fdatasync(fd) != 0)

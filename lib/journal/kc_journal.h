@@ -104,6 +104,22 @@ void kc_jreader_segment_info(const struct kc_jreader *r, uint32_t i,
 uint64_t kc_jreader_total_bytes(const struct kc_jreader *r);
 uint64_t kc_jreader_done_bytes(const struct kc_jreader *r);
 
+/* ---- one appliance per journal ------------------------------------------ */
+
+#define KC_JLOCK_NAME "kingcobra.lock"
+
+/*
+ * Take DIR/kingcobra.lock (flock, exclusive) for this process and write
+ * its PID there; create DIR if needed. Held until the process exits (the
+ * kernel releases it however it ends). The descriptor (>= 0), -EBUSY when
+ * another process holds it (err names its PID), or another negative
+ * errno; a message in err.
+ */
+int kc_journal_lock(const char *dir, char *err, size_t err_len);
+/* Who holds DIR's lock: its PID, -1 if held but the PID is unreadable,
+ * 0 if no process holds it. For readers (kcq). */
+long kc_journal_lock_holder(const char *dir);
+
 /* ---- the reading rules: pairs and whole snapshots --------------------- */
 
 /*

@@ -67,8 +67,25 @@ check "a new PUBLISH goes on at offset 300" sh -c \
 	"'$KCCTL' -s $S -k '$KEYS' publish orders after-recovery | grep -q 'offset=300'"
 check "a new MINT goes on at coin 18" sh -c \
 	"'$KCCTL' -s $S -k '$KEYS' mint 6 1 | grep -q 'first_coin=18 '"
+
+# One appliance per journal (issue 23): a second start on it exits 1 naming
+# the first one's PID, before its EAL or port start, and the first goes on.
+check "the journal's lock file holds the appliance's PID" \
+	grep -qx "$KC_PID" "$JOURNAL/kingcobra.lock"
+timeout 60 "$KINGCOBRA" --config "$CFG" --journal-dir "$JOURNAL" \
+	>"$WORK/second.log" 2>&1
+SECOND_STATUS=$?
+check "a second appliance on the same journal exits 1" \
+	sh -c "cat '$WORK/second.log'; test $SECOND_STATUS -eq 1"
+check "... naming the first one's PID" grep -q \
+	"journal $JOURNAL is in use by kingcobra PID $KC_PID" "$WORK/second.log"
+check "... and the first one still serves" "$KCCTL" -s $S -k "$KEYS" ping
+check "kcq says when a running appliance holds the journal" sh -c \
+	"'$KCQ' stats '$JOURNAL' 2>&1 >/dev/null | grep -q 'held by a running kingcobra (PID $KC_PID)'"
 stop_appliance
 check "clean shutdown" test "$STOP_STATUS" -eq 0
+check "kcq says nothing of a lock once the appliance is gone" sh -c \
+	"! '$KCQ' stats '$JOURNAL' 2>&1 >/dev/null | grep -q 'held by'"
 check "kcq verify: the journal with today's records appended is sound" \
 	"$KCQ" verify "$JOURNAL"
 

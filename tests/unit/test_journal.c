@@ -26,6 +26,23 @@
 
 static char dir[64];
 
+/*
+ * posix_fallocate, wrapped at link time (tests/unit/meson.build): the next
+ * fallocate_eintr calls fail with EINTR, as a signal can make them.
+ */
+static int fallocate_eintr;
+int __real_posix_fallocate64(int fd, off_t off, off_t len);
+int __wrap_posix_fallocate64(int fd, off_t off, off_t len);
+
+int __wrap_posix_fallocate64(int fd, off_t off, off_t len)
+{
+	if (fallocate_eintr > 0) {
+		fallocate_eintr--;
+		return EINTR;
+	}
+	return __real_posix_fallocate64(fd, off, len);
+}
+
 static void rm_rf(const char *path)
 {
 	char cmd[128];
@@ -820,6 +837,46 @@ static void test_reading_rules(void **state)
 	free(it);
 }
 
+/* A preallocation interrupted by a signal is tried again: the journal
+ * opens (it once failed "cannot prepare segment: Interrupted system
+ * call"). */
+static void test_fallocate_eintr(void **state)
+{
+	struct kc_journal *j;
+
+	(void)state;
+	fallocate_eintr = 3;
+	j = open_journal(1u << 20);
+	assert_int_equal(fallocate_eintr, 0);
+	append(j, 1, 10);
+	kc_journal_close(j);
+}
+
+/* One appliance per journal: the lock, its holder, its release. */
+static void test_journal_lock(void **state)
+{
+	char err[512], want[64];
+	int fd, fd2;
+
+	(void)state;
+	assert_int_equal(kc_journal_lock_holder(dir), 0);
+	fd = kc_journal_lock(dir, err, sizeof(err));
+	assert_true(fd >= 0);
+	assert_int_equal(kc_journal_lock_holder(dir), (long)getpid());
+	/* Another open of it (another appliance) is refused, naming us. */
+	fd2 = kc_journal_lock(dir, err, sizeof(err));
+	assert_int_equal(fd2, -EBUSY);
+	snprintf(want, sizeof(want), "in use by kingcobra PID %ld",
+		 (long)getpid());
+	assert_non_null(strstr(err, want));
+	/* Released with the process (here: its descriptor). */
+	close(fd);
+	assert_int_equal(kc_journal_lock_holder(dir), 0);
+	fd = kc_journal_lock(dir, err, sizeof(err));
+	assert_true(fd >= 0);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -841,6 +898,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_version_not_wiped,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_fallocate_eintr, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_journal_lock, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_reading_rules, setup,
 						teardown),
