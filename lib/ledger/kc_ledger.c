@@ -405,10 +405,16 @@ op_mint(struct kc_ledger *l, const struct kc_ledger_caller *c,
 	if (q.account == 0 || !recipient_known(c, q.account))
 		return fail(r, KC_STATUS_NOT_FOUND, "no such account: the "
 			    "keys file has no client with that id");
-	/* Supply, and so every balance, must stay within 64 bits. */
+	/* Supply, and so every balance, must stay within 64 bits; so must
+	 * the total ever minted that AUDIT reports (burnt never passes it):
+	 * minting the whole supply, burning it and minting again would
+	 * otherwise wrap it. */
 	if (q.denomination > (UINT64_MAX - (l->minted - l->burnt)) / q.count)
 		return fail(r, KC_STATUS_OUT_OF_RANGE, "the supply would "
 			    "exceed 2^64-1");
+	if (q.denomination * q.count > UINT64_MAX - l->minted)
+		return fail(r, KC_STATUS_OUT_OF_RANGE, "the total ever "
+			    "minted would exceed 2^64-1");
 	if (!acct_room(l, q.account))
 		return fail(r, KC_STATUS_NO_SPACE, "ledger.max_accounts "
 			    "reached");
@@ -538,6 +544,7 @@ op_merge(struct kc_ledger *l, const struct kc_ledger_caller *c,
 	struct account *a;
 	struct hopw w;
 	uint64_t sum = 0, origin = UINT64_MAX, id;
+	bool room;
 
 	if (kc_dec_merge(in, len, &q) != KC_STATUS_OK)
 		return fail(r, KC_STATUS_BAD_REQUEST, "MERGE wants 2..128 "
@@ -558,14 +565,17 @@ op_merge(struct kc_ledger *l, const struct kc_ledger_caller *c,
 		if (coins[i]->origin < origin)
 			origin = coins[i]->origin;
 	}
-	if (!coin_room(l, 1))
-		return fail(r, KC_STATUS_NO_SPACE, "ledger.max_coins reached");
 	a = acct_get(l, c->client_id);
 	hop_begin(&w, hop, KC_HOP_MERGE, a->id, a->id, q.count);
 	for (uint32_t i = 0; i < q.count; i++) {
 		hop_in(&w, coins[i]);
 		coin_kill(l, coins[i], seq, now_ns);
 	}
+	/* The two or more coins merged are DEAD now, so even a table full
+	 * of LIVE coins has room for the one the merge makes: a full ledger
+	 * can consolidate (it once answered NO_SPACE here). */
+	room = coin_room(l, 1);
+	RTE_VERIFY(room);
 	id = l->next_coin;
 	hop_out(&w, id, sum);
 	coin_new(l, a, sum, seq, origin);

@@ -23,20 +23,34 @@ int kc_ledger_hint_path(char *out, size_t len, const char *journal_dir)
 
 uint64_t kc_ledger_hint_read(const char *path, bool *present)
 {
-	char text[32] = "", *endp;
+	char text[32] = "";
 	FILE *f = fopen(path, "re");
-	uint64_t v;
-	size_t n;
+	uint64_t v = 0;
+	size_t n, i;
 
 	*present = f != NULL;
 	if (f == NULL)
 		return 0;
 	n = fread(text, 1, sizeof(text) - 1, f);
 	fclose(f);
-	text[n] = '\0';
-	errno = 0;
-	v = strtoull(text, &endp, 10);
-	return endp == text || errno != 0 ? 0 : v;
+	/*
+	 * Exactly what kc_ledger_hint_write writes: decimal digits, then a
+	 * newline or the end. Anything else (a sign, blanks, junk after the
+	 * number, a number past 2^64 - 1) is a damaged file, which recovery
+	 * ignores as documented: it then replays the ledger from further
+	 * back, slower but right (strtoull took "-1" as 2^64 - 1 and "12x"
+	 * as 12, and the start stopped on a snapshot that is not there).
+	 */
+	for (i = 0; i < n && text[i] >= '0' && text[i] <= '9'; i++) {
+		uint64_t d = (uint64_t)(text[i] - '0');
+
+		if (v > (UINT64_MAX - d) / 10)
+			return 0;
+		v = v * 10 + d;
+	}
+	if (i == 0 || (i < n && !(text[i] == '\n' && i + 1 == n)))
+		return 0;
+	return v;
 }
 
 int kc_ledger_hint_write(const char *path, uint64_t seq0)

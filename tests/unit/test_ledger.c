@@ -159,6 +159,111 @@ static void test_mint(void **state)
 	kc_ledger_free(l);
 }
 
+/* AUDIT's total ever minted never wraps: minting nearly 2^64, burning it
+ * and minting again is refused, not counted modulo 2^64 (it once left
+ * minted below burnt with AUDIT still OK). */
+static void test_minted_never_wraps(void **state)
+{
+	struct kc_ledger *l = mk(64, 16, 3600);
+	struct kc_audit a;
+	uint64_t first = 0;
+	uint8_t p[16];
+	size_t n;
+	struct res r;
+
+	(void)state;
+	assert_int_equal(mint(l, AUTH, 2, UINT64_MAX - 5, 1, &first),
+			 KC_STATUS_OK);
+	n = kc_enc_coin_id(p, sizeof(p), first);
+	assert_int_equal(run(l, 2, KC_OP_BURN, p, n, &r), KC_STATUS_OK);
+	assert_int_equal(mint(l, AUTH, 2, 10, 1, &first),
+			 KC_STATUS_OUT_OF_RANGE);
+	assert_int_equal(mint(l, AUTH, 2, 5, 1, &first), KC_STATUS_OK);
+	kc_ledger_audit(l, &a);
+	assert_true(a.ok);
+	assert_true(a.minted == UINT64_MAX);
+	assert_true(a.burnt == UINT64_MAX - 5);
+	assert_true(a.live_sum == 5);
+	kc_ledger_free(l);
+}
+
+/* DIR/ledger.snapshot: what kc_ledger_hint_write writes reads back; any
+ * other content is a damaged file, read as no hint (recovery then replays
+ * from further back), not as a seq that stops the start. */
+static void test_hint_file(void **state)
+{
+	static const struct {
+		const char *text;
+		uint64_t want;
+	} cases[] = {
+		{ "637\n", 637 }, { "637", 637 },
+		{ "18446744073709551615\n", UINT64_MAX },
+		{ "-1\n", 0 }, { " 12\n", 0 }, { "12abc\n", 0 },
+		{ "12\n\n", 0 }, { "12 \n", 0 }, { "", 0 }, { "\n", 0 },
+		{ "18446744073709551616\n", 0 }, { "+5\n", 0 },
+	};
+	char path[] = "/tmp/kc-test-hint-XXXXXX";
+	bool present;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		FILE *f = fopen(path, "w");
+
+		assert_non_null(f);
+		fputs(cases[i].text, f);
+		fclose(f);
+		assert_true(kc_ledger_hint_read(path, &present) ==
+			    cases[i].want);
+		assert_true(present);
+	}
+	assert_int_equal(kc_ledger_hint_write(path, 4242), 0);
+	assert_true(kc_ledger_hint_read(path, &present) == 4242);
+	unlink(path);
+	assert_true(kc_ledger_hint_read(path, &present) == 0);
+	assert_false(present);
+}
+
+/* A ledger of 16 coins at most, full: coins 1..16 of 2 to account 2, and
+ * no room for one more. */
+static struct kc_ledger *full_ledger(uint32_t reap_after_s)
+{
+	struct kc_ledger *l = mk(16, 16, reap_after_s);
+	uint64_t first;
+
+	assert_int_equal(mint(l, AUTH, 2, 2, 16, &first), KC_STATUS_OK);
+	assert_int_equal(mint(l, AUTH, 2, 2, 1, &first), KC_STATUS_NO_SPACE);
+	return l;
+}
+
+/* A ledger whose coin table is full of LIVE coins can still MERGE (one
+ * LIVE coin fewer after) and BURN; it once refused MERGE with NO_SPACE. */
+static void test_merge_at_the_limit(void **state)
+{
+	struct kc_ledger *l = full_ledger(3600);
+	uint64_t first = 0, coins[3] = { 1, 2, 3 }, id;
+	uint8_t p[64];
+	size_t n;
+	struct res r;
+
+	(void)state;
+	n = kc_enc_merge(p, sizeof(p), coins, 3);
+	assert_int_equal(run(l, 2, KC_OP_MERGE, p, n, &r), KC_STATUS_OK);
+	assert_true(kc_dec_u64_reply(r.out, r.len, &id));
+	assert_int_equal(id, 17);
+	balance(l, 2, 32, 14);
+	n = kc_enc_coin_id(p, sizeof(p), id);
+	assert_int_equal(run(l, 2, KC_OP_BURN, p, n, &r), KC_STATUS_OK);
+	balance(l, 2, 26, 13);
+	/* Room again: three coins may be minted. */
+	assert_int_equal(mint(l, AUTH, 2, 2, 3, &first), KC_STATUS_OK);
+	assert_int_equal(mint(l, AUTH, 2, 2, 1, &first), KC_STATUS_NO_SPACE);
+	audit_ok(l);
+	kc_ledger_free(l);
+}
+
 static void test_transfer(void **state)
 {
 	struct kc_ledger *l = mk(64, 16, 3600);
@@ -268,7 +373,7 @@ static void test_split_merge_burn(void **state)
 
 static void test_capacity_and_reaper(void **state)
 {
-	struct kc_ledger *l = mk(16, 16, 10);
+	struct kc_ledger *l = full_ledger(10);
 	struct kc_ledger_summary s;
 	uint64_t first, parts[2] = { 1, 1 };
 	uint8_t p[64];
@@ -276,8 +381,6 @@ static void test_capacity_and_reaper(void **state)
 	struct res r;
 
 	(void)state;
-	assert_int_equal(mint(l, AUTH, 2, 2, 16, &first), KC_STATUS_OK);
-	assert_int_equal(mint(l, AUTH, 2, 2, 1, &first), KC_STATUS_NO_SPACE);
 	/* A split needs room for its children: refused, nothing changed. */
 	n = kc_enc_split(p, sizeof(p), 1, parts, 2);
 	assert_int_equal(run(l, 2, KC_OP_SPLIT, p, n, &r), KC_STATUS_NO_SPACE);
@@ -742,6 +845,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mint),
+		cmocka_unit_test(test_minted_never_wraps),
+		cmocka_unit_test(test_merge_at_the_limit),
+		cmocka_unit_test(test_hint_file),
 		cmocka_unit_test(test_transfer),
 		cmocka_unit_test(test_split_merge_burn),
 		cmocka_unit_test(test_capacity_and_reaper),
