@@ -81,6 +81,11 @@ static enum kc_verdict arp_input(const struct kc_rx_port *p,
 	if (arp->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) ||
 	    arp->arp_data.arp_tip != rte_cpu_to_be_32(p->ip))
 		return punt(p, st, KC_CTR_drop_arp);
+	/* A request is broadcast, or sent to us to refresh a cache; one a
+	 * promiscuous port saw on its way to another host is not ours. */
+	if (!rte_is_broadcast_ether_addr(&eth->dst_addr) &&
+	    !rte_is_same_ether_addr(&eth->dst_addr, &p->mac))
+		return punt(p, st, KC_CTR_drop_not_ours);
 
 	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
 	rte_ether_addr_copy(&arp->arp_data.arp_sha, &arp->arp_data.arp_tha);

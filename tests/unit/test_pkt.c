@@ -89,6 +89,7 @@ static void test_arp_request_answered(void **state)
 	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	struct rte_arp_hdr *arp = (struct rte_arp_hdr *)(eth + 1);
+	uint64_t before;
 
 	memset(eth->dst_addr.addr_bytes, 0xff, RTE_ETHER_ADDR_LEN);
 	eth->src_addr = t_client_mac;
@@ -119,6 +120,34 @@ static void test_arp_request_answered(void **state)
 	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
 	arp->arp_data.arp_tip = rte_cpu_to_be_32(RTE_IPV4(10, 77, 0, 9));
 	expect_drop(m, KC_CTR_drop_arp);
+
+	/* A request for our address sent to another host's MAC (seen by a
+	 * promiscuous port) is not ours either; one sent to our MAC (a
+	 * cache refresh) is answered. */
+	m = rte_pktmbuf_alloc(mp);
+	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	arp = (struct rte_arp_hdr *)(eth + 1);
+	eth->dst_addr = t_client_mac;
+	eth->src_addr = t_client_mac;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
+	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	arp->arp_hlen = 6;
+	arp->arp_plen = 4;
+	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
+	arp->arp_data.arp_sha = t_client_mac;
+	arp->arp_data.arp_sip = rte_cpu_to_be_32(T_CLIENT_IP);
+	memset(&arp->arp_data.arp_tha, 0, sizeof(arp->arp_data.arp_tha));
+	arp->arp_data.arp_tip = rte_cpu_to_be_32(T_APPLIANCE_IP);
+	m->data_len = m->pkt_len = 60;
+	m->port = 0;
+	before = st.c[KC_CTR_drop_not_ours];
+	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_DROP);
+	assert_int_equal(st.c[KC_CTR_drop_not_ours], before + 1);
+	eth->dst_addr = t_appliance_mac;
+	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_TX);
+	assert_int_equal(rte_be_to_cpu_16(arp->arp_opcode), RTE_ARP_OP_REPLY);
+	rte_pktmbuf_free(m);
 }
 
 static struct rte_mbuf *icmp_echo(void)
