@@ -86,6 +86,18 @@ static int word_name(struct kc_parse_ctx *c, const char *what, char **name)
 	return 0;
 }
 
+/*
+ * Whether another word follows: blanks alone are not one (a line ending in
+ * two or more blanks once asked for an optional argument that was not
+ * there, "missing max").
+ */
+static bool more_words(struct kc_parse_ctx *c)
+{
+	while (*c->cur == ' ' || *c->cur == '\t')
+		c->cur++;
+	return *c->cur != '\0';
+}
+
 static int no_more(struct kc_parse_ctx *c, const char *usage)
 {
 	if (next_word(&c->cur))
@@ -148,7 +160,7 @@ static int parse_queue_op(struct kc_parse_ctx *c, u8 op, u8 *p,
 		rc = word_u64(c, "offset", 0, U64_MAX, &off);
 		if (rc)
 			return rc;
-		if (c->cur[0] != '\0') {
+		if (more_words(c)) {
 			rc = word_u64(c, "max", 0, U16_MAX, &max);
 			if (rc)
 				return rc;
@@ -197,7 +209,7 @@ static int parse_ledger_op(struct kc_parse_ctx *c, u8 op, u64 *list, u8 *p,
 		rc = word_u64(c, "account", 1, U32_MAX, &a);
 		if (!rc)
 			rc = word_u64(c, "denomination", 1, U64_MAX, &b);
-		if (!rc && c->cur[0] != '\0')
+		if (!rc && more_words(c))
 			rc = word_u64(c, "count", 1, KC_MINT_COUNT_MAX, &count);
 		if (!rc)
 			rc = no_more(c, "MINT ACCOUNT DENOMINATION [COUNT]");
@@ -253,7 +265,7 @@ static int parse_ledger_op(struct kc_parse_ctx *c, u8 op, u64 *list, u8 *p,
 	case KC_OP_TRAIL:
 		b = 0;
 		rc = word_u64(c, "coin", 1, U64_MAX, &a);
-		if (!rc && c->cur[0] != '\0')
+		if (!rc && more_words(c))
 			rc = word_u64(c, "skip", 0, U32_MAX, &b);
 		if (!rc)
 			rc = no_more(c, "TRAIL COIN [SKIP]");

@@ -134,6 +134,12 @@ expect "OFFSET" /tmp/o2 5 "^REPLY:$ID OK offset=2\$"
 expect "REQUEST prefix of the original design" /tmp/o2 6 "OK echo=original-syntax\$"
 check "replies come back in the order of the lines, one each" \
 	test "$(wc -l </tmp/o2)" -eq 6
+# Blanks at the end of a line are not an argument (two or more of them
+# once asked for a missing optional one: "missing max").
+# (The queue holds nothing below billing's committed offset 2 any more.)
+send 'FETCH orders 2  ' 'FETCH orders 2 1   ' >/tmp/o2b
+expect "trailing blanks after the last argument" /tmp/o2b 1 "^REPLY:$ID OK count=0 first_offset=2 next_offset=2 end_offset=2\$"
+expect "trailing blanks after an optional argument" /tmp/o2b 2 "^REPLY:$ID OK count=0 first_offset=2 next_offset=2 end_offset=2\$"
 sed 's/^/kmod-test: /' /tmp/o2
 # The reference client and the gateway see the same queues.
 send 'PUBLISH shared from-gateway' >/tmp/k0
