@@ -14,6 +14,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,14 +164,24 @@ static const uint8_t *fetch(struct kc_jlookup *x, const struct seg *s,
 
 	if (x->fd < 0 || x->fd_index != s->index) {
 		char path[KC_JPATH_MAX];
+		struct stat st;
 
 		if (x->fd >= 0)
 			close(x->fd);
 		x->win_len = 0;
 		kc_jseg_path(path, sizeof(path), x->dir, s->index);
-		x->fd = open(path, O_RDONLY | O_CLOEXEC);
+		/* A segment is a regular file: not a link, nor a FIFO to
+		 * wait on (pread reads what is there, never past it). */
+		x->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+			     O_NONBLOCK);
 		if (x->fd < 0)
 			return NULL;
+		if (fstat(x->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+			close(x->fd);
+			x->fd = -1;
+			errno = EINVAL;
+			return NULL;
+		}
 		x->fd_index = s->index;
 	}
 	if (off >= x->win_off && off + len <= x->win_off + x->win_len)

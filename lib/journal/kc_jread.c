@@ -98,8 +98,17 @@ struct kc_jreader *kc_jreader_open(const char *shard_dir, char *err,
 			r->segs = n;
 		}
 		kc_jseg_path(path, sizeof(path), shard_dir, index);
-		if (stat(path, &st) != 0) {
+		/* The file itself, not what a link points at: a segment is a
+		 * regular file the writer made (a FIFO named like one once
+		 * hung recovery and kcq). */
+		if (lstat(path, &st) != 0) {
 			snprintf(err, err_len, "%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			snprintf(err, err_len, "%s: not a regular file (a "
+				 "segment is one; a link or a device named like "
+				 "one is not read)", path);
 			goto fail;
 		}
 		memset(&r->segs[r->nb_segs], 0, sizeof(r->segs[0]));
@@ -148,6 +157,7 @@ static const uint8_t *map_seg(const struct kc_jreader *r, uint32_t i,
 			      uint64_t *len)
 {
 	char path[KC_JPATH_MAX];
+	struct stat st;
 	void *m;
 	int fd;
 
@@ -157,9 +167,24 @@ static const uint8_t *map_seg(const struct kc_jreader *r, uint32_t i,
 		return NULL;
 	}
 	kc_jseg_path(path, sizeof(path), r->dir, r->segs[i].index);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Opened once, without following a link or waiting on a FIFO, and
+	 * mapped as long as it is now: a file that shrank since the
+	 * directory was read must not be mapped past its end (SIGBUS). */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return NULL;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return NULL;
+	}
+	if ((uint64_t)st.st_size < *len)
+		*len = (uint64_t)st.st_size;
+	if (*len == 0) {
+		close(fd);
+		errno = ENODATA;
+		return NULL;
+	}
 	m = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
 	return m == MAP_FAILED ? NULL : m;

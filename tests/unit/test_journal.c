@@ -852,6 +852,50 @@ static void test_fallocate_eintr(void **state)
 	kc_journal_close(j);
 }
 
+/* A segment is a regular file, opened once and mapped as long as it is
+ * now: a FIFO named like one (which hung recovery and kcq) or a link is
+ * refused, and a segment that shrank after the directory was read is read
+ * to its new end, without SIGBUS. */
+static void test_segment_files(void **state)
+{
+	char sd[256], seg[300], err[256];
+	struct kc_jreader_end end;
+	struct kc_jreader *r;
+	struct kc_journal *j;
+	struct kc_jrec h;
+	const uint8_t *p;
+	struct kc_jpos pos;
+	uint64_t n = 0;
+
+	(void)state;
+	j = open_journal(1u << 20);
+	append(j, 1, 200);
+	kc_journal_close(j);
+	shard_dir(sd, sizeof(sd));
+	r = kc_jreader_open(sd, err, sizeof(err));
+	assert_non_null(r);
+	kc_jseg_path(seg, sizeof(seg), sd, 0);
+	assert_int_equal(truncate(seg, 4096), 0);
+	while (kc_jreader_next(r, &h, &p, &pos))
+		n++;
+	assert_true(n > 0);
+	assert_true(n < 200);
+	end = *kc_jreader_end(r);
+	assert_true(end.pos.offset <= 4096);
+	kc_jreader_close(r);
+
+	/* A FIFO, then a link, named like the next segment. */
+	kc_jseg_path(seg, sizeof(seg), sd, 7);
+	assert_int_equal(mkfifo(seg, 0600), 0);
+	assert_null(kc_jreader_open(sd, err, sizeof(err)));
+	assert_non_null(strstr(err, "not a regular file"));
+	unlink(seg);
+	assert_int_equal(symlink("/etc/hostname", seg), 0);
+	assert_null(kc_jreader_open(sd, err, sizeof(err)));
+	assert_non_null(strstr(err, "not a regular file"));
+	unlink(seg);
+}
+
 /* One appliance per journal: the lock, its holder, its release. */
 static void test_journal_lock(void **state)
 {
@@ -898,6 +942,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_version_not_wiped,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_segment_files, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_fallocate_eintr, setup,
 						teardown),
