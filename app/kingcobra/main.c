@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/param.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -363,6 +364,27 @@ static void preflight_print_problems(void *arg, enum kc_preflight_outcome o,
 		fprintf(arg, "kingcobra: preflight: %s\n", line);
 }
 
+/*
+ * A secret others can read, as ssh judges a private key: refused with
+ * production: true (true), a warning otherwise (false). A file that
+ * cannot be stat'ed is left to whoever reads it to report.
+ */
+static bool secret_exposed(const struct kc_config *cfg, const char *what,
+			   const char *path, const char *who_reads)
+{
+	struct stat st;
+
+	if (path[0] == '\0' || stat(path, &st) != 0 ||
+	    (st.st_mode & (S_IRWXG | S_IRWXO)) == 0)
+		return false;
+	fprintf(stderr, "kingcobra: %s%s %s is readable by group or others "
+		"(mode %04o): whoever reads it %s; chmod 600 %s%s\n",
+		cfg->production ? "" : "warning: ", what, path,
+		(unsigned int)(st.st_mode & 07777), who_reads, path,
+		cfg->production ? " (refused with production: true)" : "");
+	return cfg->production;
+}
+
 /* The host checks of kc_preflight against the real /sys and /proc. Returns
  * true when nothing failed. */
 static bool preflight(const struct kc_config *cfg, bool verbose)
@@ -412,6 +434,18 @@ static int load_config(const char *path, struct kc_config *cfg,
 			"key, which is refused with production: true (%s); "
 			"make real keys with deploy/kc-keygen\n",
 			cfg->kcp.keys_file, cfg->source);
+		return -1;
+	}
+	if (secret_exposed(cfg, "keys file", cfg->kcp.keys_file,
+			   "signs as any client in it, the mint authority "
+			   "included") ||
+	    secret_exposed(cfg, "admin.token_file", cfg->admin.token_file,
+			   "can drain the appliance and take snapshots") ||
+	    secret_exposed(cfg, "admin.tls_certificate",
+			   cfg->admin.tls_certificate,
+			   "has the admin server's private key")) {
+		kc_keyring_free(*keys);
+		*keys = NULL;
 		return -1;
 	}
 	return 0;

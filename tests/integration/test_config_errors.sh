@@ -28,6 +28,32 @@ on_exit "rm -f '$SRC/config/.kc-itest-prod.yaml'"
 	>"$WORK/out4" 2>&1
 check "production: true refuses the development key" sh -c \
 	"test $? -eq 2 && grep -q 'development key' '$WORK/out4'"
+# Secrets others can read (issue 23): a keys file of real keys (from
+# kc-keygen) readable by others is refused with production: true and
+# warned about without; kc-keygen warns when it appends to such a file.
+"$SRC/deploy/kc-keygen" 7 ops >"$WORK/prod.keys" 2>"$WORK/keygen.err"
+chmod 644 "$WORK/prod.keys"
+"$SRC/deploy/kc-keygen" 8 ops2 >>"$WORK/prod.keys" 2>"$WORK/keygen.err"
+check "kc-keygen warns when the keys file is readable by others" \
+	grep -q "mode 644: others can read the key" "$WORK/keygen.err"
+sed -e 's/^production: false/production: true/' \
+	-e "s#keys_file: .*#keys_file: $WORK/prod.keys#" \
+	"$SRC/config/default.yaml" >"$WORK/prod.yaml"
+"$KINGCOBRA" --check-config --config "$WORK/prod.yaml" >"$WORK/out8" 2>&1
+check "production: true refuses a keys file others can read" sh -c \
+	"cat '$WORK/out8'; test $? -eq 2 && grep -q 'keys file $WORK/prod.keys is readable by group or others (mode 0644).*chmod 600 $WORK/prod.keys (refused with production: true)' '$WORK/out8'"
+chmod 600 "$WORK/prod.keys"
+check "... and takes it once it is 0600" \
+	"$KINGCOBRA" --check-config --config "$WORK/prod.yaml"
+chmod 640 "$WORK/prod.keys"
+sed 's/^production: true/production: false/' "$WORK/prod.yaml" >"$WORK/dev.yaml"
+"$KINGCOBRA" --check-config --config "$WORK/dev.yaml" >"$WORK/out9" 2>&1
+check "production: false only warns about it" sh -c \
+	"cat '$WORK/out9'; test $? -eq 0 && grep -q 'warning: keys file .* (mode 0640)' '$WORK/out9'"
+(umask 077; "$SRC/deploy/kc-keygen" 9 >"$WORK/new.keys")
+check "kc-keygen under umask 077 makes a 0600 keys file" \
+	test "$(stat -c %a "$WORK/new.keys")" = 600
+
 # Host preflight: the TAP config asks nothing of the host but its CPUs.
 "$KINGCOBRA" --check --config "$CFG/tap.yaml" >"$WORK/out5" 2>&1
 check "--check passes the TAP config: exit 0, no failure" sh -c \
