@@ -400,6 +400,18 @@ live_check "the appliance is still running after plain HTTP on its HTTPS port" \
 live_check "openssl s_client verifies the certificate (Verify return code: 0)" sh -c \
 	"timeout 10 openssl s_client -connect 127.0.0.1:$PORT -CAfile '$WORK/admin.crt' \
 	-verify_ip 127.0.0.1 </dev/null 2>&1 | grep -q 'Verify return code: 0 (ok)'"
+# TLS 1.2 only with forward secrecy and an AEAD (issue 23): RSA key
+# exchange and CBC-SHA1 suites are refused.
+live_check "TLS 1.2 with ECDHE and AES-GCM is taken" sh -c \
+	"timeout 10 openssl s_client -connect 127.0.0.1:$PORT -tls1_2 \
+	-cipher ECDHE-RSA-AES128-GCM-SHA256 </dev/null 2>&1 | \
+	grep -q 'Cipher is ECDHE-RSA-AES128-GCM-SHA256'"
+live_check "TLS 1.2 without forward secrecy (AES128-GCM-SHA256) is refused" sh -c \
+	"! timeout 10 openssl s_client -connect 127.0.0.1:$PORT -tls1_2 \
+	-cipher AES128-GCM-SHA256 </dev/null 2>&1 | grep -q 'Cipher is AES'"
+live_check "TLS 1.2 with CBC-SHA1 (ECDHE-RSA-AES128-SHA) is refused" sh -c \
+	"! timeout 10 openssl s_client -connect 127.0.0.1:$PORT -tls1_2 \
+	-cipher ECDHE-RSA-AES128-SHA </dev/null 2>&1 | grep -q 'Cipher is ECDHE'"
 sleep 0.5
 check "the appliance is still running after a TLS handshake" kill -0 "$KC_PID"
 live_check "curl --cacert: GET /api/v1/status over HTTPS" sh -c \
