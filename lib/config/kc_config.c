@@ -1360,6 +1360,17 @@ static int check_admin(struct parser *ps)
 			    "admin.listen '%s' is not an IPv4 address "
 			    "(expected e.g. 127.0.0.1, or 0.0.0.0 for every "
 			    "interface)", ps->cfg->admin.listen);
+	/* The bearer token of the actions must not cross a network in
+	 * clear: off the loopback, production wants TLS. */
+	if (ps->cfg->production && ps->cfg->admin.enabled &&
+	    (ntohl(a.s_addr) >> 24) != 127 &&
+	    ps->cfg->admin.tls_certificate[0] == '\0')
+		return FAIL(ps, blame(ps, &ps->admin, AD_LISTEN, TOP_ADMIN),
+			    "admin.listen %s without admin.tls_certificate "
+			    "is refused with production: true: the admin "
+			    "token would cross the network in clear (expected "
+			    "a certificate, or a loopback address such as "
+			    "127.0.0.1)", ps->cfg->admin.listen);
 	return 0;
 }
 

@@ -604,6 +604,22 @@ static void test_load_file(void **state)
 	unlink(path);
 }
 
+/* Off the loopback, production wants the admin server on TLS: the action
+ * token would otherwise cross the network in clear (issue 23). */
+static void test_admin_listen_production(void **state)
+{
+	(void)state;
+	expect_error(MINIMAL "production: true\nadmin:\n  listen: 0.0.0.0\n",
+		     9, 11, "admin.listen 0.0.0.0 without "
+		     "admin.tls_certificate is refused with production: true");
+	/* The same on the loopback, or without production: taken. */
+	assert_int_equal(parse(MINIMAL "production: true\nadmin:\n"
+			       "  listen: 127.0.0.2\n"), 0);
+	assert_int_equal(parse(MINIMAL "admin:\n  listen: 0.0.0.0\n"), 0);
+	assert_int_equal(parse(MINIMAL "production: true\nadmin:\n"
+			       "  enabled: false\n  listen: 0.0.0.0\n"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -628,6 +644,7 @@ int main(void)
 		cmocka_unit_test(test_error_resources),
 		cmocka_unit_test(test_error_yaml_syntax),
 		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_admin_listen_production),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
