@@ -84,14 +84,14 @@ static struct rte_mbuf *ping(void)
 	return t_request(mp, key1(), KC_OP_PING, 1, "hello", 5);
 }
 
-static void test_arp_request_answered(void **state)
+/* An ARP request for the appliance's address, sent to dst. */
+static struct rte_mbuf *arp_request(const struct rte_ether_addr *dst)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	struct rte_arp_hdr *arp = (struct rte_arp_hdr *)(eth + 1);
-	uint64_t before;
 
-	memset(eth->dst_addr.addr_bytes, 0xff, RTE_ETHER_ADDR_LEN);
+	eth->dst_addr = *dst;
 	eth->src_addr = t_client_mac;
 	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
 	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
@@ -105,7 +105,20 @@ static void test_arp_request_answered(void **state)
 	arp->arp_data.arp_tip = rte_cpu_to_be_32(T_APPLIANCE_IP);
 	m->data_len = m->pkt_len = 60; /* padded to the Ethernet minimum */
 	m->port = 0;
+	return m;
+}
 
+static void test_arp_request_answered(void **state)
+{
+	static const struct rte_ether_addr bcast = {
+		.addr_bytes = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
+	};
+	struct rte_mbuf *m = arp_request(&bcast);
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_arp_hdr *arp = (struct rte_arp_hdr *)(eth + 1);
+	uint64_t before;
+
+	(void)state;
 	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_TX);
 	assert_true(rte_is_same_ether_addr(&eth->dst_addr, &t_client_mac));
 	assert_true(rte_is_same_ether_addr(&eth->src_addr, &t_appliance_mac));
@@ -124,23 +137,9 @@ static void test_arp_request_answered(void **state)
 	/* A request for our address sent to another host's MAC (seen by a
 	 * promiscuous port) is not ours either; one sent to our MAC (a
 	 * cache refresh) is answered. */
-	m = rte_pktmbuf_alloc(mp);
+	m = arp_request(&t_client_mac);
 	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	arp = (struct rte_arp_hdr *)(eth + 1);
-	eth->dst_addr = t_client_mac;
-	eth->src_addr = t_client_mac;
-	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
-	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
-	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	arp->arp_hlen = 6;
-	arp->arp_plen = 4;
-	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
-	arp->arp_data.arp_sha = t_client_mac;
-	arp->arp_data.arp_sip = rte_cpu_to_be_32(T_CLIENT_IP);
-	memset(&arp->arp_data.arp_tha, 0, sizeof(arp->arp_data.arp_tha));
-	arp->arp_data.arp_tip = rte_cpu_to_be_32(T_APPLIANCE_IP);
-	m->data_len = m->pkt_len = 60;
-	m->port = 0;
 	before = st.c[KC_CTR_drop_not_ours];
 	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_DROP);
 	assert_int_equal(st.c[KC_CTR_drop_not_ours], before + 1);
