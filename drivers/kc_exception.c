@@ -69,7 +69,10 @@ static unsigned int from_tap(struct kc_port_state *ps)
 		return 0;
 	for (uint16_t i = 0; i < n; i++) {
 		pkts[i]->port = ps->port_id;
-		pkts[i]->ol_flags = 0;
+		/* No offloads on the way out; where the buffer lives
+		 * stays said (lib/rx/kc_pkt.c, set_tx_flags). */
+		pkts[i]->ol_flags &= RTE_MBUF_F_EXTERNAL |
+				     RTE_MBUF_F_INDIRECT;
 	}
 	done = rte_ring_enqueue_burst(ps->exc_out, (void **)pkts, n, NULL);
 	if (done < n) {

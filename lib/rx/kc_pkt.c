@@ -39,6 +39,18 @@ int kc_rx_tsc_register(char *err, size_t err_len)
 
 #define KC_TTL 64
 
+/*
+ * A reply made in place sets the offload flags it needs, keeping the
+ * ones that say where the mbuf's buffer lives: a PMD may hand frames over
+ * in buffers attached to the mbuf (RTE_MBUF_F_EXTERNAL; mlx5's multi-packet
+ * RX queues), and an mbuf that forgets it is freed into the wrong place.
+ */
+static inline void set_tx_flags(struct rte_mbuf *m, uint64_t flags)
+{
+	m->ol_flags = (m->ol_flags & (RTE_MBUF_F_EXTERNAL |
+				      RTE_MBUF_F_INDIRECT)) | flags;
+}
+
 static enum kc_verdict drop(struct kc_lcore_stats *st, enum kc_counter c)
 {
 	st->c[c]++;
@@ -94,7 +106,7 @@ static enum kc_verdict arp_input(const struct kc_rx_port *p,
 	arp->arp_data.arp_sip = rte_cpu_to_be_32(p->ip);
 	eth_reply(eth, p);
 	m->data_len = m->pkt_len = KC_L2_LEN + sizeof(*arp);
-	m->ol_flags = 0;
+	set_tx_flags(m, 0);
 	st->c[KC_CTR_arp_replies]++;
 	return KC_VERDICT_TX;
 }
@@ -134,7 +146,7 @@ static enum kc_verdict icmp_input(const struct kc_rx_port *p,
 	ip_reply(ip, p, ip_len);
 	ip->hdr_checksum = kc_ipv4_cksum(ip);
 	eth_reply(rte_pktmbuf_mtod(m, struct rte_ether_hdr *), p);
-	m->ol_flags = 0;
+	set_tx_flags(m, 0);
 	st->c[KC_CTR_icmp_echo_replies]++;
 	return KC_VERDICT_TX;
 }
@@ -353,12 +365,12 @@ void kc_pkt_resize_reply(const struct kc_pkt_ctx *c, struct rte_mbuf *m,
 		 * pseudo-header's sum in the UDP field to start from. */
 		m->l2_len = KC_L2_LEN;
 		m->l3_len = KC_L3_LEN;
-		m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM |
-			      RTE_MBUF_F_TX_UDP_CKSUM;
+		set_tx_flags(m, RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM |
+				RTE_MBUF_F_TX_UDP_CKSUM);
 		udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
 		return;
 	}
 	ip->hdr_checksum = kc_ipv4_cksum(ip);
 	udp->dgram_cksum = kc_udp_cksum(ip, udp, KC_L4_LEN + kcp_len);
-	m->ol_flags = 0;
+	set_tx_flags(m, 0);
 }

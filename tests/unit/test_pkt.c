@@ -496,6 +496,78 @@ static void test_tx_checksum_offload(void **state)
 	rte_pktmbuf_free(m);
 }
 
+/* ---- frames in external buffers ------------------------------------------
+ * Some PMDs hand frames over in buffers attached to the mbuf (mlx5's
+ * multi-packet RX queues); the mbuf says so in ol_flags. A reply made in
+ * place must keep that flag, or freeing it returns the buffer to the wrong
+ * place (found by tests/fuzz/fuzz_kcp: ol_flags was overwritten). */
+static unsigned int ext_freed;
+
+static void ext_free(void *addr, void *opaque)
+{
+	(void)addr;
+	(void)opaque;
+	ext_freed++;
+}
+
+static uint8_t ext_buf[2048];
+static struct rte_mbuf_ext_shared_info ext_shinfo = { .free_cb = ext_free };
+
+/* A copy of m's frame in ext_buf, in an mbuf that points at it. */
+static struct rte_mbuf *external_copy(struct rte_mbuf *m)
+{
+	struct rte_mbuf *x = rte_pktmbuf_alloc(mp);
+
+	assert_non_null(x);
+	memcpy(ext_buf + RTE_PKTMBUF_HEADROOM, rte_pktmbuf_mtod(m, void *),
+	       m->data_len);
+	rte_mbuf_ext_refcnt_set(&ext_shinfo, 1);
+	rte_pktmbuf_attach_extbuf(x, ext_buf, (rte_iova_t)(uintptr_t)ext_buf,
+				  sizeof(ext_buf), &ext_shinfo);
+	x->data_off = RTE_PKTMBUF_HEADROOM;
+	x->data_len = m->data_len;
+	x->pkt_len = m->pkt_len;
+	x->port = m->port;
+	rte_pktmbuf_free(m);
+	return x;
+}
+
+static void test_replies_keep_external_buffers(void **state)
+{
+	static const struct rte_ether_addr bcast = {
+		.addr_bytes = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
+	};
+	struct rte_mbuf *m;
+
+	(void)state;
+	ext_freed = 0;
+	m = external_copy(arp_request(&bcast));
+	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_TX);
+	assert_true(m->ol_flags & RTE_MBUF_F_EXTERNAL);
+	rte_pktmbuf_free(m);
+	assert_int_equal(ext_freed, 1);
+	m = external_copy(icmp_echo());
+	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_TX);
+	assert_true(m->ol_flags & RTE_MBUF_F_EXTERNAL);
+	rte_pktmbuf_free(m);
+	assert_int_equal(ext_freed, 2);
+
+	for (int offload = 0; offload < 2; offload++) {
+		ctx.port[0].tx_cksum = offload != 0;
+		m = external_copy(ping());
+		assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
+		assert_int_equal(kc_ops_execute(&ws, m), KC_EXEC_SEND);
+		assert_true(m->ol_flags & RTE_MBUF_F_EXTERNAL);
+		if (offload)
+			assert_true(m->ol_flags & RTE_MBUF_F_TX_UDP_CKSUM);
+		else
+			assert_true(t_udp_cksum_ok(m));
+		rte_pktmbuf_free(m);
+		assert_int_equal(ext_freed, 3 + offload);
+	}
+	ctx.port[0].tx_cksum = false;
+}
+
 /* Rewrite a PING's KCP bytes (then fix the UDP checksum). */
 static struct rte_mbuf *ping_with(size_t off, uint8_t v, bool resign)
 {
@@ -632,6 +704,7 @@ int main(void)
 		cmocka_unit_test(test_classify_burst),
 		cmocka_unit_test(test_exception_path),
 		cmocka_unit_test(test_tx_checksum_offload),
+		cmocka_unit_test(test_replies_keep_external_buffers),
 	};
 
 	kc_test_eal_init("test_pkt");
