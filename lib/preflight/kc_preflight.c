@@ -73,6 +73,7 @@ static void report(struct pf *p, enum kc_preflight_outcome o,
 }
 
 /* root + the host path made by fmt; false if it does not fit. */
+__attribute__((format(printf, 4, 0)))
 static bool host_path(const struct pf *p, char *out, size_t len,
 		      const char *fmt, va_list ap)
 {
