@@ -7,7 +7,8 @@
  *
  *   byte 0   flags: bit 0 leave the CRCs as they are; bit 1 make the file
  *            as long as a segment (sparse); bit 2 write a ledger hint
- *            file from the next 8 bytes; bit 3 a second, empty segment;
+ *            file (a length byte, then that many bytes, up to 31); bit 3
+ *            a second, empty segment;
  *            bits 4-6 which kcq command runs; bit 7 recovery with the
  *            ledger off
  *   rest     the segment file's bytes, from its SEGMENT record on
@@ -16,7 +17,8 @@
  * walks the records by their lengths, so that a mutation reaches the
  * readers behind the CRC check: snapshots, pairs, ledger hops, recovery's
  * replay. Seeds are cut from tests/fixtures/journal-v1. Checked: nothing
- * crashes, overruns or leaks; kcq exits 0, 1 or 3; recovery either succeeds
+ * crashes, overruns or leaks; kcq exits 0, 1 or 3 and prints only
+ * printable ASCII, tabs and newlines; recovery either succeeds
  * or refuses with a message.
  */
 #include <errno.h>
@@ -45,7 +47,7 @@ static struct kc_keyring *keys;
 static struct kc_pkt_ctx ctx;
 static struct kc_lcore_stats st;
 static struct kc_config cfg;
-static char dir[160], shard[192];
+static char dir[160], shard[192], out_path[192];
 static int gen;
 
 static void fail(const char *what, const char *err)
@@ -80,6 +82,7 @@ static void cleanup(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "fuzz_journal: cannot remove %s\n", dir);
+	unlink(out_path);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -98,6 +101,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	kc_fuzz_workdir(dir, sizeof(dir), "journal");
 	atexit(cleanup);
 	snprintf(shard, sizeof(shard), "%s/shard-00", dir);
+	snprintf(out_path, sizeof(out_path), "%s.kcq-out", dir);
 	ctx.keys = keys;
 	ctx.udp_port = KC_UDP_PORT_DEFAULT;
 	/* Enough for tests/fixtures/journal-v1's queues, and small: every
@@ -169,16 +173,13 @@ static void lay_out(const uint8_t *data, size_t size)
 	if (mkdir(shard, 0700) != 0)
 		fail(shard, strerror(errno));
 	write_file(strcat(strcpy(path, dir), "/shards"), "1\n", 2, 0);
-	if ((flags & 4) && n >= 8) {
-		char hint[32];
-		uint64_t v;
+	if ((flags & 4) && n >= 1) {
+		size_t hl = seg[0] % 32u < n - 1 ? seg[0] % 32u : n - 1;
 
-		memcpy(&v, seg, 8);
-		snprintf(hint, sizeof(hint), "%" PRIu64 "\n", v % 100000);
-		seg += 8;
-		n -= 8;
-		write_file(strcat(strcpy(path, dir), "/ledger.snapshot"), hint,
-			   strlen(hint), 0);
+		write_file(strcat(strcpy(path, dir), "/ledger.snapshot"),
+			   seg + 1, hl, 0);
+		seg += 1 + hl;
+		n -= 1 + hl;
 	}
 	memcpy(copy, seg, n);
 	if (!(flags & 1))
@@ -198,7 +199,9 @@ static void lay_out(const uint8_t *data, size_t size)
 static void kcq(const char *a1, const char *a2, const char *a3)
 {
 	char *argv[6] = { "kcq" };
-	int argc = 1, rc;
+	int argc = 1, rc, saved, fd;
+	char buf[4096];
+	ssize_t got;
 
 	argv[argc++] = (char *)a1;
 	argv[argc++] = dir;
@@ -207,12 +210,30 @@ static void kcq(const char *a1, const char *a2, const char *a3)
 	if (a3 != NULL)
 		argv[argc++] = (char *)a3;
 	optind = 0; /* getopt starts over */
+	/* What kcq prints goes to out_path, read back below. */
+	fflush(stdout);
+	saved = dup(1);
+	fd = open(out_path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (saved < 0 || fd < 0 || dup2(fd, 1) < 0)
+		fail(out_path, strerror(errno));
 	rc = kcq_main(argc, argv);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
 	/* 0, 1 (damage found) or 3 (no such coin); 2 would be a usage
 	 * error, the harness's. */
 	KC_FUZZ_CHECK(rc == 0 || rc == 1 || rc == 3, "kcq %s: exit %d", a1,
 		      rc);
-	fflush(stdout);
+	/* Every byte printable: names and payloads escaped (a crafted
+	 * queue name once reached the terminal raw). */
+	lseek(fd, 0, SEEK_SET);
+	while ((got = read(fd, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < got; i++)
+			KC_FUZZ_CHECK((buf[i] >= 0x20 && buf[i] < 0x7f) ||
+				      buf[i] == '\n' || buf[i] == '\t',
+				      "kcq %s printed byte 0x%02x", a1,
+				      (unsigned char)buf[i]);
+	close(fd);
 }
 
 static void recover(bool ledger)
