@@ -8,14 +8,26 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KEYS = os.path.join(ROOT, "config", "dev.keys")
-ADMIN_PORT = 18081          # not 8080, nor the tests' 18470..18490
-MEMIF_SOCK = "/run/kingcobra/bench.sock"
+# What this invocation makes on the host is named after its PID, so that
+# two test runs on one host (each with its bench-quick) do not meet.
+RUN = str(os.getpid())
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+ADMIN_PORT = _free_port()   # the kernel's pick: not another run's
+MEMIF_SOCK = "/run/kingcobra/bench-%s.sock" % RUN
 APPLIANCE_MAC = "02:4b:43:00:00:20"
 APPLIANCE_IP = "10.88.2.2"
 
@@ -89,7 +101,7 @@ eal:
   memory_mb: %d
   hugepages: false
   in_memory: true
-  file_prefix: kc-bench-%s
+  file_prefix: kc-bench-%s-%s
 ports:
 %s
 pipeline:
@@ -102,7 +114,7 @@ journal:
   keys_file: %s
 admin:
   port: %d
-%s""" % (lcores, memory_mb, name, ports, ", ".join(map(str, rx)),
+%s""" % (lcores, memory_mb, name, RUN, ports, ", ".join(map(str, rx)),
          ", ".join(map(str, workers)), idle, durability, journal, KEYS,
          ADMIN_PORT, extra)
 
@@ -183,7 +195,8 @@ class Appliance:
                 self.final[f[0]] = int(f[1])
         self.proc = None
         shutil.rmtree(self.journal, ignore_errors=True)
-        shutil.rmtree("/var/run/dpdk/kc-bench-" + self.name, ignore_errors=True)
+        shutil.rmtree("/var/run/dpdk/kc-bench-%s-%s" % (self.name, RUN),
+                      ignore_errors=True)
 
     def __exit__(self, *exc):
         self.stop()
@@ -207,7 +220,7 @@ def loadgen(ctx, args, name="loadgen", lcore=0, timeout=None, during=None,
     unsent_ok: so are requests an open loop could not send when due (the
     figure reports them)."""
     eal = ["--lcores=0@%d" % lcore, "--no-huge", "-m", "256", "--no-pci",
-           "--file-prefix=kc-bench-gen", "--log-level=lib.*:error",
+           "--file-prefix=kc-bench-gen-" + RUN, "--log-level=lib.*:error",
            "--vdev=net_memif0,role=client,id=0,socket=%s,socket-abstract=no,"
            "rsize=12" % MEMIF_SOCK]
     cmd = [ctx.bin("perf/kc-loadgen")] + eal + ["--", "--mac", APPLIANCE_MAC,
@@ -221,7 +234,7 @@ def loadgen(ctx, args, name="loadgen", lcore=0, timeout=None, during=None,
         except subprocess.TimeoutExpired:
             p.kill()
             out, _ = p.communicate()
-    shutil.rmtree("/var/run/dpdk/kc-bench-gen", ignore_errors=True)
+    shutil.rmtree("/var/run/dpdk/kc-bench-gen-" + RUN, ignore_errors=True)
     try:
         r = json.loads(out)
     except ValueError:

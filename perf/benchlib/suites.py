@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 import time
 
-from .common import (Appliance, BenchError, VethPair, appliance_yaml,
+from .common import (RUN, Appliance, BenchError, VethPair, appliance_yaml,
                      cpu_profile, delta, figure, lcore_cost, loadgen,
                      memif_port, run_measured)
 
@@ -104,7 +104,7 @@ def rtc(ctx):
 
 # ---- kernel: the same PINGs through a plain Linux UDP server --------------
 
-NS, HOST_IF, PEER_IF = "kcb-ns", "kcb0", "kcb1"
+NS, HOST_IF, PEER_IF = "kcb-ns-" + RUN, "kcb%sa" % RUN, "kcb%sb" % RUN
 SERVER_IP, CLIENT_IP = "10.90.0.2", "10.90.0.1"
 
 

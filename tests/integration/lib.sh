@@ -21,6 +21,54 @@ EAL_PREFIXES=()
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 
+# ---- this run's names --------------------------------------------------
+# Two test runs on one host must not meet: each test takes a slot N (1..200,
+# a directory made atomically under /run, freed on exit or when its owner
+# is gone) and names everything it makes on the host after it: TAP kctN on
+# 10.79.N.0/24, veths kcvN/kcwN (kcxN/kcyN, TAP kcxeN) on 10.78.N.0/24 and
+# 10.79.N.0/24 in namespaces kc-itest-*-N, EAL prefixes kc-itest-*-N,
+# admin ports 20000 + 10 N (+0..+9). configs/ is rewritten with them into
+# $WORK/configs ($CFG), keys files made absolute paths.
+SLOTS=/run/kc-itest-slots
+[ -w /run ] || SLOTS=${TMPDIR:-/tmp}/kc-itest-slots-$(id -u)
+take_slot() {
+	local n pid
+	mkdir -p "$SLOTS"
+	for n in $(seq 1 200); do
+		if ! mkdir "$SLOTS/$n" 2>/dev/null; then
+			pid=$(cat "$SLOTS/$n/pid" 2>/dev/null) || continue
+			kill -0 "$pid" 2>/dev/null && continue
+			rm -rf "$SLOTS/$n"
+			mkdir "$SLOTS/$n" 2>/dev/null || continue
+		fi
+		echo $$ >"$SLOTS/$n/pid"
+		SLOT=$n
+		return 0
+	done
+	echo "no free test slot in $SLOTS" >&2
+	exit 1
+}
+take_slot
+TAP=kct$SLOT
+NET=10.79.$SLOT		# the TAP's subnet: .1 the host, .2 the appliance
+NET78=10.78.$SLOT	# an AF_PACKET test's veth subnet
+ADMIN_PORT=$((20000 + 10 * SLOT))
+
+# slot_config FILE: FILE as this run's names make it, on stdout.
+slot_config() {
+	sed -e "s/iface: kct0\$/iface: $TAP/" \
+		-e "s/iface: kcv0\$/iface: kcv$SLOT/" \
+		-e "s/iface: kcx0\$/iface: kcx$SLOT/" \
+		-e "s/exception_iface: kcxe0\$/exception_iface: kcxe$SLOT/" \
+		-e "s/10\.79\.0\./$NET./g" -e "s/10\.78\.0\./$NET78./g" \
+		-e "s/\(file_prefix: kc-itest-[a-z-]*\)\$/\1-$SLOT/" \
+		-e "s/^  port: 18470\b/  port: $ADMIN_PORT/" \
+		-e "s/^  port: 18471\b/  port: $((ADMIN_PORT + 1))/" \
+		-e "s/^  port: 18480\b/  port: $((ADMIN_PORT + 2))/" \
+		-e "s#^  keys_file: \([^/].*\)#  keys_file: $(dirname "$1")/\1#" \
+		"$1"
+}
+
 check() { # check DESCRIPTION COMMAND...
 	local what=$1
 	shift
@@ -50,8 +98,17 @@ cleanup() {
 	for i in "${EAL_PREFIXES[@]}"; do
 		rm -rf "/var/run/dpdk/$i"
 	done
+	rm -rf "$SLOTS/$SLOT"
 }
 trap cleanup EXIT
+mkdir "$WORK/configs"
+for f in "$SRC"/tests/integration/configs/*; do
+	case $f in
+	*.yaml) slot_config "$f" >"$WORK/configs/$(basename "$f")" ;;
+	*) cp -p "$f" "$WORK/configs/" ;;
+	esac
+done
+CFG=$WORK/configs
 
 require_root() {
 	if [ "$(id -u)" != 0 ]; then

@@ -9,11 +9,10 @@
 # status and action, text and --json, with their exit codes.
 . "$(dirname "$0")/lib.sh"
 require_root
-CFG=$SRC/tests/integration/configs
-S=10.79.0.2
+S=$NET.2
 # Not the default 8080, which a developer's own appliance may hold, nor
 # test_admin_page's 18480.
-PORT=18490
+PORT=$((ADMIN_PORT + 3))
 URL=http://127.0.0.1:$PORT
 TOKEN=$(openssl rand -hex 24)
 umask 077

@@ -17,9 +17,8 @@ if ! command -v chromium >/dev/null; then
 	echo "chromium is not installed" >&2
 	exit 77 # meson: skipped
 fi
-CFG=$SRC/tests/integration/configs
-S=10.79.0.2
-ADMIN=127.0.0.1:18480 # tap-admin.yaml's admin.port
+S=$NET.2
+ADMIN=127.0.0.1:$((ADMIN_PORT + 2)) # tap-admin.yaml's admin.port
 SHOT=$BUILD/tests/integration/status-page.png
 
 # page.py URL PROFILE_DIR: open URL in headless Chromium, then answer one

@@ -8,12 +8,11 @@
 # nothing accepted before is lost.
 . "$(dirname "$0")/lib.sh"
 require_root
-CFG=$SRC/tests/integration/configs
-NS=kc-itest-ns
-S=10.78.0.2
+NS=kc-itest-ns-$SLOT
+S=$NET78.2
 IN_NS="ip netns exec $NS"
 
-veth_to_ns $NS kcv0 kcv1 10.78.0.1/24
+veth_to_ns $NS kcv$SLOT kcw$SLOT $NET78.1/24
 
 start_appliance "$CFG/afpacket.yaml"
 check "ICMP ping from the namespace" $IN_NS ping -c 3 -i 0.2 -W 2 $S
@@ -24,23 +23,23 @@ check "10,000 messages from 4 concurrent clients, fetched back in order" \
 	$IN_NS "$ITEST" publish-concurrent $S load 10000 4
 # kc-loadgen over AF_PACKET on the namespace's end (it answers ARP for its
 # .1 itself): closed and open loop, PING and PUBLISH, nothing lost.
-MAC=$(cat /sys/class/net/kcv0/address)
+MAC=$(cat /sys/class/net/kcv$SLOT/address)
 loadgen() {
 	$IN_NS "$BUILD/perf/kc-loadgen" --lcores=0@1 --no-huge -m 128 \
-		--no-pci --file-prefix kc-itest-lg \
-		--vdev net_af_packet0,iface=kcv1 --log-level=lib.eal:error \
+		--no-pci --file-prefix kc-itest-lg-$SLOT \
+		--vdev net_af_packet0,iface=kcw$SLOT --log-level=lib.eal:error \
 		-- --mac "$MAC" --ip $S --warmup 0.5 --duration 2 --quiet "$@" \
 		>"$WORK/lg.json" 2>"$WORK/lg.err" || { cat "$WORK/lg.err"; return 1; }; python3 -c '
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["lost"] == 0 and r["ok"] > 0, r' "$WORK/lg.json"
 }
-EAL_PREFIXES+=(kc-itest-lg)
+EAL_PREFIXES+=(kc-itest-lg-$SLOT)
 check "kc-loadgen over AF_PACKET: PING, 32 in flight" loadgen --window 32
 check "kc-loadgen over AF_PACKET: PUBLISH at 2,000/s open loop" \
 	loadgen --op publish --rate 2000
 check "bad input of every class and 20,000 garbage datagrams" \
-	$IN_NS "$ITEST" garbage $S kcv1 20000
+	$IN_NS "$ITEST" garbage $S kcw$SLOT 20000
 check "still serving: ping" $IN_NS "$KCCTL" -s $S ping
 check "nothing accepted before was lost" sh -c "$IN_NS '$KCCTL' -s $S --json fetch keep 0 | grep -q 'accepted before'"
 check "the 10,000 are all still there" $IN_NS sh -c \

@@ -3,7 +3,6 @@
 # A broken config makes kingcobra exit non-zero, naming file, line and
 # column, before it touches any device.
 . "$(dirname "$0")/lib.sh"
-CFG=$SRC/tests/integration/configs
 
 "$KINGCOBRA" --config "$CFG/broken.yaml" >"$WORK/out" 2>&1
 rc=$?
@@ -22,9 +21,9 @@ check "--check-config accepts the default config" \
 	"$KINGCOBRA" --check-config --config "$SRC/config/default.yaml"
 check "--check-config accepts the embedded default" "$KINGCOBRA" --check-config
 sed 's/^production: false/production: true/' "$SRC/config/default.yaml" \
-	>"$SRC/config/.kc-itest-prod.yaml"
-on_exit "rm -f '$SRC/config/.kc-itest-prod.yaml'"
-"$KINGCOBRA" --check-config --config "$SRC/config/.kc-itest-prod.yaml" \
+	>"$SRC/config/.kc-itest-prod-$$.yaml"
+on_exit "rm -f '$SRC/config/.kc-itest-prod-$$.yaml'"
+"$KINGCOBRA" --check-config --config "$SRC/config/.kc-itest-prod-$$.yaml" \
 	>"$WORK/out4" 2>&1
 check "production: true refuses the development key" sh -c \
 	"test $? -eq 2 && grep -q 'development key' '$WORK/out4'"
@@ -60,14 +59,14 @@ check "--check passes the TAP config: exit 0, no failure" sh -c \
 	"test $? -eq 0 && grep -q 'preflight: 3 ok, 0 warning(s), 0 failure(s)' '$WORK/out5'"
 # An lcore on a CPU no host has: the start stops before the EAL, exit 1.
 sed 's/lcores: "0-1"/lcores: "0,1@1000"/' "$CFG/tap.yaml" \
-	>"$CFG/.kc-itest-cpu.yaml"
-on_exit "rm -f '$CFG/.kc-itest-cpu.yaml'"
-"$KINGCOBRA" --config "$CFG/.kc-itest-cpu.yaml" >"$WORK/out6" 2>&1
+	>"$CFG/.kc-itest-cpu-$$.yaml"
+on_exit "rm -f '$CFG/.kc-itest-cpu-$$.yaml'"
+"$KINGCOBRA" --config "$CFG/.kc-itest-cpu-$$.yaml" >"$WORK/out6" 2>&1
 check "a preflight failure stops the start: exit 1 with the fix" sh -c \
 	"test $? -eq 1 && grep -q 'preflight: failure: lcores: lcore 1 needs CPU 1000, .*; fix: give lcore 1 an online CPU in eal.lcores' '$WORK/out6'"
 check "a preflight failure stops it before the EAL" sh -c \
 	"! grep -q 'EAL' '$WORK/out6'"
-"$KINGCOBRA" --check --config "$CFG/.kc-itest-cpu.yaml" >"$WORK/out7" 2>&1
+"$KINGCOBRA" --check --config "$CFG/.kc-itest-cpu-$$.yaml" >"$WORK/out7" 2>&1
 check "--check lists it and exits 1" sh -c \
 	"test $? -eq 1 && grep -q 'preflight: 2 ok, 0 warning(s), 1 failure(s)' '$WORK/out7'"
 finish

@@ -12,8 +12,7 @@
 #   test_crash.sh [CYCLES]      (default: KC_CRASH_CYCLES or 20)
 . "$(dirname "$0")/lib.sh"
 require_root
-CFG=$SRC/tests/integration/configs
-S=10.79.0.2
+S=$NET.2
 CYCLES=${1:-${KC_CRASH_CYCLES:-20}}
 JOURNAL=$WORK/journal-crash
 

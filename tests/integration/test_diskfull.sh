@@ -7,8 +7,7 @@
 # recovers everything that was acknowledged.
 . "$(dirname "$0")/lib.sh"
 require_root
-CFG=$SRC/tests/integration/configs
-S=10.79.0.2
+S=$NET.2
 MNT=$WORK/small
 mkdir -p "$MNT"
 mount -t tmpfs -o size=3m kc-itest-small "$MNT" || exit 1

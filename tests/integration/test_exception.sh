@@ -1,36 +1,35 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # The exception path: the appliance on AF_PACKET over a veth pair (client
-# end in namespace kc-itest-xcli) hands what it does not serve itself to the
-# kernel through its TAP kcxe0, moved into namespace kc-itest-xhost, which
-# holds the appliance's own address (the "SSH on the same port" set-up) and
+# end in namespace kc-itest-xcli-N, N the test's slot: lib.sh) hands what it
+# does not serve itself to the kernel through its TAP kcxeN, moved into
+# namespace kc-itest-xhost-N, which holds the appliance's own address (the "SSH on the same port" set-up) and
 # one more. TCP and ICMP to that kernel work through the port while KCP
 # clients are served, and both directions are counted.
 . "$(dirname "$0")/lib.sh"
 require_root
-CFG=$SRC/tests/integration/configs
-CLI=kc-itest-xcli
-HOST=kc-itest-xhost
-S=10.79.0.2      # the appliance, and the host's sshd-like listener
-H=10.79.0.3      # an address only the host has
+CLI=kc-itest-xcli-$SLOT
+HOST=kc-itest-xhost-$SLOT
+S=$NET.2      # the appliance, and the host's sshd-like listener
+H=$NET.3      # an address only the host has
 IN_CLI="ip netns exec $CLI"
 IN_HOST="ip netns exec $HOST"
 
-veth_to_ns $CLI kcx0 kcx1 10.79.0.1/24
+veth_to_ns $CLI kcx$SLOT kcy$SLOT $NET.1/24
 ip netns del $HOST 2>/dev/null
 ip netns add $HOST
 on_exit "ip netns del $HOST"
 
 start_appliance "$CFG/exception.yaml"
-check "banner: exception path on kcxe0, steering off for af_packet" \
-	grep -q "exception path to the kernel on kcxe0, flow steering off" \
+check "banner: exception path on kcxe$SLOT, steering off for af_packet" \
+	grep -q "exception path to the kernel on kcxe$SLOT, flow steering off" \
 	"$APPLOG"
 # The TAP keeps working in another namespace: DPDK holds its queue's fd.
-check "kcxe0 moved into the host namespace" ip link set kcxe0 netns $HOST
+check "kcxe$SLOT moved into the host namespace" ip link set kcxe$SLOT netns $HOST
 $IN_HOST ip link set lo up
-$IN_HOST ip addr add $S/24 dev kcxe0
-$IN_HOST ip addr add $H/24 dev kcxe0
-$IN_HOST ip link set kcxe0 up
+$IN_HOST ip addr add $S/24 dev kcxe$SLOT
+$IN_HOST ip addr add $H/24 dev kcxe$SLOT
+$IN_HOST ip link set kcxe$SLOT up
 
 # The host's TCP service: echoes what it reads back, reversed.
 cat >"$WORK/echo.py" <<'PY'

@@ -7,9 +7,8 @@
 # works the same in pipeline mode (worker 0 owns it).
 . "$(dirname "$0")/lib.sh"
 require_root
-CFG=$SRC/tests/integration/configs
 KEYS=$CFG/ledger.keys
-S=10.79.0.2
+S=$NET.2
 LT=$BUILD/tests/integration/kc-ledger-itest
 JOURNAL=$WORK/journal-ledger
 

@@ -8,9 +8,10 @@
 # accident.
 . "$(dirname "$0")/lib.sh"
 require_root
-CFG=$SRC/tests/fixtures/journal-v1.yaml
+slot_config "$SRC/tests/fixtures/journal-v1.yaml" >"$WORK/journal-v1.yaml"
+CFG=$WORK/journal-v1.yaml
 KEYS=$SRC/tests/integration/configs/ledger.keys
-S=10.79.0.2
+S=$NET.2
 JOURNAL=$WORK/journal
 kc() { "$KCCTL" -s $S -k "$KEYS" "$@"; }
 
@@ -96,7 +97,7 @@ cp -a "$SRC/tests/fixtures/journal-v1" "$WORK/journal-noledger"
 rm "$WORK/journal-noledger/ledger.snapshot"
 sed -e "s#keys_file: .*#keys_file: $SRC/tests/integration/configs/ledger.keys#" \
 	-e 's/^ledger:$/ledger:\n  enabled: false/' "$CFG" >"$WORK/noledger.yaml"
-EAL_PREFIXES+=(kc-itest-fixture)
+EAL_PREFIXES+=(kc-itest-fixture-$SLOT)
 timeout 60 "$KINGCOBRA" --config "$WORK/noledger.yaml" \
 	--journal-dir "$WORK/journal-noledger" >"$WORK/noledger.log" 2>&1
 NOLEDGER_STATUS=$?

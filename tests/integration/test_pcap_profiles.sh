@@ -12,7 +12,7 @@ require_root
 
 N=500
 MAC=02:70:63:61:70:00          # what the pcap PMD gives port 0
-KC_COUNT=$N "$SRC/perf/pktgen/kc-profiles" "$WORK/prof" $MAC 10.79.0.2 \
+KC_COUNT=$N "$SRC/perf/pktgen/kc-profiles" "$WORK/prof" $MAC $NET.2 \
 	>"$WORK/profiles.log" || { cat "$WORK/profiles.log"; exit 1; }
 
 # config NAME PCAP [DEVARGS]: the pcap port replays PCAP; REPLYs go to a
@@ -27,13 +27,13 @@ eal:
   memory_mb: 256
   hugepages: false
   in_memory: true
-  file_prefix: kc-itest-pcap
+  file_prefix: kc-itest-pcap-$SLOT
 ports:
   - name: pcap0
     driver: pcap
     rx_pcap: $2
     tx_pcap: $WORK/$1.out.pcap
-    ip: 10.79.0.2/24
+    ip: $NET.2/24
 ${3:+    devargs: $3}
 pipeline:
   rx_lcores: [1]
@@ -41,7 +41,7 @@ pipeline:
 kcp:
   keys_file: $SRC/config/dev.keys
 admin:
-  port: 18470
+  port: $ADMIN_PORT
 YAML
 }
 

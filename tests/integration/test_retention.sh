@@ -6,8 +6,7 @@
 # journal restores every queue from its snapshot, and goes on.
 . "$(dirname "$0")/lib.sh"
 require_root
-CFG=$SRC/tests/integration/configs
-S=10.79.0.2
+S=$NET.2
 JOURNAL=$WORK/journal-retention
 SHARD=$JOURNAL/shard-00
 

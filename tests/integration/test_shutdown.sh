@@ -11,7 +11,7 @@ if [ ! -w "$HP/nr_hugepages" ]; then
 	echo "no 2 MB hugepages on this kernel" >&2
 	exit 77
 fi
-S=10.79.0.2
+S=$NET.2
 
 OLD=$(cat "$HP/nr_hugepages")
 on_exit "echo $OLD > $HP/nr_hugepages"
@@ -27,9 +27,9 @@ on_exit "umount $WORK/huge"
 # tap.yaml on hugepages, with the EAL's files kept (in_memory: false) so
 # there is something to release, in this test's own hugetlbfs.
 sed -e 's/hugepages: false/hugepages: true/' -e 's/in_memory: true/in_memory: false/' \
-	-e 's/file_prefix: kc-itest-tap/file_prefix: kc-itest-shut/' \
+	-e "s/file_prefix: kc-itest-tap-$SLOT/file_prefix: kc-itest-shut-$SLOT/" \
 	-e "s#keys_file: .*#keys_file: $SRC/config/dev.keys#" \
-	"$SRC/tests/integration/configs/tap.yaml" >"$WORK/huge.yaml"
+	"$CFG/tap.yaml" >"$WORK/huge.yaml"
 sed -i "/^  file_prefix: kc-itest-shut/a\\  extra_args: [\"--huge-dir=$WORK/huge\"]" "$WORK/huge.yaml"
 
 

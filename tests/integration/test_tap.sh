@@ -7,12 +7,11 @@
 # two-worker pipeline giving the same REPLYs.
 . "$(dirname "$0")/lib.sh"
 require_root
-CFG=$SRC/tests/integration/configs
-S=10.79.0.2
+S=$NET.2
 
 start_appliance "$CFG/tap.yaml"
 check "host side of the TAP got its address" \
-	sh -c "ip -4 addr show dev kct0 | grep -q 10.79.0.1/24"
+	sh -c "ip -4 addr show dev $TAP | grep -q $NET.1/24"
 check "ICMP ping answered on the fast path" ping -c 3 -i 0.2 -W 2 $S
 check "kcctl ping" "$KCCTL" -s $S ping hello
 check "kcctl time: the appliance's clock, within 5 s of the host's" sh -c \
@@ -47,7 +46,7 @@ check "IP fragments dropped and counted" counter_at_least drop_ip_fragment 2
 check "every request answered" sh -c "test $(counter kcp_requests) -eq $(counter kcp_replies)"
 check "no request lost to a full ring or TX queue" sh -c \
 	"test $(counter drop_ring_full) -eq 0 && test $(counter drop_tx_full) -eq 0"
-check "TAP interface removed on shutdown" sh -c "! ip link show kct0"
+check "TAP interface removed on shutdown" sh -c "! ip link show $TAP"
 check "kcq verify: the journal is sound" "$KCQ" verify "$JOURNAL"
 check "the journal holds that PUBLISH once" sh -c "test \$('$KCQ' dump \
 	--json '$JOURNAL' | grep '\"type\":\"REQUEST\",\"op\":\"publish\"' | \
