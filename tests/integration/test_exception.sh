@@ -3,8 +3,8 @@
 # The exception path: the appliance on AF_PACKET over a veth pair (client
 # end in namespace kc-itest-xcli-N, N the test's slot: lib.sh) hands what it
 # does not serve itself to the kernel through its TAP kcxeN, moved into
-# namespace kc-itest-xhost-N, which holds the appliance's own address (the "SSH on the same port" set-up) and
-# one more. TCP and ICMP to that kernel work through the port while KCP
+# namespace kc-itest-xhost-N, which holds the appliance's own address (the
+# "SSH on the same port" set-up) and one more. TCP and ICMP to that kernel work through the port while KCP
 # clients are served, and both directions are counted.
 . "$(dirname "$0")/lib.sh"
 require_root
