@@ -4,8 +4,9 @@
 # end in namespace kc-itest-xcli-N, N the test's slot: lib.sh) hands what it
 # does not serve itself to the kernel through its TAP kcxeN, moved into
 # namespace kc-itest-xhost-N, which holds the appliance's own address (the
-# "SSH on the same port" set-up) and one more. TCP and ICMP to that kernel work through the port while KCP
-# clients are served, and both directions are counted.
+# "SSH on the same port" set-up) and one more. TCP and ICMP to that kernel
+# work through the port while KCP clients are served, and both directions
+# are counted.
 . "$(dirname "$0")/lib.sh"
 require_root
 CLI=kc-itest-xcli-$SLOT
