@@ -49,6 +49,13 @@ take_slot() {
 	exit 1
 }
 take_slot
+# And the CPUs: an appliance spins on both, so the tests of two runs take
+# turns, one test at a time on the host (perf/bench takes the same lock
+# for each of its suites). Held until this test exits.
+CPU_LOCK=/run/kc-tests-cpu.lock
+[ -w /run ] || CPU_LOCK=${TMPDIR:-/tmp}/kc-tests-cpu-$(id -u).lock
+exec 8>>"$CPU_LOCK"
+flock 8
 TAP=kct$SLOT
 NET=10.79.$SLOT		# the TAP's subnet: .1 the host, .2 the appliance
 NET78=10.78.$SLOT	# an AF_PACKET test's veth subnet
