@@ -284,6 +284,28 @@ static const char *client_addr(struct kc_admin *a, struct mg_connection *conn)
 	return ri->remote_addr;
 }
 
+/*
+ * With TLS, civetweb serves plain HTTP on 127.0.0.1 for the TLS front end
+ * alone: a request that did not come through one of its relays (a local
+ * user who found the port) is refused, so the API is HTTPS only.
+ */
+static bool through_front(struct kc_admin *a, struct mg_connection *conn)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	char who[64];
+
+	return !a->tls || (a->tls_front != NULL &&
+			   kc_tls_front_client(a->tls_front,
+					       (uint16_t)ri->remote_port, who,
+					       sizeof(who)));
+}
+
+static int refuse_inner(struct mg_connection *conn)
+{
+	return reply_error(conn, 403, "this port serves the admin server's "
+			   "TLS front end only: use https:// on admin.port");
+}
+
 /* ---- queues, through the workers' control rings ------------------------- */
 
 static json_t *queues_json(struct kc_admin *a)
@@ -533,6 +555,8 @@ static int handle_api(struct mg_connection *conn, void *cbdata)
 	struct kc_admin_sample *s;
 	json_t *doc = NULL;
 
+	if (!through_front(a, conn))
+		return refuse_inner(conn);
 	if (strncmp(what, "actions/", 8) == 0)
 		return handle_action(conn, a, what + 8);
 	if (strcmp(ri->request_method, "GET") != 0)
@@ -579,10 +603,14 @@ static int handle_api(struct mg_connection *conn, void *cbdata)
 static int handle_metrics(struct mg_connection *conn, void *cbdata)
 {
 	struct kc_admin *a = cbdata;
-	struct kc_admin_sample *s = latest(a);
-	char *text = s != NULL ? kc_admin_metrics(a, s) : NULL;
+	struct kc_admin_sample *s;
+	char *text;
 	int rc;
 
+	if (!through_front(a, conn))
+		return refuse_inner(conn);
+	s = latest(a);
+	text = s != NULL ? kc_admin_metrics(a, s) : NULL;
 	free(s);
 	if (text == NULL)
 		return reply(conn, 500, "text/plain", "out of memory\n", 14);
@@ -596,7 +624,8 @@ static int handle_page(struct mg_connection *conn, void *cbdata)
 {
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 
-	(void)cbdata;
+	if (!through_front(cbdata, conn))
+		return refuse_inner(conn);
 	if (strcmp(ri->local_uri, "/") != 0 &&
 	    strcmp(ri->local_uri, "/index.html") != 0)
 		return reply(conn, 404, "text/plain", "not found\n", 10);

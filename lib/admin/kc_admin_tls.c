@@ -9,11 +9,15 @@
  * 1334). So civetweb serves plain HTTP on 127.0.0.1 at a port the kernel
  * picks, and this front end terminates TLS on the configured address and
  * relays each connection to it, one thread a connection, at most a fixed
- * number at once. It remembers which client each relay serves, so the
- * audit log names the real client, not 127.0.0.1.
+ * number at once. A handshake must be done within HANDSHAKE_MS, and when
+ * every relay is taken a new connection ends the oldest handshake still
+ * going, so that slow or silent handshakes cannot lock clients out. It remembers which client each relay
+ * serves, so the audit log names the real client, not 127.0.0.1, and the
+ * admin server answers on its internal port only what a relay brings.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -24,6 +28,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -33,6 +38,8 @@
 
 #define IDLE_MS 60000	/* a silent connection is closed */
 #define IO_TIMEOUT_S 10
+/* A handshake is done within this, however its bytes trickle in. */
+#define HANDSHAKE_MS 5000
 
 struct relay_slot {
 	uint16_t local_port;	/* our side of the connection to civetweb */
@@ -46,16 +53,31 @@ struct kc_tls_front {
 	uint32_t max;
 	pthread_t acceptor;
 	int quit;
-	pthread_mutex_t lock;	/* the slots and active */
-	uint32_t active;
+	pthread_mutex_t lock;	/* the slots, active, hs */
+	uint32_t active;	/* relays that count against max */
+	uint32_t live;		/* relay threads, evicted ones too */
 	struct relay_slot *slots;
+	/* Relays still in their handshake (max of them), oldest evicted
+	 * first when every relay is taken: connections that trickle (or
+	 * never send) their handshakes cannot lock the others out. */
+	struct relay **hs;
 };
 
 struct relay {
 	struct kc_tls_front *f;
 	int fd;
+	bool evicted;		/* under f->lock: no longer in active */
+	uint64_t t0_ns;		/* accepted */
 	char client[64];
 };
+
+static uint64_t mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
 
 static void tls_error(char *err, size_t err_len, const char *what,
 		      const char *path)
@@ -162,6 +184,74 @@ static void pump(struct kc_tls_front *f, SSL *ssl, int tls_fd, int in_fd)
 	}
 }
 
+/* Under f->lock: the relays in their handshake. */
+static void hs_add(struct kc_tls_front *f, struct relay *r)
+{
+	for (uint32_t i = 0; i < f->max; i++)
+		if (f->hs[i] == NULL) {
+			f->hs[i] = r;
+			return;
+		}
+}
+
+static void hs_remove(struct kc_tls_front *f, struct relay *r)
+{
+	for (uint32_t i = 0; i < f->max; i++)
+		if (f->hs[i] == r)
+			f->hs[i] = NULL;
+}
+
+/* Under f->lock, every relay taken: end the oldest handshake (its poll
+ * sees the shutdown at once) and free its place. False if none is in its
+ * handshake: then the relays all serve clients and the new one waits
+ * for no one (it is refused). */
+static bool evict_oldest_handshake(struct kc_tls_front *f)
+{
+	struct relay *old = NULL;
+
+	for (uint32_t i = 0; i < f->max; i++)
+		if (f->hs[i] != NULL && !f->hs[i]->evicted &&
+		    (old == NULL || f->hs[i]->t0_ns < old->t0_ns))
+			old = f->hs[i];
+	if (old == NULL)
+		return false;
+	old->evicted = true;
+	shutdown(old->fd, SHUT_RDWR);
+	f->active--;
+	return true;
+}
+
+/* SSL_accept within HANDSHAKE_MS of t0_ns in all, the socket
+ * non-blocking meanwhile; true when done. */
+static bool handshake(SSL *ssl, int fd, uint64_t t0_ns)
+{
+	int flags = fcntl(fd, F_GETFL);
+	bool ok = false;
+
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
+		return false;
+	for (;;) {
+		int r = SSL_accept(ssl), e, left;
+		struct pollfd p = { .fd = fd };
+
+		if (r == 1) {
+			ok = true;
+			break;
+		}
+		e = SSL_get_error(ssl, r);
+		if (e == SSL_ERROR_WANT_READ)
+			p.events = POLLIN;
+		else if (e == SSL_ERROR_WANT_WRITE)
+			p.events = POLLOUT;
+		else
+			break;
+		left = HANDSHAKE_MS - (int)((mono_ns() - t0_ns) / 1000000u);
+		if (left <= 0 || poll(&p, 1, left) <= 0)
+			break;
+	}
+	return ok && fcntl(fd, F_SETFL, flags) == 0;
+}
+
 static void *relay_main(void *arg)
 {
 	struct relay *r = arg;
@@ -171,6 +261,7 @@ static void *relay_main(void *arg)
 	uint16_t local_port = 0;
 	SSL *ssl = SSL_new(f->ctx);
 	int in_fd = -1;
+	bool ok;
 
 	setsockopt(r->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(r->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -178,7 +269,13 @@ static void *relay_main(void *arg)
 	 * and body apart): with Nagle on, each later one would wait for
 	 * the client's delayed ACK on a kept-alive connection. */
 	setsockopt(r->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (ssl == NULL || SSL_set_fd(ssl, r->fd) != 1 || SSL_accept(ssl) != 1)
+	ok = ssl != NULL && SSL_set_fd(ssl, r->fd) == 1 &&
+	     handshake(ssl, r->fd, r->t0_ns);
+	pthread_mutex_lock(&f->lock);
+	hs_remove(f, r);
+	ok = ok && !r->evicted;
+	pthread_mutex_unlock(&f->lock);
+	if (!ok)
 		goto out;
 	in_fd = connect_inner(f->inner_port, &local_port);
 	if (in_fd < 0)
@@ -194,7 +291,9 @@ out:
 		close(in_fd);
 	close(r->fd);
 	pthread_mutex_lock(&f->lock);
-	f->active--;
+	if (!r->evicted)
+		f->active--;
+	f->live--;
 	pthread_mutex_unlock(&f->lock);
 	free(r);
 	return NULL;
@@ -220,33 +319,40 @@ static void *acceptor_main(void *arg)
 			     SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
-		pthread_mutex_lock(&f->lock);
-		room = f->active < f->max;
-		if (room)
-			f->active++;
-		pthread_mutex_unlock(&f->lock);
-		r = room ? calloc(1, sizeof(*r)) : NULL;
+		r = calloc(1, sizeof(*r));
 		if (r == NULL) {
-			if (room) {
-				pthread_mutex_lock(&f->lock);
-				f->active--;
-				pthread_mutex_unlock(&f->lock);
-			}
-			close(fd); /* too many at once: refused */
+			close(fd);
 			continue;
 		}
 		r->f = f;
 		r->fd = fd;
+		r->t0_ns = mono_ns();
+		pthread_mutex_lock(&f->lock);
+		room = f->active < f->max || evict_oldest_handshake(f);
+		if (room) {
+			f->active++;
+			f->live++;
+			hs_add(f, r);
+		}
+		pthread_mutex_unlock(&f->lock);
+		if (!room) {
+			close(fd); /* every relay serves a client: refused */
+			free(r);
+			continue;
+		}
 		inet_ntop(AF_INET, &peer.sin_addr, r->client,
 			  sizeof(r->client));
 		pthread_attr_init(&at);
 		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
 		if (pthread_create(&t, &at, relay_main, r) != 0) {
+			pthread_mutex_lock(&f->lock);
+			hs_remove(f, r);
+			if (!r->evicted)
+				f->active--;
+			f->live--;
+			pthread_mutex_unlock(&f->lock);
 			close(fd);
 			free(r);
-			pthread_mutex_lock(&f->lock);
-			f->active--;
-			pthread_mutex_unlock(&f->lock);
 		}
 		pthread_attr_destroy(&at);
 	}
@@ -272,8 +378,9 @@ struct kc_tls_front *kc_tls_front_start(const char *listen_ip, uint16_t port,
 	f->max = max_conns;
 	pthread_mutex_init(&f->lock, NULL);
 	f->slots = calloc(max_conns, sizeof(*f->slots));
+	f->hs = calloc(max_conns, sizeof(*f->hs));
 	f->ctx = SSL_CTX_new(TLS_server_method());
-	if (f->slots == NULL || f->ctx == NULL) {
+	if (f->slots == NULL || f->hs == NULL || f->ctx == NULL) {
 		snprintf(err, err_len, "out of memory for TLS");
 		goto fail;
 	}
@@ -323,6 +430,7 @@ fail:
 		close(f->fd);
 	SSL_CTX_free(f->ctx);
 	free(f->slots);
+	free(f->hs);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
 	return NULL;
@@ -340,7 +448,7 @@ void kc_tls_front_stop(struct kc_tls_front *f)
 	/* Relays see quit within a poll interval (or their I/O timeout). */
 	for (int i = 0; i < 10 * (IO_TIMEOUT_S + 1); i++) {
 		pthread_mutex_lock(&f->lock);
-		left = f->active;
+		left = f->live;
 		pthread_mutex_unlock(&f->lock);
 		if (left == 0)
 			break;
@@ -352,6 +460,7 @@ void kc_tls_front_stop(struct kc_tls_front *f)
 		return;
 	SSL_CTX_free(f->ctx);
 	free(f->slots);
+	free(f->hs);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
 }

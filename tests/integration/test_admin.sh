@@ -378,6 +378,61 @@ check "clean shutdown" test "$STOP_STATUS" -eq 0
 check "the token is not in the final log either" sh -c "! grep -qF '$TOKEN' '$APPLOG'"
 
 # ---- HTTPS ---------------------------------------------------------------
+# inner_port_refuses: with TLS, civetweb's plain-HTTP port on 127.0.0.1
+# (the kernel's pick) answers 403 to anyone but the TLS front end.
+inner_port_refuses() {
+	local inner code path
+	inner=$(ss -Htlnp | awk -v p="pid=$KC_PID," -v a="127.0.0.1:$PORT" \
+		'index($0, p) && $4 ~ /^127\.0\.0\.1:/ && $4 != a { print $4; exit }')
+	[ -n "$inner" ] || { echo "no internal port found"; return 1; }
+	for path in /api/v1/status /metrics / /api/v1/actions/audit; do
+		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+			-X "$([ $path = /api/v1/actions/audit ] && echo POST || echo GET)" \
+			-H "Authorization: Bearer $TOKEN" "http://$inner$path")
+		echo "$inner$path: $code"
+		[ "$code" = 403 ] || return 1
+	done
+}
+
+# slow_handshakes: 24 connections that never send a handshake (the
+# server has 16 relays) lock no one out, and are closed within the
+# handshake deadline (5 s).
+slow_handshakes() {
+	python3 - "$PORT" "$WORK/admin.crt" <<'PY'
+import socket, ssl, sys, time
+port = int(sys.argv[1])
+idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(24)]
+time.sleep(0.3)
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+t0 = time.monotonic()
+with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+    with ctx.wrap_socket(s, server_hostname="127.0.0.1") as t:
+        t.sendall(b"GET /api/v1/status HTTP/1.1\r\nHost: x\r\n"
+                  b"Connection: close\r\n\r\n")
+        data = b""
+        while True:
+            b = t.recv(65536)
+            if not b:
+                break
+            data += b
+took = time.monotonic() - t0
+assert data.startswith(b"HTTP/1.1 200"), data[:100]
+time.sleep(5.5)
+closed = 0
+for s in idle:
+    s.settimeout(0.5)
+    try:
+        closed += s.recv(1) == b""
+    except ConnectionResetError:
+        closed += 1
+    except socket.timeout:
+        pass
+print("served in %.2f s beside 24 silent connections; %d of them closed "
+      "by the server" % (took, closed))
+assert took < 2 and closed == 24
+PY
+}
+
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
 	-addext subjectAltName=IP:127.0.0.1 -keyout "$WORK/admin.key" \
 	-out "$WORK/admin.crt" 2>/dev/null
@@ -444,6 +499,15 @@ live_check "HTTPS: kcctl action audit (only the token file's first line is the t
 live_check "HTTPS: the audit is logged, the token is not" sh -c \
 	"grep -q '^kingcobra: admin: POST /api/v1/actions/audit from 127.0.0.1: 200$' '$APPLOG' &&
 	! grep -qF '$TOKEN' '$APPLOG'"
+# Issue 23: the internal plain-HTTP port served every local user.
+live_check "HTTPS: the internal plain-HTTP port answers 403 to all but the TLS front end" \
+	inner_port_refuses
+# Issue 23: a few dozen trickled handshakes locked the HTTPS admin out.
+live_check "HTTPS: silent handshakes lock no one out and are closed within 5 s" \
+	slow_handshakes
+live_check "HTTPS: still served after them" sh -c \
+	"curl -sS --max-time 5 --cacert '$WORK/admin.crt' -o /dev/null -w '%{http_code}' \
+	$TLS/api/v1/status | grep -qx 200"
 stop_appliance
 check "HTTPS: clean shutdown" test "$STOP_STATUS" -eq 0
 finish
