@@ -170,18 +170,12 @@ static bool snapshot_part(struct kc_jwalk *w, const struct kc_jrec *h,
 				       "more than the %" PRIu64 " these limits "
 				       "allow", sh.total_len, w->snap_max);
 		}
-		if (sh.total_len > w->snap_cap || w->snap == NULL) {
-			uint8_t *b = realloc(w->snap, sh.total_len != 0 ?
-					     sh.total_len : 1);
-
-			if (b == NULL) {
-				w->snap_next = 0;
-				return problem(it, h, p, pos, "no memory for a "
-					       "snapshot of %u bytes",
-					       sh.total_len);
-			}
-			w->snap = b;
-			w->snap_cap = sh.total_len;
+		if (sh.parts == 0 || sh.total_len > (uint64_t)sh.parts *
+						     KC_JSNAP_CHUNK_MAX) {
+			w->snap_next = 0;
+			return problem(it, h, p, pos, "a snapshot of %u bytes "
+				       "in %u parts, which cannot hold it",
+				       sh.total_len, sh.parts);
 		}
 		w->snap_seq0 = h->seq;
 		w->snap_len = 0;
@@ -198,6 +192,26 @@ static bool snapshot_part(struct kc_jwalk *w, const struct kc_jrec *h,
 		w->snap_next = 0;
 		return problem(it, h, p, pos, "snapshot parts longer than it "
 			       "says (%u bytes)", w->snap_total);
+	}
+	/* The buffer grows with the parts read, not to what part 0 claims:
+	 * a damaged or crafted claim costs no more memory than the bytes
+	 * that are there. */
+	if (w->snap_len + chunk > w->snap_cap || w->snap == NULL) {
+		uint64_t cap = RTE_MIN(2 * w->snap_cap,
+				       (uint64_t)w->snap_total);
+		uint8_t *b;
+
+		if (cap < w->snap_len + chunk)
+			cap = w->snap_len + chunk;
+		b = realloc(w->snap, cap != 0 ? cap : 1);
+
+		if (b == NULL) {
+			w->snap_next = 0;
+			return problem(it, h, p, pos, "no memory for a "
+				       "snapshot of %u bytes", w->snap_total);
+		}
+		w->snap = b;
+		w->snap_cap = cap;
 	}
 	memcpy(w->snap + w->snap_len, p + KC_JSNAP_HDR_LEN, chunk);
 	w->snap_len += chunk;

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -837,6 +838,61 @@ static void test_reading_rules(void **state)
 	free(it);
 }
 
+/*
+ * What part 0 of a snapshot claims costs no memory before the parts are
+ * there (tests/fuzz/fuzz_journal: kcq, whose walker takes snapshots up to
+ * 4 GiB, once allocated 2.5 GB for a damaged part 0 in a 5 KB segment), and
+ * a claim its parts cannot hold is a problem of its own.
+ */
+static void test_snapshot_claims(void **state)
+{
+	struct kc_journal *j = open_journal(1u << 20);
+	const uint32_t big = 3u << 30; /* 3 GiB */
+	struct kc_jreader *r;
+	struct kc_jwalk *w;
+	struct kc_jitem *it = malloc(sizeof(*it));
+	size_t mapped0 = mallinfo2().hblkhd;
+	uint64_t s;
+	char sd[256], err[256];
+	int n = 0;
+
+	(void)state;
+	assert_non_null(it);
+	/* 1: 3 GiB claimed, in as many parts as that takes; one is there. */
+	put_part(j, 0, 0, big / KC_JSNAP_CHUNK_MAX + 1, big, 'a', 1000);
+	/* 2: a pair interrupts it. */
+	s = put(j, KC_JREC_REQUEST, KC_OP_PING, 0, 0, "p", 1);
+	put(j, KC_JREC_REPLY, KC_OP_PING, 0, s, "p", 1);
+	/* 4: 100,000 bytes claimed in one part. */
+	put_part(j, 0, 0, 1, 100000, 'b', 1000);
+	kc_journal_publish(j);
+	while (kc_journal_durable_seq(j) < 4)
+		rte_delay_us_sleep(100);
+	kc_journal_close(j);
+
+	shard_dir(sd, sizeof(sd));
+	r = kc_jreader_open(sd, err, sizeof(err));
+	assert_non_null(r);
+	w = kc_jwalk_open(r, UINT32_MAX); /* as kcq */
+	assert_non_null(w);
+	while (kc_jwalk_next(w, it)) {
+		n++;
+		/* Never near 3 GiB of mapped memory. */
+		assert_true(mallinfo2().hblkhd - mapped0 < (64u << 20));
+		if (it->kind == KC_JITEM_PAIR) {
+			assert_int_equal(it->req.h.seq, 2);
+		} else {
+			assert_int_equal(it->kind, KC_JITEM_PROBLEM);
+			assert_int_equal(it->rec.h.seq, 4);
+			assert_non_null(strstr(it->text, "cannot hold it"));
+		}
+	}
+	assert_int_equal(n, 2);
+	kc_jwalk_close(w);
+	kc_jreader_close(r);
+	free(it);
+}
+
 /* A preallocation interrupted by a signal is tried again: the journal
  * opens (it once failed "cannot prepare segment: Interrupted system
  * call"). */
@@ -948,6 +1004,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fallocate_eintr, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_journal_lock, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_claims, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_reading_rules, setup,
 						teardown),
