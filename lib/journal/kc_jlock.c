@@ -46,10 +46,7 @@ int kc_journal_lock(const char *dir, char *err, size_t err_len)
 		return rc;
 	}
 	snprintf(path, sizeof(path), "%s/%s", dir, KC_JLOCK_NAME);
-	do {
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-			  0640);
-	} while (fd < 0 && errno == EINTR);
+	fd = kc_jopen(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (fd < 0) {
 		rc = -errno;
 		snprintf(err, err_len, "cannot open %s: %s", path,
@@ -93,7 +90,7 @@ long kc_journal_lock_holder(const char *dir)
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, KC_JLOCK_NAME);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = kc_jopen(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
 	if (fd < 0)
 		return 0;
 	/* A shared lock is refused while an appliance holds it (and

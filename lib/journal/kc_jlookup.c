@@ -172,8 +172,8 @@ static const uint8_t *fetch(struct kc_jlookup *x, const struct seg *s,
 		kc_jseg_path(path, sizeof(path), x->dir, s->index);
 		/* A segment is a regular file: not a link, nor a FIFO to
 		 * wait on (pread reads what is there, never past it). */
-		x->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
-			     O_NONBLOCK);
+		x->fd = kc_jopen(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+				 O_NONBLOCK, 0);
 		if (x->fd < 0)
 			return NULL;
 		if (fstat(x->fd, &st) != 0 || !S_ISREG(st.st_mode)) {

@@ -139,6 +139,12 @@ static void sleep_us(uint32_t us)
 
 /* ---- files ------------------------------------------------------------ */
 
+/*
+ * The write and sync calls as the journal makes them: interrupted ones
+ * again, short writes continued; a write that takes nothing at all (which
+ * the kernel should never do, and which would otherwise loop for ever) is
+ * EIO. Any other failure is the caller's to make final.
+ */
 static int pwrite_all(int fd, const void *p, size_t len, uint64_t off)
 {
 	const uint8_t *b = p;
@@ -151,10 +157,20 @@ static int pwrite_all(int fd, const void *p, size_t len, uint64_t off)
 				continue;
 			return -errno;
 		}
+		if (n == 0)
+			return -EIO;
 		b += n;
 		len -= (size_t)n;
 		off += (uint64_t)n;
 	}
+	return 0;
+}
+
+static int sync_fd(int fd)
+{
+	while (fdatasync(fd) != 0)
+		if (errno != EINTR)
+			return -errno;
 	return 0;
 }
 
@@ -188,9 +204,7 @@ static int segment_create(struct kc_journal *j, uint64_t index, int *out_fd)
 	kc_jseg_path(path, sizeof(path), j->dir, index);
 	kc_jseg_encode(payload, &s);
 	kc_jrec_encode(hdr, &h, payload);
-	do {
-		fd = open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0640);
-	} while (fd < 0 && errno == EINTR);
+	fd = kc_jopen(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0640);
 	if (fd < 0)
 		return -errno;
 	/* A signal may interrupt a long preallocation (the VM suite saw it
@@ -200,8 +214,8 @@ static int segment_create(struct kc_journal *j, uint64_t index, int *out_fd)
 	} while (rc == -EINTR);
 	if (rc == 0)
 		rc = pwrite_all(fd, hdr, sizeof(hdr), 0);
-	if (rc == 0 && fdatasync(fd) != 0)
-		rc = -errno;
+	if (rc == 0)
+		rc = sync_fd(fd);
 	if (rc == 0 && fsync(j->io.dir_fd) != 0)
 		rc = -errno;
 	if (rc != 0) {
@@ -301,6 +315,8 @@ static int group_flush(struct kc_journal *j, struct group *g)
 				continue;
 			return -errno;
 		}
+		if (n == 0)
+			return -EIO;
 		off += (uint64_t)n;
 		/* Partial write: skip what went out, go on. */
 		while (i < g->nb_iov && (size_t)n >= g->iov[i].iov_len) {
@@ -473,10 +489,10 @@ static int write_group(struct kc_journal *j, uint64_t head)
 	/* The buffer up to pos may be reused: it is in the page cache. */
 	__atomic_store_n(&j->written, pos, __ATOMIC_RELEASE);
 	t0 = now_ns();
-	if (old_fd >= 0 && fdatasync(old_fd) != 0)
-		return -errno;
-	if (fdatasync(j->io.seg_fd) != 0)
-		return -errno;
+	if (old_fd >= 0 && (rc = sync_fd(old_fd)) != 0)
+		return rc;
+	if ((rc = sync_fd(j->io.seg_fd)) != 0)
+		return rc;
 	j->st.fsync_ns_last = now_ns() - t0;
 	if (j->st.fsync_ns_last > j->st.fsync_ns_max)
 		j->st.fsync_ns_max = j->st.fsync_ns_last;
@@ -628,7 +644,7 @@ static int zero_range(int fd, uint64_t off, uint64_t len)
 		off += n;
 		len -= n;
 	}
-	return fdatasync(fd) == 0 ? 0 : -errno;
+	return sync_fd(fd);
 }
 
 struct kc_journal *kc_journal_open(const struct kc_journal_cfg *cfg,
@@ -686,7 +702,8 @@ struct kc_journal *kc_journal_open(const struct kc_journal_cfg *cfg,
 	}
 	rc = kc_jdir_make(j->dir);
 	if (rc == 0) {
-		j->io.dir_fd = open(j->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		j->io.dir_fd = kc_jopen(j->dir, O_RDONLY | O_DIRECTORY |
+					O_CLOEXEC, 0);
 		rc = j->io.dir_fd < 0 ? -errno : 0;
 	}
 	if (rc != 0) {
@@ -706,7 +723,7 @@ struct kc_journal *kc_journal_open(const struct kc_journal_cfg *cfg,
 		j->io.seg_off = kc_jrec_size(KC_JSEG_PAYLOAD_LEN);
 	} else {
 		kc_jseg_path(path, sizeof(path), j->dir, j->io.seg_index);
-		j->io.seg_fd = open(path, O_RDWR | O_CLOEXEC);
+		j->io.seg_fd = kc_jopen(path, O_RDWR | O_CLOEXEC, 0);
 		rc = j->io.seg_fd < 0 ? -errno : 0;
 		if (rc == 0)
 			rc = zero_range(j->io.seg_fd, end->pos.offset,

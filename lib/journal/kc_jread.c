@@ -170,7 +170,7 @@ static const uint8_t *map_seg(const struct kc_jreader *r, uint32_t i,
 	/* Opened once, without following a link or waiting on a FIFO, and
 	 * mapped as long as it is now: a file that shrank since the
 	 * directory was read must not be mapped past its end (SIGBUS). */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	fd = kc_jopen(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0);
 	if (fd < 0)
 		return NULL;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {

@@ -5,8 +5,10 @@
  * recovery of a log cut at every byte of its last record or corrupted in
  * the middle.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <malloc.h>
@@ -15,6 +17,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -42,6 +45,91 @@ int __wrap_posix_fallocate64(int fd, off_t off, off_t len)
 		return EINTR;
 	}
 	return __real_posix_fallocate64(fd, off, len);
+}
+
+/*
+ * The journal's writes and syncs fail on demand (-Wl,--wrap): the next
+ * eintr_* calls are interrupted; pwritev writes at most short_bytes a call
+ * while short_calls lasts; after fail_after more pwritev calls (-1: never)
+ * it fails with fail_errno having written fail_partial bytes of what it was
+ * given, or returns 0 when zero_write is set.
+ */
+static struct {
+	int eintr_pwritev, eintr_fdatasync, eintr_open;
+	size_t short_bytes;
+	int short_calls;
+	int fail_after;
+	int fail_errno;
+	size_t fail_partial;
+	bool zero_write;
+} fault = { .fail_after = -1 };
+
+ssize_t __real_pwritev64(int fd, const struct iovec *iov, int n, off_t off);
+ssize_t __wrap_pwritev64(int fd, const struct iovec *iov, int n, off_t off);
+int __real_fdatasync(int fd);
+int __wrap_fdatasync(int fd);
+int __real_open64(const char *path, int flags, ...);
+int __wrap_open64(const char *path, int flags, ...);
+
+ssize_t __wrap_pwritev64(int fd, const struct iovec *iov, int n, off_t off)
+{
+	if (fault.eintr_pwritev > 0) {
+		fault.eintr_pwritev--;
+		errno = EINTR;
+		return -1;
+	}
+	if (fault.fail_after == 0) {
+		struct iovec one = iov[0];
+
+		if (fault.zero_write)
+			return 0;
+		if (fault.fail_partial > 0) {
+			one.iov_len = fault.fail_partial < one.iov_len ?
+				      fault.fail_partial : one.iov_len;
+			fault.fail_partial = 0;
+			return __real_pwritev64(fd, &one, 1, off);
+		}
+		errno = fault.fail_errno;
+		return -1;
+	}
+	if (fault.fail_after > 0)
+		fault.fail_after--;
+	if (fault.short_calls > 0) {
+		struct iovec one = iov[0];
+
+		fault.short_calls--;
+		if (one.iov_len > fault.short_bytes)
+			one.iov_len = fault.short_bytes;
+		return __real_pwritev64(fd, &one, 1, off);
+	}
+	return __real_pwritev64(fd, iov, n, off);
+}
+
+int __wrap_fdatasync(int fd)
+{
+	if (fault.eintr_fdatasync > 0) {
+		fault.eintr_fdatasync--;
+		errno = EINTR;
+		return -1;
+	}
+	return __real_fdatasync(fd);
+}
+
+int __wrap_open64(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	va_list ap;
+
+	va_start(ap, flags);
+	if (flags & O_CREAT)
+		mode = (mode_t)va_arg(ap, int);
+	va_end(ap);
+	if (fault.eintr_open > 0) {
+		fault.eintr_open--;
+		errno = EINTR;
+		return -1;
+	}
+	return __real_open64(path, flags, mode);
 }
 
 static void rm_rf(const char *path)
@@ -133,6 +221,22 @@ static struct kc_journal *open_journal(uint64_t seg_bytes)
 	return j;
 }
 
+/* Record n as append() writes it: "record N" padded to vary. */
+static struct kc_jrec record(uint64_t n, uint8_t payload[512])
+{
+	struct kc_jrec h = {
+		.type = n % 2 ? KC_JREC_REQUEST : KC_JREC_REPLY,
+		.op = KC_OP_PUBLISH,
+		.client_id = 1,
+	};
+	int len = snprintf((char *)payload, 512, "record %llu",
+			   (unsigned long long)n);
+
+	memset(payload + len, 'x', n % 300);
+	h.payload_len = (uint32_t)len + (uint32_t)(n % 300);
+	return h;
+}
+
 /* Append records first..last (payload "record N" padded to vary), wait
  * until they are durable. */
 static void append(struct kc_journal *j, uint64_t first, uint64_t last)
@@ -141,16 +245,8 @@ static void append(struct kc_journal *j, uint64_t first, uint64_t last)
 	uint64_t deadline = rte_get_timer_cycles() + 10 * rte_get_timer_hz();
 
 	for (uint64_t n = first; n <= last; n++) {
-		struct kc_jrec h = {
-			.type = n % 2 ? KC_JREC_REQUEST : KC_JREC_REPLY,
-			.op = KC_OP_PUBLISH,
-			.client_id = 1,
-		};
-		int len = snprintf((char *)payload, sizeof(payload),
-				   "record %llu", (unsigned long long)n);
+		struct kc_jrec h = record(n, payload);
 
-		memset(payload + len, 'x', n % 300);
-		h.payload_len = (uint32_t)len + (uint32_t)(n % 300);
 		while (!kc_journal_room(j, kc_jrec_size(h.payload_len), false)) {
 			kc_journal_publish(j);
 			assert_true(rte_get_timer_cycles() < deadline);
@@ -893,6 +989,95 @@ static void test_snapshot_claims(void **state)
 	free(it);
 }
 
+/* Interrupted writes, syncs and opens are made again, short writes
+ * continued: every record is there, nothing failed. */
+static void test_write_faults_retried(void **state)
+{
+	struct kc_jreader_end end;
+	struct kc_journal *j;
+
+	(void)state;
+	fault.eintr_open = 2;
+	j = open_journal(1u << 20);
+	assert_int_equal(fault.eintr_open, 0);
+	fault.eintr_pwritev = 3;
+	fault.eintr_fdatasync = 2;
+	fault.short_bytes = 7;
+	fault.short_calls = 200;
+	append(j, 1, 300);
+	assert_int_equal(fault.eintr_pwritev, 0);
+	assert_int_equal(fault.eintr_fdatasync, 0);
+	assert_int_equal(fault.short_calls, 0);
+	kc_journal_close(j);
+	memset(&fault, 0, sizeof(fault));
+	fault.fail_after = -1;
+	assert_int_equal(read_all(&end, 0), 300);
+	assert_int_equal(end.how, KC_JEND_CLEAN);
+}
+
+/* Append first..last and wait for the journal to fail: what was durable
+ * before stays the durable seq. */
+static void append_until_failed(struct kc_journal *j, uint64_t first,
+				uint64_t last, uint64_t durable)
+{
+	uint64_t deadline = rte_get_timer_cycles() + 10 * rte_get_timer_hz();
+	uint8_t payload[512];
+
+	for (uint64_t n = first; n <= last; n++) {
+		struct kc_jrec h = record(n, payload);
+
+		if (!kc_journal_room(j, kc_jrec_size(h.payload_len), false))
+			break;
+		kc_journal_append(j, &h, payload);
+	}
+	kc_journal_publish(j);
+	while (kc_journal_state(j) != KC_JOURNAL_FAILED)
+		assert_true(rte_get_timer_cycles() < deadline);
+	assert_int_equal(kc_journal_durable_seq(j), durable);
+}
+
+/*
+ * A write that fails is final (EIO), also when it failed after writing
+ * part of a record (ENOSPC mid-record) or wrote nothing at all (a 0
+ * return once looped for ever): the journal is FAILED, the durable seq
+ * stays where it was, and the next start reads every durable record, cuts
+ * the torn one and appends after it.
+ */
+static void test_write_failures_final(void **state)
+{
+	static const struct { int err; size_t partial; bool zero; } how[] = {
+		{ EIO, 0, false }, { ENOSPC, 100, false }, { 0, 0, true },
+	};
+	struct kc_jreader_end end;
+	struct kc_journal *j;
+	uint64_t durable = 0, n;
+
+	(void)state;
+	for (unsigned int i = 0; i < sizeof(how) / sizeof(how[0]); i++) {
+		j = open_journal(1u << 20);
+		append(j, durable + 1, durable + 20);
+		durable += 20;
+		fault.fail_after = 0;
+		fault.fail_errno = how[i].err;
+		fault.fail_partial = how[i].partial;
+		fault.zero_write = how[i].zero;
+		append_until_failed(j, durable + 1, durable + 10, durable);
+		kc_journal_close(j);
+		memset(&fault, 0, sizeof(fault));
+		fault.fail_after = -1;
+		/* The next start: the durable records; what the failed
+		 * write left whole (never acknowledged) may follow; a torn
+		 * record is cut. */
+		n = read_all(&end, 1u << 20);
+		assert_true(n >= durable && n <= durable + 10);
+		durable = n;
+	}
+	j = open_journal(1u << 20);
+	append(j, durable + 1, durable + 5);
+	kc_journal_close(j);
+	assert_int_equal(read_all(&end, 0), durable + 5);
+}
+
 /* A preallocation interrupted by a signal is tried again: the journal
  * opens (it once failed "cannot prepare segment: Interrupted system
  * call"). */
@@ -1001,6 +1186,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_segment_files, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_write_faults_retried,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_failures_final,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fallocate_eintr, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_journal_lock, setup,
