@@ -257,6 +257,59 @@ static void test_pipeline_two_workers(void **state)
 	assert_true(kc_stats[3].c[KC_CTR_kcp_replies] > 0);
 }
 
+/*
+ * A worker ring that is full: what does not fit is dropped and counted
+ * (drop_ring_full), everything that fitted is answered, nothing is lost
+ * without a count. A 4-entry ring (3 requests) behind bursts of 32.
+ */
+static void test_worker_ring_full(void **state)
+{
+	struct kc_rx_port port = {
+		.port_id = port_id, .nb_rxq = 1, .ip = T_APPLIANCE_IP,
+		.netmask = 0xffffff00u, .mac = t_appliance_mac,
+	};
+	uint64_t drops0 = counter(KC_CTR_drop_ring_full), drops = 0;
+	struct reply *out = calloc(NB_REQ, sizeof(*out));
+	uint16_t nb_rxq, nb_txq;
+	struct kc_pipeline *p;
+	struct kc_config cfg;
+	uint32_t got = 0;
+	uint64_t deadline;
+	char err[256];
+
+	(void)state;
+	assert_non_null(out);
+	base_config(&cfg);
+	cfg.pipeline.ring_size = 4;
+	cfg.pipeline.lcores.rx_count = 1;
+	cfg.pipeline.lcores.rx[0] = 1;
+	cfg.pipeline.lcores.worker_count = 1;
+	cfg.pipeline.lcores.worker[0] = 2;
+	for (uint32_t i = 0; i < NB_REQ; i++)
+		out[i].len = UINT32_MAX;
+	kc_config_queue_needs(&cfg, &nb_rxq, &nb_txq);
+	assert_int_equal(port_setup(nb_txq), 0);
+	/* Every request waits at the port before the lcores start. */
+	for (uint32_t i = 0; i < NB_REQ; i++)
+		assert_int_equal(rte_ring_enqueue(rx_ring, request(i)), 0);
+	p = kc_pipeline_create(&cfg, keys, &port, 1, err, sizeof(err));
+	if (p == NULL)
+		fail_msg("kc_pipeline_create: %s", err);
+	assert_int_equal(kc_pipeline_launch(p), 0);
+	deadline = rte_get_timer_cycles() + 20 * rte_get_timer_hz();
+	while (got + drops < NB_REQ && rte_get_timer_cycles() < deadline) {
+		collect(out, &got);
+		drops = counter(KC_CTR_drop_ring_full) - drops0;
+		rte_delay_us_sleep(100);
+	}
+	kc_pipeline_stop(p);
+	kc_pipeline_free(p);
+	assert_true(drops > 0);
+	assert_true(got > 0);
+	assert_int_equal(got + drops, NB_REQ);
+	free(out);
+}
+
 static void test_same_results_in_every_shape(void **state)
 {
 	for (int mode = 1; mode < 3; mode++)
@@ -278,6 +331,7 @@ int main(void)
 		cmocka_unit_test(test_pipeline_one_worker),
 		cmocka_unit_test(test_pipeline_two_workers),
 		cmocka_unit_test(test_same_results_in_every_shape),
+		cmocka_unit_test(test_worker_ring_full),
 	};
 	char err[256];
 	int rc;
