@@ -742,6 +742,7 @@ int main(int argc, char **argv)
 		snprintf(aports[i].driver, sizeof(aports[i].driver), "%s",
 			 ports[i].driver);
 		aports[i].socket_id = ports[i].socket_id;
+		aports[i].mp = port_mp[i];
 		aports[i].rx_cksum = ports[i].rx_cksum;
 		aports[i].tx_cksum = ports[i].tx_cksum;
 		snprintf(aports[i].exception_iface,

@@ -106,6 +106,11 @@ static void take(struct kc_admin *a, struct kc_admin_sample *s)
 		struct rte_eth_link link;
 
 		rte_eth_stats_get(c->ports[i].port_id, &s->ports[i].st);
+		if (c->ports[i].mp != NULL) {
+			s->ports[i].mbufs = c->ports[i].mp->size;
+			s->ports[i].mbufs_in_use =
+				rte_mempool_in_use_count(c->ports[i].mp);
+		}
 		if (rte_eth_link_get_nowait(c->ports[i].port_id, &link) == 0) {
 			s->ports[i].link_up = link.link_status ==
 					      RTE_ETH_LINK_UP;

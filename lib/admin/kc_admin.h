@@ -30,6 +30,7 @@ struct kc_admin_port {
 	bool tx_cksum;
 	char exception_iface[KC_CFG_NAME_MAX];	/* "": no exception path */
 	char flow[96];			/* its flow steering: "on: ...", "off: ..." */
+	const struct rte_mempool *mp;	/* its mbufs (NULL: not shown) */
 };
 
 struct kc_admin_ctx {

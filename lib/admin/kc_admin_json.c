@@ -86,6 +86,9 @@ json_t *kc_admin_json_ports(struct kc_admin *a, const struct kc_admin_sample *s)
 			"queues", queues);
 		json_object_set_new(o, "numa_socket",
 				    json_integer(cp->socket_id));
+		json_object_set_new(o, "mbufs", json_pack("{s:I, s:I}",
+			"in_use", (json_int_t)ps->mbufs_in_use,
+			"size", (json_int_t)ps->mbufs));
 		json_object_set_new(o, "checksum_offload", json_pack(
 			"{s:b, s:b}", "rx", cp->rx_cksum, "tx", cp->tx_cksum));
 		json_object_set_new(o, "exception", cp->exception_iface[0] ?

@@ -95,6 +95,11 @@ static void ports(FILE *f, struct kc_admin *a, const struct kc_admin_sample *s)
 	for (uint16_t i = 0; i < s->nb_ports; i++)
 		fprintf(f, "kingcobra_port_link_up{port=\"%s\"} %d\n",
 			a->c.ports[i].name, s->ports[i].link_up ? 1 : 0);
+	head(f, "port_mbufs_in_use", "gauge", "mbufs of the port's pool in "
+	     "use (a pool serves the ports of one NUMA socket)");
+	for (uint16_t i = 0; i < s->nb_ports; i++)
+		fprintf(f, "kingcobra_port_mbufs_in_use{port=\"%s\"} %u\n",
+			a->c.ports[i].name, s->ports[i].mbufs_in_use);
 	for (size_t k = 0; k < sizeof(m) / sizeof(m[0]); k++) {
 		head(f, m[k].name, "counter", m[k].help);
 		for (uint16_t i = 0; i < s->nb_ports; i++) {

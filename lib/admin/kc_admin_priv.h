@@ -34,6 +34,9 @@ struct kc_admin_lcore {
 struct kc_admin_port_sample {
 	bool link_up;
 	uint32_t speed_mbps;
+	uint32_t mbufs_in_use;		/* of its pool (shared by the ports
+					 * of one NUMA socket) */
+	uint32_t mbufs;
 	struct rte_eth_stats st;
 	double rx_pps, tx_pps, rx_bps, tx_bps;
 };

@@ -183,6 +183,8 @@ assert {"port_id", "driver", "speed_mbps", "rx_packets", "tx_packets",
         "exception"} <= set(p[0]), d
 assert p[0]["checksum_offload"] == {"rx": True, "tx": True}, d
 assert p[0]["exception"] is None and p[0]["numa_socket"] >= 0, d
+m = p[0]["mbufs"]
+assert 0 < m["in_use"] < m["size"], m
 assert {"queue", "rx_packets", "rx_bytes", "tx_packets",
         "tx_bytes"} <= set(p[0]["queues"][0]), d'
 check "GET /api/v1/lcores" doc /api/v1/lcores '
@@ -270,6 +272,7 @@ assert p["rx_packets"] > 0 and p["tx_packets"] > 0, p'
 check "GET /metrics" status_is 200 GET /metrics
 cp "$WORK/body" "$WORK/metrics"
 check "promtool check metrics passes" sh -c "promtool check metrics <'$WORK/metrics'"
+check "metrics: mbufs in use" grep -q '^kingcobra_port_mbufs_in_use{port="kct0"} [1-9]' "$WORK/metrics"
 check "kingcobra_kcp_replies_total is there and > 0" awk \
 	'$1 == "kingcobra_kcp_replies_total" { found = 1; ok = $2 > 0 }
 	 END { exit !(found && ok) }' "$WORK/metrics"
