@@ -2,10 +2,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -122,6 +124,56 @@ int kc_ports_eal_args(const struct kc_config *cfg, uint16_t nb_rxq,
 	if (!any_pci && n < max)
 		snprintf(args[n++], len, "--no-pci");
 	return n;
+}
+
+static bool unix_socket_served(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd, rc;
+
+	if (strlen(path) >= sizeof(a.sun_path))
+		return false;
+	strcpy(a.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	rc = connect(fd, (struct sockaddr *)&a, sizeof(a));
+	close(fd);
+	return rc == 0;
+}
+
+int kc_ports_check_free(const struct kc_config *cfg, char *err,
+			size_t err_len)
+{
+	for (uint32_t i = 0; i < cfg->port_count; i++) {
+		const struct kc_port_cfg *pc = &cfg->ports[i];
+		const char *taken = NULL;
+
+		if (pc->driver == KC_PORT_TAP && if_nametoindex(pc->iface) != 0)
+			taken = pc->iface;
+		else if (pc->exception_iface[0] != '\0' &&
+			 if_nametoindex(pc->exception_iface) != 0)
+			taken = pc->exception_iface;
+		if (taken != NULL) {
+			snprintf(err, err_len, "port %s: TAP interface %s "
+				 "exists already: another appliance (or the "
+				 "host) drives it, and a second would share "
+				 "its frames; stop it, or remove the interface "
+				 "(ip link del %s), or name another iface",
+				 pc->name, taken, taken);
+			return -EBUSY;
+		}
+		if (pc->driver == KC_PORT_MEMIF &&
+		    pc->memif_role == KC_MEMIF_SERVER &&
+		    unix_socket_served(pc->socket_path)) {
+			snprintf(err, err_len, "port %s: memif socket %s is "
+				 "served by another process (another "
+				 "appliance?); stop it or name another socket",
+				 pc->name, pc->socket_path);
+			return -EBUSY;
+		}
+	}
+	return 0;
 }
 
 /* Give the host side of a TAP interface its address and bring it up. */

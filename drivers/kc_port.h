@@ -54,6 +54,18 @@ int kc_ports_eal_args(const struct kc_config *cfg, uint16_t nb_rxq,
 		      uint16_t nb_txq, char args[][2 * KC_CFG_ARG_MAX], int max);
 
 /*
+ * Before the EAL makes the devices: refuse a port another process already
+ * drives where the driver lets us tell. A TAP interface (a port's or an
+ * exception path's) that exists belongs to someone else: the TAP PMD would
+ * join it as one more queue, and two appliances would share its frames. A
+ * memif server socket that accepts a connection is another server's. (An
+ * AF_PACKET or AF_XDP interface cannot tell: docs/operations.md.) 0, or
+ * -EBUSY with a message naming the port in err.
+ */
+int kc_ports_check_free(const struct kc_config *cfg, char *err,
+			size_t err_len);
+
+/*
  * The NUMA socket of port i once the EAL is up (the main lcore's for
  * virtual devices), so its mbuf pool can be made there; -ENODEV if the
  * device is missing.

@@ -649,6 +649,12 @@ int main(int argc, char **argv)
 		kc_keyring_free(keys);
 		return EXIT_START;
 	}
+	/* Nor a port another appliance drives, where the driver can tell. */
+	if (kc_ports_check_free(&cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kingcobra: %s\n", err);
+		kc_keyring_free(keys);
+		return EXIT_START;
+	}
 	kc_config_queue_needs(&cfg, &nb_rxq, &nb_txq);
 	if (eal_build(&cfg, argv[0], nb_rxq, nb_txq, &eal) != 0) {
 		kc_keyring_free(keys);

@@ -38,6 +38,17 @@ python3 -c "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).send
 check "still serving after the fragments" "$KCCTL" -s $S ping
 check "the same PUBLISH sent 100 times: one execution, 100 identical REPLYs" \
 	"$ITEST" idempotent $S idem 100 "$WORK/idem.req"
+# One appliance per TAP port (issue 23): a second one, on a journal of its
+# own, once joined the first one's TAP as one more queue and took half of
+# its frames. Now it exits 1 before its EAL starts, naming the interface.
+timeout 60 "$KINGCOBRA" --config "$CFG/tap.yaml" --journal-dir "$WORK/second" \
+	>"$WORK/second.log" 2>&1
+SECOND_STATUS=$?
+check "a second appliance on the same TAP interface exits 1" \
+	sh -c "cat '$WORK/second.log'; test $SECOND_STATUS -eq 1"
+check "... naming the interface" grep -q "TAP interface $TAP exists already" \
+	"$WORK/second.log"
+check "... and the first one still serves" "$KCCTL" -s $S ping
 stop_appliance
 check "clean shutdown (exit 0)" test "$STOP_STATUS" -eq 0
 check "ARP answered" counter_at_least arp_replies 1
