@@ -499,6 +499,46 @@ static void test_ledger_journaled_and_recovered(void **state)
 	assert_int_equal(kc_journal_start(ws.j), 0);
 }
 
+/*
+ * Which rule first (docs/journal-format.md, section 11): the index is
+ * looked up before the window is checked. A PUBLISH taken 59 s after its
+ * message id was made is still remembered 11 s later, when that id is 70 s
+ * old: its retry gets the first REPLY, not EXPIRED.
+ */
+static void test_index_before_window(void **state)
+{
+	uint8_t p[KC_PAYLOAD_MAX], first[KC_DATAGRAM_MAX];
+	size_t n = kc_enc_publish(p, sizeof(p), "w", "late but taken", 14);
+	const uint64_t id_ms = T0_MS + 20000; /* after every id before */
+	uint64_t dups = st.c[KC_CTR_kcp_duplicates];
+	struct rte_mbuf *m;
+	uint32_t len;
+
+	(void)state;
+	m = t_request_at(mp, key1(), KC_OP_PUBLISH, id_ms, 20000, p,
+			 (uint32_t)n);
+	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
+	ws.now_ns = (id_ms + 59000) * 1000000ull;
+	assert_int_equal(kc_ops_execute(&ws, m), KC_EXEC_HELD);
+	kc_journal_publish(ws.j);
+	assert_ptr_equal(take_held(), m);
+	assert_int_equal(status_of(m), KC_STATUS_OK);
+	len = m->data_len - KC_KCP_OFF;
+	memcpy(first, t_kcp(m), len);
+	rte_pktmbuf_free(m);
+
+	m = t_request_at(mp, key1(), KC_OP_PUBLISH, id_ms, 20000, p,
+			 (uint32_t)n);
+	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
+	ws.now_ns = (id_ms + 70000) * 1000000ull;
+	assert_int_equal(kc_ops_execute(&ws, m), KC_EXEC_SEND);
+	assert_int_equal(status_of(m), KC_STATUS_OK);
+	assert_int_equal(m->data_len - KC_KCP_OFF, len);
+	assert_memory_equal(t_kcp(m), first, len);
+	assert_int_equal(st.c[KC_CTR_kcp_duplicates], dups + 1);
+	rte_pktmbuf_free(m);
+}
+
 /* The worker count is part of the journal (DIR/shards). */
 static void test_worker_count_recorded(void **state)
 {
@@ -568,6 +608,7 @@ int main(void)
 		cmocka_unit_test(test_forgotten_retry_refused),
 		cmocka_unit_test(test_ledger_journaled_and_recovered),
 		cmocka_unit_test(test_worker_count_recorded),
+		cmocka_unit_test(test_index_before_window),
 		cmocka_unit_test(test_failed_write_fails_held_replies),
 	};
 
