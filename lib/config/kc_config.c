@@ -258,6 +258,12 @@ static const struct field kcp_fields[] = {
 	  .expect = "a UDP port, 1..65535" },
 	{ "keys_file", F_PATH, STR(kcp.keys_file, CS_PATH), .required = true,
 	  .expect = "the path of the keys file" },
+	{ "reflection_limit_source", F_U32,
+	  .off = C(kcp.reflection_limit_source), .min = 0, .max = UINT32_MAX,
+	  .expect = "bytes a second, 0 (no limit)..4294967295" },
+	{ "reflection_limit_client", F_U32,
+	  .off = C(kcp.reflection_limit_client), .min = 0, .max = UINT32_MAX,
+	  .expect = "bytes a second, 0 (no limit)..4294967295" },
 	{ NULL },
 };
 
@@ -1480,6 +1486,8 @@ static void defaults(struct kc_config *cfg)
 	cfg->mempool.cache = 256;
 	cfg->mempool.data_room = 2176;
 	cfg->kcp.udp_port = 60000;
+	cfg->kcp.reflection_limit_source = 4u << 20;
+	cfg->kcp.reflection_limit_client = 16u << 20;
 	cfg->queues.max_queues = 32;
 	cfg->queues.max_bytes_per_queue = 1u << 20;
 	cfg->queues.max_messages_per_queue = 16384;

@@ -151,6 +151,10 @@ struct kc_config {
 	struct {
 		uint16_t udp_port;
 		char keys_file[KC_CFG_PATH_MAX]; /* resolved against base_dir */
+		/* Read REPLY bytes beyond their requests', a second, per
+		 * source address and per client; 0: no limit. */
+		uint32_t reflection_limit_source;
+		uint32_t reflection_limit_client;
 	} kcp;
 
 	struct {

@@ -608,6 +608,16 @@ struct kc_pipeline *kc_pipeline_create(const struct kc_config *cfg,
 		snprintf(name, sizeof(name), "kc_queues_%u", i);
 		lc->ws.pc = &p->pc;
 		lc->ws.st = lc->st;
+		lc->ws.refl = kc_refl_create(cfg->kcp.reflection_limit_source,
+					     cfg->kcp.reflection_limit_client,
+					     keys->count, socket);
+		if (lc->ws.refl == NULL &&
+		    (cfg->kcp.reflection_limit_source != 0 ||
+		     cfg->kcp.reflection_limit_client != 0)) {
+			snprintf(err, err_len, "cannot allocate the reflection "
+				 "limit of worker lcore %u", lc->lcore_id);
+			goto fail;
+		}
 		lc->ws.store = kc_queue_store_create(name, &lim, socket);
 		if (lc->ws.store == NULL) {
 			snprintf(err, err_len,
@@ -736,6 +746,7 @@ void kc_pipeline_free(struct kc_pipeline *p)
 		kc_queue_store_free(p->lc[i].ws.store);
 		kc_journal_close(p->lc[i].ws.j);
 		kc_idem_free(p->lc[i].ws.idem);
+		kc_refl_free(p->lc[i].ws.refl);
 		for (uint32_t k = p->lc[i].ws.pend_tail;
 		     k != p->lc[i].ws.pend_head; k++)
 			rte_pktmbuf_free(p->lc[i].ws.pend[k &

@@ -53,6 +53,8 @@
 	X(drop_ring_full, "requests dropped because a worker ring was full")  \
 	X(drop_tx_full, "frames the TX queue did not take")                   \
 	X(drop_no_mbuf, "replies not sent for lack of an mbuf or room")       \
+	X(drop_reflection, "read replies not sent: longer than their "     \
+	  "requests beyond kcp.reflection_limit_source or _client")          \
 	X(exception_to_kernel, "frames handed to the kernel (exception "     \
 	  "path)")                                                            \
 	X(exception_steered, "frames flow steering put on the exception "   \

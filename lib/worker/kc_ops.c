@@ -507,6 +507,27 @@ static bool trail_defer(struct kc_worker_state *w, struct rte_mbuf *m,
 	return true;
 }
 
+/*
+ * A read REPLY longer than its request goes out only while its source and
+ * its client have reflection budget left (kc_refl.c); otherwise it is
+ * dropped, counted, and the caller frees the mbuf. Answering would be the
+ * amplification a spoofed source asks for.
+ */
+static bool reflection_ok(struct kc_worker_state *w, struct rte_mbuf *m,
+			  uint32_t client, uint32_t plen,
+			  const struct kc_op_result *r)
+{
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m,
+		const struct rte_ipv4_hdr *, KC_L2_LEN);
+
+	if (w->refl == NULL || r->len <= plen ||
+	    kc_refl_allow(w->refl, rte_be_to_cpu_32(ip->src_addr), client,
+			  r->len - plen, w->now_ns))
+		return true;
+	w->st->c[KC_CTR_drop_reflection]++;
+	return false;
+}
+
 enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 {
 	const uint32_t client = m->hash.usr;
@@ -622,6 +643,8 @@ enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 			remember(w, kcp, client, seq, req_crc, &r);
 	}
 reply:
+	if (!mutates && !reflection_ok(w, m, client, plen, &r))
+		return KC_EXEC_DROP;
 	return finish(w, m, key, kcp, &r, seq, is_signed);
 }
 
@@ -662,6 +685,8 @@ enum kc_exec kc_ops_trail_done(struct kc_worker_state *w,
 		seq = journal_msg(w, m, KC_JREC_REPLY, kcp, KC_HDR_LEN + r.len,
 				  req_seq);
 	}
+	if (!reflection_ok(w, m, m->hash.usr, plen, &r))
+		return KC_EXEC_DROP;
 	return finish(w, m, key, kcp, &r, seq, req_seq != 0);
 }
 

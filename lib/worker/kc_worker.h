@@ -144,6 +144,7 @@ struct kc_worker_state {
 	struct kc_journal *j;		/* NULL: no journal (unit tests) */
 	struct kc_ledger_ws *ledger;	/* worker 0 when ledger.enabled */
 	struct kc_idem *idem;		/* with the journal */
+	struct kc_refl *refl;		/* NULL: no reflection limit */
 	uint64_t window_ms;		/* idempotency.window_s */
 	uint64_t skew_ms;		/* idempotency.max_clock_skew_s */
 	uint64_t now_ns;		/* wall clock of the current burst */
@@ -245,6 +246,18 @@ void kc_ledger_ctl_stop(struct kc_worker_state *w);
 void kc_ledger_poll(struct kc_worker_state *w);
 /* The oldest record the ledger still needs (UINT64_MAX: none). */
 uint64_t kc_ledger_keep_from(const struct kc_worker_state *w);
+
+/*
+ * The reflection limit (kc_refl.c): may a read REPLY extra bytes longer
+ * than its request go to src_ip (host order) for client (its key index)?
+ * NULL r: no limit. Charges both buckets when it may.
+ */
+struct kc_refl;
+struct kc_refl *kc_refl_create(uint64_t per_source, uint64_t per_client,
+			       uint32_t nb_clients, int socket_id);
+void kc_refl_free(struct kc_refl *r);
+bool kc_refl_allow(struct kc_refl *r, uint32_t src_ip, uint32_t client,
+		   uint32_t extra, uint64_t now_ns);
 
 /* A held REPLY whose journal write failed: turn it into STORAGE_FAILED. */
 void kc_ops_fail_pending(struct kc_worker_state *w, struct rte_mbuf *m);

@@ -500,6 +500,88 @@ static void test_ledger_journaled_and_recovered(void **state)
 }
 
 /*
+ * The reflection limit (issue 23): a read REPLY's bytes beyond its
+ * request's are charged to its source's and its client's budgets; one
+ * that cannot be paid is dropped and counted, and the budget comes back
+ * with time. A REPLY no longer than its request (PING) is never charged.
+ */
+static void refl_round(uint64_t src, uint64_t cli)
+{
+	uint8_t p[KC_PAYLOAD_MAX];
+	size_t n;
+	uint64_t drops = st.c[KC_CTR_drop_reflection];
+	const uint64_t t = (T0_MS + 30000) * 1000000ull;
+	enum kc_exec how;
+	struct rte_mbuf *m;
+	uint64_t seq = 30000;
+
+	ws.refl = kc_refl_create(src, cli, keys->count, 0);
+	assert_non_null(ws.refl);
+	n = kc_enc_fetch(p, sizeof(p), "refl", 0, 1);
+	for (int i = 0; i < 4; i++) {
+		m = t_request_at(mp, key1(), KC_OP_FETCH, T0_MS + 30000,
+				 seq++, p, (uint32_t)n);
+		assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
+		/* 3,000 bytes a second: two REPLYs of ~1,030 extra bytes,
+		 * then none until the budget has come back. */
+		ws.now_ns = t + (i == 3 ? 1000000000ull : 0);
+		how = kc_ops_execute(&ws, m);
+		kc_journal_publish(ws.j);
+		if (i == 2) {
+			assert_int_equal(how, KC_EXEC_DROP);
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		if (how == KC_EXEC_HELD)
+			assert_ptr_equal(take_held(), m);
+		assert_int_equal(status_of(m), KC_STATUS_OK);
+		rte_pktmbuf_free(m);
+	}
+	assert_int_equal(st.c[KC_CTR_drop_reflection], drops + 1);
+	/* A PING costs nothing, however many. */
+	for (int i = 0; i < 10; i++) {
+		m = t_request_at(mp, key1(), KC_OP_PING, T0_MS + 30000, seq++,
+				 "x", 1);
+		assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
+		ws.now_ns = t + 1000000000ull;
+		how = kc_ops_execute(&ws, m);
+		kc_journal_publish(ws.j);
+		if (how == KC_EXEC_HELD)
+			assert_ptr_equal(take_held(), m);
+		assert_int_equal(status_of(m), KC_STATUS_OK);
+		rte_pktmbuf_free(m);
+	}
+	assert_int_equal(st.c[KC_CTR_drop_reflection], drops + 1);
+	kc_refl_free(ws.refl);
+	ws.refl = NULL;
+}
+
+static void test_reflection_limit(void **state)
+{
+	uint8_t p[KC_PAYLOAD_MAX], big[1000];
+	size_t n;
+	enum kc_exec how;
+	struct rte_mbuf *m;
+
+	(void)state;
+	memset(big, 'b', sizeof(big));
+	n = kc_enc_publish(p, sizeof(p), "refl", (const char *)big,
+			   sizeof(big));
+	m = t_request_at(mp, key1(), KC_OP_PUBLISH, T0_MS + 29999, 29999, p,
+			 (uint32_t)n);
+	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
+	ws.now_ns = (T0_MS + 29999) * 1000000ull;
+	how = kc_ops_execute(&ws, m);
+	kc_journal_publish(ws.j);
+	if (how == KC_EXEC_HELD)
+		assert_ptr_equal(take_held(), m);
+	assert_int_equal(status_of(m), KC_STATUS_OK);
+	rte_pktmbuf_free(m);
+	refl_round(3000, 0);	/* per source */
+	refl_round(0, 3000);	/* per client */
+}
+
+/*
  * Which rule first (docs/journal-format.md, section 11): the index is
  * looked up before the window is checked. A PUBLISH taken 59 s after its
  * message id was made is still remembered 11 s later, when that id is 70 s
@@ -609,6 +691,7 @@ int main(void)
 		cmocka_unit_test(test_ledger_journaled_and_recovered),
 		cmocka_unit_test(test_worker_count_recorded),
 		cmocka_unit_test(test_index_before_window),
+		cmocka_unit_test(test_reflection_limit),
 		cmocka_unit_test(test_failed_write_fails_held_replies),
 	};
 
