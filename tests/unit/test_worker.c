@@ -165,19 +165,28 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* The request with message id time id_ms and sequence seq, executed as at
+ * now_ns. */
+static struct rte_mbuf *request_at(uint8_t op, uint64_t id_ms, uint64_t seq,
+				   const void *p, uint32_t len, uint64_t now_ns,
+				   enum kc_exec *how)
+{
+	struct rte_mbuf *m = t_request_at(mp, key1(), op, id_ms, seq, p, len);
+
+	assert_non_null(m);
+	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
+	ws.now_ns = now_ns;
+	*how = kc_ops_execute(&ws, m);
+	kc_journal_publish(ws.j);
+	return m;
+}
+
 /* The request with message id T0 + seq, executed as at time T0 + seq. */
 static struct rte_mbuf *request(uint8_t op, uint64_t seq, const void *p,
 				uint32_t len, enum kc_exec *how)
 {
-	struct rte_mbuf *m = t_request_at(mp, key1(), op, T0_MS + seq, seq, p,
-					  len);
-
-	assert_non_null(m);
-	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
-	ws.now_ns = (T0_MS + seq) * 1000000ull;
-	*how = kc_ops_execute(&ws, m);
-	kc_journal_publish(ws.j);
-	return m;
+	return request_at(op, T0_MS + seq, seq, p, len,
+			  (T0_MS + seq) * 1000000ull, how);
 }
 
 static uint64_t wait_durable(uint64_t seq)
@@ -519,14 +528,11 @@ static void refl_round(uint64_t src, uint64_t cli)
 	assert_non_null(ws.refl);
 	n = kc_enc_fetch(p, sizeof(p), "refl", 0, 1);
 	for (int i = 0; i < 4; i++) {
-		m = t_request_at(mp, key1(), KC_OP_FETCH, T0_MS + 30000,
-				 seq++, p, (uint32_t)n);
-		assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
 		/* 3,000 bytes a second: two REPLYs of ~1,030 extra bytes,
 		 * then none until the budget has come back. */
-		ws.now_ns = t + (i == 3 ? 1000000000ull : 0);
-		how = kc_ops_execute(&ws, m);
-		kc_journal_publish(ws.j);
+		m = request_at(KC_OP_FETCH, T0_MS + 30000, seq++, p,
+			       (uint32_t)n, t + (i == 3 ? 1000000000ull : 0),
+			       &how);
 		if (i == 2) {
 			assert_int_equal(how, KC_EXEC_DROP);
 			rte_pktmbuf_free(m);
@@ -540,12 +546,8 @@ static void refl_round(uint64_t src, uint64_t cli)
 	assert_int_equal(st.c[KC_CTR_drop_reflection], drops + 1);
 	/* A PING costs nothing, however many. */
 	for (int i = 0; i < 10; i++) {
-		m = t_request_at(mp, key1(), KC_OP_PING, T0_MS + 30000, seq++,
-				 "x", 1);
-		assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
-		ws.now_ns = t + 1000000000ull;
-		how = kc_ops_execute(&ws, m);
-		kc_journal_publish(ws.j);
+		m = request_at(KC_OP_PING, T0_MS + 30000, seq++, "x", 1,
+			       t + 1000000000ull, &how);
 		if (how == KC_EXEC_HELD)
 			assert_ptr_equal(take_held(), m);
 		assert_int_equal(status_of(m), KC_STATUS_OK);
@@ -567,12 +569,7 @@ static void test_reflection_limit(void **state)
 	memset(big, 'b', sizeof(big));
 	n = kc_enc_publish(p, sizeof(p), "refl", (const char *)big,
 			   sizeof(big));
-	m = t_request_at(mp, key1(), KC_OP_PUBLISH, T0_MS + 29999, 29999, p,
-			 (uint32_t)n);
-	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
-	ws.now_ns = (T0_MS + 29999) * 1000000ull;
-	how = kc_ops_execute(&ws, m);
-	kc_journal_publish(ws.j);
+	m = request(KC_OP_PUBLISH, 29999, p, (uint32_t)n, &how);
 	if (how == KC_EXEC_HELD)
 		assert_ptr_equal(take_held(), m);
 	assert_int_equal(status_of(m), KC_STATUS_OK);
