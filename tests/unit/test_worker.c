@@ -579,6 +579,39 @@ static void test_reflection_limit(void **state)
 }
 
 /*
+ * The order of the checks (docs/protocol.md, section 7): a request that
+ * breaks several rules gets the first one's answer. Another client's
+ * message id, old enough to be outside the window too: BAD_REQUEST, not
+ * EXPIRED; outside the window and malformed: EXPIRED, not BAD_REQUEST
+ * (the window comes before the payload is decoded).
+ */
+static void test_first_rule_decides(void **state)
+{
+	const struct kc_key *k2 = kc_keyring_find(keys, 2);
+	const uint64_t id_ms = T0_MS + 40000;
+	struct rte_mbuf *m;
+	enum kc_exec how;
+
+	(void)state;
+	/* Client 1's header and tag, a message id naming client 2. */
+	m = t_request_at(mp, key1(), KC_OP_PING, id_ms, 40000, "x", 1);
+	kc_msg_id_make(t_kcp(m) + KC_OFF_MSG_ID, id_ms, k2->client_id, 40000);
+	kc_auth_sign(key1(), t_kcp(m), KC_HDR_LEN + 1);
+	t_wrap_udp(m, KC_HDR_LEN + 1, KC_UDP_PORT_DEFAULT);
+	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
+	ws.now_ns = (id_ms + 120000) * 1000000ull;
+	assert_int_equal(kc_ops_execute(&ws, m), KC_EXEC_SEND);
+	assert_int_equal(status_of(m), KC_STATUS_BAD_REQUEST);
+	rte_pktmbuf_free(m);
+	/* A malformed PUBLISH two minutes old. */
+	m = request_at(KC_OP_PUBLISH, id_ms, 40001, "\x09short", 6,
+		       (id_ms + 120000) * 1000000ull, &how);
+	assert_int_equal(how, KC_EXEC_SEND);
+	assert_int_equal(status_of(m), KC_STATUS_EXPIRED);
+	rte_pktmbuf_free(m);
+}
+
+/*
  * Which rule first (docs/journal-format.md, section 11): the index is
  * looked up before the window is checked. A PUBLISH taken 59 s after its
  * message id was made is still remembered 11 s later, when that id is 70 s
@@ -687,6 +720,7 @@ int main(void)
 		cmocka_unit_test(test_forgotten_retry_refused),
 		cmocka_unit_test(test_ledger_journaled_and_recovered),
 		cmocka_unit_test(test_worker_count_recorded),
+		cmocka_unit_test(test_first_rule_decides),
 		cmocka_unit_test(test_index_before_window),
 		cmocka_unit_test(test_reflection_limit),
 		cmocka_unit_test(test_failed_write_fails_held_replies),
