@@ -496,6 +496,26 @@ static void test_tx_checksum_offload(void **state)
 	rte_pktmbuf_free(m);
 }
 
+/* Bytes after the IPv4 packet (Ethernet pads short frames) are not part
+ * of it: the request is taken, and its REPLY carries none of them
+ * (docs/protocol.md, section 1). */
+static void test_trailing_bytes_ignored(void **state)
+{
+	struct rte_mbuf *m = ping();
+	uint32_t ip_end = m->data_len;
+
+	(void)state;
+	memset(rte_pktmbuf_mtod_offset(m, uint8_t *, ip_end), 0xee, 10);
+	m->data_len += 10;
+	m->pkt_len += 10;
+	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
+	assert_int_equal(m->data_len, ip_end);
+	assert_int_equal(kc_ops_execute(&ws, m), KC_EXEC_SEND);
+	assert_int_equal(kc_get_u16(t_kcp(m) + KC_OFF_STATUS), KC_STATUS_OK);
+	assert_true(t_udp_cksum_ok(m));
+	rte_pktmbuf_free(m);
+}
+
 /* ---- frames in external buffers ------------------------------------------
  * Some PMDs hand frames over in buffers attached to the mbuf (mlx5's
  * multi-packet RX queues); the mbuf says so in ol_flags. A reply made in
@@ -705,6 +725,7 @@ int main(void)
 		cmocka_unit_test(test_exception_path),
 		cmocka_unit_test(test_tx_checksum_offload),
 		cmocka_unit_test(test_replies_keep_external_buffers),
+		cmocka_unit_test(test_trailing_bytes_ignored),
 	};
 
 	kc_test_eal_init("test_pkt");
