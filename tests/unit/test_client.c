@@ -603,7 +603,9 @@ static void test_timeout_silent_server(void **state)
 	dt = mono_ms() - t0;
 	assert_int_equal(r.attempts, 3);
 	assert_true(dt >= 150);
-	assert_true(dt < 1000);
+	/* An upper bound only against waiting for ever: the attempts say
+	 * how many there were; a busy machine may be slow to wake us. */
+	assert_true(dt < 5000);
 	assert_int_equal(kc_client_errno(c), 0);
 	/* The request's id is still reported. */
 	assert_int_equal(kc_msg_id_client(r.hdr.msg_id), FAKE_CLIENT_ID);
@@ -622,7 +624,7 @@ static void test_timeout_zero_retries(void **state)
 	(void)state;
 	assert_int_equal(kc_client_ping(c, NULL, 0, &r), KC_CLIENT_TIMEOUT);
 	assert_int_equal(r.attempts, 1);
-	assert_true(mono_ms() - t0 < 500);
+	assert_true(mono_ms() - t0 < 5000); /* see test_timeout_silent_server */
 	kc_client_close(c);
 	close(fd);
 }
@@ -644,7 +646,9 @@ static void test_timeout_port_unreachable(void **state)
 	dt = mono_ms() - t0;
 	assert_int_equal(r.attempts, 3);
 	assert_true(dt >= 150);
-	assert_true(dt < 1000);
+	/* An upper bound only against waiting for ever: the attempts say
+	 * how many there were; a busy machine may be slow to wake us. */
+	assert_true(dt < 5000);
 	assert_int_equal(kc_client_errno(c), ECONNREFUSED);
 	kc_client_close(c);
 }
