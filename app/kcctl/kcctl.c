@@ -260,7 +260,8 @@ static int json_print(json_t *o)
 		fprintf(stderr, "kcctl: out of memory building JSON\n");
 		return -1;
 	}
-	rc = json_dumpf(o, stdout, JSON_PRESERVE_ORDER | JSON_COMPACT);
+	rc = json_dumpf(o, stdout, JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER |
+				   JSON_COMPACT);
 	json_decref(o);
 	if (rc != 0) {
 		fprintf(stderr, "kcctl: cannot write JSON output\n");
@@ -1205,7 +1206,8 @@ static int cmd_action(struct kcctl *k, int argc, char **argv)
 		rc = admin_failure(k, rc, a.status, err);
 	} else {
 		/* The server's answer as it is: indented for people. */
-		if (json_dumpf(a.doc, stdout, JSON_PRESERVE_ORDER |
+		if (json_dumpf(a.doc, stdout, JSON_ENSURE_ASCII |
+			       JSON_PRESERVE_ORDER |
 			       (k->json ? JSON_COMPACT : JSON_INDENT(2))) != 0)
 			rc = EXIT_SYSTEM;
 		fputc('\n', stdout);

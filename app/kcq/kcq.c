@@ -373,7 +373,8 @@ static void print_record(const struct opts *op, uint16_t shard,
 	if (o == NULL)
 		return;
 	if (op->json) {
-		json_dumpf(o, stdout, JSON_PRESERVE_ORDER | JSON_COMPACT);
+		json_dumpf(o, stdout, JSON_ENSURE_ASCII |
+				      JSON_PRESERVE_ORDER | JSON_COMPACT);
 		putchar('\n');
 		json_decref(o);
 		return;
@@ -388,7 +389,7 @@ static void print_record(const struct opts *op, uint16_t shard,
 			printf("%s", json_is_true(v) ? "true" : "false");
 		else if (json_is_array(v) || json_is_object(v))
 			/* Compact JSON: no spaces, so still one token. */
-			json_dumpf(v, stdout, JSON_PRESERVE_ORDER |
+			json_dumpf(v, stdout, JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER |
 					      JSON_COMPACT);
 		else
 			print_text_value(json_string_value(v),
@@ -752,7 +753,8 @@ static int cmd_stats(const struct shards *s, const struct opts *op)
 		kc_jreader_close(r);
 	}
 	if (op->json) {
-		json_dumpf(all, stdout, JSON_PRESERVE_ORDER | JSON_INDENT(2));
+		json_dumpf(all, stdout, JSON_ENSURE_ASCII |
+					JSON_PRESERVE_ORDER | JSON_INDENT(2));
 		putchar('\n');
 	}
 	json_decref(all);
@@ -970,7 +972,8 @@ static void print_trail(const struct opts *op, uint64_t coin,
 				      "last_hop_seq", kc_json_u64(last_hop),
 				      "hops", arr);
 
-		json_dumpf(o, stdout, JSON_PRESERVE_ORDER | JSON_COMPACT);
+		json_dumpf(o, stdout, JSON_ENSURE_ASCII |
+				      JSON_PRESERVE_ORDER | JSON_COMPACT);
 		putchar('\n');
 		json_decref(o);
 		return;
