@@ -1015,8 +1015,8 @@ static int cmd_trail(const struct shards *s, const struct opts *op,
 	for (max = TRAIL_HOPS_FIRST;; max *= 2) {
 		hops = malloc(sizeof(*hops) * max);
 		rc = hops == NULL ? -ENOMEM :
-		     kc_trail_walk(x, coin, t.last_hop, hops, max, &nb, err,
-				   sizeof(err));
+		     kc_trail_walk(x, coin, t.last_hop, hops, max, &nb, NULL,
+				   err, sizeof(err));
 		if (rc != -E2BIG || max >= TRAIL_HOPS_MAX)
 			break;
 		free(hops);

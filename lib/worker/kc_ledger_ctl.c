@@ -143,7 +143,8 @@ static void serve(struct kc_ledger_ctl *c, struct kc_trail_job *job)
 
 	while (kc_journal_durable_seq(c->w->j) < job->last_hop) {
 		if (mono_ns() > until ||
-		    kc_journal_state(c->w->j) == KC_JOURNAL_FAILED) {
+		    kc_journal_state(c->w->j) == KC_JOURNAL_FAILED ||
+		    __atomic_load_n(&c->quit, __ATOMIC_RELAXED)) {
 			job->status = KC_STATUS_UNAVAILABLE;
 			job->reason = "the coin's last hop is not on disk yet; "
 				      "retry";
@@ -157,7 +158,14 @@ static void serve(struct kc_ledger_ctl *c, struct kc_trail_job *job)
 	} else {
 		c->hops_coin = 0;
 		rc = kc_trail_walk(c->x, job->coin, job->last_hop, c->hops,
-				   lw->trail_max_hops, &nb, err, sizeof(err));
+				   lw->trail_max_hops, &nb, &c->quit, err,
+				   sizeof(err));
+	}
+	if (rc == -ECANCELED) {
+		/* The shutdown: kc_ledger_ctl_stop drops the job. */
+		job->status = KC_STATUS_UNAVAILABLE;
+		job->reason = "the appliance is shutting down";
+		return;
 	}
 	if (rc != 0) {
 		RTE_LOG(WARNING, USER1, "kingcobra: TRAIL of coin %" PRIu64

@@ -84,8 +84,8 @@ static int locate(const struct kc_hoprec *r, uint64_t coin, uint64_t *denom,
 }
 
 int kc_trail_walk(struct kc_jlookup *x, uint64_t coin, uint64_t last_hop_seq,
-		  struct kc_hop *hops, uint32_t max, uint32_t *nb, char *err,
-		  size_t err_len)
+		  struct kc_hop *hops, uint32_t max, uint32_t *nb,
+		  const int *stop, char *err, size_t err_len)
 {
 	static __thread uint8_t payload[KC_JREC_PAYLOAD_MAX];
 	struct step *stack = malloc(sizeof(*stack) * (max + 1));
@@ -111,6 +111,12 @@ int kc_trail_walk(struct kc_jlookup *x, uint64_t coin, uint64_t last_hop_seq,
 			snprintf(err, err_len, "the trail has more than %u "
 				 "hops (ledger.trail_max_hops)", max);
 			rc = -E2BIG;
+			break;
+		}
+		if (stop != NULL && __atomic_load_n(stop, __ATOMIC_RELAXED)) {
+			snprintf(err, err_len, "stopped after %u hops: the "
+				 "appliance is shutting down", n);
+			rc = -ECANCELED;
 			break;
 		}
 		rc = kc_jlookup_read(x, s.seq, &h, payload, sizeof(payload));

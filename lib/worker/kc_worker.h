@@ -69,11 +69,13 @@ _Static_assert(KC_HOPREC_MAX <= KC_JREC_PAYLOAD_MAX,
  * trail too): walk the coin's hops back through the journal from
  * last_hop_seq (kc_ledger_trail_from's), into hops (max of them), oldest
  * first. 0; -E2BIG (more than max), -ENOENT (the journal no longer has a
- * hop), -EILSEQ (a record is not the hop it should be), with a message.
+ * hop), -EILSEQ (a record is not the hop it should be), -ECANCELED (*stop
+ * became non-zero: a long walk gives way to a shutdown; stop may be
+ * NULL), with a message.
  */
 int kc_trail_walk(struct kc_jlookup *x, uint64_t coin, uint64_t last_hop_seq,
-		  struct kc_hop *hops, uint32_t max, uint32_t *nb, char *err,
-		  size_t err_len);
+		  struct kc_hop *hops, uint32_t max, uint32_t *nb,
+		  const int *stop, char *err, size_t err_len);
 
 /* A REPLY waiting for the journal group holding it to be on disk. */
 struct kc_pending {

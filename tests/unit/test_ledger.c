@@ -769,8 +769,8 @@ static void test_trail(void **state)
 	assert_non_null(x);
 	assert_int_equal(kc_ledger_trail_from(l, kids, &last, &(const char *){
 				NULL }), KC_STATUS_OK);
-	assert_int_equal(kc_trail_walk(x, kids, last, hops, 16, &nb, err,
-				       sizeof(err)), 0);
+	assert_int_equal(kc_trail_walk(x, kids, last, hops, 16, &nb, NULL,
+				       err, sizeof(err)), 0);
 	/* mint (coin 1) -> transfer (1) -> split (made 2) -> transfer (2) */
 	assert_int_equal(nb, 4);
 	assert_int_equal(hops[0].kind, KC_HOP_MINT);
@@ -788,14 +788,27 @@ static void test_trail(void **state)
 		assert_true(hops[i - 1].seq < hops[i].seq);
 	assert_int_equal(hops[3].time_ns, hops[3].seq * 1000);
 	/* Too long for the limit. */
-	assert_int_equal(kc_trail_walk(x, kids, last, hops, 2, &nb, err,
-				       sizeof(err)), -E2BIG);
+	assert_int_equal(kc_trail_walk(x, kids, last, hops, 2, &nb, NULL,
+				       err, sizeof(err)), -E2BIG);
+	/* A shutdown stops a walk (kc_ledger_ctl_stop sets the flag). */
+	{
+		int stop = 1;
+
+		assert_int_equal(kc_trail_walk(x, kids, last, hops, 16, &nb,
+					       &stop, err, sizeof(err)),
+				 -ECANCELED);
+		assert_non_null(strstr(err, "shutting down"));
+		stop = 0;
+		assert_int_equal(kc_trail_walk(x, kids, last, hops, 16, &nb,
+					       &stop, err, sizeof(err)), 0);
+		assert_int_equal(nb, 4);
+	}
 	/* A seq that is not this coin's hop. */
-	assert_int_equal(kc_trail_walk(x, 3, 2, hops, 16, &nb, err,
+	assert_int_equal(kc_trail_walk(x, 3, 2, hops, 16, &nb, NULL, err,
 				       sizeof(err)), -EILSEQ);
 	/* Not written. */
-	assert_int_equal(kc_trail_walk(x, kids, 500, hops, 16, &nb, err,
-				       sizeof(err)), -ENOENT);
+	assert_int_equal(kc_trail_walk(x, kids, 500, hops, 16, &nb, NULL,
+				       err, sizeof(err)), -ENOENT);
 	/* Twenty rounds of splitting a coin in two and merging it back:
 	 * both halves lead to the same parent, which is walked once (the
 	 * walk used to double with each round). */
@@ -820,8 +833,8 @@ static void test_trail(void **state)
 		x = kc_jlookup_open(sd);
 		assert_int_equal(kc_ledger_trail_from(l, c, &last,
 			&(const char *){ NULL }), KC_STATUS_OK);
-		assert_int_equal(kc_trail_walk(x, c, last, big, 256, &nb, err,
-					       sizeof(err)), 0);
+		assert_int_equal(kc_trail_walk(x, c, last, big, 256, &nb,
+					       NULL, err, sizeof(err)), 0);
 		/* 3 a round, and coin 3's making, coin 1's transfer and
 		 * mint. */
 		assert_int_equal(nb, 63);
