@@ -21,6 +21,8 @@
 #include <openssl/sha.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <rte_ring.h>
 
 #include "kc_admin_priv.h"
@@ -71,6 +73,31 @@ static struct kc_pipeline_sample *pipeline_sample(const struct kc_admin *a)
 	return ps;
 }
 
+/* The resident set (/proc/self/statm's second field, in pages) and the
+ * EAL's heaps. */
+static void memory(struct kc_admin_sample *s)
+{
+	unsigned long long size, resident;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f != NULL) {
+		if (fscanf(f, "%llu %llu", &size, &resident) == 2)
+			s->rss_bytes = resident * (uint64_t)sysconf(
+				_SC_PAGESIZE);
+		fclose(f);
+	}
+	for (unsigned int i = 0; i < rte_socket_count(); i++) {
+		struct rte_malloc_socket_stats st;
+
+		if (rte_malloc_get_socket_stats(rte_socket_id_by_idx(i),
+						&st) != 0)
+			continue;
+		s->heap_bytes += st.heap_totalsz_bytes;
+		s->heap_allocated_bytes += st.heap_allocsz_bytes;
+		s->heap_allocations += st.alloc_count;
+	}
+}
+
 static void take(struct kc_admin *a, struct kc_admin_sample *s)
 {
 	const struct kc_admin_ctx *c = &a->c;
@@ -82,6 +109,7 @@ static void take(struct kc_admin *a, struct kc_admin_sample *s)
 	s->wall_ns = clock_ns(CLOCK_REALTIME);
 	kc_stats_sum(s->counters);
 	kc_stats_lat_sum(s->lat);
+	memory(s);
 	if (ps == NULL)
 		return;
 	li = ps->lcores;

@@ -35,7 +35,8 @@ json_t *kc_admin_json_status(struct kc_admin *a, const struct kc_admin_sample *s
 {
 	const struct kc_config *cfg = a->c.cfg;
 
-	return json_pack("{s:s, s:I, s:s, s:s, s:b, s:b, s:b, s:I, s:I}",
+	return json_pack("{s:s, s:I, s:s, s:s, s:b, s:b, s:b, s:I, s:I, "
+			 "s:{s:o, s:o, s:o, s:o}}",
 		"version", KC_VERSION,
 		"uptime_s", (json_int_t)((s->t_ns - a->start_mono_ns) /
 					 1000000000ull),
@@ -47,7 +48,12 @@ json_t *kc_admin_json_status(struct kc_admin *a, const struct kc_admin_sample *s
 		"draining", s->draining,
 		"healthy", healthy(s),
 		"time_ms", (json_int_t)(s->wall_ns / 1000000ull),
-		"in_flight", (json_int_t)s->in_flight);
+		"in_flight", (json_int_t)s->in_flight,
+		"memory",
+		"rss_bytes", u64(s->rss_bytes),
+		"heap_bytes", u64(s->heap_bytes),
+		"heap_allocated_bytes", u64(s->heap_allocated_bytes),
+		"heap_allocations", u64(s->heap_allocations));
 }
 
 json_t *kc_admin_json_ports(struct kc_admin *a, const struct kc_admin_sample *s)

@@ -195,6 +195,14 @@ char *kc_admin_metrics(struct kc_admin *a, const struct kc_admin_sample *s)
 	    "appliance", s->draining);
 	one(f, "in_flight_requests", "gauge", "requests taken in and not "
 	    "answered yet", (double)s->in_flight);
+	one(f, "resident_memory_bytes", "gauge", "the process's resident "
+	    "set (without hugepages)", (double)s->rss_bytes);
+	one(f, "heap_bytes", "gauge", "the EAL's heaps, every socket's",
+	    (double)s->heap_bytes);
+	one(f, "heap_allocated_bytes", "gauge", "allocated from the EAL's "
+	    "heaps", (double)s->heap_allocated_bytes);
+	one(f, "heap_allocations", "gauge", "allocations held in the "
+	    "EAL's heaps", (double)s->heap_allocations);
 	counters(f, s);
 	lcores(f, s);
 	ports(f, a, s);

@@ -57,6 +57,10 @@ struct kc_admin_sample {
 	struct kc_ledger_summary ledger_sum;
 	bool draining;
 	uint64_t in_flight;
+	/* Memory: the process's resident set, and the EAL's heaps (every
+	 * socket's; with hugepages the RSS does not count them). */
+	uint64_t rss_bytes;
+	uint64_t heap_bytes, heap_allocated_bytes, heap_allocations;
 	/* Over the last interval. */
 	double requests_per_s;
 	double replies_per_s;

@@ -172,7 +172,12 @@ assert {"version", "uptime_s", "config", "durability", "production",
         "draining", "healthy", "time_ms", "in_flight"} <= set(d), d
 assert d["healthy"] is True and d["draining"] is False, d
 assert d["durability"] == "batch" and d["production"] is False, d
-assert isinstance(d["uptime_s"], int) and d["uptime_s"] >= 0, d'
+assert isinstance(d["uptime_s"], int) and d["uptime_s"] >= 0, d
+m = d["memory"]
+# tap.yaml: memory_mb 256, no hugepages: one heap of that size.
+assert m["heap_bytes"] == 256 << 20, m
+assert 0 < m["heap_allocated_bytes"] < m["heap_bytes"], m
+assert m["heap_allocations"] > 0 and m["rss_bytes"] > 1 << 20, m'
 check "GET /api/v1/ports" doc /api/v1/ports '
 p = d["ports"]
 assert len(p) == 1 and p[0]["name"] == "kct0" and p[0]["link_up"] is True, d
@@ -273,6 +278,8 @@ check "GET /metrics" status_is 200 GET /metrics
 cp "$WORK/body" "$WORK/metrics"
 check "promtool check metrics passes" sh -c "promtool check metrics <'$WORK/metrics'"
 check "metrics: mbufs in use" grep -q '^kingcobra_port_mbufs_in_use{port="kct0"} [1-9]' "$WORK/metrics"
+check "metrics: memory" sh -c "grep -q '^kingcobra_resident_memory_bytes [1-9]' '$WORK/metrics' &&
+	grep -q '^kingcobra_heap_allocated_bytes [1-9]' '$WORK/metrics'"
 check "kingcobra_kcp_replies_total is there and > 0" awk \
 	'$1 == "kingcobra_kcp_replies_total" { found = 1; ok = $2 > 0 }
 	 END { exit !(found && ok) }' "$WORK/metrics"
