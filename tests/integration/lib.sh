@@ -134,7 +134,8 @@ start_appliance() {
 	EAL_PREFIXES+=("$(awk '$1 == "file_prefix:" { print $2 }' "$cfg")")
 	"$KINGCOBRA" --config "$cfg" --journal-dir "$JOURNAL" >"$APPLOG" 2>&1 &
 	KC_PID=$!
-	for i in $(seq 1 150); do
+	# 60 s: a recovery of many cycles' requests on a busy machine.
+	for i in $(seq 1 600); do
 		if grep -q '^kingcobra ready' "$APPLOG"; then
 			log "kingcobra $KC_PID ready on $(basename "$cfg")"
 			return 0
