@@ -1251,7 +1251,7 @@ static void si(double v, char *out, size_t len)
 static int show_status(json_t *d, json_t *all, json_error_t *e)
 {
 	const char *version, *config, *durability;
-	json_int_t up, in_flight;
+	json_int_t up, in_flight, rss, heap, alloc, allocs;
 	int production, draining, healthy;
 
 	if (json_unpack_ex(d, e, 0, "{s:s, s:I, s:s, s:s, s:b, s:b, s:b, "
@@ -1266,6 +1266,15 @@ static int show_status(json_t *d, json_t *all, json_error_t *e)
 	       draining ? ", DRAINING" : "", up / 86400, (int)(up / 3600 % 24),
 	       (int)(up / 60 % 60), (int)(up % 60), durability,
 	       production ? "production" : "development", in_flight, config);
+	/* memory: since the soak's work (an older appliance has none). */
+	if (json_unpack(d, "{s:{s:I, s:I, s:I, s:I}}", "memory", "rss_bytes",
+			&rss, "heap_bytes", &heap, "heap_allocated_bytes",
+			&alloc, "heap_allocations", &allocs) == 0)
+		printf("memory: resident %.1f MiB (hugepages not counted), EAL "
+		       "heap %.1f of %.1f MiB allocated in %"
+		       JSON_INTEGER_FORMAT " allocations\n",
+		       (double)rss / 1048576, (double)alloc / 1048576,
+		       (double)heap / 1048576, allocs);
 	return 0;
 }
 

@@ -293,6 +293,7 @@ check "kcctl status: health, port, lcore, requests, journal, ledger, queue" \
 	grep -q '^lcore 1 (rx+worker 0): busy ' '$WORK/status.txt' &&
 	grep -q '^requests: .* latency p50 .* p99 ' '$WORK/status.txt' &&
 	grep -q '^journal shard 0: ok, durable seq ' '$WORK/status.txt' &&
+	grep -q '^memory: resident [0-9.]* MiB (hugepages not counted), EAL heap [0-9.]* of 256.0 MiB allocated in [1-9][0-9]* allocations\$' '$WORK/status.txt' &&
 	grep -q '^ledger: [0-9]* live coins, supply ' '$WORK/status.txt' &&
 	grep -q '^queue adm (worker 0): depth 2, .* max lag 2' '$WORK/status.txt'"
 check "kcctl --json status: one object with every document" sh -c "
