@@ -132,6 +132,9 @@ start_appliance() {
 	JOURNAL=${2:-$WORK/journal-$(basename "$cfg" .yaml)}
 	APPLOG=$WORK/kingcobra.$(basename "$cfg").log
 	EAL_PREFIXES+=("$(awk '$1 == "file_prefix:" { print $2 }' "$cfg")")
+	# Empty before the start: the shell's child truncates it only once it
+	# runs, and until then a restart would find the last run's "ready".
+	: >"$APPLOG"
 	"$KINGCOBRA" --config "$cfg" --journal-dir "$JOURNAL" >"$APPLOG" 2>&1 &
 	KC_PID=$!
 	# 60 s: a recovery of many cycles' requests on a busy machine.

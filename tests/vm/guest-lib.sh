@@ -171,6 +171,7 @@ start_appliance() {
 	KC_LOG=/tmp/$2.log
 	mkdir -p /tmp/journal
 	T0=$(date +%s)
+	: >"$KC_LOG" # not the last run's "ready" (the child truncates late)
 	"$KC" --config "$1" --journal-dir /tmp/journal >"$KC_LOG" 2>&1 &
 	KC_PID=$!
 	wait_for 180 appliance_up
