@@ -108,11 +108,22 @@ static char **fetch_all(const char *queue, uint64_t *base, uint64_t *n)
 		struct kc_fetch_reply fr;
 		const uint8_t *m;
 		uint32_t pos = 0, len;
+		enum kc_client_err e;
 
-		if (kc_client_fetch(c, queue, offset, 0, r, &fr) !=
-			    KC_CLIENT_OK || r->status != KC_STATUS_OK) {
-			CHECK(r->status == KC_STATUS_NOT_FOUND && offset == 0,
-			      "fetch at %llu failed", (unsigned long long)offset);
+		/* Patient: on a loaded machine (a long crash run beside other
+		 * work) a FETCH went unanswered for its 5 tries, and every
+		 * message after it counted as lost. */
+		for (int again = 0; again < 6; again++) {
+			e = kc_client_fetch(c, queue, offset, 0, r, &fr);
+			if (e != KC_CLIENT_TIMEOUT)
+				break;
+		}
+		if (e != KC_CLIENT_OK || r->status != KC_STATUS_OK) {
+			CHECK(e == KC_CLIENT_OK &&
+			      r->status == KC_STATUS_NOT_FOUND && offset == 0,
+			      "fetch at %llu failed (%s)",
+			      (unsigned long long)offset, e != KC_CLIENT_OK ?
+			      "no answer" : kc_status_name(r->status));
 			break;
 		}
 		if (*n == 0)

@@ -442,7 +442,8 @@ static void balances_ok(struct kc_client *c, struct kc_reply *r,
 static int crash_verify(const char *log, bool trails)
 {
 	struct coin_log *coins = calloc(MAX_COINS, sizeof(*coins));
-	struct kc_client *c = open_as(1, 1000, 3);
+	/* 15 tries: patient on a loaded machine (reads are executed again). */
+	struct kc_client *c = open_as(1, 1000, 15);
 	struct kc_reply *r = malloc(sizeof(*r));
 	FILE *f = fopen(log, "r");
 	uint32_t acked = 0, seen = 0, walked = 0;

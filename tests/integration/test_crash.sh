@@ -25,9 +25,24 @@ verify_all() {
 	done
 }
 
+# wait_first_ack COMMAND...: until COMMAND succeeds (the load's first
+# acknowledgement is logged), the load ends or 30 s pass. The kill comes
+# at random after that, so a cycle tests something however slowly a busy
+# machine starts the clients (without it, one of 1,000 cycles on a loaded
+# machine was killed before its first REPLY).
+wait_first_ack() {
+	local i
+	for i in $(seq 1 600); do
+		"$@" && return 0
+		kill -0 "$LOAD" 2>/dev/null || return 0
+		sleep 0.05
+	done
+}
+
 # kill_cycles NAME CONFIG CYCLES MIN_S SPAN_S EPOCH: start the appliance on
 # $JOURNAL, check every earlier cycle's queue, load its own queue from four
-# clients, SIGKILL it after MIN_S + [0, SPAN_S) s (no chance to flush
+# clients, SIGKILL it MIN_S + [0, SPAN_S) s after its first acknowledged
+# PUBLISH (no chance to flush
 # anything); then one last start and check. A cycle's queue is new, and
 # the config allows max_queues of them: every EPOCH cycles (fewer than
 # max_queues) the journal so far is checked a last time and the cycles go
@@ -59,6 +74,7 @@ kill_cycles() {
 		"$ITEST" crash-load $S "crash-$cycle" 4 "$WORK/acked-$cycle.log" \
 			>"$WORK/load.out" 2>&1 &
 		LOAD=$!
+		wait_first_ack test -s "$WORK/acked-$cycle.log"
 		sleep "$(awk -v r=$RANDOM -v a="$min" -v b="$span" \
 			'BEGIN { printf "%.3f", a + b * r / 32768 }')"
 		kill -KILL "$KC_PID"
@@ -113,6 +129,7 @@ for cycle in $(seq 1 $(( (CYCLES + 1) / 2 ))); do
 	ACKS0=$(grep -c '^ack' "$LLOG" 2>/dev/null)
 	"$LT" crash-load $S "$LKEYS" "$LLOG" 1 32 4 >"$WORK/load.out" 2>&1 &
 	LOAD=$!
+	wait_first_ack sh -c "[ \$(grep -c '^ack' '$LLOG' 2>/dev/null) -gt ${ACKS0:-0} ]"
 	sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.3f", 0.3 + r / 32768 }')"
 	kill -KILL "$KC_PID"
 	wait "$KC_PID" 2>/dev/null
