@@ -190,15 +190,22 @@ vm_pack() {
 # gives the guest SSE4.2 and the rest that DPDK's x86 build requires (under
 # TCG its vendor is AuthenticAMD unless VM_CPU says vendor=GenuineIntel).
 vm_run() {
-	local initrd=$1 log=$2 t=$3 rc
+	local initrd=$1 log=$2 t=$3 rc lock=/run/kc-tests-cpu.lock
 	shift 3
 	: >"$log"
+	# A guest under TCG takes both CPUs: it takes turns with the
+	# integration tests and benches of another test run on this host, as
+	# they do (tests/integration/lib.sh), the lock held until it is off.
+	[ -w /run ] || lock=${TMPDIR:-/tmp}/kc-tests-cpu-$(id -u).lock
+	exec 9>>"$lock"
+	flock 9
 	timeout --kill-after=5 "$t" qemu-system-x86_64 -accel tcg \
 		-cpu "${VM_CPU:-max}" -smp 2 -m "${VM_MEM_MB:-1024}" \
 		-display none -monitor none -no-reboot -serial "file:$log" -net none "$@" \
 		-kernel "$VM_KERNEL" -initrd "$initrd" \
 		-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=1 loglevel=4 quiet${VM_APPEND:+ $VM_APPEND}"
 	rc=$?
+	exec 9>&-
 	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 		echo "vm: the guest did not finish within ${t}s" >&2
 		return 1
