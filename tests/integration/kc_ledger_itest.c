@@ -410,28 +410,44 @@ static bool trail_has(struct kc_client *c, struct kc_reply *r, uint64_t coin,
 }
 
 /* BALANCE of accounts 1 and 2 against the owners and denominations COIN
- * gives for coins 1..last (the coins crash-load moves: nothing else is
- * minted on that journal). */
-static void balances_ok(struct kc_client *c, struct kc_reply *r,
-			uint64_t last)
+ * gives for every coin, from 1 until COIN says NOT_FOUND (the coins
+ * crash-load moves, tried or not: nothing else is minted on that
+ * journal). */
+static void balances_ok(struct kc_client *c, struct kc_reply *r)
 {
-	uint64_t value[3] = { 0 }, bal;
-	uint32_t count[3] = { 0 }, nb;
+	uint64_t value[3] = { 0 };
+	uint32_t count[3] = { 0 };
 
-	for (uint64_t i = 1; i <= last; i++) {
+	for (uint64_t i = 1; i < MAX_COINS; i++) {
 		struct kc_coin_info ci;
+		enum kc_client_err e = kc_client_coin(c, i, r, &ci);
 
-		if (kc_client_coin(c, i, r, &ci) != KC_CLIENT_OK ||
-		    r->status != KC_STATUS_OK || ci.state != KC_COIN_LIVE ||
-		    ci.owner < 1 || ci.owner > 2)
-			continue; /* crash_verify said so */
-		value[ci.owner] += ci.denomination;
-		count[ci.owner]++;
+		if (e == KC_CLIENT_OK && r->status == KC_STATUS_NOT_FOUND)
+			break;
+		CHECK(e == KC_CLIENT_OK && r->status == KC_STATUS_OK,
+		      "COIN %llu: %s", (unsigned long long)i,
+		      e != KC_CLIENT_OK ? "no answer" :
+		      kc_status_name(r->status));
+		if (e != KC_CLIENT_OK || r->status != KC_STATUS_OK)
+			return;
+		CHECK(ci.state == KC_COIN_LIVE && ci.owner >= 1 &&
+		      ci.owner <= 2, "coin %llu: owner %u, state %u",
+		      (unsigned long long)i, ci.owner, ci.state);
+		if (ci.state == KC_COIN_LIVE && ci.owner >= 1 && ci.owner <= 2) {
+			value[ci.owner] += ci.denomination;
+			count[ci.owner]++;
+		}
 	}
 	for (uint32_t a = 1; a <= 2; a++) {
-		CHECK(kc_client_balance(c, a, r, &bal, &nb) == KC_CLIENT_OK &&
-		      r->status == KC_STATUS_OK, "BALANCE %u: %s", a,
+		uint64_t bal = 0;
+		uint32_t nb = 0;
+		enum kc_client_err e = kc_client_balance(c, a, r, &bal, &nb);
+
+		CHECK(e == KC_CLIENT_OK && r->status == KC_STATUS_OK,
+		      "BALANCE %u: %s", a, e != KC_CLIENT_OK ? "no answer" :
 		      kc_status_name(r->status));
+		if (e != KC_CLIENT_OK || r->status != KC_STATUS_OK)
+			continue;
 		CHECK(bal == value[a] && nb == count[a], "account %u: BALANCE "
 		      "%llu in %u coins, its coins say %llu in %u", a,
 		      (unsigned long long)bal, nb,
@@ -447,7 +463,6 @@ static int crash_verify(const char *log, bool trails)
 	struct kc_reply *r = malloc(sizeof(*r));
 	FILE *f = fopen(log, "r");
 	uint32_t acked = 0, seen = 0, walked = 0;
-	uint64_t last = 0;
 	char line[128];
 	struct kc_audit au;
 
@@ -461,11 +476,9 @@ static int crash_verify(const char *log, bool trails)
 			coins[coin].acked_seq = seq;
 			coins[coin].tried_to = 0;
 			acked++;
-			last = coin > last ? coin : last;
 		} else if (sscanf(line, "try %llu %u", &coin, &to) == 2 &&
 			   coin < MAX_COINS) {
 			coins[coin].tried_to = to;
-			last = coin > last ? coin : last;
 		}
 	}
 	if (f != NULL)
@@ -473,13 +486,18 @@ static int crash_verify(const char *log, bool trails)
 	for (uint64_t i = 1; i < MAX_COINS; i++) {
 		struct kc_coin_info ci;
 		uint32_t want = coins[i].acked_to;
+		enum kc_client_err e;
 
 		if (want == 0)
 			continue;
 		seen++;
-		CHECK(kc_client_coin(c, i, r, &ci) == KC_CLIENT_OK &&
-		      r->status == KC_STATUS_OK, "COIN %llu: %s",
-		      (unsigned long long)i, kc_status_name(r->status));
+		e = kc_client_coin(c, i, r, &ci);
+		CHECK(e == KC_CLIENT_OK && r->status == KC_STATUS_OK,
+		      "COIN %llu: %s", (unsigned long long)i,
+		      e != KC_CLIENT_OK ? "no answer" :
+		      kc_status_name(r->status));
+		if (e != KC_CLIENT_OK || r->status != KC_STATUS_OK)
+			continue;
 		CHECK(ci.state == KC_COIN_LIVE && (ci.owner == want ||
 		      (coins[i].tried_to != 0 &&
 		       ci.owner == coins[i].tried_to)),
@@ -499,7 +517,7 @@ static int crash_verify(const char *log, bool trails)
 		      (unsigned long long)coins[i].acked_seq);
 		walked++;
 	}
-	balances_ok(c, r, last);
+	balances_ok(c, r);
 	audit_ok(c, &au);
 	free(coins);
 	kc_client_close(c);

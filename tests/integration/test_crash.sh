@@ -129,7 +129,7 @@ for cycle in $(seq 1 $(( (CYCLES + 1) / 2 ))); do
 	ACKS0=$(grep -c '^ack' "$LLOG" 2>/dev/null)
 	"$LT" crash-load $S "$LKEYS" "$LLOG" 1 32 4 >"$WORK/load.out" 2>&1 &
 	LOAD=$!
-	wait_first_ack sh -c "[ \$(grep -c '^ack' '$LLOG' 2>/dev/null) -gt ${ACKS0:-0} ]"
+	wait_first_ack sh -c "n=\$(grep -c '^ack' '$LLOG' 2>/dev/null); [ \"\${n:-0}\" -gt ${ACKS0:-0} ]"
 	sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.3f", 0.3 + r / 32768 }')"
 	kill -KILL "$KC_PID"
 	wait "$KC_PID" 2>/dev/null
