@@ -409,6 +409,21 @@ static bool trail_has(struct kc_client *c, struct kc_reply *r, uint64_t coin,
 	return false;
 }
 
+/* COIN i: 1 when answered OK; 0 and a failed CHECK when not, except for
+ * NOT_FOUND when end_ok (the first coin never minted): -1. */
+static int coin_ok(struct kc_client *c, struct kc_reply *r, uint64_t i,
+		   struct kc_coin_info *ci, bool end_ok)
+{
+	enum kc_client_err e = kc_client_coin(c, i, r, ci);
+
+	if (end_ok && e == KC_CLIENT_OK && r->status == KC_STATUS_NOT_FOUND)
+		return -1;
+	CHECK(e == KC_CLIENT_OK && r->status == KC_STATUS_OK, "COIN %llu: %s",
+	      (unsigned long long)i, e != KC_CLIENT_OK ? "no answer" :
+	      kc_status_name(r->status));
+	return e == KC_CLIENT_OK && r->status == KC_STATUS_OK;
+}
+
 /* BALANCE of accounts 1 and 2 against the owners and denominations COIN
  * gives for every coin, from 1 until COIN says NOT_FOUND (the coins
  * crash-load moves, tried or not: nothing else is minted on that
@@ -420,16 +435,12 @@ static void balances_ok(struct kc_client *c, struct kc_reply *r)
 
 	for (uint64_t i = 1; i < MAX_COINS; i++) {
 		struct kc_coin_info ci;
-		enum kc_client_err e = kc_client_coin(c, i, r, &ci);
+		int ok = coin_ok(c, r, i, &ci, true);
 
-		if (e == KC_CLIENT_OK && r->status == KC_STATUS_NOT_FOUND)
+		if (ok == 0)
+			return; /* unanswered: the sums would say nothing */
+		if (ok < 0)
 			break;
-		CHECK(e == KC_CLIENT_OK && r->status == KC_STATUS_OK,
-		      "COIN %llu: %s", (unsigned long long)i,
-		      e != KC_CLIENT_OK ? "no answer" :
-		      kc_status_name(r->status));
-		if (e != KC_CLIENT_OK || r->status != KC_STATUS_OK)
-			return;
 		CHECK(ci.state == KC_COIN_LIVE && ci.owner >= 1 &&
 		      ci.owner <= 2, "coin %llu: owner %u, state %u",
 		      (unsigned long long)i, ci.owner, ci.state);
@@ -486,17 +497,11 @@ static int crash_verify(const char *log, bool trails)
 	for (uint64_t i = 1; i < MAX_COINS; i++) {
 		struct kc_coin_info ci;
 		uint32_t want = coins[i].acked_to;
-		enum kc_client_err e;
 
 		if (want == 0)
 			continue;
 		seen++;
-		e = kc_client_coin(c, i, r, &ci);
-		CHECK(e == KC_CLIENT_OK && r->status == KC_STATUS_OK,
-		      "COIN %llu: %s", (unsigned long long)i,
-		      e != KC_CLIENT_OK ? "no answer" :
-		      kc_status_name(r->status));
-		if (e != KC_CLIENT_OK || r->status != KC_STATUS_OK)
+		if (coin_ok(c, r, i, &ci, false) != 1)
 			continue;
 		CHECK(ci.state == KC_COIN_LIVE && (ci.owner == want ||
 		      (coins[i].tried_to != 0 &&
