@@ -112,15 +112,40 @@ check "kcq verify: the shortened journal is sound" "$KCQ" verify "$JOURNAL"
 # four clients, with a ledger snapshot every 50 transfers (so kills hit
 # snapshots half written too). After every restart each coin is where its
 # last acknowledged TRANSFER put it (or the one tried after it, executed
-# but never answered), that hop is in its trail, and AUDIT holds.
-JOURNAL=$WORK/journal-crash-ledger
+# but never answered), that hop is in its trail, BALANCE agrees with the
+# coins and AUDIT holds. Every LEPOCH cycles (KC_CRASH_LEDGER_EPOCH, 50)
+# the journal so far is checked a last time and the cycles go on with a
+# new one and 32 new coins: each check walks the coins' trails, which grow
+# with every cycle, so on one journal the checks of a long run would take
+# ever longer.
 LT=$BUILD/tests/integration/kc-ledger-itest
 LKEYS=$CFG/ledger.keys
-LLOG=$WORK/ledger-acked.log
-for cycle in $(seq 1 $(( (CYCLES + 1) / 2 ))); do
+LCYCLES=$(( (CYCLES + 1) / 2 ))
+LEPOCH=${KC_CRASH_LEDGER_EPOCH:-50}
+
+# ledger_epoch_end FIRST LAST: the last start and check of that journal.
+ledger_epoch_end() {
 	start_appliance "$CFG/tap-ledger.yaml" "$JOURNAL"
-	if [ "$cycle" -eq 1 ]; then
-		check "ledger: 32 coins minted" sh -c \
+	check "ledger cycles $1..$2: after the last kill, every acknowledged TRANSFER holds" \
+		"$LT" crash-verify $S "$LKEYS" "$LLOG"
+	stop_appliance
+	check "ledger cycles $1..$2: acknowledged transfers: $(grep -c '^ack' "$LLOG")" \
+		test "$(grep -c '^ack' "$LLOG")" -gt 0
+	check "ledger cycles $1..$2: kcq verify: the journal is sound" \
+		"$KCQ" verify "$JOURNAL"
+}
+
+first=1
+for cycle in $(seq 1 "$LCYCLES"); do
+	if [ $(( (cycle - 1) % LEPOCH )) -eq 0 ]; then
+		[ "$cycle" -gt 1 ] && ledger_epoch_end "$first" $((cycle - 1))
+		first=$cycle
+		JOURNAL=$WORK/journal-crash-ledger-$cycle
+		LLOG=$WORK/ledger-acked-$cycle.log
+	fi
+	start_appliance "$CFG/tap-ledger.yaml" "$JOURNAL"
+	if [ "$cycle" -eq "$first" ]; then
+		check "ledger cycle $cycle: 32 coins minted on a new journal" sh -c \
 			"'$KCCTL' -s $S -k '$LKEYS' mint 1 10 32 | grep -q 'first_coin=1 '"
 	else
 		check "ledger cycle $cycle: $(grep -o 'ledger recovered: [^;]*; [^,]*' "$APPLOG")" \
@@ -136,16 +161,11 @@ for cycle in $(seq 1 $(( (CYCLES + 1) / 2 ))); do
 	KC_PID=""
 	wait "$LOAD"
 	log "ledger cycle $cycle: killed; $(cat "$WORK/load.out")"
-	# The same 32 coins move in every cycle: nothing grows but the
-	# journal, so any number of cycles stays within the ledger's limits.
+	# The same 32 coins move in every cycle of a journal: nothing grows
+	# but the journal, so any number of cycles stays within the ledger's
+	# limits.
 	check "ledger cycle $cycle: TRANSFERs were acknowledged before the kill" \
 		test "$(grep -c '^ack' "$LLOG")" -gt "${ACKS0:-0}"
 done
-start_appliance "$CFG/tap-ledger.yaml" "$JOURNAL"
-check "ledger: after the last kill, every acknowledged TRANSFER holds" \
-	"$LT" crash-verify $S "$LKEYS" "$LLOG"
-stop_appliance
-check "ledger: acknowledged transfers: $(grep -c '^ack' "$LLOG")" \
-	test "$(grep -c '^ack' "$LLOG")" -gt 0
-check "kcq verify: the ledger's journal is sound" "$KCQ" verify "$JOURNAL"
+ledger_epoch_end "$first" "$LCYCLES"
 finish
