@@ -442,6 +442,171 @@ static bool reply_AUDIT(const uint8_t *p, uint32_t len, bool abridged,
 	return true;
 }
 
+/* ---- service ops ------------------------------------------------------- */
+
+static void add_id(struct kc_fields *o, const char *name, const uint8_t *id)
+{
+	add_bytes(o, name, KC_FIELD_ID, id, KC_CALL_ID_LEN, 0);
+}
+
+static bool req_SERVE(const uint8_t *p, uint32_t len, struct kc_fields *o)
+{
+	struct kc_serve_req r;
+
+	if (kc_dec_serve(p, len, &r) != KC_STATUS_OK)
+		return false;
+	add_name(o, "type", p);
+	add_u64(o, "price", r.price);
+	add_u64(o, "max_inflight", r.max_inflight);
+	add_u64(o, "lease_s", r.lease_s);
+	return true;
+}
+
+static bool reply_SERVE(const uint8_t *p, uint32_t len, bool abridged,
+			struct kc_fields *o)
+{
+	uint64_t v;
+
+	if (!kc_dec_u64_reply(p, len, &v))
+		return false;
+	add_u64(o, "lease_until_ms", v);
+	return true;
+}
+
+static bool req_UNSERVE(const uint8_t *p, uint32_t len, struct kc_fields *o)
+{
+	struct kc_name type;
+
+	if (kc_dec_unserve(p, len, &type) != KC_STATUS_OK)
+		return false;
+	add_name(o, "type", p);
+	return true;
+}
+
+static bool reply_UNSERVE(const uint8_t *p, uint32_t len, bool abridged,
+			  struct kc_fields *o)
+{
+	uint64_t v;
+
+	if (!kc_dec_u64_reply(p, len, &v))
+		return false;
+	add_u64(o, "in_flight", v);
+	return true;
+}
+
+static bool req_CALL(const uint8_t *p, uint32_t len, struct kc_fields *o)
+{
+	struct kc_call_req r;
+
+	if (kc_dec_call(p, len, &r) != KC_STATUS_OK)
+		return false;
+	add_name(o, "type", p);
+	add_u64(o, "deadline_ms", r.deadline_ms);
+	add_bytes(o, "coins", KC_FIELD_U64_LIST, r.coins, 8u * r.count,
+		  r.count);
+	add_bytes(o, "payload", KC_FIELD_DATA, r.payload, r.payload_len, 0);
+	return true;
+}
+
+static bool reply_CALL(const uint8_t *p, uint32_t len, bool abridged,
+		       struct kc_fields *o)
+{
+	struct kc_call_reply r;
+
+	if (!kc_dec_call_reply(p, len, &r))
+		return false;
+	add_u64(o, "service", r.service);
+	add_u64(o, "price", r.price);
+	add_bytes(o, "payload", KC_FIELD_DATA, r.payload, r.payload_len, 0);
+	return true;
+}
+
+bool kc_call_accept_fields(const uint8_t *p, uint32_t len,
+			   struct kc_fields *o)
+{
+	struct kc_call_accept a;
+
+	o->n = 0;
+	if (!kc_dec_call_accept(p, len, &a))
+		return false;
+	add_word(o, NULL, "accepted");
+	add_u64(o, "service", a.service);
+	add_u64(o, "price", a.price);
+	add_u64(o, "escrow_coin", a.escrow_coin);
+	add_u64(o, "change_coin", a.change_coin);
+	return true;
+}
+
+static bool req_RESPOND(const uint8_t *p, uint32_t len, struct kc_fields *o)
+{
+	struct kc_respond_req r;
+
+	if (kc_dec_respond(p, len, &r) != KC_STATUS_OK)
+		return false;
+	add_id(o, "call", r.call_id);
+	add_u64(o, "status", r.status);
+	add_bytes(o, "payload", KC_FIELD_DATA, r.payload, r.payload_len, 0);
+	return true;
+}
+
+/* RESPOND and SETTLE: what became of the price. */
+static bool reply_settlement(const uint8_t *p, uint32_t len,
+			     struct kc_fields *o)
+{
+	uint8_t s;
+	uint64_t amount;
+
+	if (!kc_dec_settle_reply(p, len, &s, &amount))
+		return false;
+	add_word(o, "settlement", kc_settlement_name(s));
+	add_u64(o, "amount", amount);
+	return true;
+}
+
+static bool reply_RESPOND(const uint8_t *p, uint32_t len, bool abridged,
+			  struct kc_fields *o)
+{
+	return reply_settlement(p, len, o);
+}
+
+static bool req_REPORT(const uint8_t *p, uint32_t len, struct kc_fields *o)
+{
+	struct kc_report_req r;
+
+	if (kc_dec_report(p, len, &r) != KC_STATUS_OK)
+		return false;
+	add_id(o, "call", r.call_id);
+	add_word(o, "kind", kc_report_kind_name(r.kind));
+	add_bytes(o, "text", KC_FIELD_DATA, r.text, r.text_len, 0);
+	return true;
+}
+
+static bool reply_REPORT(const uint8_t *p, uint32_t len, bool abridged,
+			 struct kc_fields *o)
+{
+	if (len != KC_REPORT_REPLY_LEN || p[0] > 1)
+		return false;
+	add_bool(o, "held", p[0] != 0);
+	return true;
+}
+
+static bool req_SETTLE(const uint8_t *p, uint32_t len, struct kc_fields *o)
+{
+	struct kc_settle_req r;
+
+	if (kc_dec_settle(p, len, &r) != KC_STATUS_OK)
+		return false;
+	add_id(o, "call", r.call_id);
+	add_word(o, "action", kc_settle_action_name(r.action));
+	return true;
+}
+
+static bool reply_SETTLE(const uint8_t *p, uint32_t len, bool abridged,
+			 struct kc_fields *o)
+{
+	return reply_settlement(p, len, o);
+}
+
 /* ---- the table --------------------------------------------------------- */
 
 static const struct kc_op_desc kc_op_descs[KC_OP_MAX_VALUE + 1] = {
@@ -645,6 +810,13 @@ size_t kc_fields_text(const struct kc_fields *fs, unsigned int flags,
 		case KC_FIELD_HOPS:
 			put_hops(&t, f);
 			break;
+		case KC_FIELD_ID: {
+			char hex[2 * KC_MSG_ID_LEN + 1];
+
+			kc_msg_id_format(f->p, hex);
+			put_s(&t, hex);
+			break;
+		}
 		}
 	}
 	if (cap > 0)

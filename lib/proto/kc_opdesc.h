@@ -28,6 +28,7 @@ enum kc_field_kind {
 	KC_FIELD_U64_LIST, /* p, count: big-endian u64s (coins, amounts) */
 	KC_FIELD_RECORDS,  /* p, len, count: FETCH records; v: first offset */
 	KC_FIELD_HOPS,	   /* p, count: trail hops of KC_HOP_WIRE_LEN */
+	KC_FIELD_ID,	   /* p: a 16-byte id (a call's: its message id) */
 };
 
 /* One value of a payload. Pointers point into the decoded payload. */
@@ -85,7 +86,8 @@ bool kc_op_reply_fields(uint8_t op, const uint8_t *p, uint32_t len,
  *   U64 in decimal; BOOL true or false; WORD and NAME as they are;
  *   DATA with bytes outside '!'..'~', and the backslash, as \xHH (a space
  *   is kept as is in the last field, so an echo reads as typed);
- *   U64_LIST as 1,2,3; RECORDS as bare words OFFSET:DATA; HOPS as bare
+ *   U64_LIST as 1,2,3; ID as 32 lowercase hex digits;
+ *   RECORDS as bare words OFFSET:DATA; HOPS as bare
  *   words SEQ:KIND:COIN:DENOMINATION:FROM:TO:TIME_NS.
  * With KC_TEXT_NO_LISTS, RECORDS and HOPS are left out (a caller that
  * lists them one per line). Writes at most cap - 1 bytes and a NUL;
@@ -99,6 +101,11 @@ size_t kc_fields_text(const struct kc_fields *f, unsigned int flags,
  * as kc_fields_text, with spaces kept if keep_space. Same return. */
 size_t kc_text_escape(const uint8_t *p, size_t n, bool keep_space, char *out,
 		      size_t cap);
+
+/* The journal's REPLY record of an accepted CALL (kc_call_accept: it
+ * was never sent; the caller's REPLY is the call's OUTCOME record). */
+bool kc_call_accept_fields(const uint8_t *p, uint32_t len,
+			   struct kc_fields *out);
 
 /* "LIVE", "DEAD" or "?". */
 const char *kc_coin_state_name(unsigned int state);

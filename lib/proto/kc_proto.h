@@ -52,6 +52,7 @@
 enum kc_type {
 	KC_TYPE_REQUEST = 1,
 	KC_TYPE_REPLY = 2,
+	KC_TYPE_DELIVER = 3,	/* the appliance to a service: a CALL to serve */
 };
 
 /* Flags: none are defined in version 1; a nonzero value is malformed. */
@@ -68,7 +69,7 @@ enum kc_type {
  *   first so many bytes; 0: journaled whole)
  *
  * Values are given out in blocks for readability only (1.. queues, 16..
- * the ledger, 32.. admin); nothing depends on which block an op is in.
+ * the ledger, 48.. services); nothing depends on which block an op is in.
  * Adding an op: docs/architecture.md, "Adding an op".
  */
 #define KC_OP_LIST(X)                                                       \
@@ -92,13 +93,25 @@ enum kc_type {
 	X(COIN, 22, "coin", KC_OWNER_LEDGER, 0, 0, 0)                       \
 	X(TRAIL, 23, "trail", KC_OWNER_LEDGER, KC_OPF_DEFERRED, 0,          \
 	  KC_TRAIL_REPLY_FIXED)                                             \
-	X(AUDIT, 24, "audit", KC_OWNER_LEDGER, 0, 0, 0)
+	X(AUDIT, 24, "audit", KC_OWNER_LEDGER, 0, 0, 0)                     \
+	X(SERVE, 48, "serve", KC_OWNER_SERVICES,                            \
+	  KC_OPF_MUTATES | KC_OPF_GROWS, 0, 0)                              \
+	X(UNSERVE, 49, "unserve", KC_OWNER_SERVICES, KC_OPF_MUTATES, 0, 0)  \
+	X(CALL, 50, "call", KC_OWNER_SERVICES,                              \
+	  KC_OPF_MUTATES | KC_OPF_GROWS | KC_OPF_HELD, KC_HOP_ESCROW, 0)    \
+	X(RESPOND, 51, "respond", KC_OWNER_SERVICES, KC_OPF_MUTATES,        \
+	  KC_HOP_PAY, 0)                                                    \
+	X(REPORT, 52, "report", KC_OWNER_SERVICES,                          \
+	  KC_OPF_MUTATES | KC_OPF_GROWS, 0, 0)                              \
+	X(SETTLE, 53, "settle", KC_OWNER_SERVICES,                          \
+	  KC_OPF_MUTATES | KC_OPF_INTERNAL, KC_HOP_PAY, 0)
 
 /* Which state machine executes an op, and so which worker gets it. */
 enum kc_op_owner {
 	KC_OWNER_NONE = 0,   /* no state: any worker (by message id) */
 	KC_OWNER_QUEUE = 1,  /* the queue named first in the payload */
 	KC_OWNER_LEDGER = 2, /* the one ledger, on worker 0 */
+	KC_OWNER_SERVICES = 3, /* services and calls, beside the ledger */
 };
 
 /* What an op does, for the stages that treat ops alike. */
@@ -109,6 +122,11 @@ enum kc_op_owner {
 			       * journal is nearly full */
 #define KC_OPF_DEFERRED 0x04u /* answered by the ledger's control thread
 			       * (it reads the journal), not the worker */
+#define KC_OPF_HELD 0x08u     /* an OK one is answered later (a CALL: when
+			       * its service responds or its deadline
+			       * passes); its REPLY record is not sent */
+#define KC_OPF_INTERNAL 0x10u /* made by the appliance itself (client id
+			       * 0), never taken from the wire */
 
 enum kc_op {
 #define KC_OP_ENUM(sym, val, ...) KC_OP_##sym = val,
@@ -148,6 +166,11 @@ static inline bool kc_op_has_hop(uint8_t op)
 	return kc_op_table[op].hop_kind != 0;
 }
 
+static inline bool kc_op_internal(uint8_t op)
+{
+	return (kc_op_table[op].flags & KC_OPF_INTERNAL) != 0;
+}
+
 /*
  * Status codes of a REPLY: symbol, wire value, short description.
  * Any status but OK carries a UTF-8 reason text as its payload.
@@ -168,7 +191,8 @@ static inline bool kc_op_has_hop(uint8_t op)
 	X(EXPIRED, 12, "message id outside the replay window")               \
 	X(FORBIDDEN, 13, "the request's key may not do this")                \
 	X(NOT_OWNER, 14, "coin is owned by another account")                 \
-	X(COIN_DEAD, 15, "coin was split, merged or burnt")
+	X(COIN_DEAD, 15, "coin was split, merged or burnt")                  \
+	X(TIMEOUT, 16, "the service did not respond before the deadline")
 
 enum kc_status {
 #define KC_STATUS_ENUM(sym, val, desc) KC_STATUS_##sym = val,
@@ -388,7 +412,30 @@ enum kc_hop_kind {
 	KC_HOP_SPLIT = 3,
 	KC_HOP_MERGE = 4,
 	KC_HOP_BURN = 5,
+	/* Service calls (docs/services.md): the hop record names the call. */
+	KC_HOP_ESCROW = 6,	/* a CALL's coins into escrow, change back */
+	KC_HOP_PAY = 7,		/* the escrowed price to the service */
+	KC_HOP_REFUND = 8,	/* the escrowed price back to the caller */
+	KC_HOP_HOLD = 9,	/* answered, the price held for problem reports */
 };
+#define KC_HOP_KIND_MAX KC_HOP_HOLD
+/* Hops of service calls name the call: its CALL's message id. */
+static inline bool kc_hop_kind_names_call(unsigned int kind)
+{
+	return kind >= KC_HOP_ESCROW && kind <= KC_HOP_HOLD;
+}
+
+/* May a LEDGER record of this kind follow an OK op? The op table names
+ * one kind; a settlement (KC_HOP_PAY) may also be a refund or a hold. */
+static inline bool kc_op_hop_fits(uint8_t op, unsigned int kind)
+{
+	unsigned int k = kc_op_table[op].hop_kind;
+
+	if (k == KC_HOP_PAY)
+		return kind == KC_HOP_PAY || kind == KC_HOP_REFUND ||
+		       kind == KC_HOP_HOLD;
+	return k != 0 && kind == k;
+}
 const char *kc_hop_kind_name(unsigned int kind); /* "mint", ...; "?" */
 
 enum kc_coin_state {
@@ -527,5 +574,161 @@ struct kc_audit {
 #define KC_AUDIT_REPLY_LEN 49u
 size_t kc_enc_audit_reply(uint8_t *p, size_t cap, const struct kc_audit *a);
 bool kc_dec_audit_reply(const uint8_t *p, size_t len, struct kc_audit *a);
+
+/* ---- services (docs/services.md) ---------------------------------------- */
+
+/*
+ * Services register for a type (SERVE), callers CALL a type with coins,
+ * the appliance DELIVERs each call to one service and holds the caller's
+ * REPLY until the service RESPONDs or the deadline passes. A call's id is
+ * its CALL's message id. Codecs in kc_proto_svc.c.
+ */
+#define KC_ACCOUNT_ESCROW UINT32_MAX	/* owns coins of calls in flight;
+					 * no key may be its client id */
+#define KC_CALL_ID_LEN KC_MSG_ID_LEN
+#define KC_CALL_COINS_MAX 16u		/* coins one CALL attaches */
+#define KC_CALL_PAYLOAD_MAX 1024u	/* a call's payload, a response's */
+#define KC_REPORT_TEXT_MAX 256u
+#define KC_SERVE_LEASE_MAX_S 86400u
+
+struct kc_serve_req {
+	struct kc_name type;
+	uint64_t price;		/* per call; 0: free */
+	uint32_t max_inflight;	/* 1.. */
+	uint32_t lease_s;	/* 1..KC_SERVE_LEASE_MAX_S */
+};
+
+struct kc_call_req {
+	struct kc_name type;
+	uint32_t deadline_ms;	/* from arrival; 1.. */
+	uint16_t payload_len;
+	uint16_t count;		/* coins attached, 0..KC_CALL_COINS_MAX */
+	const uint8_t *payload;	/* points into the request */
+	const uint8_t *coins;	/* count x u64 */
+};
+
+struct kc_respond_req {
+	const uint8_t *call_id;	/* KC_CALL_ID_LEN bytes */
+	uint16_t status;	/* the service's: a KCP status, 0 = OK */
+	uint16_t payload_len;
+	const uint8_t *payload;
+};
+
+enum kc_report_kind {
+	KC_REPORT_PROBLEM = 1,
+	KC_REPORT_SUGGESTION = 2,
+};
+
+struct kc_report_req {
+	const uint8_t *call_id;
+	uint8_t kind;		/* enum kc_report_kind */
+	uint16_t text_len;
+	const uint8_t *text;
+};
+
+/* SETTLE: made by the appliance (client id 0), never sent by a client. */
+enum kc_settle_action {
+	KC_SETTLE_TIMEOUT = 1,		/* the deadline passed unanswered */
+	KC_SETTLE_RELEASE = 2,		/* the hold passed without dispute */
+	KC_SETTLE_RULE_PAY = 3,		/* an arbiter ruled for the service */
+	KC_SETTLE_RULE_REFUND = 4,	/* ... for the caller */
+	KC_SETTLE_QUARANTINE = 5,	/* a disputed call of a quarantined
+					 * service: refunded */
+};
+#define KC_SETTLE_ACTION_MAX KC_SETTLE_QUARANTINE
+
+struct kc_settle_req {
+	const uint8_t *call_id;
+	uint8_t action;		/* enum kc_settle_action */
+};
+
+/* A DELIVER message's payload (the header: type DELIVER, op CALL, the
+ * call id as message id, the service's client id, signed with its key). */
+struct kc_deliver {
+	uint32_t caller;
+	uint64_t deadline_ms;	/* wall clock, ms since the epoch */
+	struct kc_name type;
+	uint16_t payload_len;
+	const uint8_t *payload;
+};
+
+size_t kc_enc_serve(uint8_t *p, size_t cap, const char *type, uint64_t price,
+		    uint32_t max_inflight, uint32_t lease_s);
+size_t kc_enc_unserve(uint8_t *p, size_t cap, const char *type);
+size_t kc_enc_call(uint8_t *p, size_t cap, const char *type,
+		   uint32_t deadline_ms, const void *payload, size_t len,
+		   const uint64_t *coins, uint16_t count);
+size_t kc_enc_respond(uint8_t *p, size_t cap, const uint8_t *call_id,
+		      uint16_t status, const void *payload, size_t len);
+size_t kc_enc_report(uint8_t *p, size_t cap, const uint8_t *call_id,
+		     uint8_t kind, const void *text, size_t len);
+size_t kc_enc_settle(uint8_t *p, size_t cap, const uint8_t *call_id,
+		     uint8_t action);
+size_t kc_enc_deliver(uint8_t *p, size_t cap, const struct kc_deliver *d);
+
+/* Decoders check the shape (lengths, ranges); the services the rest. */
+enum kc_status kc_dec_serve(const uint8_t *p, size_t len,
+			    struct kc_serve_req *r);
+enum kc_status kc_dec_unserve(const uint8_t *p, size_t len,
+			      struct kc_name *type);
+enum kc_status kc_dec_call(const uint8_t *p, size_t len,
+			   struct kc_call_req *r);
+enum kc_status kc_dec_respond(const uint8_t *p, size_t len,
+			      struct kc_respond_req *r);
+enum kc_status kc_dec_report(const uint8_t *p, size_t len,
+			     struct kc_report_req *r);
+enum kc_status kc_dec_settle(const uint8_t *p, size_t len,
+			     struct kc_settle_req *r);
+bool kc_dec_deliver(const uint8_t *p, size_t len, struct kc_deliver *d);
+
+/*
+ * Replies. SERVE: the lease's end (u64 ms since the epoch); UNSERVE: the
+ * calls still in flight (u64); both u64 replies.
+ * CALL, OK: the service's account, the price paid, the service's payload.
+ * (A CALL that is not OK charged nothing; its payload is a reason text,
+ * the service's own when the service answered an error.)
+ */
+#define KC_CALL_REPLY_FIXED 12u
+struct kc_call_reply {
+	uint32_t service;
+	uint64_t price;
+	uint16_t payload_len;
+	const uint8_t *payload;
+};
+size_t kc_enc_call_reply(uint8_t *p, size_t cap, uint32_t service,
+			 uint64_t price, const void *payload, size_t len);
+bool kc_dec_call_reply(const uint8_t *p, size_t len, struct kc_call_reply *r);
+
+/* The journal's REPLY record of an accepted CALL (never sent): whom it
+ * went to, the price, the coin in escrow and the change (0: none). */
+#define KC_CALL_ACCEPT_LEN 28u
+struct kc_call_accept {
+	uint32_t service;
+	uint64_t price;
+	uint64_t escrow_coin;
+	uint64_t change_coin;
+};
+size_t kc_enc_call_accept(uint8_t *p, size_t cap,
+			  const struct kc_call_accept *a);
+bool kc_dec_call_accept(const uint8_t *p, size_t len,
+			struct kc_call_accept *a);
+
+/* RESPOND and SETTLE: what became of the escrowed price. */
+enum kc_settlement {
+	KC_SETTLED_PAID = 1,
+	KC_SETTLED_HELD = 2,
+	KC_SETTLED_REFUNDED = 3,
+};
+#define KC_SETTLE_REPLY_LEN 9u
+size_t kc_enc_settle_reply(uint8_t *p, size_t cap, uint8_t settlement,
+			   uint64_t amount);
+bool kc_dec_settle_reply(const uint8_t *p, size_t len, uint8_t *settlement,
+			 uint64_t *amount);
+/* REPORT: 1 when it holds the payment for an arbiter, else 0 (one byte). */
+#define KC_REPORT_REPLY_LEN 1u
+
+const char *kc_settlement_name(unsigned int s);	/* "paid", ...; "?" */
+const char *kc_settle_action_name(unsigned int a); /* "timeout", ...; "?" */
+const char *kc_report_kind_name(unsigned int k);   /* "problem", ...; "?" */
 
 #endif /* KC_PROTO_H */

@@ -191,6 +191,12 @@ static json_t *field_json(const struct kc_field *f)
 			}
 		}
 		return a;
+	case KC_FIELD_ID: {
+		char hex[2 * KC_MSG_ID_LEN + 1];
+
+		kc_msg_id_format(f->p, hex);
+		return json_string(hex);
+	}
 	}
 	return NULL;
 }

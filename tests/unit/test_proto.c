@@ -271,9 +271,13 @@ static void test_parse_bad_type(void **state)
 	buf[KC_OFF_TYPE] = 0;
 	assert_int_equal(kc_hdr_decode(buf, sizeof(buf), &h),
 			 KC_PARSE_BAD_TYPE);
-	buf[KC_OFF_TYPE] = 3;
+	buf[KC_OFF_TYPE] = 4;
 	assert_int_equal(kc_hdr_decode(buf, sizeof(buf), &h),
 			 KC_PARSE_BAD_TYPE);
+	/* DELIVER (the appliance to a service) is a KCP type; the RX stage
+	 * takes only REQUESTs (test_pkt). */
+	buf[KC_OFF_TYPE] = KC_TYPE_DELIVER;
+	assert_int_equal(kc_hdr_decode(buf, sizeof(buf), &h), KC_PARSE_OK);
 	buf[KC_OFF_TYPE] = KC_TYPE_REPLY;
 	assert_int_equal(kc_hdr_decode(buf, sizeof(buf), &h), KC_PARSE_OK);
 }
@@ -790,7 +794,8 @@ static void test_ledger_names(void **state)
 	assert_string_equal(kc_status_name(KC_STATUS_FORBIDDEN), "FORBIDDEN");
 	assert_string_equal(kc_status_name(KC_STATUS_NOT_OWNER), "NOT_OWNER");
 	assert_string_equal(kc_status_name(KC_STATUS_COIN_DEAD), "COIN_DEAD");
-	assert_string_equal(kc_status_name(16), "?");
+	assert_string_equal(kc_status_name(KC_STATUS_TIMEOUT), "TIMEOUT");
+	assert_string_equal(kc_status_name(17), "?");
 	assert_string_equal(kc_status_text(KC_STATUS_OUT_OF_RANGE),
 			    "offset or amount out of range");
 
@@ -800,8 +805,141 @@ static void test_ledger_names(void **state)
 	assert_string_equal(kc_hop_kind_name(KC_HOP_MERGE), "merge");
 	assert_string_equal(kc_hop_kind_name(KC_HOP_BURN), "burn");
 	assert_string_equal(kc_hop_kind_name(0), "?");
-	assert_string_equal(kc_hop_kind_name(6), "?");
+	assert_string_equal(kc_hop_kind_name(KC_HOP_ESCROW), "escrow");
+	assert_string_equal(kc_hop_kind_name(KC_HOP_PAY), "pay");
+	assert_string_equal(kc_hop_kind_name(KC_HOP_REFUND), "refund");
+	assert_string_equal(kc_hop_kind_name(KC_HOP_HOLD), "hold");
+	assert_string_equal(kc_hop_kind_name(10), "?");
 	assert_string_equal(kc_hop_kind_name(UINT32_MAX), "?");
+	assert_true(kc_op_hop_fits(KC_OP_RESPOND, KC_HOP_REFUND));
+	assert_true(kc_op_hop_fits(KC_OP_SETTLE, KC_HOP_HOLD));
+	assert_false(kc_op_hop_fits(KC_OP_RESPOND, KC_HOP_ESCROW));
+	assert_true(kc_op_hop_fits(KC_OP_CALL, KC_HOP_ESCROW));
+	assert_false(kc_op_hop_fits(KC_OP_TRANSFER, KC_HOP_PAY));
+	assert_false(kc_op_hop_fits(KC_OP_SERVE, 0));
+}
+
+/* The service ops' codecs: round trips, and every shape refused. */
+static void test_service_codecs(void **state)
+{
+	uint8_t p[KC_PAYLOAD_MAX], id[KC_CALL_ID_LEN];
+	uint64_t coins[KC_CALL_COINS_MAX + 1];
+	struct kc_serve_req sv;
+	struct kc_call_req cq;
+	struct kc_respond_req rq;
+	struct kc_report_req rp;
+	struct kc_settle_req st;
+	struct kc_deliver dv, dv2;
+	struct kc_call_reply cr;
+	struct kc_call_accept ca, ca2 = { 7, 30, 99, 100 };
+	struct kc_name nm;
+	uint8_t settlement;
+	uint64_t amount;
+	size_t n;
+
+	(void)state;
+	for (unsigned int i = 0; i < KC_CALL_ID_LEN; i++)
+		id[i] = (uint8_t)(0xa0 + i);
+	for (unsigned int i = 0; i <= KC_CALL_COINS_MAX; i++)
+		coins[i] = 1000 + i;
+
+	n = kc_enc_serve(p, sizeof(p), "echo", 25, 4, 60);
+	assert_int_equal(n, 1 + 4 + 8 + 4 + 4);
+	assert_int_equal(kc_dec_serve(p, n, &sv), KC_STATUS_OK);
+	assert_string_equal(sv.type.s, "echo");
+	assert_int_equal(sv.price, 25);
+	assert_int_equal(sv.max_inflight, 4);
+	assert_int_equal(sv.lease_s, 60);
+	assert_int_equal(kc_dec_serve(p, n - 1, &sv), KC_STATUS_BAD_REQUEST);
+	n = kc_enc_serve(p, sizeof(p), "echo", 25, 0, 60);
+	assert_int_equal(kc_dec_serve(p, n, &sv), KC_STATUS_BAD_REQUEST);
+	n = kc_enc_serve(p, sizeof(p), "echo", 25, 1, KC_SERVE_LEASE_MAX_S + 1);
+	assert_int_equal(kc_dec_serve(p, n, &sv), KC_STATUS_BAD_REQUEST);
+	assert_int_equal(kc_enc_serve(p, sizeof(p), "bad name", 1, 1, 1), 0);
+	n = kc_enc_unserve(p, sizeof(p), "echo");
+	assert_int_equal(kc_dec_unserve(p, n, &nm), KC_STATUS_OK);
+	assert_int_equal(kc_dec_unserve(p, n + 1, &nm), KC_STATUS_BAD_REQUEST);
+
+	n = kc_enc_call(p, sizeof(p), "echo", 500, "hi", 2, coins, 3);
+	assert_int_equal(n, 5 + 4 + 2 + 2 + 2 + 3 * 8);
+	assert_int_equal(kc_dec_call(p, n, &cq), KC_STATUS_OK);
+	assert_string_equal(cq.type.s, "echo");
+	assert_int_equal(cq.deadline_ms, 500);
+	assert_int_equal(cq.payload_len, 2);
+	assert_memory_equal(cq.payload, "hi", 2);
+	assert_int_equal(cq.count, 3);
+	assert_int_equal(kc_list_u64(cq.coins, 2), 1002);
+	assert_int_equal(kc_dec_call(p, n - 1, &cq), KC_STATUS_BAD_REQUEST);
+	n = kc_enc_call(p, sizeof(p), "echo", 500, "", 0, NULL, 0);
+	assert_int_equal(kc_dec_call(p, n, &cq), KC_STATUS_OK);
+	assert_int_equal(cq.count, 0);
+	n = kc_enc_call(p, sizeof(p), "echo", 0, "", 0, NULL, 0);
+	assert_int_equal(kc_dec_call(p, n, &cq), KC_STATUS_BAD_REQUEST);
+	n = kc_enc_call(p, sizeof(p), "echo", 1, "", 0, coins,
+			KC_CALL_COINS_MAX + 1);
+	assert_int_equal(kc_dec_call(p, n, &cq), KC_STATUS_BAD_REQUEST);
+
+	n = kc_enc_respond(p, sizeof(p), id, KC_STATUS_NOT_FOUND, "none", 4);
+	assert_int_equal(n, 16 + 2 + 4);
+	assert_int_equal(kc_dec_respond(p, n, &rq), KC_STATUS_OK);
+	assert_memory_equal(rq.call_id, id, 16);
+	assert_int_equal(rq.status, KC_STATUS_NOT_FOUND);
+	assert_int_equal(rq.payload_len, 4);
+	assert_int_equal(kc_dec_respond(p, 17, &rq), KC_STATUS_BAD_REQUEST);
+
+	n = kc_enc_report(p, sizeof(p), id, KC_REPORT_PROBLEM, "slow", 4);
+	assert_int_equal(kc_dec_report(p, n, &rp), KC_STATUS_OK);
+	assert_int_equal(rp.kind, KC_REPORT_PROBLEM);
+	assert_int_equal(rp.text_len, 4);
+	n = kc_enc_report(p, sizeof(p), id, 3, "", 0);
+	assert_int_equal(kc_dec_report(p, n, &rp), KC_STATUS_BAD_REQUEST);
+	memset(p + 17, 'x', KC_REPORT_TEXT_MAX + 1);
+	p[16] = KC_REPORT_SUGGESTION;
+	assert_int_equal(kc_dec_report(p, 17 + KC_REPORT_TEXT_MAX, &rp),
+			 KC_STATUS_OK);
+	assert_int_equal(kc_dec_report(p, 18 + KC_REPORT_TEXT_MAX, &rp),
+			 KC_STATUS_BAD_REQUEST);
+
+	n = kc_enc_settle(p, sizeof(p), id, KC_SETTLE_RULE_PAY);
+	assert_int_equal(kc_dec_settle(p, n, &st), KC_STATUS_OK);
+	assert_int_equal(st.action, KC_SETTLE_RULE_PAY);
+	n = kc_enc_settle(p, sizeof(p), id, KC_SETTLE_ACTION_MAX + 1);
+	assert_int_equal(kc_dec_settle(p, n, &st), KC_STATUS_BAD_REQUEST);
+	assert_string_equal(kc_settle_action_name(KC_SETTLE_TIMEOUT), "timeout");
+	assert_string_equal(kc_settle_action_name(9), "?");
+
+	dv = (struct kc_deliver){ .caller = 5, .deadline_ms = 1700000000500ull,
+				  .payload = (const uint8_t *)"job",
+				  .payload_len = 3 };
+	strcpy(dv.type.s, "echo");
+	dv.type.len = 4;
+	n = kc_enc_deliver(p, sizeof(p), &dv);
+	assert_int_equal(n, 4 + 8 + 5 + 2 + 3);
+	assert_true(kc_dec_deliver(p, n, &dv2));
+	assert_int_equal(dv2.caller, 5);
+	assert_int_equal(dv2.deadline_ms, 1700000000500ull);
+	assert_string_equal(dv2.type.s, "echo");
+	assert_memory_equal(dv2.payload, "job", 3);
+	assert_false(kc_dec_deliver(p, n + 1, &dv2));
+
+	n = kc_enc_call_reply(p, sizeof(p), 7, 30, "done", 4);
+	assert_int_equal(n, KC_CALL_REPLY_FIXED + 4);
+	assert_true(kc_dec_call_reply(p, n, &cr));
+	assert_int_equal(cr.service, 7);
+	assert_int_equal(cr.price, 30);
+	assert_int_equal(cr.payload_len, 4);
+	assert_false(kc_dec_call_reply(p, KC_CALL_REPLY_FIXED - 1, &cr));
+	n = kc_enc_call_accept(p, sizeof(p), &ca2);
+	assert_int_equal(n, KC_CALL_ACCEPT_LEN);
+	assert_true(kc_dec_call_accept(p, n, &ca));
+	assert_memory_equal(&ca, &ca2, sizeof(ca));
+	n = kc_enc_settle_reply(p, sizeof(p), KC_SETTLED_HELD, 30);
+	assert_int_equal(n, KC_SETTLE_REPLY_LEN);
+	assert_true(kc_dec_settle_reply(p, n, &settlement, &amount));
+	assert_int_equal(settlement, KC_SETTLED_HELD);
+	assert_int_equal(amount, 30);
+	p[0] = 0;
+	assert_false(kc_dec_settle_reply(p, n, &settlement, &amount));
 }
 
 static void test_mint_roundtrip_and_bounds(void **state)
@@ -1717,6 +1855,7 @@ int main(void)
 		cmocka_unit_test(test_fetch_reply_bounds),
 		cmocka_unit_test(test_fetch_reply_longest_message),
 		cmocka_unit_test(test_ledger_names),
+		cmocka_unit_test(test_service_codecs),
 		cmocka_unit_test(test_mint_roundtrip_and_bounds),
 		cmocka_unit_test(test_transfer_roundtrip_and_bounds),
 		cmocka_unit_test(test_split_roundtrip_and_bounds),
