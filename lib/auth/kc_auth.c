@@ -368,13 +368,20 @@ struct kc_keyring *kc_keyring_parse(const char *text, size_t len,
 				 "%s:%u: bad client id '%.*s' (expected a "
 				 "decimal number 1..%u)",
 				 path, line_no, (int)(t_id.n > 20 ? 20 : t_id.n),
-				 t_id.s, UINT32_MAX);
+				 t_id.s, KC_ACCOUNT_ESCROW - 1u);
 			goto out_free;
 		}
 		if (id == 0) {
 			snprintf(err, err_len,
 				 "%s:%u: client id 0 not allowed", path,
 				 line_no);
+			goto out_free;
+		}
+		if (id == KC_ACCOUNT_ESCROW) {
+			/* No key may spend what calls hold in escrow. */
+			snprintf(err, err_len, "%s:%u: client id %u is the "
+				 "escrow account's, not a client's", path,
+				 line_no, id);
 			goto out_free;
 		}
 		if (t_key.n != 2u * KC_KEY_LEN) {

@@ -350,7 +350,7 @@ static void test_keys_good(void **state)
 		"42 " KEY_A_HEX " alice   # trailing comment\n"
 		"7\t" KEY_B_HEX "\r\n"
 		"  1 " DEV_KEY_HEX " dev-local-only\n"
-		"4294967295 " KEY_A_HEX " max_id";
+		"4294967294 " KEY_A_HEX " max_id";
 	char err[256];
 	struct kc_keyring *kr;
 	const struct kc_key *k;
@@ -377,7 +377,7 @@ static void test_keys_good(void **state)
 	assert_non_null(k);
 	assert_memory_equal(k->key, kc_dev_key, KC_KEY_LEN);
 	assert_string_equal(k->name, "dev-local-only");
-	k = kc_keyring_find(kr, UINT32_MAX);
+	k = kc_keyring_find(kr, UINT32_MAX - 1);
 	assert_non_null(k);
 	assert_string_equal(k->name, "max_id");
 
@@ -385,7 +385,8 @@ static void test_keys_good(void **state)
 	assert_null(kc_keyring_find(kr, 2));
 	assert_null(kc_keyring_find(kr, 41));
 	assert_null(kc_keyring_find(kr, 43));
-	assert_null(kc_keyring_find(kr, UINT32_MAX - 1));
+	assert_null(kc_keyring_find(kr, UINT32_MAX - 2));
+	assert_null(kc_keyring_find(kr, UINT32_MAX));
 	assert_null(kc_keyring_find(NULL, 1));
 
 	/* The loaded state signs like a freshly initialised key. */
@@ -446,6 +447,8 @@ static void test_keys_errors(void **state)
 	expect_error("12x " KEY_A_HEX "\n", "test.keys:1: ", "bad client id");
 	expect_error("\n\n0 " KEY_A_HEX "\n", "test.keys:3: ",
 		     "client id 0 not allowed");
+	expect_error("4294967295 " KEY_A_HEX "\n", "test.keys:1: ",
+		     "client id 4294967295 is the escrow account's");
 	expect_error("5\n", "test.keys:1: ", "key not 64 hex digits");
 	expect_error("5 " KEY_A_HEX "0\n", "test.keys:1: ",
 		     "key not 64 hex digits");
