@@ -237,8 +237,19 @@ static uint32_t hop_end(struct hopw *w)
 	return w->out_at + w->nb_out * KC_HOPREC_OUT_LEN;
 }
 
+/* The hop of a service call ends with the call's id. */
+static uint32_t hop_end_call(struct hopw *w, const uint8_t *call_id)
+{
+	uint32_t n = hop_end(w);
+
+	memcpy(w->p + n, call_id, KC_CALL_ID_LEN);
+	return n + KC_CALL_ID_LEN;
+}
+
 bool kc_hoprec_decode(const uint8_t *p, uint32_t len, struct kc_hoprec *h)
 {
+	uint32_t n;
+
 	if (len < KC_HOPREC_FIXED || p[1] != KC_HOPREC_VERSION)
 		return false;
 	h->kind = p[0];
@@ -248,9 +259,15 @@ bool kc_hoprec_decode(const uint8_t *p, uint32_t len, struct kc_hoprec *h)
 	h->to = kc_get_u32(p + 12);
 	h->in = p + KC_HOPREC_FIXED;
 	h->out = h->in + (size_t)h->nb_in * KC_HOPREC_IN_LEN;
-	return h->kind >= KC_HOP_MINT && h->kind <= KC_HOP_BURN &&
-	       len == KC_HOPREC_FIXED + (uint32_t)h->nb_in * KC_HOPREC_IN_LEN +
-			      (uint32_t)h->nb_out * KC_HOPREC_OUT_LEN;
+	h->call = NULL;
+	n = KC_HOPREC_FIXED + (uint32_t)h->nb_in * KC_HOPREC_IN_LEN +
+	    (uint32_t)h->nb_out * KC_HOPREC_OUT_LEN;
+	if (kc_hop_kind_names_call(h->kind)) {
+		h->call = p + n;
+		n += KC_CALL_ID_LEN;
+	}
+	return h->kind >= KC_HOP_MINT && h->kind <= KC_HOP_KIND_MAX &&
+	       len == n;
 }
 
 void kc_hoprec_in(const struct kc_hoprec *h, uint32_t i, uint64_t *coin,
@@ -607,7 +624,192 @@ op_burn(struct kc_ledger *l, const struct kc_ledger_caller *c,
 	return KC_STATUS_OK;
 }
 
+/* ---- escrow of service calls ------------------------------------------- */
+
+enum kc_status kc_ledger_escrow(struct kc_ledger *l, uint32_t caller,
+				const uint8_t *coins, uint16_t count,
+				uint64_t price, const uint8_t *call_id,
+				uint64_t seq, uint64_t now_ns, uint8_t *hop,
+				struct kc_escrow *e, const char **reason)
+{
+	struct coin *k[KC_CALL_COINS_MAX];
+	struct kc_ledger_result r = { .status = KC_STATUS_OK };
+	struct account *from, *esc;
+	uint64_t sum = 0, origin = UINT64_MAX;
+	uint32_t outs;
+	struct hopw w;
+
+	*e = (struct kc_escrow){ 0 };
+	if (count > KC_CALL_COINS_MAX) {
+		*reason = "a CALL attaches at most 16 coins";
+		return KC_STATUS_BAD_REQUEST;
+	}
+	if (has_duplicate(coins, count)) {
+		*reason = "a coin is listed twice";
+		return KC_STATUS_BAD_REQUEST;
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		k[i] = spendable(l, kc_list_u64(coins, i), caller, &r);
+		if (k[i] == NULL) {
+			*reason = r.reason;
+			return r.status;
+		}
+		sum += k[i]->denom; /* LIVE coins: the supply fits 64 bits */
+		if (k[i]->origin < origin)
+			origin = k[i]->origin;
+	}
+	if (sum < price) {
+		*reason = "the coins attached are worth less than the "
+			  "service's price";
+		return KC_STATUS_OUT_OF_RANGE;
+	}
+	if (price == 0) {
+		/* A free call: nothing moves; the hop names the call. */
+		hop_begin(&w, hop, KC_HOP_ESCROW, caller, KC_ACCOUNT_ESCROW, 0);
+		e->hop_len = hop_end_call(&w, call_id);
+		l->mutations++;
+		return KC_STATUS_OK;
+	}
+	/* One coin of the exact price moves as it is; otherwise the coins
+	 * are consumed into a coin of the price and one of the change. */
+	outs = count == 1 && sum == price ? 0 : (sum > price ? 2 : 1);
+	if (outs != 0 && l->live + outs > (uint64_t)l->lim.max_coins + count) {
+		*reason = "ledger.max_coins reached";
+		return KC_STATUS_NO_SPACE;
+	}
+	if (!acct_room(l, KC_ACCOUNT_ESCROW)) {
+		*reason = "ledger.max_accounts reached";
+		return KC_STATUS_NO_SPACE;
+	}
+	/* Decided. */
+	from = acct_get(l, caller);
+	esc = acct_credit_target(l, KC_ACCOUNT_ESCROW, seq);
+	hop_begin(&w, hop, KC_HOP_ESCROW, caller, KC_ACCOUNT_ESCROW, count);
+	if (outs == 0) {
+		hop_in(&w, k[0]);
+		from->balance -= k[0]->denom;
+		from->coins--;
+		esc->balance += k[0]->denom;
+		esc->coins++;
+		k[0]->owner = KC_ACCOUNT_ESCROW;
+		k[0]->last_hop = seq;
+		e->escrow_coin = k[0]->id;
+	} else {
+		bool room;
+
+		for (uint32_t i = 0; i < count; i++) {
+			hop_in(&w, k[i]);
+			coin_kill(l, k[i], seq, now_ns);
+		}
+		room = coin_room(l, outs);
+		RTE_VERIFY(room);
+		e->escrow_coin = l->next_coin;
+		hop_out(&w, l->next_coin, price);
+		coin_new(l, esc, price, seq, origin);
+		if (outs == 2) {
+			e->change_coin = l->next_coin;
+			hop_out(&w, l->next_coin, sum - price);
+			coin_new(l, from, sum - price, seq, origin);
+		}
+	}
+	e->hop_len = hop_end_call(&w, call_id);
+	l->mutations++;
+	return KC_STATUS_OK;
+}
+
+enum kc_status kc_ledger_coins_value(const struct kc_ledger *l,
+				     uint32_t caller, const uint8_t *coins,
+				     uint16_t count, uint64_t *sum,
+				     const char **reason)
+{
+	struct kc_ledger_result r = { .status = KC_STATUS_OK };
+
+	*sum = 0;
+	if (count > KC_CALL_COINS_MAX || has_duplicate(coins, count)) {
+		*reason = "a coin is listed twice, or more than 16 are";
+		return KC_STATUS_BAD_REQUEST;
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		const struct coin *k = spendable((struct kc_ledger *)l,
+						 kc_list_u64(coins, i),
+						 caller, &r);
+
+		if (k == NULL) {
+			*reason = r.reason;
+			return r.status;
+		}
+		*sum += k->denom;
+	}
+	return KC_STATUS_OK;
+}
+
+uint32_t kc_ledger_release(struct kc_ledger *l, uint8_t kind, uint64_t coin,
+			   uint32_t to, const uint8_t *call_id, uint64_t seq,
+			   uint8_t *hop)
+{
+	struct coin *k = coin != 0 ? coin_get(l, coin) : NULL;
+	struct account *esc, *dst;
+	struct hopw w;
+
+	RTE_VERIFY(kind == KC_HOP_PAY || kind == KC_HOP_REFUND ||
+		   kind == KC_HOP_HOLD);
+	RTE_VERIFY(coin == 0 || (k != NULL && k->state == KC_COIN_LIVE &&
+				 k->owner == KC_ACCOUNT_ESCROW));
+	hop_begin(&w, hop, kind, KC_ACCOUNT_ESCROW,
+		  kind == KC_HOP_HOLD ? KC_ACCOUNT_ESCROW : to, k != NULL);
+	if (k != NULL) {
+		hop_in(&w, k);
+		k->last_hop = seq;
+		if (kind != KC_HOP_HOLD) {
+			/* The service or the caller already has an account:
+			 * the service's SERVE made one (below), the caller
+			 * paid from one. */
+			esc = acct_get(l, KC_ACCOUNT_ESCROW);
+			dst = acct_credit_target(l, to, seq);
+			RTE_VERIFY(dst != NULL);
+			esc->balance -= k->denom;
+			esc->coins--;
+			dst->balance += k->denom;
+			dst->coins++;
+			k->owner = to;
+		}
+	}
+	l->mutations++;
+	return hop_end_call(&w, call_id);
+}
+
+bool kc_ledger_account_open(struct kc_ledger *l, uint32_t id, uint64_t seq)
+{
+	return acct_room(l, id) && acct_credit_target(l, id, seq) != NULL;
+}
+
 /* ---- reads -------------------------------------------------------------- */
+
+bool kc_ledger_balance(const struct kc_ledger *l, uint32_t account,
+		       uint64_t *balance, uint32_t *coins)
+{
+	const struct account *a = acct_get(l, account);
+
+	*balance = a != NULL ? a->balance : 0;
+	*coins = a != NULL ? a->coins : 0;
+	return a != NULL;
+}
+
+bool kc_ledger_coin_info(const struct kc_ledger *l, uint64_t coin,
+			 struct kc_coin_info *ci)
+{
+	const struct coin *k = coin_get(l, coin);
+
+	if (k == NULL)
+		return false;
+	*ci = (struct kc_coin_info){
+		.coin = k->id, .denomination = k->denom, .owner = k->owner,
+		.state = k->state, .created_seq = k->created,
+		.last_hop_seq = k->last_hop,
+	};
+	return true;
+}
+
 
 static enum kc_status
 op_balance(struct kc_ledger *l, const struct kc_ledger_caller *c,
@@ -621,7 +823,9 @@ op_balance(struct kc_ledger *l, const struct kc_ledger_caller *c,
 		return fail(r, KC_STATUS_BAD_REQUEST, "BALANCE wants an "
 			    "account");
 	a = acct_get(l, id);
-	if (a == NULL && (id == 0 || !recipient_known(c, id)))
+	/* The escrow account is no client's, and always there to read. */
+	if (a == NULL && (id == 0 || (id != KC_ACCOUNT_ESCROW &&
+				      !recipient_known(c, id))))
 		return fail(r, KC_STATUS_NOT_FOUND, "no such account");
 	r->len = (uint32_t)kc_enc_balance_reply(out, cap,
 						a ? a->balance : 0,

@@ -69,7 +69,10 @@ struct kc_ledger_result {
  * u32 from, u32 to; nb_in x (u64 coin, u64 denomination, u64 prev_hop_seq)
  * for the coins the op moved or consumed; nb_out x (u64 coin, u64
  * denomination) for the coins it made. MINT: from 0; BURN: to 0; SPLIT and
- * MERGE: from = to = the owner.
+ * MERGE: from = to = the owner. The hops of service calls (ESCROW, PAY,
+ * REFUND, HOLD) end with the call's 16-byte id; an ESCROW's first coin
+ * made goes to `to` (KC_ACCOUNT_ESCROW), its second (the change) back to
+ * `from`.
  */
 #define KC_HOPREC_VERSION 1u
 #define KC_HOPREC_FIXED 16u
@@ -87,6 +90,8 @@ struct kc_hoprec {
 	uint32_t to;
 	const uint8_t *in;	/* nb_in x KC_HOPREC_IN_LEN */
 	const uint8_t *out;	/* nb_out x KC_HOPREC_OUT_LEN */
+	const uint8_t *call;	/* the call's id (kc_hop_kind_names_call),
+				 * else NULL */
 };
 bool kc_hoprec_decode(const uint8_t *p, uint32_t len, struct kc_hoprec *h);
 void kc_hoprec_in(const struct kc_hoprec *h, uint32_t i, uint64_t *coin,
@@ -105,6 +110,54 @@ void kc_ledger_apply(struct kc_ledger *l, const struct kc_ledger_caller *c,
 		     uint8_t op, const uint8_t *in, uint32_t len,
 		     uint64_t hop_seq, uint64_t now_ns, uint8_t *out,
 		     uint32_t cap, uint8_t *hop, struct kc_ledger_result *r);
+
+/*
+ * Service calls (docs/services.md), for lib/services on the ledger's
+ * worker. kc_ledger_escrow: the caller's coins (LIVE, its own, no
+ * duplicates, worth at least price) into escrow for call_id. One coin of
+ * exactly the price moves to KC_ACCOUNT_ESCROW as it is; otherwise they
+ * are consumed into a coin of the price (to escrow) and one of the rest
+ * (back to the caller, as SPLIT would). price 0: nothing moves. Writes the
+ * ESCROW hop (seq: its journal seq) to hop. An error (with *reason)
+ * changed nothing.
+ */
+struct kc_escrow {
+	uint64_t escrow_coin;	/* 0: a free call */
+	uint64_t change_coin;	/* 0: none */
+	uint32_t hop_len;
+};
+enum kc_status kc_ledger_escrow(struct kc_ledger *l, uint32_t caller,
+				const uint8_t *coins, uint16_t count,
+				uint64_t price, const uint8_t *call_id,
+				uint64_t seq, uint64_t now_ns, uint8_t *hop,
+				struct kc_escrow *e, const char **reason);
+/* What coins are worth, checked as escrow would check them (LIVE, the
+ * caller's, no duplicates): KC_STATUS_OK with *sum, or the error escrow
+ * would give, with *reason. Changes nothing. */
+enum kc_status kc_ledger_coins_value(const struct kc_ledger *l,
+				     uint32_t caller, const uint8_t *coins,
+				     uint16_t count, uint64_t *sum,
+				     const char **reason);
+/*
+ * Settle a call's escrowed coin (0: a free call, nothing moves): kind
+ * KC_HOP_PAY or KC_HOP_REFUND moves it to `to`; KC_HOP_HOLD leaves it in
+ * escrow and only marks the hop. Cannot fail (the coin is in escrow by
+ * construction: it aborts otherwise). Returns the hop record's length.
+ */
+uint32_t kc_ledger_release(struct kc_ledger *l, uint8_t kind, uint64_t coin,
+			   uint32_t to, const uint8_t *call_id, uint64_t seq,
+			   uint8_t *hop);
+/* Make sure account id exists (a service's, so its pay always has
+ * somewhere to go). False: ledger.max_accounts reached. */
+bool kc_ledger_account_open(struct kc_ledger *l, uint32_t id, uint64_t seq);
+
+/* Reads for other state machines on the ledger's worker (lib/services):
+ * an account's balance and coin count (false: no such account, both 0),
+ * a coin as COIN shows it (false: unknown or reaped). */
+bool kc_ledger_balance(const struct kc_ledger *l, uint32_t account,
+		       uint64_t *balance, uint32_t *coins);
+bool kc_ledger_coin_info(const struct kc_ledger *l, uint64_t coin,
+			 struct kc_coin_info *ci);
 
 /*
  * TRAIL, first step: the last hop of a coin (its trail ends there). OK, or
