@@ -20,6 +20,7 @@
 #include "kc_limits.h"
 #include "kc_worker.h" /* the money-trail walk */
 #include "kc_test_eal.h"
+#include "kc_test_keys.h"
 
 #define AUTH 1u	/* the mint authority in these tests */
 
@@ -870,20 +871,9 @@ int main(void)
 		cmocka_unit_test(test_property_replay),
 		cmocka_unit_test(test_trail),
 	};
-	char text[1024] = "";
-	char err[256];
-
 	kc_test_eal_init("test_ledger");
-	for (int i = 1; i <= 8; i++) {
-		char line[100];
-
-		snprintf(line, sizeof(line), "%d %064x c%d\n", i, i, i);
-		strcat(text, line);
-	}
-	keys = kc_keyring_parse(text, strlen(text), "test", err, sizeof(err));
-	if (keys == NULL) {
-		fprintf(stderr, "%s\n", err);
+	keys = kc_test_keys(8);
+	if (keys == NULL)
 		return 1;
-	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
