@@ -25,6 +25,7 @@
 #include "kc_config.h"
 #include "kc_journal.h"
 #include "kc_ledger.h"
+#include "kc_services.h"
 #include "kc_queue.h"
 
 /* ---- the schema ------------------------------------------------------- */
@@ -36,6 +37,7 @@ enum ftype {
 	F_U32_POW2,	/* min..max, a power of two */
 	F_U64,		/* min..max */
 	F_U64_POW2,	/* min..max, a power of two */
+	F_FRACTION,	/* a decimal 0..1 -> uint32 millionths, min..max */
 	F_STR,		/* size bytes, charset */
 	F_PATH,		/* resolved against the config's directory */
 	F_ENUM,		/* names[] -> int */
@@ -121,8 +123,10 @@ enum { PL_RX_LCORES, PL_WORKER_LCORES, PL_BURST, PL_RING_SIZE, PL_IDLE, PL_IDLE_
 enum { MP_MBUFS, MP_CACHE, MP_DATA_ROOM };
 enum { JR_DIR, JR_DURABILITY, JR_SEGMENT_BYTES, JR_BUFFER_BYTES, JR_GROUP_MAX, JR_GROUP_WAIT_US, JR_MAX_PENDING, JR_RESERVE_BYTES, JR_SNAPSHOT_BYTES, JR_RETENTION_BYTES, JR_RETENTION_AGE_S };
 enum { LG_ENABLED, LG_MINT_AUTHORITY, LG_MAX_ACCOUNTS, LG_MAX_COINS, LG_REAP_AFTER_S, LG_SNAPSHOT_EVERY_OPS, LG_TRAIL_MAX_HOPS };
+enum { SV_ENABLED, SV_MAX_SERVICES, SV_MAX_TYPES, SV_MAX_CALLS, SV_MAX_PAYLOAD, SV_MAX_DEADLINE_MS, SV_REPORT_WINDOW_S, SV_SETTLE_HOLD_S };
+enum { AR_QUARANTINE_BELOW, AR_MIN_CALLS, AR_QUARANTINE_S };
 enum { AD_ENABLED, AD_LISTEN, AD_PORT, AD_TLS_CERTIFICATE, AD_TOKEN_FILE, AD_THREADS };
-enum { TOP_PRODUCTION, TOP_LOG_LEVEL, TOP_EAL, TOP_PORTS, TOP_PIPELINE, TOP_MEMPOOL, TOP_KCP, TOP_QUEUES, TOP_JOURNAL, TOP_IDEMPOTENCY, TOP_LEDGER, TOP_ADMIN, TOP_CONTROL };
+enum { TOP_PRODUCTION, TOP_LOG_LEVEL, TOP_EAL, TOP_PORTS, TOP_PIPELINE, TOP_MEMPOOL, TOP_KCP, TOP_QUEUES, TOP_JOURNAL, TOP_IDEMPOTENCY, TOP_LEDGER, TOP_SERVICES, TOP_ARBITER, TOP_ADMIN, TOP_CONTROL };
 
 #define C(m) offsetof(struct kc_config, m)
 #define P(m) offsetof(struct kc_port_cfg, m)
@@ -352,6 +356,46 @@ static const struct field ledger_fields[] = {
 	[LG_TRAIL_MAX_HOPS + 1] = { NULL },
 };
 
+static const struct field services_fields[] = {
+	[SV_ENABLED] = { "enabled", F_BOOL, .off = C(services.enabled) },
+	[SV_MAX_SERVICES] = { "max_services", F_U32,
+	  .off = C(services.max_services), .min = 1, .max = 1u << 16,
+	  .expect = "(type, account) registrations, 1..65536" },
+	[SV_MAX_TYPES] = { "max_types", F_U32, .off = C(services.max_types),
+	  .min = 1, .max = 1u << 16, .expect = "request types, 1..65536" },
+	[SV_MAX_CALLS] = { "max_calls", F_U32, .off = C(services.max_calls),
+	  .min = 16, .max = 1u << 20,
+	  .expect = "calls in flight and kept after, 16..1048576" },
+	[SV_MAX_PAYLOAD] = { "max_payload", F_U32,
+	  .off = C(services.max_payload), .min = 0,
+	  .max = KC_CALL_PAYLOAD_MAX,
+	  .expect = "bytes of a call's or a response's payload, 0..1024" },
+	[SV_MAX_DEADLINE_MS] = { "max_deadline_ms", F_U32,
+	  .off = C(services.max_deadline_ms), .min = 1, .max = 3600000,
+	  .expect = "the longest deadline a CALL may ask, 1..3600000 ms" },
+	[SV_REPORT_WINDOW_S] = { "report_window_s", F_U32,
+	  .off = C(services.report_window_s), .min = 1, .max = 1u << 24,
+	  .expect = "seconds after a call its caller may REPORT, 1.." },
+	[SV_SETTLE_HOLD_S] = { "settle_hold_s", F_U32,
+	  .off = C(services.settle_hold_s), .min = 0, .max = 1u << 24,
+	  .expect = "seconds a paid call's price waits for problem reports; "
+		    "0: paid at once" },
+	[SV_SETTLE_HOLD_S + 1] = { NULL },
+};
+
+static const struct field arbiter_fields[] = {
+	[AR_QUARANTINE_BELOW] = { "quarantine_below", F_FRACTION,
+	  .off = C(arbiter.quarantine_below_ppm), .min = 0, .max = 1000000,
+	  .expect = "a score 0..1 (a decimal, e.g. 0.5)" },
+	[AR_MIN_CALLS] = { "min_calls", F_U32, .off = C(arbiter.min_calls),
+	  .min = 1, .max = 1u << 30,
+	  .expect = "outcomes of a service before its score counts, 1.." },
+	[AR_QUARANTINE_S] = { "quarantine_s", F_U32,
+	  .off = C(arbiter.quarantine_s), .min = 1, .max = 1u << 24,
+	  .expect = "seconds a quarantine lasts, 1.." },
+	[AR_QUARANTINE_S + 1] = { NULL },
+};
+
 static const struct field admin_fields[] = {
 	[AD_ENABLED] = { "enabled", F_BOOL, .off = C(admin.enabled) },
 	[AD_LISTEN] = { "listen", F_STR, STR(admin.listen, CS_ARG),
@@ -389,6 +433,8 @@ static const struct field top_fields[] = {
 	[TOP_IDEMPOTENCY] = { "idempotency", F_SECTION,
 			      .sub = idempotency_fields },
 	[TOP_LEDGER] = { "ledger", F_SECTION, .sub = ledger_fields },
+	[TOP_SERVICES] = { "services", F_SECTION, .sub = services_fields },
+	[TOP_ARBITER] = { "arbiter", F_SECTION, .sub = arbiter_fields },
 	[TOP_ADMIN] = { "admin", F_SECTION, .sub = admin_fields },
 	[TOP_CONTROL] = { "control", F_SECTION, .sub = control_fields },
 	[TOP_CONTROL + 1] = { NULL },
@@ -411,7 +457,8 @@ struct parser {
 	size_t err_len;
 	struct kc_config *cfg;
 	const yaml_node_t *root;
-	struct seen top, eal, pipeline, mempool, journal, ledger, admin;
+	struct seen top, eal, pipeline, mempool, journal, ledger, services;
+	struct seen arbiter, admin;
 	const yaml_node_t *port_map[KC_PORTS_MAX];
 	struct seen port[KC_PORTS_MAX];
 };
@@ -532,6 +579,44 @@ static int parse_uint(struct parser *ps, const yaml_node_t *n,
 			    f->expect);
 	*out = v;
 	return 0;
+}
+
+/* A decimal 0..1 with up to six digits after the point, in millionths. */
+static int parse_fraction(struct parser *ps, const yaml_node_t *n,
+			  const struct field *f, uint32_t *out)
+{
+	const char *s, *p;
+	uint64_t v = 0, scale = 1000000;
+	int digits = 0;
+
+	if (want_scalar(ps, n, f->key, f->expect) != 0)
+		return -EINVAL;
+	s = scalar(n);
+	p = s;
+	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
+	    (*p != '0' && *p != '1'))
+		goto bad;
+	v = (uint64_t)(*p++ - '0') * scale;
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++) {
+			if (++digits > 6)
+				goto bad;
+			scale /= 10;
+			v += (uint64_t)(*p - '0') * scale;
+		}
+		if (digits == 0)
+			goto bad;
+	}
+	if (*p != '\0')
+		goto bad;
+	if (v < f->min || v > f->max)
+		return FAIL(ps, n, "'%s' out of range: %.40s (expected %s)",
+			    f->key, s, f->expect);
+	*out = (uint32_t)v;
+	return 0;
+bad:
+	return FAIL(ps, n, "wrong type for '%s': got '%.40s' (expected %s)",
+		    f->key, s, f->expect);
 }
 
 static int parse_bool(struct parser *ps, const yaml_node_t *n,
@@ -865,6 +950,8 @@ static int parse_value(struct parser *ps, const yaml_node_t *n,
 		if (rc == 0)
 			*(uint64_t *)dst = v;
 		return rc;
+	case F_FRACTION:
+		return parse_fraction(ps, n, f, (uint32_t *)dst);
 	case F_STR:
 		return parse_str(ps, n, f, (char *)dst);
 	case F_PATH:
@@ -908,6 +995,10 @@ static struct seen *section_seen(struct parser *ps, const struct field *f)
 		return &ps->journal;
 	if (f->sub == ledger_fields)
 		return &ps->ledger;
+	if (f->sub == services_fields)
+		return &ps->services;
+	if (f->sub == arbiter_fields)
+		return &ps->arbiter;
 	if (f->sub == admin_fields)
 		return &ps->admin;
 	return NULL;
@@ -1306,10 +1397,20 @@ uint64_t kc_config_memory_bytes(const struct kc_config *cfg)
 		(uint64_t)cfg->ledger.max_accounts * 60 +
 		2 * kc_config_ledger_snapshot_bytes_max(cfg) + (2u << 20);
 
+	/* Service calls (worker 0, beside the ledger). */
+	const struct kc_services_limits svl = {
+		.max_services = cfg->services.max_services,
+		.max_types = cfg->services.max_types,
+		.max_calls = cfg->services.max_calls,
+		.max_payload = cfg->services.max_payload,
+	};
+	uint64_t services = cfg->services.enabled && cfg->ledger.enabled ?
+		kc_services_bytes(&svl) : 0;
+
 	/* 32 MiB for the EAL's own tables, telemetry and the ports. */
 	return (uint64_t)cfg->mempool.mbufs *
 		       (cfg->mempool.data_room + mbuf_overhead) +
-	       workers * per_worker + ledger + (32ull << 20);
+	       workers * per_worker + ledger + services + (32ull << 20);
 }
 
 static int check_journal(struct parser *ps)
@@ -1354,6 +1455,29 @@ static int check_journal(struct parser *ps)
 			    (unsigned long long)cfg->journal.reserve_bytes,
 			    (unsigned long long)cfg->journal.segment_bytes,
 			    (unsigned long long)cfg->journal.segment_bytes / 2);
+	return 0;
+}
+
+/* Service calls hold coins in escrow: the ledger's, made durable by the
+ * journal before the call is delivered. */
+static int check_services(struct parser *ps)
+{
+	const struct kc_config *cfg = ps->cfg;
+
+	if (!cfg->services.enabled)
+		return 0;
+	if (!cfg->ledger.enabled)
+		return FAIL(ps, blame(ps, &ps->services, SV_ENABLED,
+				      TOP_SERVICES),
+			    "services.enabled needs the ledger (the price of "
+			    "a call is held in escrow): set ledger.enabled: "
+			    "true, or services.enabled: false");
+	if (cfg->journal.dir[0] == '\0')
+		return FAIL(ps, blame(ps, &ps->services, SV_ENABLED,
+				      TOP_SERVICES),
+			    "services.enabled needs the journal (a call is "
+			    "delivered once its escrow is durable): set "
+			    "journal.dir, or services.enabled: false");
 	return 0;
 }
 
@@ -1514,6 +1638,17 @@ static void defaults(struct kc_config *cfg)
 	cfg->ledger.reap_after_s = 3600;
 	cfg->ledger.snapshot_every_ops = 1048576;
 	cfg->ledger.trail_max_hops = 65536;
+	cfg->services.enabled = false;
+	cfg->services.max_services = 1024;
+	cfg->services.max_types = 256;
+	cfg->services.max_calls = 4096;
+	cfg->services.max_payload = KC_CALL_PAYLOAD_MAX;
+	cfg->services.max_deadline_ms = 60000;
+	cfg->services.report_window_s = 3600;
+	cfg->services.settle_hold_s = 0;
+	cfg->arbiter.quarantine_below_ppm = 500000;
+	cfg->arbiter.min_calls = 20;
+	cfg->arbiter.quarantine_s = 300;
 	cfg->admin.enabled = true;
 	snprintf(cfg->admin.listen, sizeof(cfg->admin.listen), "127.0.0.1");
 	cfg->admin.port = 8080;
@@ -1602,6 +1737,8 @@ int kc_config_parse(const char *text, size_t len, const char *source,
 		rc = check_lcores(ps);
 	if (rc == 0)
 		rc = check_journal(ps);
+	if (rc == 0)
+		rc = check_services(ps);
 	if (rc == 0)
 		rc = check_admin(ps);
 	if (rc == 0)

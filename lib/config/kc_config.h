@@ -195,6 +195,23 @@ struct kc_config {
 	} ledger;
 
 	struct {
+		bool enabled;		    /* service calls (docs/services.md) */
+		uint32_t max_services;	    /* (type, account) pairs */
+		uint32_t max_types;
+		uint32_t max_calls;	    /* in flight and kept */
+		uint32_t max_payload;	    /* bytes of a call or response */
+		uint32_t max_deadline_ms;
+		uint32_t report_window_s;
+		uint32_t settle_hold_s;	    /* 0: paid at once */
+	} services;
+
+	struct {
+		uint32_t quarantine_below_ppm; /* score, in millionths */
+		uint32_t min_calls;
+		uint32_t quarantine_s;
+	} arbiter;
+
+	struct {
 		bool enabled;
 		char listen[KC_CFG_NAME_MAX];	    /* IPv4 address */
 		uint16_t port;

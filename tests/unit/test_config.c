@@ -188,6 +188,32 @@ static void test_full_port_and_pipeline(void **state)
 	assert_int_equal(cfg.journal.buffer_bytes, 1u << 22);
 	assert_int_equal(cfg.journal.group_wait_us, 0);
 	assert_int_equal(cfg.journal.group_max, 1024);
+	assert_false(cfg.services.enabled);
+	assert_int_equal(cfg.arbiter.quarantine_below_ppm, 500000);
+}
+
+static void test_services_sections(void **state)
+{
+	static const char text[] = MINIMAL
+		"services:\n"
+		"  enabled: true\n"
+		"  max_calls: 64\n"
+		"  settle_hold_s: 30\n"
+		"arbiter:\n"
+		"  quarantine_below: 0.25\n"
+		"  min_calls: 7\n"
+		"  quarantine_s: 9\n";
+
+	(void)state;
+	if (parse(text) != 0)
+		fail_msg("%s", err);
+	assert_true(cfg.services.enabled);
+	assert_int_equal(cfg.services.max_calls, 64);
+	assert_int_equal(cfg.services.settle_hold_s, 30);
+	assert_int_equal(cfg.services.max_payload, KC_CALL_PAYLOAD_MAX);
+	assert_int_equal(cfg.arbiter.quarantine_below_ppm, 250000);
+	assert_int_equal(cfg.arbiter.min_calls, 7);
+	assert_int_equal(cfg.arbiter.quarantine_s, 9);
 }
 
 static void test_queue_needs(void **state)
@@ -369,6 +395,18 @@ static void test_error_out_of_range(void **state)
 		     "up to 44098344 bytes");
 	expect_error(MINIMAL "journal:\n  buffer_bytes: 4194304\n", 8, 17,
 		     "more than half of journal.buffer_bytes 4194304");
+	/* Service calls: their sections, a fraction, and what they need. */
+	expect_error(MINIMAL "arbiter:\n  quarantine_below: 1.5\n", 8, 21,
+		     "'quarantine_below' out of range: 1.5");
+	expect_error(MINIMAL "arbiter:\n  quarantine_below: 0.1234567\n", 8,
+		     21, "wrong type for 'quarantine_below'");
+	expect_error(MINIMAL "arbiter:\n  quarantine_below: .5\n", 8, 21,
+		     "wrong type for 'quarantine_below'");
+	expect_error(MINIMAL "services:\n  max_payload: 1025\n", 8, 16,
+		     "'max_payload' out of range: 1025");
+	expect_error(MINIMAL "services:\n  enabled: true\nledger:\n"
+		     "  enabled: false\n", 8, 12, "services.enabled needs the "
+		     "ledger");
 	expect_error(MINIMAL "ledger:\n  mint_authority: 0\n", 8, 19,
 		     "'mint_authority' out of range: 0");
 	expect_error(MINIMAL "ledger:\n  max_coins: 8\n", 8, 14,
@@ -627,6 +665,7 @@ int main(void)
 		cmocka_unit_test(test_defaults_match_default_yaml),
 		cmocka_unit_test(test_minimal_and_paths),
 		cmocka_unit_test(test_full_port_and_pipeline),
+		cmocka_unit_test(test_services_sections),
 		cmocka_unit_test(test_queue_needs),
 		cmocka_unit_test(test_eal_lcores_syntax),
 		cmocka_unit_test(test_error_unknown_key),
