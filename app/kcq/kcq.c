@@ -194,7 +194,9 @@ static void merge_fields(json_t *o, json_t *fields, const char *prefix)
 static void kcp_fields(const struct kc_jrec *h, const uint8_t *payload,
 		       json_t *o)
 {
-	const bool reply = h->type == KC_JREC_REPLY;
+	/* An OUTCOME is the REPLY a call's caller got. */
+	const bool reply = h->type == KC_JREC_REPLY ||
+			   h->type == KC_JREC_OUTCOME;
 	const uint8_t *p = payload + KC_HDR_LEN;
 	uint32_t len;
 	struct kc_fields f;
@@ -211,10 +213,14 @@ static void kcp_fields(const struct kc_jrec *h, const uint8_t *payload,
 		kc_json_set_data(o, "reason", p, len);
 		return;
 	}
-	ok = reply ? kc_op_reply_fields(h->op, p, len,
-					(h->flags & KC_JREC_F_ABRIDGED) != 0,
-					&f) :
-		     kc_op_request_fields(h->op, p, len, &f);
+	if (reply && (h->flags & KC_JREC_F_HELD))
+		/* An accepted CALL's record: never sent. */
+		ok = kc_call_accept_fields(p, len, &f);
+	else
+		ok = reply ? kc_op_reply_fields(h->op, p, len,
+						(h->flags &
+						 KC_JREC_F_ABRIDGED) != 0, &f) :
+			     kc_op_request_fields(h->op, p, len, &f);
 	fields = json_object();
 	if (ok && fields != NULL && kc_fields_json(&f, fields) == 0)
 		merge_fields(o, fields, reply ? "reply" : "request");
@@ -223,6 +229,8 @@ static void kcp_fields(const struct kc_jrec *h, const uint8_t *payload,
 	json_decref(fields);
 	if (reply && (h->flags & KC_JREC_F_ABRIDGED))
 		json_object_set_new(o, "abridged", json_true());
+	if (reply && (h->flags & KC_JREC_F_HELD))
+		json_object_set_new(o, "held", json_true());
 }
 
 static json_t *snapshot_kind(uint8_t kind)
@@ -323,7 +331,7 @@ static json_t *record_json(uint16_t shard, const struct kc_jrec *h,
 	if (h->type != KC_JREC_SNAPSHOT) {
 		json_object_set_new(o, "op", op ? json_string(op) :
 					      json_integer(h->op));
-		if (h->type == KC_JREC_REPLY)
+		if (h->type == KC_JREC_REPLY || h->type == KC_JREC_OUTCOME)
 			json_object_set_new(o, "status", json_string(
 				kc_status_name(h->status)));
 		json_object_set_new(o, "client_id",
@@ -464,6 +472,7 @@ struct vshard {
 	uint64_t hops;
 	uint64_t snaps;
 	uint64_t ledger_snaps;
+	uint64_t outcomes;	/* callers' REPLYs of completed calls */
 	uint64_t problems;
 	uint64_t hint;		/* DIR/ledger.snapshot (shard 0), or 0 */
 	const char *hint_path;
@@ -528,8 +537,7 @@ static void verify_hop(struct vshard *v, const struct kc_jmsg *m)
 	if (!kc_hoprec_decode(m->p, m->h.payload_len, &r))
 		problem(v, &m->h, &m->pos, "a LEDGER record whose hop does "
 			"not decode");
-	else if (!kc_op_has_hop(m->h.op) ||
-		 r.kind != kc_op_info(m->h.op)->hop_kind)
+	else if (!kc_op_hop_fits(m->h.op, r.kind))
 		problem(v, &m->h, &m->pos, "a LEDGER record of op %u holding "
 			"a %s hop", m->h.op, kc_hop_kind_name(r.kind));
 }
@@ -570,6 +578,9 @@ static int verify_shard(struct vshard *v, struct kc_jreader *r)
 		case KC_JITEM_PROBLEM:
 			problem(v, &it->rec.h, &it->rec.pos, "%s", it->text);
 			break;
+		case KC_JITEM_OUTCOME:
+			v->outcomes++;
+			break;
 		}
 	}
 	e = kc_jreader_end(r);
@@ -582,6 +593,9 @@ static int verify_shard(struct vshard *v, struct kc_jreader *r)
 	       first > 1 ? " (the start went to retention)" : "",
 	       v->pairs, v->hops, v->snaps, v->ledger_snaps,
 	       end_name(e->how), e->detail);
+	if (v->outcomes != 0)
+		printf("shard %u: %" PRIu64 " completed call(s) answered "
+		       "(OUTCOME records)\n", v->shard, v->outcomes);
 	if (kc_jwalk_unanswered(w, &upos, &useq))
 		printf("shard %u: the last REQUEST (seq %" PRIu64 ") has no "
 		       "REPLY (or, a ledger mutation, no LEDGER record): it "

@@ -139,6 +139,9 @@ enum kc_jitem_kind {
 				 * deleted: its REQUEST went with it */
 	KC_JITEM_PROBLEM,	/* rec broke a rule, text says which; the
 				 * walk goes on after it */
+	KC_JITEM_OUTCOME,	/* rec: a call's OUTCOME record (the REPLY
+				 * its caller got), after the PAIR of the
+				 * RESPOND or SETTLE that completed it */
 };
 
 struct kc_jmsg {

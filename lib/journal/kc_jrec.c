@@ -200,6 +200,8 @@ const char *kc_jrec_type_name(unsigned int type)
 		return "SNAPSHOT";
 	case KC_JREC_LEDGER:
 		return "LEDGER";
+	case KC_JREC_OUTCOME:
+		return "OUTCOME";
 	}
 	return "?";
 }

@@ -38,8 +38,12 @@ enum kc_jrec_type {
 	KC_JREC_SEGMENT = 3,	/* first record of every segment */
 	KC_JREC_SNAPSHOT = 4,	/* a part of a snapshot (ref = seq of part 0) */
 	KC_JREC_LEDGER = 5,	/* a ledger hop (ref = seq of its REQUEST) */
+	KC_JREC_OUTCOME = 6,	/* the REPLY a CALL's caller got when the
+				 * call completed (ref = the CALL's REQUEST
+				 * seq), right after the RESPOND or SETTLE
+				 * that completed it */
 };
-#define KC_JREC_TYPE_MAX KC_JREC_LEDGER
+#define KC_JREC_TYPE_MAX KC_JREC_OUTCOME
 
 /*
  * A ledger mutation that succeeded is three records in a row: its REQUEST
@@ -105,7 +109,12 @@ struct kc_jrec {
  * payload sent was.
  */
 #define KC_JREC_F_ABRIDGED 0x01u
-#define KC_JREC_F_KNOWN 0x01u
+/*
+ * A REPLY record that was not sent: a CALL accepted (its payload is the
+ * kc_call_accept); the caller's REPLY is the call's OUTCOME record.
+ */
+#define KC_JREC_F_HELD 0x02u
+#define KC_JREC_F_KNOWN 0x03u
 
 /* The payload of a SEGMENT record. */
 struct kc_jseg {

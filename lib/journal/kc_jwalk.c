@@ -8,7 +8,8 @@
  * of the REQUEST's, ref = the REQUEST's), which belongs to the pair; the
  * parts of a snapshot are consecutive SNAPSHOT records (ref = part 0's
  * seq) and make one snapshot, and a snapshot whose writing was interrupted
- * is left out. Recovery and kcq (verify, trail) read through it.
+ * is left out. An OUTCOME record (a completed call's REPLY to its caller,
+ * ref = the CALL's REQUEST, before it) is an item of its own. Recovery and kcq (verify, trail) read through it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -261,6 +262,33 @@ static bool ledger_record(struct kc_jwalk *w, const struct kc_jrec *h,
 	return pair(w, it, true);
 }
 
+/* An OUTCOME record: a KCP REPLY of a CALL, naming an earlier REQUEST,
+ * between two pairs. */
+static void outcome_record(struct kc_jwalk *w, const struct kc_jrec *h,
+			   const uint8_t *p, const struct kc_jpos *pos,
+			   struct kc_jitem *it)
+{
+	struct kc_hdr kh;
+
+	if (h->payload_len < KC_HDR_LEN || h->payload_len > KC_DATAGRAM_MAX ||
+	    kc_jrec_kcp_decode(h, p, &kh) != KC_PARSE_OK ||
+	    kh.type != KC_TYPE_REPLY || h->op != KC_OP_CALL) {
+		w->have_req = false;
+		problem(it, h, p, pos, "an OUTCOME record that does not hold "
+			"the KCP REPLY of a CALL");
+		return;
+	}
+	if (w->have_req || h->ref >= h->seq) {
+		w->have_req = false;
+		problem(it, h, p, pos, "an OUTCOME record (ref %" PRIu64 ") "
+			"inside a request's records, or naming a later one",
+			h->ref);
+		return;
+	}
+	it->kind = KC_JITEM_OUTCOME;
+	it->rec = (struct kc_jmsg){ .h = *h, .p = p, .pos = *pos };
+}
+
 /* A REQUEST or REPLY record. */
 static bool kcp_record(struct kc_jwalk *w, const struct kc_jrec *h,
 		       const uint8_t *p, const struct kc_jpos *pos,
@@ -352,6 +380,10 @@ bool kc_jwalk_next(struct kc_jwalk *w, struct kc_jitem *it)
 			if (ledger_record(w, &h, p, &pos, it))
 				return true;
 			continue;
+		}
+		if (h.type == KC_JREC_OUTCOME) {
+			outcome_record(w, &h, p, &pos, it);
+			return true;
 		}
 		if (kcp_record(w, &h, p, &pos, it))
 			return true;

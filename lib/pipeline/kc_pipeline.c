@@ -187,6 +187,12 @@ static uint32_t release_held(struct kc_lcore_ctx *lc)
 		if (pe->seq > durable) {
 			if (!failed)
 				break;
+			/* A DELIVER whose call is not durable: not sent. */
+			if (pe->own) {
+				rte_pktmbuf_free(pe->m);
+				w->pend_tail++;
+				continue;
+			}
 			kc_ops_fail_pending(w, pe->m);
 		}
 		latency(lc, pe->m, now);
@@ -383,6 +389,49 @@ static unsigned int trail_poll(struct kc_lcore_ctx *lc)
 }
 
 /* A control request from the admin server (kc_pipeline_ctl). */
+static void ctl_call(const struct kc_services *s, int32_t slot,
+		     struct kc_ctl_call *c)
+{
+	struct kc_call_view v;
+
+	kc_services_call(s, slot, &v);
+	*c = (struct kc_ctl_call){
+		.state = v.state, .problem = v.problem, .status = v.status,
+		.caller = v.caller, .service = v.service, .type = v.type,
+		.price = v.price, .created_ns = v.created_ns,
+		.completed_ns = v.completed_ns, .deadline_ns = v.deadline_ns,
+	};
+	memcpy(c->id, v.id, KC_CALL_ID_LEN);
+}
+
+/* What the admin API shows of the services: copied on worker 0, which
+ * owns them (a few thousand entries at most). */
+static void services_info(const struct kc_services *s, struct kc_ctl *msg)
+{
+	int32_t slot = -1;
+
+	msg->now_ns = wall_ns();
+	kc_services_summary(s, &msg->svc_sum);
+	msg->nb_svcs = RTE_MIN(kc_services_count(s), msg->max_svcs);
+	for (uint32_t i = 0; i < msg->nb_svcs; i++)
+		kc_services_info(s, i, msg->now_ns, &msg->svcs[i]);
+	msg->nb_calls = 0;
+	while (msg->nb_calls < msg->max_calls &&
+	       (slot = kc_services_open(s, slot)) >= 0)
+		ctl_call(s, slot, &msg->calls[msg->nb_calls++]);
+	for (uint32_t i = 0; msg->nb_calls < msg->max_calls &&
+			     i < KC_SVC_RECENT; i++) {
+		slot = kc_services_recent(s, i);
+		if (slot >= 0)
+			ctl_call(s, slot, &msg->calls[msg->nb_calls++]);
+	}
+	msg->nb_reports = 0;
+	while (msg->nb_reports < msg->max_reports &&
+	       kc_services_report(s, msg->nb_reports,
+				  &msg->reports[msg->nb_reports]))
+		msg->nb_reports++;
+}
+
 static void ctl_poll(struct kc_lcore_ctx *lc)
 {
 	struct kc_worker_state *w = &lc->ws;
@@ -428,6 +477,27 @@ static void ctl_poll(struct kc_lcore_ctx *lc)
 			w->ledger->snap_due = 0;
 		w->snap_next_at = w->req_bytes;
 		break;
+	case KC_CTL_SERVICES:
+		if (w->ledger == NULL || w->ledger->svc == NULL) {
+			msg->rc = -ENOENT;
+			break;
+		}
+		services_info(w->ledger->svc, msg);
+		break;
+	case KC_CTL_RULE: {
+		struct kc_op_result r;
+		uint8_t reply[KC_PAYLOAD_MAX];
+
+		msg->status = kc_calls_rule(w, msg->call_id, msg->pay, &r,
+					    reply);
+		if (msg->status == KC_STATUS_OK)
+			kc_dec_settle_reply(reply, r.len, &msg->settlement,
+					    &msg->amount);
+		else if (msg->status != KC_STATUS_UNAVAILABLE)
+			snprintf(msg->reason, sizeof(msg->reason), "%.*s",
+				 (int)r.len, (const char *)reply);
+		break;
+	}
 	default:
 		msg->rc = -EINVAL;
 		break;
@@ -481,6 +551,8 @@ static int lcore_main(void *arg)
 			work += worker_poll(lc);
 		if (lc->ws.ledger != NULL)
 			work += trail_poll(lc);
+		if (lc->ws.ledger != NULL && lc->ws.ledger->svc != NULL)
+			work += kc_calls_poll(&lc->ws);
 		if (lc->ctl != NULL)
 			ctl_poll(lc);
 		if (lc->worker) {

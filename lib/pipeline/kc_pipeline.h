@@ -29,6 +29,7 @@
 #include "kc_ledger.h"
 #include "kc_queue.h"
 #include "kc_rx.h"
+#include "kc_services.h"
 
 struct kc_pipeline;
 struct kc_worker_state;
@@ -118,6 +119,19 @@ enum kc_ctl_op {
 	KC_CTL_QUEUES,
 	KC_CTL_AUDIT,		/* worker 0 only */
 	KC_CTL_SNAPSHOT,	/* ledger (worker 0) and a queue cycle now */
+	KC_CTL_SERVICES,	/* worker 0 only: services, calls, reports */
+	KC_CTL_RULE,		/* worker 0 only: rule on a call's held price */
+};
+/* A call as the admin API shows it. */
+struct kc_ctl_call {
+	uint8_t id[KC_CALL_ID_LEN];
+	uint8_t state;		/* enum kc_call_state */
+	bool problem;
+	uint16_t status;	/* the caller's REPLY's, once answered */
+	uint32_t caller, service;
+	struct kc_name type;
+	uint64_t price;
+	uint64_t created_ns, completed_ns, deadline_ns;
 };
 struct kc_ctl_consumer {
 	char name[KC_NAME_MAX + 1];
@@ -136,6 +150,23 @@ struct kc_ctl {
 	uint32_t nb_queues;
 	/* KC_CTL_AUDIT */
 	struct kc_audit audit;
+	/* KC_CTL_SERVICES: the caller's arrays, filled by worker 0: the
+	 * open calls, then the ones completed last. */
+	struct kc_svc_info *svcs;
+	uint32_t max_svcs, nb_svcs;
+	struct kc_ctl_call *calls;
+	uint32_t max_calls, nb_calls;
+	struct kc_svc_report *reports;
+	uint32_t max_reports, nb_reports;
+	struct kc_services_summary svc_sum;
+	uint64_t now_ns;		/* the worker's clock then */
+	/* KC_CTL_RULE: in, the call and the ruling; out, SETTLE's REPLY. */
+	uint8_t call_id[KC_CALL_ID_LEN];
+	bool pay;
+	uint16_t status;
+	uint8_t settlement;
+	uint64_t amount;
+	char reason[KC_ERROR_TEXT_MAX + 1];
 	int rc;				/* 0, or a negative errno */
 	int done;			/* set by the worker, release */
 };

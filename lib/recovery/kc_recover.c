@@ -80,6 +80,10 @@ struct replay {
 	uint64_t ledger_snap_seq0;	/* the newest ledger snapshot */
 	uint64_t ledger_snap_last;
 	uint64_t ledger_ns;		/* spent applying and restoring */
+	/* Service calls (shard 0, beside the ledger). */
+	bool services_seen;
+	uint64_t services_applied;
+	uint64_t outcomes;
 };
 
 static void progress(const char *dir, uint32_t shard, uint64_t records,
@@ -112,7 +116,9 @@ static void remember(struct replay *rp, const struct kc_jrec *rep,
 	};
 	bool evicted;
 
-	if (!kc_op_mutates(rp->req.op) || rep_len > KC_IDEM_REPLY_MAX)
+	/* A CALL is remembered by its call (the services' table). */
+	if (!kc_op_mutates(rp->req.op) || rep_len > KC_IDEM_REPLY_MAX ||
+	    (kc_op_info(rp->req.op)->flags & KC_OPF_HELD))
 		return;
 	/* A client no longer in the keys file cannot retry. */
 	k = kc_keyring_find(rp->w->pc->keys, rp->req.client_id);
@@ -207,6 +213,106 @@ static int ledger_pair(struct replay *rp, const struct kc_jitem *it,
 	return 0;
 }
 
+/*
+ * A service op that succeeded (with its LEDGER record when it moved
+ * coins): apply it with the request's own time and address, as the data
+ * path did, and check the REPLY and the hop against the journal's.
+ */
+static int services_pair(struct replay *rp, const struct kc_jitem *it,
+			 char *err, size_t err_len)
+{
+	uint8_t out[KC_PAYLOAD_MAX];
+	const uint8_t *kcp = rp->req_kcp;
+	const struct kc_jrec *rep = &it->rep.h;
+	uint32_t plen = rp->req.payload_len - KC_HDR_LEN;
+	uint32_t rep_len = rep->payload_len - KC_HDR_LEN;
+	uint32_t hop_len = it->has_hop ? it->hop.h.payload_len : 0;
+	struct kc_op_result r;
+
+	rp->services_seen = true;
+	rp->ledger_seen = true;
+	remember(rp, rep, it->rep.p, it->has_hop ? it->hop.h.seq : rep->seq);
+	if (rp->lw == NULL || rp->lw->svc == NULL)
+		return 0; /* refused at the end (ledger_end) */
+	if (!rp->ledger_known) {
+		rp->ledger_skipped++;
+		return 0;
+	}
+	{
+		const struct kc_op_env env = {
+			.ledger = rp->lw->l,
+			.st = &rp->st,
+			.caller = { .client_id = rp->req.client_id },
+			.now_ns = rp->req.time_ns,
+			.hop = rp->hop,
+			.svc = rp->lw->svc,
+			.msg_id = kcp + KC_OFF_MSG_ID,
+			.src_ip = rp->req.client_ip,
+			.src_port = rp->req.client_port,
+			.internal = rp->req.client_id == 0,
+		};
+
+		kc_ops_apply(&env, kcp[KC_OFF_OP], kcp + KC_HDR_LEN, plen,
+			     rp->req.seq, out, sizeof(out), &r);
+	}
+	rp->services_applied++;
+	rp->ledger_applied++;
+	rp->ledger_after_snap += it->has_hop;
+	if (r.status != KC_STATUS_OK || r.len != rep_len ||
+	    memcmp(out, it->rep.p + KC_HDR_LEN, r.len) != 0 ||
+	    r.hop_len != hop_len ||
+	    (hop_len != 0 && memcmp(rp->hop, it->hop.p, hop_len) != 0)) {
+		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 " (%s "
+			 "of client %u): replaying it gives %s and another "
+			 "REPLY or hop than the journal recorded (a "
+			 "divergence; the services and arbiter limits must be "
+			 "what they were)", rp->shard, rp->req.seq,
+			 kc_op_name(kcp[KC_OFF_OP]), rp->req.client_id,
+			 kc_status_name(r.status));
+		return -EILSEQ;
+	}
+	return 0;
+}
+
+/*
+ * A call's OUTCOME record: the REPLY its caller got, which the replayed
+ * call must have made the same. A retried CALL gets it once it is
+ * durable. (One cut off a torn tail is journaled again at start:
+ * kc_calls_poll.)
+ */
+static int outcome(struct replay *rp, const struct kc_jitem *it, char *err,
+		   size_t err_len)
+{
+	const struct kc_jrec *h = &it->rec.h;
+	struct kc_call_view v;
+	uint16_t status, len;
+	const uint8_t *p;
+	int32_t slot;
+
+	rp->services_seen = true;
+	if (rp->lw == NULL || rp->lw->svc == NULL || !rp->ledger_known)
+		return 0;
+	slot = kc_services_find(rp->lw->svc, h->msg_id);
+	if (slot < 0 || !kc_services_call(rp->lw->svc, slot, &v) ||
+	    v.state == KC_CALL_PENDING || v.outcome_seq != 0) {
+		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 ": an "
+			 "OUTCOME record of a call that is not completed, or "
+			 "was answered before", rp->shard, h->seq);
+		return -EILSEQ;
+	}
+	kc_services_outcome(rp->lw->svc, slot, &status, &p, &len);
+	if (status != h->status || len != h->payload_len - KC_HDR_LEN ||
+	    memcmp(p, it->rec.p + KC_HDR_LEN, len) != 0) {
+		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 ": the "
+			 "OUTCOME of a call differs from the REPLY its replay "
+			 "gives (a divergence)", rp->shard, h->seq);
+		return -EILSEQ;
+	}
+	kc_services_set_outcome_seq(rp->lw->svc, slot, h->seq);
+	rp->outcomes++;
+	return 0;
+}
+
 /* A REQUEST and its REPLY (and LEDGER record): replay what it changed
  * and compare with what the journal recorded. */
 static int apply_pair(struct replay *rp, const struct kc_jitem *it,
@@ -223,6 +329,9 @@ static int apply_pair(struct replay *rp, const struct kc_jitem *it,
 
 	rp->req = it->req.h;
 	rp->req_kcp = kcp;
+	if (kc_op_info(op)->owner == KC_OWNER_SERVICES &&
+	    rep->status == KC_STATUS_OK)
+		return services_pair(rp, it, err, err_len);
 	if (it->has_hop)
 		return ledger_pair(rp, it, err, err_len);
 	remember(rp, rep, rep_kcp, rep->seq);
@@ -394,6 +503,8 @@ static int replay_item(struct replay *rp, const struct kc_jwalk *walk,
 		if (it->rec.h.type == KC_JREC_LEDGER)
 			rp->ledger_seen = true;
 		return 0;
+	case KC_JITEM_OUTCOME:
+		return outcome(rp, it, err, err_len);
 	case KC_JITEM_PROBLEM:
 		break;
 	}
@@ -422,6 +533,13 @@ static int ledger_end(const struct kc_config *cfg, struct replay *rp,
 	struct kc_ledger_ws *lw = rp->lw;
 	struct kc_ledger_summary s;
 
+	if (rp->services_seen && (lw == NULL || lw->svc == NULL)) {
+		snprintf(err, err_len, "journal %s holds service calls and "
+			 "they are off (services.enabled: false): calls in "
+			 "flight would never settle; turn them on",
+			 cfg->journal.dir);
+		return -EINVAL;
+	}
 	if (lw == NULL) {
 		if (!rp->ledger_seen)
 			return 0;
@@ -499,7 +617,10 @@ static int recover_shard(const struct kc_config *cfg, uint32_t shard,
 	rp->w = w;
 	rp->shard = shard;
 	rp->lw = w->ledger;
-	if (shard == 0)
+	/* Service calls are not in the ledger's snapshot yet: with them,
+	 * the ledger is replayed from the shard's start, which retention
+	 * keeps (kc_ledger_keep_from). */
+	if (shard == 0 && (rp->lw == NULL || rp->lw->svc == NULL))
 		rp->ledger_from = read_hint(cfg->journal.dir);
 	kc_jshard_path(sd, sizeof(sd), cfg->journal.dir, (uint16_t)shard);
 	r = kc_jreader_open(sd, err, err_len);
@@ -745,8 +866,10 @@ int kc_recover_workers(const struct kc_config *cfg,
 		if (w->j == NULL)
 			return -EIO;
 		w->snap_next_at = w->snap_every;
+		/* Beyond journal.max_pending, room for what the worker
+		 * sends of its own accord (DELIVERs, callers' REPLYs). */
 		w->pend_size = (uint32_t)rte_align32pow2(
-			cfg->journal.max_pending);
+			cfg->journal.max_pending + KC_PEND_OWN);
 		w->pend_mask = w->pend_size - 1;
 		w->pend_limit = cfg->journal.max_pending;
 		w->pend = rte_zmalloc_socket("kc_pending", sizeof(*w->pend) *

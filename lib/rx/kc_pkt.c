@@ -113,17 +113,23 @@ static enum kc_verdict arp_input(const struct kc_rx_port *p,
 
 /* The reply's IPv4 header, its checksum left 0 for the caller: sum it, or
  * leave it to the NIC. */
-static void ip_reply(struct rte_ipv4_hdr *ip, const struct kc_rx_port *p,
-		     uint16_t total_len)
+/* What every IPv4 header the appliance sends has, from port p. */
+static void ip_ours(struct rte_ipv4_hdr *ip, const struct kc_rx_port *p)
 {
-	ip->dst_addr = ip->src_addr;
 	ip->src_addr = rte_cpu_to_be_32(p->ip);
-	ip->total_length = rte_cpu_to_be_16(total_len);
 	ip->time_to_live = KC_TTL;
 	ip->packet_id = 0;
 	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
 	ip->type_of_service = 0;
 	ip->hdr_checksum = 0;
+}
+
+static void ip_reply(struct rte_ipv4_hdr *ip, const struct kc_rx_port *p,
+		     uint16_t total_len)
+{
+	ip->dst_addr = ip->src_addr;
+	ip->total_length = rte_cpu_to_be_16(total_len);
+	ip_ours(ip, p);
 }
 
 static enum kc_verdict icmp_input(const struct kc_rx_port *p,
@@ -343,6 +349,39 @@ bool kc_pkt_finish_reply(const struct kc_pkt_ctx *c, struct rte_mbuf *m,
 	port = udp->src_port;
 	udp->src_port = udp->dst_port;
 	udp->dst_port = port;
+	kc_pkt_resize_reply(c, m, kcp_len);
+	return true;
+}
+
+bool kc_pkt_address(const struct kc_pkt_ctx *c, struct rte_mbuf *m,
+		    uint16_t port_id, const struct rte_ether_addr *dst_mac,
+		    uint32_t dst_ip, uint16_t dst_port, uint32_t kcp_len)
+{
+	const struct kc_rx_port *p;
+	struct rte_ether_hdr *eth;
+	struct rte_ipv4_hdr *ip;
+	struct rte_udp_hdr *udp;
+
+	if (port_id >= RTE_MAX_ETHPORTS || c->port[port_id].ip == 0 ||
+	    KC_KCP_OFF + kcp_len > (uint32_t)(m->buf_len - m->data_off) ||
+	    kcp_len > KC_DATAGRAM_MAX)
+		return false;
+	p = &c->port[port_id];
+	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	ip = (struct rte_ipv4_hdr *)(eth + 1);
+	udp = (struct rte_udp_hdr *)(ip + 1);
+	rte_ether_addr_copy(dst_mac, &eth->dst_addr);
+	rte_ether_addr_copy(&p->mac, &eth->src_addr);
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->dst_addr = rte_cpu_to_be_32(dst_ip);
+	ip_ours(ip, p);
+	udp->src_port = rte_cpu_to_be_16(c->udp_port);
+	udp->dst_port = rte_cpu_to_be_16(dst_port);
+	m->port = port_id;
+	m->nb_segs = 1;
+	m->next = NULL;
 	kc_pkt_resize_reply(c, m, kcp_len);
 	return true;
 }

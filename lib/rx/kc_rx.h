@@ -115,6 +115,17 @@ void kc_pkt_classify_burst(const struct kc_pkt_ctx *c,
 bool kc_pkt_finish_reply(const struct kc_pkt_ctx *c, struct rte_mbuf *m,
 			 uint32_t kcp_len);
 
+/*
+ * Address a frame the appliance sends of its own accord (a DELIVER to a
+ * service, a call's REPLY to its caller): Ethernet, IPv4 and UDP headers
+ * from port_id's address and kcp.udp_port to dst (MAC, host-order IPv4
+ * address and UDP port), around kcp_len bytes of KCP already at
+ * KC_KCP_OFF. False if the mbuf has no room or the port is not ours.
+ */
+bool kc_pkt_address(const struct kc_pkt_ctx *c, struct rte_mbuf *m,
+		    uint16_t port_id, const struct rte_ether_addr *dst_mac,
+		    uint32_t dst_ip, uint16_t dst_port, uint32_t kcp_len);
+
 /* Rewrite the lengths and checksums of a REPLY frame whose KCP part was
  * rewritten again after kc_pkt_finish_reply (addresses stay as they are).
  * On a port with tx_cksum the NIC computes the checksums. */

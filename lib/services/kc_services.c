@@ -68,6 +68,7 @@ struct call {
 	/* Transport, not state. */
 	uint64_t next_try_ns;
 	uint32_t tries;
+	uint64_t outcome_seq;
 	uint8_t link[KC_SVC_LINK_LEN];
 	uint8_t *buf;		/* payload, then the caller's REPLY */
 };
@@ -89,9 +90,14 @@ struct kc_services {
 	int32_t done_head, done_tail;
 	uint64_t escrow;		/* the prices of open calls */
 	uint64_t next_due_ns;		/* nothing falls due before */
+	uint64_t next_try_ns;		/* no delivery is due before */
 	uint64_t calls_total, completed, timeouts, reports, quarantines;
 	struct kc_svc_report rep[KC_SVC_REPORTS_KEPT];
 	uint32_t rep_head;		/* free-running */
+	/* The calls completed last (for people: not state). */
+	int32_t recent[KC_SVC_RECENT];
+	uint8_t recent_id[KC_SVC_RECENT][KC_CALL_ID_LEN];
+	uint32_t recent_head;
 };
 
 /* ---- set-up ------------------------------------------------------------- */
@@ -311,6 +317,10 @@ static void call_done(struct kc_services *s, int32_t slot, uint64_t now_ns)
 	k->state = KC_CALL_DONE;
 	k->done_ns = now_ns;
 	k->done_next = -1;
+	s->recent[s->recent_head % KC_SVC_RECENT] = slot;
+	memcpy(s->recent_id[s->recent_head % KC_SVC_RECENT], k->id,
+	       KC_CALL_ID_LEN);
+	s->recent_head++;
 	if (s->done_tail >= 0)
 		s->calls[s->done_tail].done_next = slot;
 	else
@@ -421,7 +431,12 @@ static void op_serve(struct kc_services *s, struct kc_ledger *l,
 	v->price = q.price;
 	v->max_inflight = q.max_inflight;
 	v->lease_until_ns = now_ns + q.lease_s * SVC_NS_PER_S;
-	/* Deliveries go only where this authenticated SERVE came from. */
+	/* Deliveries go only where this authenticated SERVE came from
+	 * (a link of another address is no longer the service's). */
+	if (c->link != NULL)
+		memcpy(v->link, c->link, KC_SVC_LINK_LEN);
+	else if (v->ip != c->ip || v->port != c->port)
+		memset(v->link, 0, KC_SVC_LINK_LEN);
 	v->ip = c->ip;
 	v->port = c->port;
 	r->len = (uint32_t)kc_enc_u64_reply(out, cap,
@@ -545,8 +560,9 @@ static void op_call(struct kc_services *s, struct kc_ledger *l,
 	k->deadline_ns = now_ns + q.deadline_ms * SVC_NS_PER_MS;
 	k->completed_ns = k->hold_until_ns = k->done_ns = 0;
 	k->req_seq = c->req_seq;
-	k->next_try_ns = now_ns;
-	k->tries = 0;
+	k->next_try_ns = now_ns + RETRY_FIRST_NS;
+	k->tries = 1;
+	k->outcome_seq = 0;
 	memset(k->link, 0, sizeof(k->link));
 	memcpy(k->buf, q.payload, q.payload_len);
 	k->len = q.payload_len;
@@ -555,6 +571,7 @@ static void op_call(struct kc_services *s, struct kc_ledger *l,
 	s->escrow += k->price;
 	s->calls_total++;
 	s->next_due_ns = RTE_MIN(s->next_due_ns, k->deadline_ns);
+	s->next_try_ns = RTE_MIN(s->next_try_ns, k->next_try_ns);
 	v->inflight++;
 	v->st.calls++;
 	a = (struct kc_call_accept){
@@ -874,8 +891,42 @@ bool kc_services_call(const struct kc_services *s, int32_t slot,
 		.caller_ip = k->caller_ip, .service_ip = v->ip,
 		.caller_port = k->caller_port, .service_port = v->port,
 		.status = k->status, .len = k->len, .data = k->buf,
+		.outcome_seq = k->outcome_seq, .created_ns = k->created_ns,
+		.completed_ns = k->completed_ns, .problem = k->problem,
 	};
 	return true;
+}
+
+int32_t kc_services_recent(const struct kc_services *s, uint32_t i)
+{
+	uint32_t n = RTE_MIN(s->recent_head, KC_SVC_RECENT), j;
+	const struct call *k;
+
+	if (i >= n)
+		return -1;
+	j = (s->recent_head - 1 - i) % KC_SVC_RECENT;
+	k = &s->calls[s->recent[j]];
+	/* Its slot may hold another call by now. */
+	if (k->state == KC_CALL_FREE ||
+	    memcmp(k->id, s->recent_id[j], KC_CALL_ID_LEN) != 0)
+		return -1;
+	return s->recent[j];
+}
+
+int32_t kc_services_open(const struct kc_services *s, int32_t prev)
+{
+	return prev < 0 ? s->open_head : s->calls[prev].next;
+}
+
+uint32_t kc_services_slots(const struct kc_services *s)
+{
+	return s->nb_slots;
+}
+
+void kc_services_set_outcome_seq(struct kc_services *s, int32_t slot,
+				 uint64_t seq)
+{
+	s->calls[slot].outcome_seq = seq;
 }
 
 void kc_services_outcome(const struct kc_services *s, int32_t slot,
@@ -930,21 +981,30 @@ int32_t kc_services_due(struct kc_services *s, uint64_t now_ns,
 uint32_t kc_services_to_deliver(struct kc_services *s, uint64_t now_ns,
 				int32_t *out, uint32_t max)
 {
+	uint64_t next = UINT64_MAX;
 	uint32_t n = 0;
+	int32_t i;
 
-	for (int32_t i = s->open_head; i >= 0 && n < max;
-	     i = s->calls[i].next) {
+	if (now_ns < s->next_try_ns)
+		return 0;
+	for (i = s->open_head; i >= 0 && n < max; i = s->calls[i].next) {
 		struct call *k = &s->calls[i];
 		uint64_t gap;
 
-		if (k->state != KC_CALL_PENDING || k->next_try_ns > now_ns ||
-		    now_ns >= k->deadline_ns)
+		if (k->state != KC_CALL_PENDING || now_ns >= k->deadline_ns)
 			continue;
+		if (k->next_try_ns > now_ns) {
+			next = RTE_MIN(next, k->next_try_ns);
+			continue;
+		}
 		gap = RETRY_FIRST_NS << RTE_MIN(k->tries, 6u);
 		k->tries++;
 		k->next_try_ns = now_ns + RTE_MIN(gap, RETRY_MAX_NS);
+		next = RTE_MIN(next, k->next_try_ns);
 		out[n++] = i;
 	}
+	/* Cut short: look again next time. */
+	s->next_try_ns = i >= 0 ? 0 : next;
 	return n;
 }
 

@@ -72,6 +72,10 @@ struct kc_svc_caller {
 	uint16_t port;
 	const uint8_t *msg_id;	/* the request's (a CALL's id) */
 	uint64_t req_seq;	/* journal seq of the REQUEST (0: none) */
+	/* Where it is on the link (KC_SVC_LINK_LEN bytes, the worker's):
+	 * a SERVE keeps it for deliveries. NULL on replay: unknown until
+	 * the service's next SERVE. */
+	const uint8_t *link;
 };
 
 struct kc_svc_result {
@@ -126,9 +130,22 @@ struct kc_call_view {
 	uint16_t status;	/* the REPLY's (after PENDING) */
 	uint16_t len;
 	const uint8_t *data;
+	uint64_t outcome_seq;	/* of its OUTCOME record (0: none yet) */
+	uint64_t created_ns;	/* the CALL's time */
+	uint64_t completed_ns;	/* the caller's REPLY's (0: not yet) */
+	bool problem;		/* a problem was reported */
 };
 bool kc_services_call(const struct kc_services *s, int32_t slot,
 		      struct kc_call_view *v);
+/* The i-th most recently completed call still kept (0: the newest of
+ * the last KC_SVC_RECENT), or -1. */
+#define KC_SVC_RECENT 64u
+int32_t kc_services_recent(const struct kc_services *s, uint32_t i);
+/* The open calls (PENDING, HELD, DISPUTED), newest first: the one after
+ * prev (-1: the first); -1 after the last. */
+int32_t kc_services_open(const struct kc_services *s, int32_t prev);
+/* Slots are 0 .. kc_services_slots - 1 (most are free). */
+uint32_t kc_services_slots(const struct kc_services *s);
 /* The slot of a call by its id, or -1. */
 int32_t kc_services_find(const struct kc_services *s, const uint8_t *call_id);
 /* The caller's REPLY of a completed call: status, payload (len bytes). */
@@ -142,10 +159,17 @@ void kc_services_outcome(const struct kc_services *s, int32_t slot,
  */
 int32_t kc_services_due(struct kc_services *s, uint64_t now_ns,
 			uint8_t *action);
-/* PENDING calls whose delivery should be sent (again) at now_ns: up to
- * max slots into out; each gets its next try after a backoff. */
+/* PENDING calls whose delivery should be sent again at now_ns: up to
+ * max slots into out; each gets its next try after a backoff (20 ms,
+ * doubling to 1 s). The first delivery is the worker's, when the CALL
+ * is accepted: a call is due 20 ms after it. */
 uint32_t kc_services_to_deliver(struct kc_services *s, uint64_t now_ns,
 				int32_t *out, uint32_t max);
+
+/* The journal seq of a completed call's OUTCOME record (the worker's and
+ * recovery's to set: a retried CALL gets that REPLY once it is durable). */
+void kc_services_set_outcome_seq(struct kc_services *s, int32_t slot,
+				 uint64_t seq);
 
 /* Transport beside the state: opaque bytes the worker keeps per service
  * (set at each SERVE) and per call (at each CALL and retry). */

@@ -68,6 +68,18 @@
 	X(drop_exception_out_ring, "frames from the kernel dropped: the "     \
 	  "ring toward the sending lcore was full")                           \
 	X(trail_busy, "TRAILs refused: too many in progress")                 \
+	X(calls_delivered, "DELIVERs sent to services (first tries and "      \
+	  "retries)")                                                         \
+	X(call_retries_absorbed, "CALLs sent again while their call was in "  \
+	  "flight (answered when it completes)")                              \
+	X(deliver_no_link, "DELIVERs not sent: the service's address on "     \
+	  "the link is not known since a restart (its next SERVE tells)")     \
+	X(deliver_no_room, "DELIVERs or callers' REPLYs not sent: no mbuf "   \
+	  "or no room among the held packets (tried again later)")            \
+	X(settles_made, "SETTLEs the appliance made: deadlines, holds, "      \
+	  "quarantines")                                                      \
+	X(outcomes_unsent, "callers' REPLYs not sent: the caller's address "  \
+	  "is not known since a restart (its retry gets it)")                 \
 	X(ledger_snapshots, "ledger snapshots written to the journal")        \
 	X(ledger_snapshots_deferred, "ledger snapshots that had to wait for " \
 	  "journal room")                                                     \

@@ -52,6 +52,60 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * Service calls, beside the ledger: their tables, and the mbuf pool their
+ * DELIVERs and callers' REPLYs come from (the ports' pool of this
+ * socket, or any port's).
+ */
+static int services_create(const struct kc_config *cfg,
+			   struct kc_worker_state *w, int socket_id,
+			   char *err, size_t err_len)
+{
+	struct kc_ledger_ws *lw = w->ledger;
+	const uint32_t replay_s = cfg->idempotency.window_s +
+				  cfg->idempotency.max_clock_skew_s;
+	const struct kc_services_limits lim = {
+		.max_services = cfg->services.max_services,
+		.max_types = cfg->services.max_types,
+		.max_calls = cfg->services.max_calls,
+		.max_payload = cfg->services.max_payload,
+		.max_deadline_ms = cfg->services.max_deadline_ms,
+		.report_window_s = cfg->services.report_window_s,
+		.settle_hold_s = cfg->services.settle_hold_s,
+		/* A retried CALL of a forgotten call would be a new one:
+		 * a call is kept as long as its id may come back. */
+		.keep_s = RTE_MAX(cfg->services.report_window_s, replay_s),
+		.quarantine_below_ppm = cfg->arbiter.quarantine_below_ppm,
+		.min_calls = cfg->arbiter.min_calls,
+		.quarantine_s = cfg->arbiter.quarantine_s,
+	};
+	char name[RTE_MEMPOOL_NAMESIZE];
+
+	snprintf(name, sizeof(name), "kc_mbufs_s%d", socket_id);
+	lw->mp = rte_mempool_lookup(name);
+	for (int s = 0; lw->mp == NULL && s < RTE_MAX_NUMA_NODES; s++) {
+		snprintf(name, sizeof(name), "kc_mbufs_s%d", s);
+		lw->mp = rte_mempool_lookup(name);
+	}
+	lw->svc = kc_services_create("kc_svc", &lim, socket_id);
+	if (lw->svc == NULL) {
+		snprintf(err, err_len, "cannot allocate the service calls "
+			 "(services.max_calls %u, max_services %u: about %"
+			 PRIu64 " bytes on socket %d): %s", lim.max_calls,
+			 lim.max_services, kc_services_bytes(&lim), socket_id,
+			 rte_strerror(rte_errno ? rte_errno : ENOMEM));
+		kc_ledger_ws_free(w);
+		return -ENOMEM;
+	}
+	if (lw->mp == NULL) {
+		snprintf(err, err_len, "service calls need an mbuf pool of "
+			 "the ports' (kc_mbufs_sN): none was made");
+		kc_ledger_ws_free(w);
+		return -ENOENT;
+	}
+	return 0;
+}
+
 int kc_ledger_ws_create(const struct kc_config *cfg, struct kc_worker_state *w,
 			int socket_id, char *err, size_t err_len)
 {
@@ -100,6 +154,8 @@ int kc_ledger_ws_create(const struct kc_config *cfg, struct kc_worker_state *w,
 				       RING_F_SC_DEQ | RING_F_EXACT_SZ);
 	if (lw->to_ctl == NULL || lw->from_ctl == NULL)
 		goto nomem;
+	if (cfg->services.enabled)
+		return services_create(cfg, w, socket_id, err, err_len);
 	return 0;
 nomem:
 	snprintf(err, err_len, "cannot allocate the ledger (max_coins %u, "
@@ -123,6 +179,7 @@ void kc_ledger_ws_free(struct kc_worker_state *w)
 			rte_pktmbuf_free(lw->jobs[i].m);
 	rte_ring_free(lw->to_ctl);
 	rte_ring_free(lw->from_ctl);
+	kc_services_free(lw->svc);
 	kc_ledger_free(lw->l);
 	rte_free(lw->hop);
 	rte_free(lw->snap_buf);

@@ -31,7 +31,9 @@ uint32_t kc_ops_shard(const struct rte_mbuf *m)
 			return rte_hash_crc(payload + 1, payload[0], 0);
 		break;
 	case KC_OWNER_LEDGER:
-		/* One ledger, on worker 0: a TRANSFER touches any coins. */
+	case KC_OWNER_SERVICES:
+		/* One ledger, on worker 0: a TRANSFER touches any coins;
+		 * a call's price goes into its escrow. */
 		return 0;
 	default:
 		break;
@@ -213,6 +215,34 @@ static void op_ledger(const struct kc_op_env *env, uint8_t op,
 	r->hop_len = lr.hop_len;
 }
 
+/* Service calls (lib/services), beside the ledger on its worker. */
+static void op_services(const struct kc_op_env *env, uint8_t op,
+			const uint8_t *in, uint32_t len, uint64_t seq,
+			uint8_t *out, uint32_t cap, struct kc_op_result *r)
+{
+	const struct kc_svc_caller c = {
+		.client_id = env->caller.client_id, .internal = env->internal,
+		.ip = env->src_ip, .port = env->src_port,
+		.msg_id = env->msg_id, .req_seq = seq, .link = env->link,
+	};
+	struct kc_svc_result sr;
+
+	if (env->svc == NULL || env->ledger == NULL) {
+		set_error(r, KC_STATUS_UNAVAILABLE, "service calls are off "
+			  "(services.enabled: false)");
+		return;
+	}
+	kc_services_apply(env->svc, env->ledger, &c, op, in, len,
+			  seq != 0 ? kc_jrec_hop_seq(seq) : 0, env->now_ns, out,
+			  cap, env->hop, &sr);
+	r->status = sr.status;
+	r->len = sr.len;
+	r->reason = sr.reason;
+	r->hop_len = sr.hop_len;
+	r->deliver = sr.deliver;
+	r->done = sr.done;
+}
+
 void kc_ops_apply(const struct kc_op_env *env, uint8_t op, const uint8_t *in,
 		  uint32_t len, uint64_t seq, uint8_t *out, uint32_t cap,
 		  struct kc_op_result *r)
@@ -225,6 +255,7 @@ void kc_ops_apply(const struct kc_op_env *env, uint8_t op, const uint8_t *in,
 	r->len = 0;
 	r->reason = NULL;
 	r->hop_len = 0;
+	r->deliver = r->done = -1;
 	st->c[kc_op_counter(op)]++;
 	/* The op table says which state machine executes it. */
 	if (info->name == NULL)
@@ -234,6 +265,8 @@ void kc_ops_apply(const struct kc_op_env *env, uint8_t op, const uint8_t *in,
 		op_queue(qs, op, in, len, seq, out, cap, r);
 	else if (info->owner == KC_OWNER_LEDGER)
 		op_ledger(env, op, in, len, seq, out, cap, r);
+	else if (info->owner == KC_OWNER_SERVICES)
+		op_services(env, op, in, len, seq, out, cap, r);
 	else
 		op_stateless(env, op, in, len, out, cap, r);
 	if (r->status == KC_STATUS_BAD_REQUEST)
@@ -256,13 +289,10 @@ void kc_ops_error_text(struct kc_op_result *r, uint8_t *out)
  * only its fixed part: the messages it carries are already journaled, as
  * the PUBLISHes they came from.
  */
-static uint64_t journal_msg(struct kc_worker_state *w, struct rte_mbuf *m,
-			    enum kc_jrec_type type, const uint8_t *kcp,
-			    uint32_t kcp_len, uint64_t ref)
+uint64_t kc_ops_journal_kcp(struct kc_worker_state *w, enum kc_jrec_type type,
+			    const uint8_t *kcp, uint32_t kcp_len, uint64_t ref,
+			    uint32_t ip, uint16_t port, uint8_t flags)
 {
-	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m,
-		const struct rte_ipv4_hdr *, KC_L2_LEN);
-	const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(ip + 1);
 	uint64_t seq;
 	struct kc_jrec h = {
 		.payload_len = kcp_len,
@@ -271,10 +301,9 @@ static uint64_t journal_msg(struct kc_worker_state *w, struct rte_mbuf *m,
 		.status = kc_get_u16(kcp + KC_OFF_STATUS),
 		.client_id = kc_get_u32(kcp + KC_OFF_CLIENT_ID),
 		.time_ns = w->now_ns,
-		/* The REPLY's addresses are swapped only after it is
-		 * journaled: both records name the client's. */
-		.client_ip = rte_be_to_cpu_32(ip->src_addr),
-		.client_port = rte_be_to_cpu_16(udp->src_port),
+		.client_ip = ip,
+		.client_port = port,
+		.flags = flags,
 		.ref = ref,
 	};
 
@@ -285,7 +314,7 @@ static uint64_t journal_msg(struct kc_worker_state *w, struct rte_mbuf *m,
 	if (type == KC_JREC_REPLY && keep != 0 && h.status == KC_STATUS_OK &&
 	    kcp_len > KC_HDR_LEN + keep) {
 		h.payload_len = KC_HDR_LEN + keep;
-		h.flags = KC_JREC_F_ABRIDGED;
+		h.flags |= KC_JREC_F_ABRIDGED;
 	}
 	memcpy(h.msg_id, kcp + KC_OFF_MSG_ID, KC_MSG_ID_LEN);
 	/* A whole KCP header, and a REPLY right after its REQUEST: the
@@ -296,6 +325,28 @@ static uint64_t journal_msg(struct kc_worker_state *w, struct rte_mbuf *m,
 	seq = kc_journal_append(w->j, &h, kcp);
 	RTE_VERIFY(type != KC_JREC_REPLY || seq == ref + 1);
 	return seq;
+}
+
+static uint64_t journal_msg(struct kc_worker_state *w, struct rte_mbuf *m,
+			    enum kc_jrec_type type, const uint8_t *kcp,
+			    uint32_t kcp_len, uint64_t ref)
+{
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m,
+		const struct rte_ipv4_hdr *, KC_L2_LEN);
+	const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(ip + 1);
+	const uint8_t op = kcp[KC_OFF_OP];
+	/* An accepted CALL's REPLY record is not sent: the caller's REPLY
+	 * is its OUTCOME, when the call completes. */
+	const uint8_t flags = type == KC_JREC_REPLY &&
+			      (kc_op_info(op)->flags & KC_OPF_HELD) &&
+			      kc_get_u16(kcp + KC_OFF_STATUS) ==
+				      KC_STATUS_OK ? KC_JREC_F_HELD : 0;
+
+	/* The REPLY's addresses are swapped only after it is journaled:
+	 * both records name the client's. */
+	return kc_ops_journal_kcp(w, type, kcp, kcp_len, ref,
+				  rte_be_to_cpu_32(ip->src_addr),
+				  rte_be_to_cpu_16(udp->src_port), flags);
 }
 
 /* Answer without executing: the journal cannot take the request, for
@@ -407,7 +458,7 @@ static void remember(struct kc_worker_state *w, const uint8_t *kcp,
 }
 
 /* The hop record of a ledger mutation, right after its REPLY. */
-static uint64_t journal_hop(struct kc_worker_state *w, const uint8_t *kcp,
+uint64_t kc_ops_journal_hop(struct kc_worker_state *w, const uint8_t *kcp,
 			    uint64_t req_seq, uint32_t hop_len)
 {
 	struct kc_jrec h = {
@@ -453,6 +504,7 @@ static enum kc_exec finish(struct kc_worker_state *w, struct rte_mbuf *m,
 		RTE_VERIFY(w->pend_head - w->pend_tail < w->pend_size);
 		pe->m = m;
 		pe->seq = seq;
+		pe->own = false;
 		w->pend_head++;
 		w->st->c[KC_CTR_kcp_held]++;
 		return KC_EXEC_HELD;
@@ -562,13 +614,27 @@ enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 		goto reply;
 	}
 	if (w->j != NULL) {
+		/* A service op may complete a call: its OUTCOME too. */
 		uint64_t need = kc_jrec_size(KC_HDR_LEN + plen) +
 				kc_jrec_size(KC_DATAGRAM_MAX) +
 				(kc_op_has_hop(op) ?
-				 kc_jrec_size(KC_HOPREC_MAX) : 0);
+				 kc_jrec_size(KC_HOPREC_MAX) : 0) +
+				(kc_op_info(op)->owner == KC_OWNER_SERVICES ?
+				 kc_jrec_size(KC_DATAGRAM_MAX) : 0);
 		enum kc_journal_room jroom;
-		const struct kc_idem_entry *e = mutates ?
-			kc_idem_find(w->idem, kcp + KC_OFF_MSG_ID) : NULL;
+		const struct kc_idem_entry *e;
+		enum kc_exec ex;
+
+		/* A CALL sent again: the call it made answers it. */
+		if (op == KC_OP_CALL && w->ledger != NULL &&
+		    w->ledger->svc != NULL &&
+		    kc_calls_retry(w, m, &r, payload, &seq, &ex)) {
+			if (ex == KC_EXEC_DROP)
+				return KC_EXEC_DROP;
+			goto reply;
+		}
+		e = mutates ? kc_idem_find(w->idem, kcp + KC_OFF_MSG_ID) :
+			      NULL;
 
 		if (e != NULL && (e->op != op ||
 				  e->req_crc != kc_crc32c(payload, plen))) {
@@ -611,6 +677,15 @@ enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 	if (answered) {
 		kc_ops_error_text(&r, payload);
 	} else {
+		const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m,
+			const struct rte_ipv4_hdr *, KC_L2_LEN);
+		const struct rte_udp_hdr *udp =
+			(const struct rte_udp_hdr *)(ip + 1);
+		uint8_t link[KC_SVC_LINK_LEN];
+		const bool svc_op = kc_op_info(op)->owner == KC_OWNER_SERVICES;
+
+		if (svc_op)
+			kc_calls_link_of(m, link);
 		const struct kc_op_env env = {
 			.qs = w->store,
 			.ledger = w->ledger != NULL ? w->ledger->l : NULL,
@@ -624,6 +699,11 @@ enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 			},
 			.now_ns = w->now_ns,
 			.hop = w->ledger != NULL ? w->ledger->hop : NULL,
+			.svc = w->ledger != NULL ? w->ledger->svc : NULL,
+			.msg_id = kcp + KC_OFF_MSG_ID,
+			.src_ip = rte_be_to_cpu_32(ip->src_addr),
+			.src_port = rte_be_to_cpu_16(udp->src_port),
+			.link = svc_op ? link : NULL,
 		};
 
 		/* The request is decoded before its bytes are overwritten:
@@ -638,9 +718,14 @@ enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 				  req_seq);
 		/* The REPLY leaves once the hop is durable too. */
 		if (r.hop_len != 0)
-			seq = journal_hop(w, kcp, req_seq, r.hop_len);
-		if (mutates)
+			seq = kc_ops_journal_hop(w, kcp, req_seq, r.hop_len);
+		/* A CALL is remembered by its call (kc_calls_retry). */
+		if (mutates && !(kc_op_info(op)->flags & KC_OPF_HELD))
 			remember(w, kcp, client, seq, req_crc, &r);
+		if (r.done >= 0)
+			kc_calls_completed(w, r.done);
+		if (r.deliver >= 0)
+			return kc_calls_accepted(w, m, r.deliver, seq);
 	}
 reply:
 	if (!mutates && !reflection_ok(w, m, client, plen, &r))
@@ -688,6 +773,23 @@ enum kc_exec kc_ops_trail_done(struct kc_worker_state *w,
 	if (!reflection_ok(w, m, m->hash.usr, plen, &r))
 		return KC_EXEC_DROP;
 	return finish(w, m, key, kcp, &r, seq, req_seq != 0);
+}
+
+bool kc_ops_hold_own(struct kc_worker_state *w, struct rte_mbuf *m,
+		     uint64_t seq, bool own)
+{
+	struct kc_pending *pe;
+
+	/* Requests stop at journal.max_pending; what the worker sends of
+	 * its own accord has the rest of the FIFO. */
+	if (w->pend_head - w->pend_tail >= w->pend_size)
+		return false;
+	pe = &w->pend[w->pend_head & w->pend_mask];
+	pe->m = m;
+	pe->seq = seq;
+	pe->own = own;
+	w->pend_head++;
+	return true;
 }
 
 void kc_ops_fail_pending(struct kc_worker_state *w, struct rte_mbuf *m)

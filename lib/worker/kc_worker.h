@@ -24,6 +24,7 @@
 #include "kc_ledger.h"
 #include "kc_queue.h"
 #include "kc_rx.h"
+#include "kc_services.h"
 #include "kc_stats.h"
 
 /* ---- the message-id index (idempotency) ------------------------------- */
@@ -77,10 +78,16 @@ int kc_trail_walk(struct kc_jlookup *x, uint64_t coin, uint64_t last_hop_seq,
 		  struct kc_hop *hops, uint32_t max, uint32_t *nb,
 		  const int *stop, char *err, size_t err_len);
 
-/* A REPLY waiting for the journal group holding it to be on disk. */
+/* Room in the held FIFO beyond journal.max_pending, for the packets the
+ * worker sends of its own accord. */
+#define KC_PEND_OWN 1024u
+
+/* A REPLY waiting for the journal group holding it to be on disk; or a
+ * DELIVER (own: dropped, not answered, when the journal fails). */
 struct kc_pending {
 	struct rte_mbuf *m;
 	uint64_t seq;
+	bool own;
 };
 
 /*
@@ -136,6 +143,11 @@ struct kc_ledger_ws {
 	uint64_t pub_mutations;
 	struct kc_ledger_summary pub;
 	uint64_t recovered_ops;		/* replayed at start (for messages) */
+	/* Service calls (services.enabled), beside the ledger. */
+	struct kc_services *svc;
+	struct rte_mempool *mp;		/* for DELIVERs and callers' REPLYs */
+	uint64_t svc_msg_seq;		/* of the appliance's own SETTLEs */
+	bool svc_owed_done;		/* OUTCOMEs a torn tail cut: made */
 };
 
 /* A worker's state: the queues it owns and its journal shard. */
@@ -179,6 +191,8 @@ struct kc_op_result {
 	uint32_t len;
 	const char *reason;
 	uint32_t hop_len;
+	int32_t deliver;	/* a CALL accepted: its slot (kc_services) */
+	int32_t done;		/* a call completed: its slot */
 };
 
 /* What an op runs against. */
@@ -189,6 +203,14 @@ struct kc_op_env {
 	struct kc_ledger_caller caller;
 	uint64_t now_ns;
 	uint8_t *hop;			/* KC_HOPREC_MAX bytes */
+	/* Service ops: the calls, and what they need of the request. */
+	struct kc_services *svc;	/* NULL: services.enabled false */
+	const uint8_t *msg_id;
+	uint32_t src_ip;		/* host order */
+	uint16_t src_port;
+	bool internal;			/* the appliance's own (SETTLE) */
+	const uint8_t *link;		/* where it is on the link (NULL:
+					 * replay), KC_SVC_LINK_LEN bytes */
 };
 
 /*
@@ -263,5 +285,41 @@ bool kc_refl_allow(struct kc_refl *r, uint32_t src_ip, uint32_t client,
 
 /* A held REPLY whose journal write failed: turn it into STORAGE_FAILED. */
 void kc_ops_fail_pending(struct kc_worker_state *w, struct rte_mbuf *m);
+
+/*
+ * Service calls on the worker (kc_calls.c, docs/services.md).
+ * kc_calls_retry: a CALL whose id is a known call: absorbed while it is
+ * in flight (true, *ex DROP), answered with its REPLY once it completed
+ * (true, r and *seq set: the OUTCOME's seq). False: not a known call.
+ * kc_calls_accepted: a CALL just journaled: its mbuf becomes the call's
+ * first DELIVER, held until durable. kc_calls_completed: a call whose
+ * caller's REPLY is ready: journal it (OUTCOME) and send it.
+ * kc_calls_poll: once per poll loop on the ledger's worker: the SETTLEs
+ * that fell due, and deliveries tried again; returns work done.
+ */
+/* Where the sender of m is on the link, for the services to keep. */
+void kc_calls_link_of(const struct rte_mbuf *m, uint8_t *out);
+bool kc_calls_retry(struct kc_worker_state *w, struct rte_mbuf *m,
+		    struct kc_op_result *r, uint8_t *payload, uint64_t *seq,
+		    enum kc_exec *ex);
+enum kc_exec kc_calls_accepted(struct kc_worker_state *w, struct rte_mbuf *m,
+			       int32_t slot, uint64_t seq);
+void kc_calls_completed(struct kc_worker_state *w, int32_t slot);
+unsigned int kc_calls_poll(struct kc_worker_state *w);
+/* An arbiter's ruling on a call whose price is held (the admin API):
+ * a SETTLE rule-pay or rule-refund of the appliance's own; its status,
+ * and its result and reply payload in r and reply (KC_PAYLOAD_MAX). */
+enum kc_status kc_calls_rule(struct kc_worker_state *w,
+			     const uint8_t *call_id, bool pay,
+			     struct kc_op_result *r, uint8_t *reply);
+/* Room in the held FIFO for one the worker sends of its own accord. */
+bool kc_ops_hold_own(struct kc_worker_state *w, struct rte_mbuf *m,
+		     uint64_t seq, bool own);
+/* The journal record of a KCP message the worker made itself. */
+uint64_t kc_ops_journal_kcp(struct kc_worker_state *w, enum kc_jrec_type type,
+			    const uint8_t *kcp, uint32_t kcp_len, uint64_t ref,
+			    uint32_t ip, uint16_t port, uint8_t flags);
+uint64_t kc_ops_journal_hop(struct kc_worker_state *w, const uint8_t *kcp,
+			    uint64_t req_seq, uint32_t hop_len);
 
 #endif /* KC_WORKER_H */

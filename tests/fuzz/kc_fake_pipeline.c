@@ -6,6 +6,7 @@
  * snapshot requests done at once, drain kept as a flag.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "kc_pipeline.h"
@@ -72,6 +73,40 @@ int kc_pipeline_ctl(struct kc_pipeline *p, uint32_t w, struct kc_ctl *msg,
 		msg->audit.minted = msg->audit.live_sum = 300;
 		break;
 	case KC_CTL_SNAPSHOT:
+		break;
+	case KC_CTL_SERVICES:
+		/* One of each, named like the fake queues, with a report
+		 * text that needs escaping. */
+		memset(&msg->svc_sum, 0, sizeof(msg->svc_sum));
+		msg->nb_svcs = msg->nb_calls = msg->nb_reports = 0;
+		if (kc_fake_nb_queues == 0)
+			break;
+		if (msg->max_svcs > 0) {
+			memset(&msg->svcs[0], 0, sizeof(msg->svcs[0]));
+			msg->svcs[0].type = kc_fake_queue_names[0];
+			msg->svcs[0].account = 3;
+			msg->svcs[0].score_ppm = 500000;
+			msg->nb_svcs = 1;
+		}
+		if (msg->max_calls > 0) {
+			memset(&msg->calls[0], 0, sizeof(msg->calls[0]));
+			msg->calls[0].type = kc_fake_queue_names[0];
+			msg->calls[0].state = 1;
+			msg->nb_calls = 1;
+		}
+		if (msg->max_reports > 0) {
+			memset(&msg->reports[0], 0, sizeof(msg->reports[0]));
+			msg->reports[0].type = kc_fake_queue_names[0];
+			msg->reports[0].kind = 1;
+			memcpy(msg->reports[0].text, "\x01\"<\xff", 4);
+			msg->reports[0].len = 4;
+			msg->nb_reports = 1;
+		}
+		msg->svc_sum.services = msg->nb_svcs;
+		break;
+	case KC_CTL_RULE:
+		msg->status = KC_STATUS_NOT_FOUND;
+		snprintf(msg->reason, sizeof(msg->reason), "no such call");
 		break;
 	}
 	__atomic_store_n(&msg->done, 1, __ATOMIC_RELEASE);

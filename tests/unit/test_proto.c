@@ -142,6 +142,36 @@ static const char vec_time_reply[] =
 	"b281841c768a2b7d5d6cb51846c6dd916b59e6389ebbd6efb17be691f95c7bff"
 	"17d4df97915f4fc0";
 
+static const char vec_serve_request[] =
+	"4b43010130000000018fd3abc208000000010000000000090000000100000016"
+	"bc53417ba49013710989dfbb6ee89595e19c6c624379159dc1b0efa01fe492d8"
+	"0575707065720000000000000005000000040000001e";
+
+static const char vec_call_request[] =
+	"4b43010132000000018fd3abc2090000000100000000000a000000010000001b"
+	"97c7d907816b4d9957d7faa04d4fa64ee225b93c6aef65b3860fb62b35292830"
+	"057570706572000007d0000568656c6c6f00010000000000000011";
+
+static const char vec_deliver_message[] =
+	"4b43010332000000018fd3abc2090000000100000000000a0000000100000019"
+	"994524084c72d447b94833401dc2363ac9abf6371e02fb887294b71a34c6219d"
+	"000000010000018fd3abc9d9057570706572000568656c6c6f";
+
+static const char vec_respond_request[] =
+	"4b43010133000000018fd3abc20a0000000100000000000b0000000100000017"
+	"e360dce6651a20fa4e8b5a8518f0d254c1511a3cffbdfaa01e64d4b576bc675f"
+	"018fd3abc2090000000100000000000a000048454c4c4f";
+
+static const char vec_call_reply[] =
+	"4b43010232000000018fd3abc2090000000100000000000a0000000100000011"
+	"4d271cb61903fa9243f15c7026683c3303340c6bf64896fa91423399b0729802"
+	"00000001000000000000000548454c4c4f";
+
+static const char vec_report_request[] =
+	"4b43010134000000018fd3abc20b0000000100000000000c000000010000001b"
+	"e40bc8fd64539ae959c9d66e3b2bce1fa1978cf98cc3e816df3cc7f1b804dbb2"
+	"018fd3abc2090000000100000000000a0177726f6e672063617365";
+
 static const char vec_ping_frame[] =
 	"024b4300000202000000000108004500006100004000401125f00a4d00010a4d"
 	"00029c40ea60004d286f4b43010101000000018fd3abc2000000000100000000"
@@ -1707,6 +1737,61 @@ static void test_vector_offset_reply(void **state)
 		     KC_STATUS_OK, &h);
 }
 
+/* The service calls' messages (docs/services.md): client 1 serves
+ * "upper" and calls it itself; the call id is the CALL's message id. */
+static void test_vector_service_calls(void **state)
+{
+	static const uint64_t coin = 17;
+	uint8_t buf[KC_DATAGRAM_MAX], p[KC_PAYLOAD_MAX];
+	uint8_t call_id[KC_MSG_ID_LEN];
+	struct kc_deliver d = { .caller = KC_DEV_CLIENT_ID,
+				.deadline_ms = VEC_T0_MS + 9 + 2000,
+				.payload = (const uint8_t *)"hello",
+				.payload_len = 5 };
+	struct kc_call_reply cr;
+	struct kc_hdr h;
+	size_t pl, n;
+
+	(void)state;
+	pl = kc_enc_serve(p, sizeof(p), "upper", 5, 4, 30);
+	n = c_message(buf, KC_TYPE_REQUEST, KC_OP_SERVE, 0, VEC_T0_MS + 8, 9,
+		      p, pl);
+	check_vector(vec_serve_request, buf, n, KC_TYPE_REQUEST, KC_OP_SERVE,
+		     0, &h);
+	pl = kc_enc_call(p, sizeof(p), "upper", 2000, "hello", 5, &coin, 1);
+	n = c_message(buf, KC_TYPE_REQUEST, KC_OP_CALL, 0, VEC_T0_MS + 9, 10,
+		      p, pl);
+	check_vector(vec_call_request, buf, n, KC_TYPE_REQUEST, KC_OP_CALL, 0,
+		     &h);
+	memcpy(call_id, h.msg_id, KC_MSG_ID_LEN);
+	strcpy(d.type.s, "upper");
+	d.type.len = 5;
+	pl = kc_enc_deliver(p, sizeof(p), &d);
+	n = c_message(buf, KC_TYPE_DELIVER, KC_OP_CALL, 0, VEC_T0_MS + 9, 10,
+		      p, pl);
+	check_vector(vec_deliver_message, buf, n, KC_TYPE_DELIVER, KC_OP_CALL,
+		     0, &h);
+	assert_memory_equal(h.msg_id, call_id, KC_MSG_ID_LEN);
+	pl = kc_enc_respond(p, sizeof(p), call_id, KC_STATUS_OK, "HELLO", 5);
+	n = c_message(buf, KC_TYPE_REQUEST, KC_OP_RESPOND, 0, VEC_T0_MS + 10,
+		      11, p, pl);
+	check_vector(vec_respond_request, buf, n, KC_TYPE_REQUEST,
+		     KC_OP_RESPOND, 0, &h);
+	pl = kc_enc_call_reply(p, sizeof(p), KC_DEV_CLIENT_ID, 5, "HELLO", 5);
+	n = c_message(buf, KC_TYPE_REPLY, KC_OP_CALL, KC_STATUS_OK,
+		      VEC_T0_MS + 9, 10, p, pl);
+	check_vector(vec_call_reply, buf, n, KC_TYPE_REPLY, KC_OP_CALL,
+		     KC_STATUS_OK, &h);
+	assert_true(kc_dec_call_reply(buf + KC_HDR_LEN, h.payload_len, &cr));
+	assert_int_equal(cr.price, 5);
+	pl = kc_enc_report(p, sizeof(p), call_id, KC_REPORT_PROBLEM,
+			   "wrong case", 10);
+	n = c_message(buf, KC_TYPE_REQUEST, KC_OP_REPORT, 0, VEC_T0_MS + 11,
+		      12, p, pl);
+	check_vector(vec_report_request, buf, n, KC_TYPE_REQUEST,
+		     KC_OP_REPORT, 0, &h);
+}
+
 static void test_vector_transfer_request(void **state)
 {
 	static const uint64_t coins[] = { 5, 6 };
@@ -1877,6 +1962,7 @@ int main(void)
 		cmocka_unit_test(test_vector_commit_request),
 		cmocka_unit_test(test_vector_offset_reply),
 		cmocka_unit_test(test_vector_transfer_request),
+		cmocka_unit_test(test_vector_service_calls),
 		cmocka_unit_test(test_vector_time_reply),
 		cmocka_unit_test(test_vector_ping_frame),
 	};

@@ -19,9 +19,10 @@ import sys
 
 MAGIC = 0x4B43
 VERSION = 1
-REQUEST, REPLY = 1, 2
+REQUEST, REPLY, DELIVER = 1, 2, 3
 OP = {"ping": 1, "publish": 2, "fetch": 3, "commit": 4, "offset": 5,
-      "time": 6, "transfer": 17}
+      "time": 6, "transfer": 17, "serve": 48, "call": 50, "respond": 51,
+      "report": 52}
 STATUS_OK, STATUS_QUEUE_FULL = 0, 4
 
 DEV_KEY = b"kingcobra-dev-key-local-only-001"
@@ -102,6 +103,32 @@ def vectors():
     v.append(("time_reply",
               message(REPLY, OP["time"], STATUS_OK, mid8,
                       struct.pack(">Q", (T0_MS + 7) * 1000000))))
+    # Service calls (docs/services.md): client 1 serves "upper" and calls
+    # it itself, so one key signs every message of the call.
+    mid9 = msg_id(T0_MS + 8, CLIENT_ID, 9)
+    v.append(("serve_request",
+              message(REQUEST, OP["serve"], 0, mid9,
+                      name("upper") + struct.pack(">QII", 5, 4, 30))))
+    mid10 = msg_id(T0_MS + 9, CLIENT_ID, 10)
+    v.append(("call_request",
+              message(REQUEST, OP["call"], 0, mid10,
+                      name("upper") + struct.pack(">IH", 2000, 5) +
+                      b"hello" + struct.pack(">HQ", 1, 17))))
+    v.append(("deliver_message",
+              message(DELIVER, OP["call"], 0, mid10,
+                      struct.pack(">IQ", CLIENT_ID, T0_MS + 9 + 2000) +
+                      name("upper") + struct.pack(">H", 5) + b"hello")))
+    mid11 = msg_id(T0_MS + 10, CLIENT_ID, 11)
+    v.append(("respond_request",
+              message(REQUEST, OP["respond"], 0, mid11,
+                      mid10 + struct.pack(">H", 0) + b"HELLO")))
+    v.append(("call_reply",
+              message(REPLY, OP["call"], STATUS_OK, mid10,
+                      struct.pack(">IQ", CLIENT_ID, 5) + b"HELLO")))
+    mid12 = msg_id(T0_MS + 11, CLIENT_ID, 12)
+    v.append(("report_request",
+              message(REQUEST, OP["report"], 0, mid12,
+                      mid10 + bytes([1]) + b"wrong case")))
     return v
 
 
