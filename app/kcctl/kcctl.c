@@ -24,6 +24,7 @@
 #include "kc_opdesc.h"
 #include "kc_proto.h"
 #include "kc_proto_json.h"
+#include "kcctl.h"
 
 #ifndef KC_VERSION
 #define KC_VERSION "unknown"
@@ -35,36 +36,7 @@
 #define KCCTL_RETRIES_DEFAULT 2u
 #define KCCTL_RETRIES_MAX 100u
 #define KCCTL_ADMIN_DEFAULT "http://127.0.0.1:8080" /* admin: defaults */
-#define KCCTL_URL_MAX 1024u
 #define KCCTL_ERR_MAX (2 * KCCTL_URL_MAX + 512u) /* a message with a URL */
-
-enum kcctl_exit {
-	EXIT_OK = 0,	    /* a REPLY with status OK */
-	EXIT_STATUS = 1,    /* a REPLY with an error status */
-	EXIT_USAGE = 2,	    /* bad command line */
-	EXIT_TIMEOUT = 3,   /* no REPLY after every attempt; no admin server */
-	EXIT_AUTH = 4,	    /* a REPLY or admin certificate failed
-			     * authentication; the admin token was refused */
-	EXIT_SYSTEM = 5,    /* socket, file or protocol error */
-};
-
-struct kcctl {
-	const char *server;
-	char server_disp[300]; /* HOST:PORT as the messages show it */
-	const char *keyfile;
-	uint32_t client_id;
-	bool json;
-	uint32_t timeout_ms;
-	uint32_t retries;
-	const char *op; /* command name, for output */
-	struct kc_client *client;
-	struct kc_reply reply;
-	/* The admin server's commands (status, action). */
-	char admin_url[KCCTL_URL_MAX]; /* without a trailing '/' */
-	const char *cacert;
-	const char *token_file;
-	CURL *curl;
-};
 
 static void usage(FILE *out)
 {
@@ -99,6 +71,21 @@ static void usage(FILE *out)
 "  coin COIN                          print COIN's denomination, owner and state\n"
 "  trail COIN                         print every hop COIN took, oldest first\n"
 "  audit                              check the ledger's invariants\n"
+"\n"
+"Service commands (docs/services.md):\n"
+"  call TYPE PAYLOAD [COIN...]        call a service of TYPE with PAYLOAD (- reads\n"
+"                                     stdin), paying with 0..%u of your coins;\n"
+"                                     waits up to --deadline-ms (default 5000)\n"
+"                                     and prints the service's answer and the\n"
+"                                     call id\n"
+"  report CALL_ID problem|suggestion [TEXT]\n"
+"                                     report on a call you made\n"
+"  serve TYPE -- CMD [ARGS...]        serve TYPE (--price N, --max-inflight N,\n"
+"                                     --lease S): run CMD once per call with the\n"
+"                                     payload on stdin; its stdout is the answer,\n"
+"                                     exit status 0 OK (paid), else an error\n"
+"                                     (refunded); until SIGINT or SIGTERM\n"
+"  unserve TYPE                       stop serving TYPE\n"
 "\n"
 "Admin server commands (HTTP or HTTPS, see --admin):\n"
 "  status                             health, uptime, ports, lcores, requests\n"
@@ -141,13 +128,11 @@ static void usage(FILE *out)
 "authentication (admin server: its certificate failed verification, or it\n"
 "refused the token: HTTP 401); 5 system or protocol error.\n",
 		KC_MINT_COUNT_MAX, KC_COINS_PER_OP_MAX, KC_SPLIT_PARTS_MAX,
-		KC_COINS_PER_OP_MAX, KCCTL_TIMEOUT_MAX_MS, KCCTL_TIMEOUT_DEFAULT_MS,
+		KC_COINS_PER_OP_MAX, KC_CALL_COINS_MAX, KCCTL_TIMEOUT_MAX_MS, KCCTL_TIMEOUT_DEFAULT_MS,
 		KCCTL_RETRIES_MAX, KCCTL_RETRIES_DEFAULT);
 }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
+int usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -160,7 +145,7 @@ static int usage_error(const char *fmt, ...)
 }
 
 /* Strict unsigned decimal in [min, max]. */
-static bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *v)
+bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *v)
 {
 	char *end;
 	unsigned long long x;
@@ -282,7 +267,7 @@ static void print_timing(const struct kcctl *k)
  * Report a call that did not end in a REPLY with status OK; returns the exit
  * code. One place, so every command words failures the same way.
  */
-static int report_failure(struct kcctl *k, enum kc_client_err e)
+int report_failure(struct kcctl *k, enum kc_client_err e)
 {
 	char msg[1024];
 	const char *status;
@@ -398,7 +383,7 @@ static int report_failure(struct kcctl *k, enum kc_client_err e)
 }
 
 /* Common tail of a command: failure, or OK output in JSON or text. */
-static bool call_failed(enum kc_client_err e, const struct kcctl *k)
+bool call_failed(enum kc_client_err e, const struct kcctl *k)
 {
 	return e != KC_CLIENT_OK || k->reply.status != KC_STATUS_OK;
 }
@@ -430,7 +415,7 @@ static int ok_exit(int print_rc)
  * one per line ("OFFSET DATA"), then head and the other fields as lib/proto
  * words them for every tool ("OK offset=3"), then the timing.
  */
-static int print_reply(struct kcctl *k, const char *head)
+int print_reply(struct kcctl *k, const char *head)
 {
 	static char text[4 * KC_PAYLOAD_MAX + 1];
 	int op = kc_op_from_name(k->op);
@@ -669,8 +654,8 @@ static int bad_account(const char *s)
  * are positive). With distinct, no value may repeat: a coin listed twice is
  * BAD_REQUEST at the appliance, so say so here. 0 or a usage exit code.
  */
-static int parse_list(const char *what, char **argv, int n, bool distinct,
-		      uint64_t *out)
+int parse_list(const char *what, char **argv, int n, bool distinct,
+	       uint64_t *out)
 {
 	int i;
 	int j;
@@ -1556,6 +1541,8 @@ static const struct {
 	{ "balance", cmd_balance, false },  { "coin", cmd_coin, false },
 	{ "trail", cmd_trail, false },	    { "audit", cmd_audit, false },
 	{ "time", cmd_time, false },
+	{ "call", cmd_call, false },	    { "report", cmd_report, false },
+	{ "serve", cmd_serve, false },	    { "unserve", cmd_unserve, false },
 	{ "status", cmd_status, true },	    { "action", cmd_action, true },
 };
 
@@ -1632,6 +1619,10 @@ int main(int argc, char **argv)
 		{ "admin", required_argument, NULL, 'A' },
 		{ "cacert", required_argument, NULL, 'C' },
 		{ "token-file", required_argument, NULL, 'T' },
+		{ "price", required_argument, NULL, 'P' },
+		{ "max-inflight", required_argument, NULL, 'I' },
+		{ "lease", required_argument, NULL, 'L' },
+		{ "deadline-ms", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -1647,6 +1638,9 @@ int main(int argc, char **argv)
 	k.server = KCCTL_SERVER_DEFAULT;
 	k.timeout_ms = KCCTL_TIMEOUT_DEFAULT_MS;
 	k.retries = KCCTL_RETRIES_DEFAULT;
+	k.max_inflight = 1;
+	k.lease_s = 30;
+	k.deadline_ms = 5000;
 	snprintf(k.admin_url, sizeof(k.admin_url), "%s", KCCTL_ADMIN_DEFAULT);
 
 	while ((opt = getopt_long(argc, argv, "s:k:c:hV", longopts, NULL)) !=
@@ -1691,6 +1685,30 @@ int main(int argc, char **argv)
 			break;
 		case 'T':
 			k.token_file = optarg;
+			break;
+		case 'P':
+			if (!parse_u64(optarg, 0, UINT64_MAX, &k.price))
+				return usage_error("bad price '%s'", optarg);
+			break;
+		case 'I':
+			if (!parse_u64(optarg, 1, UINT32_MAX, &v))
+				return usage_error("bad max-inflight '%s' "
+						   "(1..%u)", optarg,
+						   UINT32_MAX);
+			k.max_inflight = (uint32_t)v;
+			break;
+		case 'L':
+			if (!parse_u64(optarg, 3, KC_SERVE_LEASE_MAX_S, &v))
+				return usage_error("bad lease '%s' (3..%u s)",
+						   optarg,
+						   KC_SERVE_LEASE_MAX_S);
+			k.lease_s = (uint32_t)v;
+			break;
+		case 'D':
+			if (!parse_u64(optarg, 1, 3600000, &v))
+				return usage_error("bad deadline-ms '%s' "
+						   "(1..3600000)", optarg);
+			k.deadline_ms = (uint32_t)v;
 			break;
 		case 'h':
 			usage(stdout);

@@ -22,6 +22,7 @@
  *   it, and reply->attempts counts the sends made.
  */
 #include "kc_client.h"
+#include "kc_client_priv.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -43,20 +44,6 @@
 #define KC_CLIENT_HOST_MAX 256u
 #define KC_SEQ_MASK ((UINT64_C(1) << 48) - 1u)
 
-/* Larger than any valid datagram, so an oversize one is seen as such. */
-#define KC_CLIENT_RX_BUF (KC_DATAGRAM_MAX + 1u)
-
-struct kc_client {
-	int fd;
-	uint32_t client_id;
-	uint32_t timeout_ms;
-	uint32_t retries;
-	uint64_t seq;
-	int errno_value;
-	struct kc_key key;
-	uint8_t tx[KC_DATAGRAM_MAX];
-	uint8_t rx[KC_CLIENT_RX_BUF];
-};
 
 /* Split "HOST", "HOST:PORT", "[V6]" or "[V6]:PORT"; a bare IPv6 literal
  * (two or more colons, no brackets) is taken as a host with no port. */
@@ -234,6 +221,7 @@ void kc_client_close(struct kc_client *c)
 	if (c == NULL)
 		return;
 	close(c->fd);
+	free(c->svc);
 	OPENSSL_cleanse(c, sizeof(*c));
 	free(c);
 }
@@ -266,7 +254,7 @@ int kc_client_key_from_file(struct kc_client_opts *o, const char *path,
 	return 0;
 }
 
-static uint64_t now_ns(clockid_t clk)
+uint64_t kc_client_now_ns(clockid_t clk)
 {
 	struct timespec ts;
 
@@ -352,7 +340,7 @@ enum kc_client_err kc_client_call(struct kc_client *c, uint8_t op,
 	req.flags = 0;
 	req.status = 0;
 	c->seq = (c->seq + 1u) & KC_SEQ_MASK;
-	kc_msg_id_make(req.msg_id, now_ns(CLOCK_REALTIME) / 1000000u,
+	kc_msg_id_make(req.msg_id, kc_client_now_ns(CLOCK_REALTIME) / 1000000u,
 		       c->client_id, c->seq);
 	req.client_id = c->client_id;
 	req.payload_len = (uint32_t)len;
@@ -377,12 +365,12 @@ enum kc_client_err kc_client_call(struct kc_client *c, uint8_t op,
 		if (send_request(c, msg_len, &refused) != 0)
 			return KC_CLIENT_SYSTEM;
 		reply->attempts = attempt + 1u;
-		sent_ns = now_ns(CLOCK_MONOTONIC);
+		sent_ns = kc_client_now_ns(CLOCK_MONOTONIC);
 		deadline_ns = sent_ns + (uint64_t)c->timeout_ms * 1000000u;
 
 		for (;;) {
 			struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-			uint64_t t = now_ns(CLOCK_MONOTONIC);
+			uint64_t t = kc_client_now_ns(CLOCK_MONOTONIC);
 			uint64_t left_ms;
 			struct kc_hdr h;
 			ssize_t n;
@@ -417,6 +405,8 @@ enum kc_client_err kc_client_call(struct kc_client *c, uint8_t op,
 
 			switch (check_datagram(c, (size_t)n, &req, &h)) {
 			case RX_NONE:
+				/* A service's next call, come early. */
+				kc_client_keep_delivery(c, (size_t)n);
 				continue;
 			case RX_BAD_AUTH:
 				bad_auth = true;
@@ -431,7 +421,7 @@ enum kc_client_err kc_client_call(struct kc_client *c, uint8_t op,
 			reply->hdr = h;
 			reply->status = h.status;
 			reply->rtt_us =
-				(now_ns(CLOCK_MONOTONIC) - sent_ns) / 1000u;
+				(kc_client_now_ns(CLOCK_MONOTONIC) - sent_ns) / 1000u;
 			reply->payload_len = h.payload_len;
 			memcpy(reply->payload, c->rx + KC_HDR_LEN,
 			       h.payload_len);

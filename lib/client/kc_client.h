@@ -130,4 +130,55 @@ const char *kc_client_err_text(enum kc_client_err e);
 /* errno of the last KC_CLIENT_SYSTEM. */
 int kc_client_errno(const struct kc_client *c);
 
+/* ---- service calls (docs/services.md) ------------------------------------
+ *
+ * A caller: kc_client_call_service sends a CALL and waits for the service's
+ * answer, up to the deadline and a margin (its retries are absorbed by the
+ * appliance while the call is in flight). OK with *cr: the service
+ * answered OK and was paid cr->price; any other status: nothing was
+ * charged (TIMEOUT, UNAVAILABLE, or the service's own error and text).
+ *
+ * A service: kc_client_serve registers this client (its address, as the
+ * appliance sees it, is where deliveries go) for a type; renew it before
+ * the lease ends. kc_client_next_call waits for the next call delivered:
+ * each call is handed over once, however often the appliance delivers it,
+ * and a call answered already is answered again with the same RESPOND.
+ * kc_client_respond answers it.
+ */
+struct kc_delivery {
+	uint8_t call_id[KC_CALL_ID_LEN];
+	uint32_t caller;
+	uint64_t deadline_ms;	/* wall clock, ms since the epoch */
+	struct kc_name type;
+	uint16_t payload_len;
+	uint8_t payload[KC_CALL_PAYLOAD_MAX];
+};
+
+enum kc_client_err kc_client_serve(struct kc_client *c, const char *type,
+				   uint64_t price, uint32_t max_inflight,
+				   uint32_t lease_s, struct kc_reply *reply,
+				   uint64_t *lease_until_ms);
+enum kc_client_err kc_client_unserve(struct kc_client *c, const char *type,
+				     struct kc_reply *reply);
+/* 1: a new call in *d; 0: none within timeout_ms; -1: a socket error
+ * (KC_CLIENT_SYSTEM's errno in kc_client_errno). */
+int kc_client_next_call(struct kc_client *c, uint32_t timeout_ms,
+			struct kc_delivery *d);
+enum kc_client_err kc_client_respond(struct kc_client *c,
+				     const uint8_t *call_id, uint16_t status,
+				     const void *payload, size_t len,
+				     struct kc_reply *reply);
+enum kc_client_err kc_client_call_service(struct kc_client *c,
+					  const char *type,
+					  uint32_t deadline_ms,
+					  const void *payload, size_t len,
+					  const uint64_t *coins,
+					  uint16_t count,
+					  struct kc_reply *reply,
+					  struct kc_call_reply *cr);
+enum kc_client_err kc_client_report(struct kc_client *c,
+				    const uint8_t *call_id, uint8_t kind,
+				    const void *text, size_t len,
+				    struct kc_reply *reply);
+
 #endif /* KC_CLIENT_H */
