@@ -545,9 +545,14 @@ static int handle_action(struct mg_connection *conn, struct kc_admin *a,
 		kc_pipeline_drain(a->c.p, false);
 		status = 200;
 		doc = json_pack("{s:b}", "draining", 0);
+	} else if (strcmp(name, "rule") == 0) {
+		char body[1024];
+		int n = mg_read(conn, body, sizeof(body));
+
+		doc = kc_admin_rule(a, body, n > 0 ? (size_t)n : 0, &status);
 	} else {
 		status = reply_error(conn, 404, "no such action (audit, "
-				     "snapshot, drain, resume)");
+				     "snapshot, drain, resume, rule)");
 		goto log;
 	}
 	if (doc == NULL)
@@ -601,6 +606,12 @@ static int handle_api(struct mg_connection *conn, void *cbdata)
 	}
 	if (strcmp(what, "events") == 0)
 		return reply_json(conn, 200, kc_admin_json_events(a));
+	if (strcmp(what, "services") == 0 || strcmp(what, "calls") == 0 ||
+	    strcmp(what, "reports") == 0) {
+		doc = kc_admin_services_json(a, what);
+		return doc ? reply_json(conn, 200, doc) :
+			     reply_error(conn, 503, "worker 0 did not answer");
+	}
 	s = latest(a);
 	if (s == NULL)
 		return reply_error(conn, 500, "out of memory");
@@ -629,7 +640,8 @@ static int handle_api(struct mg_connection *conn, void *cbdata)
 	if (doc == NULL)
 		return reply_error(conn, 404, "no such document (status, "
 				   "ports, lcores, rings, stats, latency, "
-				   "journal, ledger, queues, events)");
+				   "journal, ledger, queues, services, calls, "
+				   "reports, events)");
 	return reply_json(conn, 200, doc);
 }
 
@@ -645,6 +657,8 @@ static int handle_metrics(struct mg_connection *conn, void *cbdata)
 	s = latest(a);
 	text = s != NULL ? kc_admin_metrics(a, s) : NULL;
 	free(s);
+	if (text != NULL)
+		text = kc_admin_services_metrics(a, text);
 	if (text == NULL)
 		return reply(conn, 500, "text/plain", "out of memory\n", 14);
 	rc = reply(conn, 200, "text/plain; version=0.0.4; charset=utf-8",

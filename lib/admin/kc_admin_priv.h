@@ -121,6 +121,14 @@ json_t *kc_admin_json_audit(const struct kc_audit *au);
  * string. */
 char *kc_admin_metrics(struct kc_admin *a, const struct kc_admin_sample *s);
 
+/* Service calls (kc_admin_services.c): the documents services, calls
+ * and reports (NULL: worker 0 did not answer); their metrics appended to
+ * out; the arbiter's ruling (a JSON body). */
+json_t *kc_admin_services_json(struct kc_admin *a, const char *what);
+char *kc_admin_services_metrics(struct kc_admin *a, char *out);
+json_t *kc_admin_rule(struct kc_admin *a, const char *body, size_t len,
+		      int *status);
+
 /* Point the telemetry commands at a (NULL: detach); registers them once. */
 void kc_admin_telemetry_attach(struct kc_admin *a);
 

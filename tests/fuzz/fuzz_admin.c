@@ -180,6 +180,11 @@ static bool parse(char *text, struct kc_fake_conn *c, bool local)
 		c->ri.http_headers[c->ri.num_headers].value = colon;
 		c->ri.num_headers++;
 	}
+	/* What follows the headers is the body (an action's). */
+	if (p != NULL) {
+		c->body = p;
+		c->body_len = strlen(p);
+	}
 	return true;
 }
 

@@ -99,6 +99,7 @@ const char *mg_get_response_code_text(const struct mg_connection *conn,
 	(void)conn;
 	switch (response_code) {
 	case 200: return "OK";
+	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
@@ -124,6 +125,19 @@ static void out(struct kc_fake_conn *c, const void *p, size_t n)
 	}
 	memcpy(c->out + c->out_len, p, n);
 	c->out_len += n;
+}
+
+int mg_read(struct mg_connection *conn, void *buf, size_t len)
+{
+	struct kc_fake_conn *c = (struct kc_fake_conn *)(void *)conn;
+	size_t n = c->body_len - c->body_pos;
+
+	if (n > len)
+		n = len;
+	if (n > 0)
+		memcpy(buf, c->body + c->body_pos, n);
+	c->body_pos += n;
+	return (int)n;
 }
 
 int mg_write(struct mg_connection *conn, const void *buf, size_t len)

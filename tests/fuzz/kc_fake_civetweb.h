@@ -10,6 +10,9 @@
 
 struct kc_fake_conn {
 	struct mg_request_info ri;	/* first: the handlers' view */
+	const char *body;		/* the request's body, for mg_read */
+	size_t body_len;
+	size_t body_pos;
 	char *out;			/* what the handler wrote */
 	size_t out_len;
 	size_t out_cap;
