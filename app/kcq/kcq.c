@@ -239,6 +239,8 @@ static json_t *snapshot_kind(uint8_t kind)
 		return json_string("queue");
 	if (kind == KC_JSNAP_LEDGER)
 		return json_string("ledger");
+	if (kind == KC_JSNAP_SERVICES)
+		return json_string("services");
 	return json_integer(kind);
 }
 
@@ -250,6 +252,7 @@ static void snapshot_fields(const struct kc_jrec *h, const uint8_t *payload,
 	const uint8_t *q = payload + KC_JSNAP_HDR_LEN;
 	uint32_t avail = h->payload_len - KC_JSNAP_HDR_LEN;
 	struct kc_ledger_snap_info li;
+	struct kc_services_snap_info si;
 	struct kc_jsnap sh;
 
 	if (!kc_jsnap_decode(payload, h->payload_len, &sh)) {
@@ -275,6 +278,15 @@ static void snapshot_fields(const struct kc_jrec *h, const uint8_t *payload,
 		json_object_set_new(o, "accounts", json_integer(li.accounts));
 		json_object_set_new(o, "live_coins",
 				    json_integer(li.live_coins));
+	}
+	if (sh.kind == KC_JSNAP_SERVICES &&
+	    kc_services_snapshot_info(q, avail, &si)) {
+		json_object_set_new(o, "services", json_integer(si.services));
+		json_object_set_new(o, "calls_open",
+				    json_integer(si.calls_open));
+		json_object_set_new(o, "calls_kept", json_integer(
+			(json_int_t)si.calls_open + si.calls_done));
+		json_object_set_new(o, "escrow", kc_json_u64(si.escrow));
 	}
 }
 
@@ -519,6 +531,15 @@ static void verify_snapshot(struct vshard *v, const struct kc_jitem *it)
 	uint8_t digest[KC_LEDGER_DIGEST_LEN];
 
 	v->snaps++;
+	if (it->snap_kind == KC_JSNAP_SERVICES) {
+		struct kc_services_snap_info si;
+
+		if (!kc_services_snapshot_info(it->snap, it->snap_len, &si))
+			problem(v, &it->rec.h, &it->rec.pos, "the services' "
+				"snapshot from seq %" PRIu64 " does not decode",
+				it->snap_seq0);
+		return;
+	}
 	if (it->snap_kind != KC_JSNAP_LEDGER)
 		return;
 	v->ledger_snaps++;

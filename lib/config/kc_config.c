@@ -1362,6 +1362,20 @@ uint64_t kc_config_snapshot_bytes_max(const struct kc_config *cfg)
 	return kc_jsnap_bytes_max(kc_queue_snapshot_max(&lim));
 }
 
+uint64_t kc_config_services_snapshot_bytes_max(const struct kc_config *cfg)
+{
+	const struct kc_services_limits lim = {
+		.max_services = cfg->services.max_services,
+		.max_types = cfg->services.max_types,
+		.max_calls = cfg->services.max_calls,
+		.max_payload = cfg->services.max_payload,
+	};
+
+	if (!cfg->services.enabled)
+		return 0;
+	return kc_services_snapshot_max(&lim);
+}
+
 uint64_t kc_config_ledger_snapshot_bytes_max(const struct kc_config *cfg)
 {
 	const struct kc_ledger_limits lim = {
@@ -1446,6 +1460,29 @@ static int check_journal(struct parser *ps)
 			    cfg->ledger.max_coins, cfg->ledger.max_accounts,
 			    (unsigned long long)
 				    kc_config_ledger_snapshot_bytes_max(cfg),
+			    (unsigned long long)cfg->journal.buffer_bytes);
+	/* With service calls, theirs goes with the ledger's, at once. */
+	if (cfg->services.enabled && cfg->ledger.enabled &&
+	    kc_config_ledger_snapshot_bytes_max(cfg) +
+			    kc_config_services_snapshot_bytes_max(cfg) >
+		    cfg->journal.buffer_bytes / 2)
+		return FAIL(ps, ps->services.val[SV_MAX_CALLS] != NULL ?
+				ps->services.val[SV_MAX_CALLS] :
+				blame(ps, &ps->journal, JR_BUFFER_BYTES,
+				      TOP_JOURNAL),
+			    "the ledger's snapshot (up to %llu bytes) and the "
+			    "services' (up to %llu: services.max_calls %u, "
+			    "max_services %u, max_payload %u) are written "
+			    "together and take more than half of "
+			    "journal.buffer_bytes %llu (expected fewer calls "
+			    "or coins, or a larger journal buffer)",
+			    (unsigned long long)
+				    kc_config_ledger_snapshot_bytes_max(cfg),
+			    (unsigned long long)
+				    kc_config_services_snapshot_bytes_max(cfg),
+			    cfg->services.max_calls,
+			    cfg->services.max_services,
+			    cfg->services.max_payload,
 			    (unsigned long long)cfg->journal.buffer_bytes);
 	if (cfg->journal.reserve_bytes > cfg->journal.segment_bytes / 2)
 		return FAIL(ps, blame(ps, &ps->journal, JR_RESERVE_BYTES,
@@ -1641,7 +1678,7 @@ static void defaults(struct kc_config *cfg)
 	cfg->services.enabled = false;
 	cfg->services.max_services = 1024;
 	cfg->services.max_types = 256;
-	cfg->services.max_calls = 4096;
+	cfg->services.max_calls = 1024;
 	cfg->services.max_payload = KC_CALL_PAYLOAD_MAX;
 	cfg->services.max_deadline_ms = 60000;
 	cfg->services.report_window_s = 3600;

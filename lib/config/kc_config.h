@@ -276,6 +276,8 @@ uint64_t kc_config_memory_bytes(const struct kc_config *cfg);
 uint64_t kc_config_snapshot_bytes_max(const struct kc_config *cfg);
 /* The most bytes the ledger's snapshot takes (kc_ledger_snapshot_max). */
 uint64_t kc_config_ledger_snapshot_bytes_max(const struct kc_config *cfg);
+/* The most bytes the services' snapshot takes (0: services off). */
+uint64_t kc_config_services_snapshot_bytes_max(const struct kc_config *cfg);
 
 /* Format an address as dotted quad into out (16 bytes). */
 void kc_ipv4_format(uint32_t addr, char out[16]);

@@ -67,6 +67,8 @@ static inline uint64_t kc_jrec_hop_seq(uint64_t req_seq)
 enum kc_jsnap_kind {
 	KC_JSNAP_QUEUE = 1,	/* kc_queue_snapshot's encoding */
 	KC_JSNAP_LEDGER = 2,	/* kc_ledger_snapshot's encoding */
+	KC_JSNAP_SERVICES = 3,	/* kc_services_snapshot's, right after a
+				 * ledger snapshot: the two are one state */
 };
 struct kc_jsnap {
 	uint32_t part;		/* 0.. */

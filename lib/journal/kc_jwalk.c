@@ -158,7 +158,8 @@ static bool snapshot_part(struct kc_jwalk *w, const struct kc_jrec *h,
 	uint32_t chunk;
 
 	if (!kc_jsnap_decode(p, h->payload_len, &sh) ||
-	    (sh.kind != KC_JSNAP_QUEUE && sh.kind != KC_JSNAP_LEDGER)) {
+	    (sh.kind != KC_JSNAP_QUEUE && sh.kind != KC_JSNAP_LEDGER &&
+	     sh.kind != KC_JSNAP_SERVICES)) {
 		w->snap_next = 0;
 		return problem(it, h, p, pos, "a SNAPSHOT record this build "
 			       "cannot read");

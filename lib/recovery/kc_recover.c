@@ -84,6 +84,11 @@ struct replay {
 	bool services_seen;
 	uint64_t services_applied;
 	uint64_t outcomes;
+	/* The services' snapshot goes with the ledger's just before it. */
+	uint64_t svc_snap_next;		/* its seq0 when it pairs with one */
+	bool svc_restore;		/* restore it: the ledger just was */
+	uint8_t *svc_snap;		/* scratch to compare one with */
+	uint64_t svc_snap_cap;
 };
 
 static void progress(const char *dir, uint32_t shard, uint64_t records,
@@ -420,8 +425,58 @@ static int ledger_snapshot(struct replay *rp, char *err, size_t err_len)
 	}
 	rp->ledger_snap_seq0 = rp->snap_seq0;
 	rp->ledger_snap_last = rp->snap_seq_last;
+	rp->svc_snap_next = rp->snap_seq_last + 1;
+	rp->svc_restore = rp->ledger_restored == rp->snap_seq0;
 	rp->ledger_after_snap = 0;
 	rp->ledger_ns += mono_ns() - t0;
+	return 0;
+}
+
+/*
+ * A snapshot of the services, right after the ledger's: restored with
+ * it, or compared byte for byte with the state replayed to there (the
+ * encoding is deterministic). One that pairs with no ledger snapshot
+ * (its ledger one taken while the journal had no room for both) is left
+ * alone.
+ */
+static int services_snapshot(struct replay *rp, char *err, size_t err_len)
+{
+	struct kc_services *svc = rp->lw != NULL ? rp->lw->svc : NULL;
+	bool paired = rp->snap_seq0 == rp->svc_snap_next;
+	bool restore = rp->svc_restore;
+	size_t n;
+	int rc;
+
+	rp->svc_restore = false;
+	rp->svc_snap_next = 0;
+	/* Services with anything in them: not to be dropped by a config
+	 * without them (ledger_end refuses). */
+	if (rp->snap_len > 8 + 6 * 8 + 12 &&
+	    (kc_get_u32(rp->snap + 56) != 0 || kc_get_u32(rp->snap + 60) != 0 ||
+	     kc_get_u32(rp->snap + 64) != 0))
+		rp->services_seen = true;
+	if (svc == NULL || !paired || !rp->ledger_known)
+		return 0;
+	if (restore) {
+		rc = kc_services_restore(svc, rp->snap, rp->snap_len);
+		if (rc != 0) {
+			snprintf(err, err_len, "journal shard %u, seq %" PRIu64
+				 ": the services' snapshot cannot be restored: "
+				 "%s", rp->shard, rp->snap_seq0, rc == -ENOSPC ?
+				 "larger than the services limits allow" :
+				 "it does not decode");
+			return -EILSEQ;
+		}
+		return 0;
+	}
+	n = kc_services_snapshot(svc, rp->svc_snap, rp->svc_snap_cap);
+	if (n != rp->snap_len || memcmp(rp->svc_snap, rp->snap, n) != 0) {
+		snprintf(err, err_len, "journal shard %u, seq %" PRIu64 ": the "
+			 "services' snapshot differs from the services the "
+			 "journal replays to (a divergence)", rp->shard,
+			 rp->snap_seq0);
+		return -EILSEQ;
+	}
 	return 0;
 }
 
@@ -497,6 +552,8 @@ static int replay_item(struct replay *rp, const struct kc_jwalk *walk,
 		rp->snap_seq_last = it->snap_seq_last;
 		if (it->snap_kind == KC_JSNAP_LEDGER)
 			return ledger_snapshot(rp, err, err_len);
+		if (it->snap_kind == KC_JSNAP_SERVICES)
+			return services_snapshot(rp, err, err_len);
 		return snapshot_done(rp, err, err_len);
 	case KC_JITEM_HEADLESS:
 		/* Its REQUEST went with a segment retention deleted. */
@@ -583,6 +640,25 @@ static int ledger_end(const struct kc_config *cfg, struct replay *rp,
 	       rp->ledger_restored ? rp->ledger_restored : 1,
 	       rp->ledger_applied, rp->ledger_skipped, rp->ledger_checked,
 	       (double)rp->ledger_ns / 1e9);
+	if (lw->svc != NULL) {
+		struct kc_services_summary ss;
+		const char *what;
+
+		/* Every open call's price in escrow, and nothing else. */
+		if (kc_services_audit(lw->svc, lw->l, &what) != 0) {
+			snprintf(err, err_len, "journal shard 0: the service "
+				 "calls recovered do not agree with the ledger: "
+				 "%s", what);
+			return -EILSEQ;
+		}
+		kc_services_summary(lw->svc, &ss);
+		printf("kingcobra: services recovered: %u service(s) of %u "
+		       "type(s), %u call(s) open, %" PRIu64 " in escrow; %"
+		       PRIu64 " service request(s) replayed, %" PRIu64
+		       " OUTCOME(s) checked\n", ss.services, ss.types,
+		       ss.calls_open, ss.escrow, rp->services_applied,
+		       rp->outcomes);
+	}
 	return 0;
 }
 
@@ -617,11 +693,12 @@ static int recover_shard(const struct kc_config *cfg, uint32_t shard,
 	rp->w = w;
 	rp->shard = shard;
 	rp->lw = w->ledger;
-	/* Service calls are not in the ledger's snapshot yet: with them,
-	 * the ledger is replayed from the shard's start, which retention
-	 * keeps (kc_ledger_keep_from). */
-	if (shard == 0 && (rp->lw == NULL || rp->lw->svc == NULL))
+	if (shard == 0)
 		rp->ledger_from = read_hint(cfg->journal.dir);
+	if (shard == 0 && rp->lw != NULL && rp->lw->svc != NULL) {
+		rp->svc_snap = rp->lw->svc_snap_buf;
+		rp->svc_snap_cap = rp->lw->svc_snap_cap;
+	}
 	kc_jshard_path(sd, sizeof(sd), cfg->journal.dir, (uint16_t)shard);
 	r = kc_jreader_open(sd, err, err_len);
 	walk = r != NULL ? kc_jwalk_open(r, snap_cap) : NULL;

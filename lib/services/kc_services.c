@@ -1134,3 +1134,405 @@ uint32_t kc_services_audit(const struct kc_services *s,
 #undef VIOLATION
 	return bad;
 }
+
+/* ---- snapshots ---------------------------------------------------------- */
+
+#define SNAP_MAGIC "KCSVCS01"
+#define SNAP_FIXED (8u + 6u * 8u + 3u * 4u)
+#define SNAP_SVC (1u + KC_NAME_MAX + 4u + 1u + 8u + 4u + 4u + 8u + 8u + \
+		  4u + 4u + 2u + 3u * 8u + 8u * 8u + KC_SVC_LAT_BUCKETS * 8u)
+#define SNAP_CALL (KC_CALL_ID_LEN + 1u + 1u + 2u + 2u + 4u + 4u + 4u + 2u + \
+		   10u * 8u)
+
+uint64_t kc_services_snapshot_max(const struct kc_services_limits *lim)
+{
+	return SNAP_FIXED + (uint64_t)lim->max_services * SNAP_SVC +
+	       (uint64_t)lim->max_calls * (SNAP_CALL + buf_len(lim));
+}
+
+bool kc_services_snapshot_info(const uint8_t *buf, size_t len,
+			       struct kc_services_snap_info *i)
+{
+	if (len < SNAP_FIXED || memcmp(buf, SNAP_MAGIC, 8) != 0)
+		return false;
+	i->calls = kc_get_u64(buf + 8);
+	i->escrow = kc_get_u64(buf + 48);
+	i->services = kc_get_u32(buf + 56);
+	i->calls_open = kc_get_u32(buf + 60);
+	i->calls_done = kc_get_u32(buf + 64);
+	return true;
+}
+
+struct snapw {
+	uint8_t *p;
+	size_t pos, cap;
+	bool bad;
+};
+
+static void w_bytes(struct snapw *w, const void *b, size_t n)
+{
+	if (w->bad || n > w->cap - w->pos) {
+		w->bad = true;
+		return;
+	}
+	memcpy(w->p + w->pos, b, n);
+	w->pos += n;
+}
+
+static void w_u8(struct snapw *w, uint8_t v)
+{
+	w_bytes(w, &v, 1);
+}
+
+static void w_u16(struct snapw *w, uint16_t v)
+{
+	uint8_t b[2];
+
+	kc_put_u16(b, v);
+	w_bytes(w, b, 2);
+}
+
+static void w_u32(struct snapw *w, uint32_t v)
+{
+	uint8_t b[4];
+
+	kc_put_u32(b, v);
+	w_bytes(w, b, 4);
+}
+
+static void w_u64(struct snapw *w, uint64_t v)
+{
+	uint8_t b[8];
+
+	kc_put_u64(b, v);
+	w_bytes(w, b, 8);
+}
+
+static void w_svc(struct snapw *w, const struct svc *v)
+{
+	uint8_t name[KC_NAME_MAX] = { 0 };
+
+	memcpy(name, v->type.s, v->type.len);
+	w_u8(w, v->type.len);
+	w_bytes(w, name, sizeof(name));
+	w_u32(w, v->account);
+	w_u8(w, v->active);
+	w_u64(w, v->price);
+	w_u32(w, v->max_inflight);
+	w_u32(w, v->inflight);
+	w_u64(w, v->lease_until_ns);
+	w_u64(w, v->quarantined_until_ns);
+	w_u32(w, v->quarantines);
+	w_u32(w, v->ip);
+	w_u16(w, v->port);
+	w_u64(w, v->succ_q);
+	w_u64(w, v->fail_q);
+	w_u64(w, v->settled);
+	w_u64(w, v->st.calls);
+	w_u64(w, v->st.ok);
+	w_u64(w, v->st.errors);
+	w_u64(w, v->st.timeouts);
+	w_u64(w, v->st.problems);
+	w_u64(w, v->st.suggestions);
+	w_u64(w, v->st.refunds);
+	w_u64(w, v->st.revenue);
+	for (uint32_t b = 0; b < KC_SVC_LAT_BUCKETS; b++)
+		w_u64(w, v->st.lat_us[b]);
+}
+
+static void w_call(struct snapw *w, const struct call *k)
+{
+	w_bytes(w, k->id, KC_CALL_ID_LEN);
+	w_u8(w, k->state);
+	w_u8(w, k->problem);
+	w_u16(w, k->status);
+	w_u16(w, k->len);
+	w_u32(w, k->caller);
+	w_u32(w, k->svc);
+	w_u32(w, k->caller_ip);
+	w_u16(w, k->caller_port);
+	w_u64(w, k->price);
+	w_u64(w, k->escrow_coin);
+	w_u64(w, k->created_ns);
+	w_u64(w, k->deadline_ns);
+	w_u64(w, k->completed_ns);
+	w_u64(w, k->hold_until_ns);
+	w_u64(w, k->done_ns);
+	w_u64(w, k->req_seq);
+	w_u64(w, k->outcome_seq);
+	/* Outside the call's fixed part: */
+	w_u64(w, 0); /* reserved */
+	w_bytes(w, k->buf, k->len);
+}
+
+size_t kc_services_snapshot(const struct kc_services *s, uint8_t *buf,
+			    size_t cap)
+{
+	struct snapw w = { .p = buf, .cap = cap };
+	uint32_t nb_done = s->nb_calls - s->nb_open;
+
+	w_bytes(&w, SNAP_MAGIC, 8);
+	w_u64(&w, s->calls_total);
+	w_u64(&w, s->completed);
+	w_u64(&w, s->timeouts);
+	w_u64(&w, s->reports);
+	w_u64(&w, s->quarantines);
+	w_u64(&w, s->escrow);
+	w_u32(&w, s->nb_svcs);
+	w_u32(&w, s->nb_open);
+	w_u32(&w, nb_done);
+	for (uint32_t i = 0; i < s->nb_svcs; i++)
+		w_svc(&w, &s->svcs[i]);
+	/* The open calls newest first, the settled ones oldest first: the
+	 * orders restore rebuilds. */
+	for (int32_t i = s->open_head; i >= 0; i = s->calls[i].next)
+		w_call(&w, &s->calls[i]);
+	for (int32_t i = s->done_head; i >= 0; i = s->calls[i].done_next)
+		w_call(&w, &s->calls[i]);
+	return w.bad ? 0 : w.pos;
+}
+
+struct snapr {
+	const uint8_t *p;
+	size_t pos, len;
+	bool bad;
+};
+
+static const uint8_t *r_bytes(struct snapr *r, size_t n)
+{
+	const uint8_t *b;
+
+	if (r->bad || n > r->len - r->pos) {
+		r->bad = true;
+		return NULL;
+	}
+	b = r->p + r->pos;
+	r->pos += n;
+	return b;
+}
+
+static uint8_t r_u8(struct snapr *r)
+{
+	const uint8_t *b = r_bytes(r, 1);
+
+	return b != NULL ? b[0] : 0;
+}
+
+static uint16_t r_u16(struct snapr *r)
+{
+	const uint8_t *b = r_bytes(r, 2);
+
+	return b != NULL ? kc_get_u16(b) : 0;
+}
+
+static uint32_t r_u32(struct snapr *r)
+{
+	const uint8_t *b = r_bytes(r, 4);
+
+	return b != NULL ? kc_get_u32(b) : 0;
+}
+
+static uint64_t r_u64(struct snapr *r)
+{
+	const uint8_t *b = r_bytes(r, 8);
+
+	return b != NULL ? kc_get_u64(b) : 0;
+}
+
+static int r_svc(struct kc_services *s, struct snapr *r)
+{
+	const uint8_t *name;
+	struct kc_name n;
+	struct type *t;
+	struct svc *v;
+	uint8_t len = r_u8(r);
+
+	name = r_bytes(r, KC_NAME_MAX);
+	if (name == NULL || !kc_name_valid(name, len))
+		return -EINVAL;
+	n.len = len;
+	memcpy(n.s, name, len);
+	n.s[len] = '\0';
+	t = type_get(s, &n);
+	if (t == NULL) {
+		uint8_t key[KC_NAME_MAX];
+		int32_t pos;
+
+		if (s->nb_types >= s->lim.max_types)
+			return -ENOSPC;
+		type_key(key, &n);
+		pos = rte_hash_add_key(s->type_h, key);
+		if (pos < 0)
+			return -ENOSPC;
+		t = &s->types[pos];
+		t->name = n;
+		t->n = 0;
+		s->nb_types++;
+	}
+	if (s->nb_svcs >= s->lim.max_services || t->n >= KC_SVC_PER_TYPE_MAX)
+		return -ENOSPC;
+	v = &s->svcs[s->nb_svcs];
+	memset(v, 0, sizeof(*v));
+	v->type = n;
+	v->type_slot = (uint32_t)(t - s->types);
+	v->account = r_u32(r);
+	v->active = r_u8(r) != 0;
+	v->price = r_u64(r);
+	v->max_inflight = r_u32(r);
+	v->inflight = r_u32(r);
+	v->lease_until_ns = r_u64(r);
+	v->quarantined_until_ns = r_u64(r);
+	v->quarantines = r_u32(r);
+	v->ip = r_u32(r);
+	v->port = r_u16(r);
+	v->succ_q = r_u64(r);
+	v->fail_q = r_u64(r);
+	v->settled = r_u64(r);
+	v->st.calls = r_u64(r);
+	v->st.ok = r_u64(r);
+	v->st.errors = r_u64(r);
+	v->st.timeouts = r_u64(r);
+	v->st.problems = r_u64(r);
+	v->st.suggestions = r_u64(r);
+	v->st.refunds = r_u64(r);
+	v->st.revenue = r_u64(r);
+	for (uint32_t b = 0; b < KC_SVC_LAT_BUCKETS; b++)
+		v->st.lat_us[b] = r_u64(r);
+	if (svc_in(s, t, v->account) != NULL)
+		return -EINVAL; /* listed twice */
+	t->svc[t->n++] = s->nb_svcs++;
+	return r->bad ? -EINVAL : 0;
+}
+
+/* One call into a new slot; its slot, or a negative errno. */
+static int32_t r_call(struct kc_services *s, struct snapr *r)
+{
+	const uint8_t *id = r_bytes(r, KC_CALL_ID_LEN);
+	const uint8_t *data;
+	struct call *k;
+	int32_t slot;
+
+	if (id == NULL)
+		return -EINVAL;
+	if (s->nb_calls >= s->lim.max_calls)
+		return -ENOSPC;
+	slot = rte_hash_add_key(s->call_h, id);
+	if (slot < 0 || (uint32_t)slot >= s->nb_slots)
+		return -ENOSPC;
+	k = &s->calls[slot];
+	if (k->state != KC_CALL_FREE)
+		return -EINVAL; /* listed twice */
+	s->nb_calls++;
+	memcpy(k->id, id, KC_CALL_ID_LEN);
+	k->state = r_u8(r);
+	k->problem = r_u8(r) != 0;
+	k->status = r_u16(r);
+	k->len = r_u16(r);
+	k->caller = r_u32(r);
+	k->svc = r_u32(r);
+	k->caller_ip = r_u32(r);
+	k->caller_port = r_u16(r);
+	k->price = r_u64(r);
+	k->escrow_coin = r_u64(r);
+	k->created_ns = r_u64(r);
+	k->deadline_ns = r_u64(r);
+	k->completed_ns = r_u64(r);
+	k->hold_until_ns = r_u64(r);
+	k->done_ns = r_u64(r);
+	k->req_seq = r_u64(r);
+	k->outcome_seq = r_u64(r);
+	r_u64(r); /* reserved */
+	k->next_try_ns = 0;
+	k->tries = 1;
+	memset(k->link, 0, sizeof(k->link));
+	k->prev = k->next = k->done_next = -1;
+	if (k->len > s->buf_len || k->svc >= s->nb_svcs ||
+	    k->state < KC_CALL_PENDING || k->state > KC_CALL_DONE)
+		return -EINVAL;
+	data = r_bytes(r, k->len);
+	if (data == NULL)
+		return -EINVAL;
+	memcpy(k->buf, data, k->len);
+	return slot;
+}
+
+int kc_services_restore(struct kc_services *s, const uint8_t *buf,
+			size_t len)
+{
+	struct snapr r = { .p = buf, .len = len };
+	const uint8_t *magic = r_bytes(&r, 8);
+	uint32_t nb_svcs, nb_open, nb_done;
+	uint64_t pending = 0, inflight = 0;
+	uint64_t escrow = 0;
+	int32_t *open = NULL;
+	int rc = 0;
+
+	if (magic == NULL || memcmp(magic, SNAP_MAGIC, 8) != 0 ||
+	    s->nb_svcs != 0 || s->nb_calls != 0)
+		return -EINVAL;
+	s->calls_total = r_u64(&r);
+	s->completed = r_u64(&r);
+	s->timeouts = r_u64(&r);
+	s->reports = r_u64(&r);
+	s->quarantines = r_u64(&r);
+	s->escrow = r_u64(&r);
+	nb_svcs = r_u32(&r);
+	nb_open = r_u32(&r);
+	nb_done = r_u32(&r);
+	if (r.bad)
+		return -EINVAL;
+	if (nb_svcs > s->lim.max_services ||
+	    (uint64_t)nb_open + nb_done > s->lim.max_calls)
+		return -ENOSPC;
+	for (uint32_t i = 0; rc == 0 && i < nb_svcs; i++)
+		rc = r_svc(s, &r);
+	open = calloc(nb_open + 1u, sizeof(*open));
+	if (rc == 0 && open == NULL)
+		rc = -ENOMEM;
+	for (uint32_t i = 0; rc == 0 && i < nb_open; i++) {
+		int32_t slot = r_call(s, &r);
+
+		if (slot < 0) {
+			rc = slot;
+			break;
+		}
+		if (s->calls[slot].state == KC_CALL_DONE) {
+			rc = -EINVAL;
+			break;
+		}
+		open[i] = slot;
+		escrow += s->calls[slot].price;
+		pending += s->calls[slot].state == KC_CALL_PENDING;
+	}
+	/* Newest first in the snapshot: added oldest first, each at the
+	 * head. */
+	for (uint32_t i = nb_open; rc == 0 && i-- > 0;)
+		open_add(s, open[i]);
+	for (uint32_t i = 0; rc == 0 && i < nb_done; i++) {
+		int32_t slot = r_call(s, &r);
+
+		if (slot < 0) {
+			rc = slot;
+			break;
+		}
+		if (s->calls[slot].state != KC_CALL_DONE) {
+			rc = -EINVAL;
+			break;
+		}
+		if (s->done_tail >= 0)
+			s->calls[s->done_tail].done_next = slot;
+		else
+			s->done_head = slot;
+		s->done_tail = slot;
+	}
+	free(open);
+	if (rc == 0 && (r.pos != r.len || escrow != s->escrow))
+		rc = -EINVAL;
+	for (uint32_t i = 0; i < s->nb_svcs; i++)
+		inflight += s->svcs[i].inflight;
+	if (rc == 0 && inflight != pending)
+		rc = -EINVAL;
+	s->next_due_ns = 0;
+	s->next_try_ns = 0;
+	return rc;
+}

@@ -252,6 +252,31 @@ bool kc_services_report(const struct kc_services *s, uint32_t i,
 uint32_t kc_services_score(uint64_t succ_q, uint64_t fail_q);
 
 /*
+ * Snapshots, written with the ledger's (a SNAPSHOT of kind SERVICES right
+ * after the ledger's): services with their scores, the calls open and
+ * kept (with their payloads and REPLYs) and the counters; not the
+ * transport (links, delivery tries) nor the reports kept for people.
+ * The encoding is deterministic: the same state gives the same bytes, so
+ * recovery compares a snapshot with the state it replayed byte for byte.
+ * kc_services_snapshot: bytes written, 0 if cap is too small.
+ * kc_services_restore: into empty tables; 0, -EINVAL (does not decode,
+ * or inconsistent), -ENOSPC (larger than these limits).
+ */
+uint64_t kc_services_snapshot_max(const struct kc_services_limits *lim);
+/* The counts a snapshot's first bytes give (kcq): false if they are not
+ * a services snapshot's. */
+struct kc_services_snap_info {
+	uint64_t calls, escrow;
+	uint32_t services, calls_open, calls_done;
+};
+bool kc_services_snapshot_info(const uint8_t *buf, size_t len,
+			       struct kc_services_snap_info *i);
+size_t kc_services_snapshot(const struct kc_services *s, uint8_t *buf,
+			    size_t cap);
+int kc_services_restore(struct kc_services *s, const uint8_t *buf,
+			size_t len);
+
+/*
  * Check every invariant of the services against the ledger: every open
  * call's escrow coin LIVE in KC_ACCOUNT_ESCROW with its price, the escrow
  * account's balance the sum of open calls' prices, in-flight counts equal

@@ -88,7 +88,10 @@ static int services_create(const struct kc_config *cfg,
 		lw->mp = rte_mempool_lookup(name);
 	}
 	lw->svc = kc_services_create("kc_svc", &lim, socket_id);
-	if (lw->svc == NULL) {
+	lw->svc_snap_cap = kc_services_snapshot_max(&lim);
+	lw->svc_snap_buf = rte_malloc_socket("kc_svc_snap", lw->svc_snap_cap,
+					     0, socket_id);
+	if (lw->svc == NULL || lw->svc_snap_buf == NULL) {
 		snprintf(err, err_len, "cannot allocate the service calls "
 			 "(services.max_calls %u, max_services %u: about %"
 			 PRIu64 " bytes on socket %d): %s", lim.max_calls,
@@ -180,6 +183,7 @@ void kc_ledger_ws_free(struct kc_worker_state *w)
 	rte_ring_free(lw->to_ctl);
 	rte_ring_free(lw->from_ctl);
 	kc_services_free(lw->svc);
+	rte_free(lw->svc_snap_buf);
 	kc_ledger_free(lw->l);
 	rte_free(lw->hop);
 	rte_free(lw->snap_buf);

@@ -164,11 +164,6 @@ uint64_t kc_ledger_keep_from(const struct kc_worker_state *w)
 	const struct kc_ledger_ws *lw = w->ledger;
 	struct kc_ledger_summary s;
 
-	/* Service calls are not in the ledger's snapshot yet: their state
-	 * is rebuilt from the shard's start, which therefore stays whole
-	 * (docs/services.md, "Recovery"). */
-	if (lw->svc != NULL)
-		return 1;
 	kc_ledger_summary(lw->l, &s);
 	/* An empty ledger (nothing ever minted) needs nothing. */
 	if (s.next_coin == 1)
@@ -192,7 +187,7 @@ void kc_ledger_poll(struct kc_worker_state *w)
 	struct kc_ledger_ws *lw = w->ledger;
 	struct kc_ledger_summary s;
 	uint64_t seq0;
-	size_t len;
+	size_t len, svc_len;
 
 	if (lw->snap_seq0 != 0 && lw->snap_seq0 != lw->durable_seq0 &&
 	    kc_journal_durable_seq(w->j) >= lw->snap_last) {
@@ -220,9 +215,31 @@ void kc_ledger_poll(struct kc_worker_state *w)
 		return;
 	len = kc_ledger_snapshot(lw->l, lw->snap_buf,
 				 lw->snap_cap - KC_JREC_PAYLOAD_MAX);
-	seq0 = append_snapshot(w, KC_JSNAP_LEDGER, lw->snap_buf, len,
-			       lw->snap_buf + lw->snap_cap -
-				       KC_JREC_PAYLOAD_MAX);
+	/* The services' state is part of the ledger's: both, right after
+	 * each other, or neither. */
+	if (lw->svc != NULL) {
+		svc_len = kc_services_snapshot(lw->svc, lw->svc_snap_buf,
+					       lw->svc_snap_cap);
+		RTE_VERIFY(svc_len != 0);
+		seq0 = kc_journal_room(w->j, kc_jsnap_bytes_max(len) +
+					     kc_jsnap_bytes_max(svc_len),
+				       false) ?
+		       append_snapshot(w, KC_JSNAP_LEDGER, lw->snap_buf, len,
+				       lw->snap_buf + lw->snap_cap -
+					       KC_JREC_PAYLOAD_MAX) : 0;
+		/* Room was checked for both; should the second still not
+		 * fit, the first is an orphan no recovery starts from (the
+		 * hint never names it) and the pair is tried again. */
+		if (seq0 != 0 &&
+		    append_snapshot(w, KC_JSNAP_SERVICES, lw->svc_snap_buf,
+				    svc_len, lw->snap_buf + lw->snap_cap -
+					     KC_JREC_PAYLOAD_MAX) == 0)
+			seq0 = 0;
+	} else {
+		seq0 = append_snapshot(w, KC_JSNAP_LEDGER, lw->snap_buf, len,
+				       lw->snap_buf + lw->snap_cap -
+					       KC_JREC_PAYLOAD_MAX);
+	}
 	if (seq0 == 0) {
 		/* No room now: the next loop tries again (counted once). */
 		if (!lw->snap_deferred)

@@ -147,6 +147,9 @@ struct kc_ledger_ws {
 	struct kc_services *svc;
 	struct rte_mempool *mp;		/* for DELIVERs and callers' REPLYs */
 	uint64_t svc_msg_seq;		/* of the appliance's own SETTLEs */
+	uint8_t *svc_snap_buf;		/* their snapshot, beside the
+					 * ledger's */
+	uint64_t svc_snap_cap;
 	bool svc_owed_done;		/* OUTCOMEs a torn tail cut: made */
 };
 

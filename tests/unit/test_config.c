@@ -404,6 +404,8 @@ static void test_error_out_of_range(void **state)
 		     "wrong type for 'quarantine_below'");
 	expect_error(MINIMAL "services:\n  max_payload: 1025\n", 8, 16,
 		     "'max_payload' out of range: 1025");
+	expect_error(MINIMAL "services:\n  enabled: true\n  max_calls: 1048576\n",
+		     9, 14, "the ledger's snapshot (up to");
 	expect_error(MINIMAL "services:\n  enabled: true\nledger:\n"
 		     "  enabled: false\n", 8, 12, "services.enabled needs the "
 		     "ledger");

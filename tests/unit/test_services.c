@@ -7,6 +7,7 @@
  * simple model (value conserved, every call settled exactly once, replay
  * of the same journal giving the same state).
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1047,51 +1048,98 @@ static void p_step(struct env *e, struct model *m)
 	p_check(e, m);
 }
 
+/* One logged op (a service op or a ledger TRANSFER) into e. */
+static void replay_one(struct env *e, const struct rec *r)
+{
+	struct kc_svc_caller c = {
+		.client_id = r->who, .internal = r->who == 0,
+		.ip = 0x0a000000u + r->who, .port = (uint16_t)(40000 + r->who),
+		.msg_id = r->id, .req_seq = r->seq,
+	};
+	struct out o;
+
+	if (r->op == KC_OP_TRANSFER) {
+		struct kc_ledger_caller lc = { .client_id = r->who,
+					       .keys = keys };
+		struct kc_ledger_result lr;
+
+		kc_ledger_apply(e->l, &lc, r->op, r->in, r->len, r->seq + 2,
+				r->now, o.p, sizeof(o.p), o.hop, &lr);
+		assert_int_equal(lr.status, KC_STATUS_OK);
+		return;
+	}
+	kc_services_apply(e->s, e->l, &c, r->op, r->in, r->len, r->seq + 2,
+			  r->now, o.p, sizeof(o.p), o.hop, &o.r);
+	assert_int_equal(o.r.status, KC_STATUS_OK);
+}
+
+/* The same ledger and the same services, byte for byte. */
+static void same_state(const struct env *a, const struct env *b)
+{
+	static uint8_t x[1u << 22], y[1u << 22];
+	uint8_t da[KC_LEDGER_DIGEST_LEN], db[KC_LEDGER_DIGEST_LEN];
+	size_t nx, ny;
+
+	kc_ledger_digest(a->l, da);
+	kc_ledger_digest(b->l, db);
+	assert_memory_equal(da, db, sizeof(da));
+	nx = kc_services_snapshot(a->s, x, sizeof(x));
+	ny = kc_services_snapshot(b->s, y, sizeof(y));
+	assert_true(nx > 0);
+	assert_int_equal(nx, ny);
+	assert_memory_equal(x, y, nx);
+}
+
+/*
+ * Replay, as recovery does: every op that succeeded, with its time, seq
+ * and message id, into fresh tables: the same state. Then from a
+ * snapshot taken halfway (the ledger's and the services', restored into
+ * fresh tables) and the rest of the ops: the same state again.
+ */
 static void replay(const struct kc_services_limits *lim, struct model *m,
 		   const struct env *live)
 {
-	uint8_t a[KC_LEDGER_DIGEST_LEN], b[KC_LEDGER_DIGEST_LEN];
+	static uint8_t lsnap[1u << 22], ssnap[1u << 22];
 	struct kc_services_summary x, y;
-	struct env e;
+	struct env e, f;
+	uint32_t half = m->nb_log / 2;
+	size_t ln, sn;
 
 	env_init(&e, lim);
-	/* The same mints, then every op that succeeded, with its time, seq
-	 * and message id: the same outcome, or recovery would diverge. */
 	for (uint32_t a2 = 2; a2 <= 5; a2++)
 		mint(&e, a2, 5 + a2, 8);
-	for (uint32_t i = 0; i < m->nb_log; i++) {
-		const struct rec *r = &m->log[i];
-		struct kc_svc_caller c = {
-			.client_id = r->who, .internal = r->who == 0,
-			.ip = 0x0a000000u + r->who,
-			.port = (uint16_t)(40000 + r->who), .msg_id = r->id,
-			.req_seq = r->seq,
-		};
-		struct out o;
-
-		if (r->op == KC_OP_TRANSFER) {
-			struct kc_ledger_caller lc = {
-				.client_id = r->who, .keys = keys,
-			};
-			struct kc_ledger_result lr;
-
-			kc_ledger_apply(e.l, &lc, r->op, r->in, r->len,
-					r->seq + 2, r->now, o.p, sizeof(o.p),
-					o.hop, &lr);
-			assert_int_equal(lr.status, KC_STATUS_OK);
-			continue;
-		}
-		kc_services_apply(e.s, e.l, &c, r->op, r->in, r->len,
-				  r->seq + 2, r->now, o.p, sizeof(o.p), o.hop,
-				  &o.r);
-		assert_int_equal(o.r.status, KC_STATUS_OK);
+	for (uint32_t i = 0; i < half; i++)
+		replay_one(&e, &m->log[i]);
+	ln = kc_ledger_snapshot(e.l, lsnap, sizeof(lsnap));
+	sn = kc_services_snapshot(e.s, ssnap, sizeof(ssnap));
+	assert_true(ln > 0 && sn > 0);
+	assert_true(sn <= kc_services_snapshot_max(lim));
+	env_init(&f, lim);
+	assert_int_equal(kc_ledger_restore(f.l, lsnap, ln), 0);
+	assert_int_equal(kc_services_restore(f.s, ssnap, sn), 0);
+	/* A snapshot restores only into empty tables, and a damaged one
+	 * is refused. */
+	assert_int_equal(kc_services_restore(f.s, ssnap, sn), -EINVAL);
+	same_state(&e, &f);
+	for (uint32_t i = half; i < m->nb_log; i++) {
+		replay_one(&e, &m->log[i]);
+		replay_one(&f, &m->log[i]);
 	}
-	kc_ledger_digest(live->l, a);
-	kc_ledger_digest(e.l, b);
-	assert_memory_equal(a, b, sizeof(a));
+	same_state(live, &e);
+	same_state(live, &f);
 	kc_services_summary(live->s, &x);
 	kc_services_summary(e.s, &y);
 	assert_memory_equal(&x, &y, sizeof(x));
+	env_free(&f);
+	{
+		struct env g;
+
+		env_init(&g, lim);
+		ssnap[sn - 1] ^= 1;
+		assert_int_not_equal(kc_services_restore(g.s, ssnap, sn - 1),
+				     0);
+		env_free(&g);
+	}
 	env_free(&e);
 }
 
