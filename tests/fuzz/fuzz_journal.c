@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include <rte_malloc.h>
+#include <rte_mbuf.h>
 
 #include "kc_journal.h"
 #include "kc_recovery.h"
@@ -95,6 +96,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	kc_test_eal_init_lcores("fuzz_journal", "0");
+	/* Service calls take their mbufs from the ports' pool by name. */
+	if (rte_pktmbuf_pool_create("kc_mbufs_s0", 63, 0, 0,
+				    RTE_MBUF_DEFAULT_BUF_SIZE, 0) == NULL)
+		fail("set-up", "mbuf pool");
 	keys = kc_keyring_parse(kc_fuzz_keys_text,
 				sizeof(kc_fuzz_keys_text) - 1, "inline",
 				err, sizeof(err));

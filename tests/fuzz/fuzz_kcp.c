@@ -18,9 +18,17 @@
  * thread run too. The worker restarts every few thousand inputs, which
  * replays its journal through recovery; the journal is wiped when large.
  *
+ * Service calls run too: the worker's poll (kc_calls_poll) makes the
+ * SETTLEs of deadlines and holds and delivers again.
+ * A call's id is its CALL's message id, which an input cannot know: a
+ * RESPOND or REPORT whose payload starts with 15 bytes of 0xcc and a
+ * byte k names the k-th CALL sent last instead.
+ *
  * Checked: every REPLY sent is a well-formed, signed REPLY frame to the
- * request's sender with the request's message id; an OK REPLY's payload is
- * one the op's own descriptor reads; the request's fields and the REPLY's
+ * request's sender with the request's message id; every packet the worker
+ * sends of its own accord is a signed DELIVER to the service or a CALL's
+ * REPLY to its caller; an OK REPLY's payload is one the op's own
+ * descriptor reads; the request's fields and the REPLY's
  * render as one printable line; recovery of what the worker journaled
  * succeeds (no divergence).
  */
@@ -28,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -47,6 +56,7 @@
 #include "kc_fuzz_worker.h"
 
 #define FRAMES_MAX 16
+#define CALL_MARK "\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc"
 #define RESTART_EVERY 4000u
 #define WIPE_BYTES (16ull << 20)
 
@@ -63,6 +73,8 @@ static char dir[160];
 static uint64_t now_ms;             /* the harness's clock */
 static uint64_t inputs;
 static int gen;
+static uint8_t calls_sent[8][KC_MSG_ID_LEN];	/* the CALLs' ids */
+static uint32_t nb_calls_sent;
 
 /* ---- the worker ---------------------------------------------------------- */
 
@@ -158,7 +170,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	kc_test_eal_init_lcores("fuzz_kcp", "0");
-	mp = rte_pktmbuf_pool_create("fz_mp", 1023, 0, 0,
+	/* The ports' pool's name: service calls take their mbufs there. */
+	mp = rte_pktmbuf_pool_create("kc_mbufs_s0", 1023, 0, 0,
 				     RTE_MBUF_DEFAULT_BUF_SIZE, 0);
 	keys = kc_keyring_parse(kc_fuzz_keys_text,
 				sizeof(kc_fuzz_keys_text) - 1, "inline",
@@ -173,7 +186,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	ctx.port[0].netmask = 0xffffff00u;
 	ctx.port[0].mac = t_appliance_mac;
 	kc_fuzz_worker_cfg(&cfg, dir);
-	now_ms = 1700000000000ull;
+	/* Near the wall clock, which the SETTLEs of kc_calls_poll use. */
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		now_ms = (uint64_t)ts.tv_sec * 1000u;
+	}
 	worker_up();
 	/* The journal-less store and ledger kc_ops_apply runs against. */
 	{
@@ -275,6 +294,53 @@ static void check_reply(struct rte_mbuf *m, uint8_t op,
 	}
 }
 
+/* A packet the worker sent of its own accord (or a CALL's mbuf made
+ * into the call's DELIVER): a signed DELIVER to the service, or a
+ * CALL's REPLY to its caller; every party is the test client's address. */
+static void check_own(struct rte_mbuf *m)
+{
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m,
+		const struct rte_ipv4_hdr *, KC_L2_LEN);
+	const uint8_t *kcp = rte_pktmbuf_mtod_offset(m, const uint8_t *,
+						     KC_KCP_OFF);
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+	const struct kc_key *key;
+	struct kc_deliver d;
+	struct kc_call_reply cr;
+	struct kc_hdr h;
+
+	KC_FUZZ_CHECK(len >= KC_KCP_OFF + KC_HDR_LEN &&
+		      len == rte_pktmbuf_data_len(m) &&
+		      rte_be_to_cpu_16(ip->total_length) == len - KC_L2_LEN,
+		      "own frame of %u", len);
+	KC_FUZZ_CHECK(ip->dst_addr == rte_cpu_to_be_32(T_CLIENT_IP),
+		      "own frame to another address");
+	KC_FUZZ_CHECK(t_udp_cksum_ok(m), "own frame's checksums");
+	KC_FUZZ_CHECK(kc_hdr_decode(kcp, len - KC_KCP_OFF, &h) == KC_PARSE_OK &&
+		      h.op == KC_OP_CALL, "own frame's header");
+	key = kc_keyring_find(keys, h.client_id);
+	KC_FUZZ_CHECK(key != NULL && kc_auth_verify(key, kcp, len - KC_KCP_OFF),
+		      "own frame's tag (client %u)", h.client_id);
+	if (h.type == KC_TYPE_DELIVER)
+		KC_FUZZ_CHECK(kc_dec_deliver(kcp + KC_HDR_LEN, h.payload_len,
+					     &d), "a DELIVER that does not "
+			      "decode");
+	else
+		KC_FUZZ_CHECK(h.type == KC_TYPE_REPLY &&
+			      (h.status != KC_STATUS_OK ||
+			       kc_dec_call_reply(kcp + KC_HDR_LEN,
+						 h.payload_len, &cr)),
+			      "own frame of type %u", h.type);
+}
+
+static bool is_deliver(struct rte_mbuf *m)
+{
+	return rte_pktmbuf_pkt_len(m) > KC_KCP_OFF + KC_OFF_TYPE &&
+	       rte_pktmbuf_mtod_offset(m, const uint8_t *,
+				       KC_KCP_OFF)[KC_OFF_TYPE] ==
+		       KC_TYPE_DELIVER;
+}
+
 /* What the pipeline does with a worker's verdict. */
 struct sent {
 	struct rte_mbuf *m;
@@ -315,7 +381,10 @@ static void handle(struct rte_mbuf *m, enum kc_exec how, uint8_t op,
 {
 	switch (how) {
 	case KC_EXEC_SEND:
-		check_reply(m, op, msg_id);
+		if (is_deliver(m))
+			check_own(m);
+		else
+			check_reply(m, op, msg_id);
 		rte_pktmbuf_free(m);
 		break;
 	case KC_EXEC_DROP:
@@ -349,14 +418,22 @@ static void release_held(void)
 			KC_FUZZ_CHECK(rte_get_timer_cycles() < deadline,
 				      "group commit stuck");
 		}
-		KC_FUZZ_CHECK(i < nb_held && held[i].m == pe->m,
-			      "held REPLYs out of order");
 		ws.pend_tail++;
-		i++;
+		if (i < nb_held && held[i].m == pe->m) {
+			i++;
+			continue;
+		}
+		/* Not a request's: a packet the worker made itself. */
+		check_own(pe->m);
+		rte_pktmbuf_free(pe->m);
 	}
-	KC_FUZZ_CHECK(i == nb_held, "%u REPLYs held, %u released", nb_held, i);
+	KC_FUZZ_CHECK(i == nb_held, "%u REPLYs held, %u released in order",
+		      nb_held, i);
 	for (i = 0; i < nb_held; i++) {
-		check_reply(held[i].m, held[i].op, held[i].msg_id);
+		if (is_deliver(held[i].m))
+			check_own(held[i].m);
+		else
+			check_reply(held[i].m, held[i].op, held[i].msg_id);
 		rte_pktmbuf_free(held[i].m);
 	}
 	nb_held = 0;
@@ -439,6 +516,14 @@ static void request_frame(struct kc_fuzz_in *in)
 	now_ms += (tweak & 0x80) ? (uint64_t)(age & 0x0f) * 1700 : 1;
 	id_ms = now_ms - (uint64_t)(age >> 1) * 1000 + ((age & 1) ? 40000 : 0);
 	kc_msg_id_make(h.msg_id, id_ms, key->client_id, idseq % 8);
+	if (op == KC_OP_CALL)
+		memcpy(calls_sent[nb_calls_sent++ % 8], h.msg_id,
+		       KC_MSG_ID_LEN);
+	if ((op == KC_OP_RESPOND || op == KC_OP_REPORT) && plen >= 16 &&
+	    memcmp(payload, CALL_MARK, 15) == 0 && nb_calls_sent != 0)
+		memcpy(payload, calls_sent[(nb_calls_sent - 1 - payload[15] %
+					    RTE_MIN(nb_calls_sent, 8u)) % 8],
+		       KC_MSG_ID_LEN);
 	if (tweak & 0x01)
 		h.flags = (uint8_t)(tweak >> 4);
 	if (tweak & 0x02)
@@ -510,6 +595,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			request_frame(&in);
 	}
 	release_held();
+	kc_calls_poll(&ws);
 	kc_snapshot_poll(&ws);
 	kc_ledger_poll(&ws);
 	kc_journal_publish(ws.j);

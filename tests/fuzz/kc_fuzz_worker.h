@@ -34,7 +34,8 @@ static inline void kc_fuzz_workdir(char *dir, size_t len, const char *name)
 }
 
 /* Small limits, so that every input runs against small stores and
- * reaches them; the journal in dir, durability batch, the ledger on. */
+ * reaches them; the journal in dir, durability batch, the ledger and
+ * service calls on. */
 static inline void kc_fuzz_worker_cfg(struct kc_config *cfg, const char *dir)
 {
 	cfg->queues.max_queues = 4;
@@ -59,6 +60,18 @@ static inline void kc_fuzz_worker_cfg(struct kc_config *cfg, const char *dir)
 	cfg->ledger.reap_after_s = 600;
 	cfg->ledger.snapshot_every_ops = 64;
 	cfg->ledger.trail_max_hops = 64;
+	/* Service calls, small: few calls, a short hold, a quick arbiter. */
+	cfg->services.enabled = true;
+	cfg->services.max_services = 8;
+	cfg->services.max_types = 4;
+	cfg->services.max_calls = 32;
+	cfg->services.max_payload = 256;
+	cfg->services.max_deadline_ms = 60000;
+	cfg->services.report_window_s = 60;
+	cfg->services.settle_hold_s = 2;
+	cfg->arbiter.quarantine_below_ppm = 500000;
+	cfg->arbiter.min_calls = 4;
+	cfg->arbiter.quarantine_s = 30;
 	snprintf(cfg->kcp.keys_file, sizeof(cfg->kcp.keys_file), "inline");
 	snprintf(cfg->journal.dir, sizeof(cfg->journal.dir), "%s", dir);
 }
