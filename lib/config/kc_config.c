@@ -1681,7 +1681,7 @@ static void defaults(struct kc_config *cfg)
 	cfg->services.max_calls = 1024;
 	cfg->services.max_payload = KC_CALL_PAYLOAD_MAX;
 	cfg->services.max_deadline_ms = 60000;
-	cfg->services.report_window_s = 3600;
+	cfg->services.report_window_s = 300;
 	cfg->services.settle_hold_s = 0;
 	cfg->arbiter.quarantine_below_ppm = 500000;
 	cfg->arbiter.min_calls = 20;

@@ -13,6 +13,16 @@
  *     coin moved once. The datagram is kept in FILE; when FILE exists it
  *     is sent again as it is (after a restart: the recovered index must
  *     still answer it with the first REPLY).
+ *   kc-ledger-itest call-twice SERVER KEYS CLIENT TYPE COIN
+ *     One signed CALL of TYPE by CLIENT paying with COIN, sent until it
+ *     is answered, then three times more: four identical OK REPLYs (a
+ *     completed call answers its retries from its table entry).
+ *   kc-ledger-itest call-load SERVER KEYS TYPE CALLS DEADLINE_MS CLIENT...
+ *     Each CLIENT gets CALLS coins of 10 minted (by client 1) and makes
+ *     CALLS calls of TYPE, one coin each, from a thread of its own; an
+ *     UNAVAILABLE call (no service free) is made again after 2 ms, as a
+ *     client backs off. Every call must get exactly one REPLY; prints
+ *     "ok N other M", the count of each final status, and the retries.
  *   kc-ledger-itest crash-load SERVER KEYS LOG FIRST COUNT THREADS
  *     Coins FIRST .. FIRST+COUNT-1 go back and forth between accounts 1
  *     and 2, THREADS threads each with its own coins, until the appliance
@@ -295,6 +305,146 @@ static int idempotent(const char *file)
 	return done("idempotent");
 }
 
+/* ---- call-twice ---------------------------------------------------------- */
+
+static int call_twice(uint32_t client, const char *type, uint64_t coin)
+{
+	static uint8_t req[KC_DATAGRAM_MAX], rep[KC_DATAGRAM_MAX],
+		first_rep[KC_DATAGRAM_MAX];
+	struct kc_client_opts o = { .server = server };
+	struct kc_hdr h = {
+		.magic = KC_PROTO_MAGIC, .version = KC_PROTO_VERSION,
+		.type = KC_TYPE_REQUEST, .op = KC_OP_CALL, .client_id = client,
+	};
+	ssize_t first_len = -1, got = -1;
+	struct kc_key key;
+	char err[256];
+	uint32_t same = 0;
+	size_t len;
+	int fd = udp_to_server();
+
+	if (kc_client_key_from_file(&o, keys, client, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kc-ledger-itest: %s\n", err);
+		return 2;
+	}
+	kc_key_init(&key, client, o.key, "caller");
+	h.payload_len = (uint32_t)kc_enc_call(req + KC_HDR_LEN, KC_PAYLOAD_MAX,
+					      type, 5000, "twice", 5, &coin,
+					      1);
+	kc_msg_id_make(h.msg_id, now_ms(), client, (uint64_t)getpid());
+	kc_hdr_encode(req, &h);
+	len = KC_HDR_LEN + h.payload_len;
+	kc_auth_sign(&key, req, len);
+	/* Until answered: a retry of a call in flight is absorbed. */
+	for (uint32_t i = 0; i < 8 && got <= 0; i++)
+		got = kc_itest_exchange(fd, req, len, rep, sizeof(rep));
+	CHECK(got > 0, "no REPLY to the CALL");
+	if (got > 0) {
+		first_len = got;
+		memcpy(first_rep, rep, (size_t)got);
+		CHECK(kc_get_u16(rep + KC_OFF_STATUS) == KC_STATUS_OK,
+		      "the CALL: %s",
+		      kc_status_name(kc_get_u16(rep + KC_OFF_STATUS)));
+	}
+	for (uint32_t i = 0; i < 3; i++) {
+		got = kc_itest_exchange(fd, req, len, rep, sizeof(rep));
+		same += got == first_len &&
+			memcmp(rep, first_rep, (size_t)got) == 0;
+	}
+	CHECK(same == 3, "%u of 3 retries answered with the first REPLY",
+	      same);
+	close(fd);
+	return done("call-twice");
+}
+
+/* ---- call-load ---------------------------------------------------------- */
+
+struct caller {
+	uint32_t client;
+	const char *type;
+	uint32_t calls;
+	uint32_t deadline_ms;
+	uint64_t first;		/* its coins */
+	uint32_t by_status[KC_STATUS_TIMEOUT + 2]; /* + no REPLY */
+	uint32_t retries;
+};
+
+static void *call_one(void *arg)
+{
+	struct caller *a = arg;
+	struct kc_client *c = open_as(a->client, 1000, 1);
+	struct kc_reply *r = malloc(sizeof(*r));
+
+	for (uint32_t i = 0; i < a->calls; i++) {
+		uint64_t coin = a->first + i;
+		struct kc_call_reply cr;
+		enum kc_client_err e;
+
+		for (uint32_t t = 0;; t++) {
+			e = kc_client_call_service(c, a->type, a->deadline_ms,
+						   "work", 4, &coin, 1, r,
+						   &cr);
+			if (e != KC_CLIENT_OK ||
+			    r->status != KC_STATUS_UNAVAILABLE || t == 2000)
+				break;
+			a->retries++;
+			usleep(2000);
+		}
+
+		if (e != KC_CLIENT_OK)
+			a->by_status[KC_STATUS_TIMEOUT + 1]++;
+		else
+			a->by_status[r->status <= KC_STATUS_TIMEOUT ?
+				     r->status : KC_STATUS_TIMEOUT + 1u]++;
+	}
+	free(r);
+	kc_client_close(c);
+	return NULL;
+}
+
+static int call_load(const char *type, uint32_t calls, uint32_t deadline_ms,
+		     char **clients, int n)
+{
+	struct kc_client *c1 = open_as(1, 1000, 3);
+	struct kc_reply *r = malloc(sizeof(*r));
+	struct caller *a = calloc((size_t)n, sizeof(*a));
+	pthread_t *t = calloc((size_t)n, sizeof(*t));
+	uint32_t total[KC_STATUS_TIMEOUT + 2] = { 0 }, retries = 0;
+
+	for (int i = 0; i < n; i++) {
+		a[i] = (struct caller){
+			.client = (uint32_t)strtoul(clients[i], NULL, 10),
+			.type = type, .calls = calls,
+			.deadline_ms = deadline_ms,
+		};
+		CHECK(kc_client_mint(c1, a[i].client, DENOM, calls, r,
+				     &a[i].first) == KC_CLIENT_OK &&
+		      r->status == KC_STATUS_OK, "MINT for client %u",
+		      a[i].client);
+	}
+	for (int i = 0; i < n; i++)
+		pthread_create(&t[i], NULL, call_one, &a[i]);
+	for (int i = 0; i < n; i++) {
+		pthread_join(t[i], NULL);
+		retries += a[i].retries;
+		for (uint32_t s = 0; s < KC_STATUS_TIMEOUT + 2; s++)
+			total[s] += a[i].by_status[s];
+	}
+	CHECK(total[KC_STATUS_TIMEOUT + 1] == 0, "%u call(s) got no REPLY",
+	      total[KC_STATUS_TIMEOUT + 1]);
+	printf("ok %u other %u", total[KC_STATUS_OK],
+	       (uint32_t)n * calls - total[KC_STATUS_OK]);
+	for (uint32_t s = 1; s <= KC_STATUS_TIMEOUT; s++)
+		if (total[s] != 0)
+			printf(" %s %u", kc_status_name(s), total[s]);
+	printf(" (%u UNAVAILABLE made again)\n", retries);
+	free(a);
+	free(t);
+	free(r);
+	kc_client_close(c1);
+	return done("call-load");
+}
+
 /* ---- crash -------------------------------------------------------------- */
 
 struct loader {
@@ -544,6 +694,18 @@ int main(int argc, char **argv)
 		keys = argv[3];
 		return idempotent(argv[4]);
 	}
+	if (argc >= 8 && strcmp(argv[1], "call-load") == 0) {
+		server = argv[2];
+		keys = argv[3];
+		return call_load(argv[4], (uint32_t)atoi(argv[5]),
+				 (uint32_t)atoi(argv[6]), argv + 7, argc - 7);
+	}
+	if (argc >= 7 && strcmp(argv[1], "call-twice") == 0) {
+		server = argv[2];
+		keys = argv[3];
+		return call_twice((uint32_t)strtoul(argv[4], NULL, 10),
+				  argv[5], strtoull(argv[6], NULL, 10));
+	}
 	if (argc >= 8 && strcmp(argv[1], "crash-load") == 0) {
 		server = argv[2];
 		keys = argv[3];
@@ -557,7 +719,7 @@ int main(int argc, char **argv)
 		return crash_verify(argv[4], !(argc >= 6 && strcmp(argv[5],
 						     "--no-trails") == 0));
 	}
-	fprintf(stderr, "usage: kc-ledger-itest race|idempotent|crash-load|"
+	fprintf(stderr, "usage: kc-ledger-itest race|idempotent|call-twice|crash-load|"
 		"crash-verify SERVER KEYS ... (see the source)\n");
 	return 2;
 }
