@@ -592,7 +592,9 @@ enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 	uint32_t cap = RTE_MIN(room, KC_PAYLOAD_MAX);
 	const uint8_t op = kcp[KC_OFF_OP];
 	const bool mutates = kc_op_mutates(op);
-	struct kc_op_result r = { .status = KC_STATUS_OK };
+	struct kc_op_result r = {
+		.status = KC_STATUS_OK, .deliver = -1, .done = -1,
+	};
 	uint64_t req_seq = 0, seq = 0;
 	uint32_t req_crc = 0;
 	bool is_signed = false, answered = false;
