@@ -114,8 +114,9 @@ const char *mg_get_response_code_text(const struct mg_connection *conn,
 
 static void out(struct kc_fake_conn *c, const void *p, size_t n)
 {
-	if (c->out_len + n > c->out_cap) {
-		size_t cap = (c->out_len + n) * 2;
+	/* Always one byte more, a NUL: the harness reads it as a string. */
+	if (c->out_len + n + 1 > c->out_cap) {
+		size_t cap = (c->out_len + n + 1) * 2;
 		char *b = realloc(c->out, cap);
 
 		if (b == NULL)
@@ -125,6 +126,7 @@ static void out(struct kc_fake_conn *c, const void *p, size_t n)
 	}
 	memcpy(c->out + c->out_len, p, n);
 	c->out_len += n;
+	c->out[c->out_len] = '\0';
 }
 
 int mg_read(struct mg_connection *conn, void *buf, size_t len)
