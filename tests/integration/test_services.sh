@@ -155,16 +155,25 @@ check "money is conserved: AUDIT ok, 425 minted, 425 live" sh -c \
 
 # Load: 1,000 paid calls of one type from four callers (an UNAVAILABLE
 # one made again after a moment), served by a good service (two calls
-# at a time), one that answers errors and one too slow for the 1 s
-# deadline. Every call gets exactly one REPLY; the good one is
-# paid for each OK call, the two bad ones are quarantined and then get no
-# more calls; money is conserved.
-SERVE_INFLIGHT=2 serve wgood 3 work 10 cat
-sleep 0.3 # registered first: ties go to it
+# at a time), one that answers errors and one too slow for its callers'
+# deadlines. Every call gets exactly one REPLY; the two bad ones are
+# quarantined by their outcomes and then get no more calls; the good one
+# is paid for each OK call; money is conserved.
+# First the bad ones alone, so that each has its outcomes whatever the
+# timing: the erring one errs 8 times, the slow one misses 8 deadlines.
 serve wbad 4 work 10 sh -c 'cat >/dev/null; echo broken; exit 3'
+check "the erring work service registered" wait_for 10 \
+	grep -q 'serving work' "$WORK/serve-wbad.log"
+$LT call-load $S "$KEYS" work 8 1000 2 >"$WORK/warm1" 2>&1
 serve wslow 5 work 10 sh -c 'cat >/dev/null; sleep 3'
-check "the work services registered" wait_for 10 sh -c \
-	"grep -q 'serving work' '$WORK/serve-wbad.log' && grep -q 'serving work' '$WORK/serve-wslow.log'"
+check "the slow work service registered" wait_for 10 \
+	grep -q 'serving work' "$WORK/serve-wslow.log"
+$LT call-load $S "$KEYS" work 8 300 2 >"$WORK/warm2" 2>&1
+check "8 errors, then 8 timeouts, each answered once" sh -c \
+	"grep -q '^ok 0 other 8 INTERNAL 8 ' '$WORK/warm1' && grep -q '^ok 0 other 8 TIMEOUT 8 ' '$WORK/warm2'"
+SERVE_INFLIGHT=2 serve wgood 3 work 10 cat
+check "the good work service registered" wait_for 10 \
+	grep -q 'serving work' "$WORK/serve-wgood.log"
 GOOD0=$(balance 3)
 $LT call-load $S "$KEYS" work 250 1000 \
 	2 6 2 6 >"$WORK/load" 2>&1
@@ -203,7 +212,7 @@ sys.exit(0 if calls(a, 4) == calls(b, 4) and calls(a, 5) == calls(b, 5)
          else 1)
 ' "$WORK/work1.json" "$WORK/work2.json"
 check "money is conserved after the load: AUDIT ok, supply = everything minted" \
-	sh -c "$IN_NS '$KCCTL' -s $S -k '$KEYS' audit | grep -q 'ok=true minted=10625 burnt=0 live_sum=10625'"
+	sh -c "$IN_NS '$KCCTL' -s $S -k '$KEYS' audit | grep -q 'ok=true minted=10785 burnt=0 live_sum=10785'"
 GOOD_END=$(balance 3)
 
 for s in good bad slow wgood wbad wslow; do stop_serve $s; done
