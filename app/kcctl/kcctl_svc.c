@@ -262,7 +262,6 @@ int cmd_serve(struct kcctl *k, int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t renew_at = 0, lease_until;
 	enum kc_client_err e;
-	int rc = 0;
 
 	if (argc < 2)
 		return usage_error("usage: serve TYPE [--price N] "
@@ -282,8 +281,17 @@ int cmd_serve(struct kcctl *k, int argc, char **argv)
 					    &k->reply, &lease_until);
 			if (e == KC_CLIENT_INVALID)
 				return usage_error("bad type '%s'", argv[0]);
-			if (e == KC_CLIENT_TIMEOUT) {
+			/* No answer, or no route for now (the appliance's
+			 * TAP is made again when it restarts): a service
+			 * outlives that, and tries again in a second. */
+			if (e == KC_CLIENT_TIMEOUT || e == KC_CLIENT_SYSTEM) {
+				if (e == KC_CLIENT_SYSTEM && !k->json)
+					fprintf(stderr, "kcctl: serving %s: %s; "
+						"trying again\n", argv[0],
+						strerror(kc_client_errno(
+							k->client)));
 				renew_at = mono_ms() + 1000u;
+				usleep(e == KC_CLIENT_SYSTEM ? 200000 : 0);
 				continue;
 			}
 			if (call_failed(e, k))
@@ -296,8 +304,9 @@ int cmd_serve(struct kcctl *k, int argc, char **argv)
 		}
 		got = kc_client_next_call(k->client, SERVE_POLL_MS, &d);
 		if (got < 0) {
-			rc = report_failure(k, KC_CLIENT_SYSTEM);
-			break;
+			/* Transient too (a route gone for a moment). */
+			usleep(200000);
+			continue;
 		}
 		if (got == 0)
 			continue;
@@ -332,5 +341,5 @@ int cmd_serve(struct kcctl *k, int argc, char **argv)
 		served(k, &d, code, out_len, &k->reply, e);
 	}
 	kc_client_unserve(k->client, argv[0], &k->reply);
-	return rc != 0 ? rc : EXIT_OK;
+	return EXIT_OK;
 }

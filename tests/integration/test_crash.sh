@@ -12,7 +12,8 @@
 #   test_crash.sh [CYCLES]      (default: KC_CRASH_CYCLES or 20)
 #
 # KC_CRASH_PARTS names the parts to run (default: plain retention ledger):
-# CYCLES plain kills, CYCLES/2 with retention, CYCLES/2 of the ledger.
+# CYCLES plain kills, CYCLES/2 with retention, CYCLES/2 of the ledger,
+# and CYCLES/4 of service calls (calls, not in the default yet).
 . "$(dirname "$0")/lib.sh"
 require_root
 S=$NET.2
@@ -181,4 +182,52 @@ for cycle in $(seq 1 "$LCYCLES"); do
 		test "$(grep -c '^ack' "$LLOG")" -gt "${ACKS0:-0}"
 done
 [ "$LCYCLES" -eq 0 ] || ledger_epoch_end "$first" "$LCYCLES"
+
+# Service calls (docs/services.md): a kcctl serve of type crash (price
+# 10) and two callers making paid calls; the appliance is killed while
+# calls are in flight. After every restart recovery's own check must pass
+# (every open call's price in escrow, nothing else there), every call must
+# end settled (escrow back to 0: answered and paid, or refunded at its
+# deadline, exactly once) and AUDIT must hold: a call settled twice or
+# lost would break one of them.
+if part calls; then
+	JOURNAL=$WORK/journal-crash-calls
+	CKEYS=$CFG/ledger.keys
+	ck() { "$KCCTL" -s $S -k "$CKEYS" "$@"; }
+	escrow() { ck balance 4294967295 | sed -n 's/.*balance=\([0-9]*\).*/\1/p'; }
+	start_appliance "$CFG/tap-services.yaml" "$JOURNAL"
+	# 50 ms a call: the kill finds calls in flight.
+	ck -c 3 --price 10 --max-inflight 8 --lease 3 serve crash -- \
+		sh -c 'sleep 0.05; cat' >"$WORK/serve-crash.log" 2>&1 &
+	SERVE=$!
+	on_exit "kill $SERVE 2>/dev/null; wait $SERVE 2>/dev/null"
+	for cycle in $(seq 1 $(( (CYCLES + 3) / 4 ))); do
+		"$LT" call-load $S "$CKEYS" crash 50 2000 2 6 \
+			>"$WORK/calls-$cycle.out" 2>&1 &
+		LOAD=$!
+		sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.3f", 0.3 + 0.7 * r / 32768 }')"
+		kill -KILL "$KC_PID"
+		wait "$KC_PID" 2>/dev/null
+		KC_PID=""
+		start_appliance "$CFG/tap-services.yaml" "$JOURNAL"
+		check "calls cycle $cycle: $(grep -o 'services recovered: [^;]*' "$APPLOG")" \
+			grep -q 'services recovered' "$APPLOG"
+		wait "$LOAD"
+		log "calls cycle $cycle: killed; $(grep '^ok ' "$WORK/calls-$cycle.out")"
+		# The callers stop after their deadlines and retries; the calls
+		# they left settle by their service's answer or deadline.
+		for i in $(seq 1 100); do
+			[ "$(escrow)" = 0 ] && break
+			sleep 0.1
+		done
+		check "calls cycle $cycle: every call settled, nothing in escrow" \
+			test "$(escrow)" = 0
+		check "calls cycle $cycle: AUDIT holds" sh -c \
+			"'$KCCTL' -s $S -k '$CKEYS' audit | grep -q '^OK ok=true'"
+	done
+	kill "$SERVE" 2>/dev/null
+	wait "$SERVE" 2>/dev/null
+	stop_appliance
+	check "calls: kcq verify: the journal is sound" "$KCQ" verify "$JOURNAL"
+fi
 finish
