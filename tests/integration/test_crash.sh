@@ -197,8 +197,11 @@ if part calls; then
 	escrow() { ck balance 4294967295 | sed -n 's/.*balance=\([0-9]*\).*/\1/p'; }
 	start_appliance "$CFG/tap-services.yaml" "$JOURNAL"
 	# 50 ms a call: the kill finds calls in flight.
-	ck -c 3 --price 10 --max-inflight 8 --lease 3 serve crash -- \
-		sh -c 'sleep 0.05; cat' >"$WORK/serve-crash.log" 2>&1 &
+	# Started itself, not through a function: $! is its PID, which the
+	# kill below must reach (and without fd 8, the CPU lock).
+	"$KCCTL" -s $S -k "$CKEYS" -c 3 --price 10 --max-inflight 8 \
+		--lease 3 serve crash -- sh -c 'sleep 0.05; cat' \
+		>"$WORK/serve-crash.log" 2>&1 8>&- &
 	SERVE=$!
 	on_exit "kill $SERVE 2>/dev/null; wait $SERVE 2>/dev/null"
 	for cycle in $(seq 1 $(( (CYCLES + 3) / 4 ))); do

@@ -32,9 +32,11 @@ balance() { kc balance "$1" | sed -n 's/.*balance=\([0-9]*\).*/\1/p'; }
 serve() {
 	local name=$1 client=$2 type=$3 price=$4
 	shift 4
-	kc -c "$client" --price "$price" --max-inflight "${SERVE_INFLIGHT:-4}" \
-		--lease 6 serve \
-		"$type" -- "$@" >"$WORK/serve-$name.log" 2>&1 &
+	# Not through kc(): $! must be the process itself, which stop_serve
+	# and the exit kill; and without fd 8, the CPU lock.
+	$IN_NS "$KCCTL" -s $S -k "$KEYS" -c "$client" --price "$price" \
+		--max-inflight "${SERVE_INFLIGHT:-4}" --lease 6 serve \
+		"$type" -- "$@" >"$WORK/serve-$name.log" 2>&1 8>&- &
 	eval "PID_$name=$!"
 	on_exit "kill $! 2>/dev/null; wait $! 2>/dev/null"
 }
