@@ -1008,17 +1008,6 @@ uint32_t kc_services_to_deliver(struct kc_services *s, uint64_t now_ns,
 	return n;
 }
 
-void kc_services_set_service_link(struct kc_services *s, uint32_t account,
-				  const struct kc_name *type,
-				  const uint8_t *link)
-{
-	const struct type *t = type_get(s, type);
-	struct svc *v = t != NULL ? svc_in(s, t, account) : NULL;
-
-	if (v != NULL)
-		memcpy(v->link, link, KC_SVC_LINK_LEN);
-}
-
 const uint8_t *kc_services_service_link(const struct kc_services *s,
 					int32_t call_slot)
 {

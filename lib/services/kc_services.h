@@ -172,11 +172,9 @@ void kc_services_set_outcome_seq(struct kc_services *s, int32_t slot,
 				 uint64_t seq);
 
 /* Transport beside the state: opaque bytes the worker keeps per service
- * (set at each SERVE) and per call (at each CALL and retry). */
+ * (from each SERVE, kc_svc_caller.link) and per call (at each CALL and
+ * retry). */
 #define KC_SVC_LINK_LEN 16u
-void kc_services_set_service_link(struct kc_services *s, uint32_t account,
-				  const struct kc_name *type,
-				  const uint8_t *link);
 const uint8_t *kc_services_service_link(const struct kc_services *s,
 					int32_t call_slot);
 void kc_services_set_caller_link(struct kc_services *s, int32_t slot,
