@@ -64,7 +64,8 @@
 	X(drop_exception_in_ring, "frames for the kernel dropped: the ring "  \
 	  "toward the exception thread was full")                             \
 	X(drop_exception_tap, "frames for the kernel dropped: the TAP "       \
-	  "refused the write")                                                \
+	  "refused the write (its interface down, or moving between "        \
+	  "namespaces)")                                                      \
 	X(drop_exception_out_ring, "frames from the kernel dropped: the "     \
 	  "ring toward the sending lcore was full")                           \
 	X(trail_busy, "TRAILs refused: too many in progress")                 \
