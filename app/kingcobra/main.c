@@ -503,9 +503,12 @@ static void banner(const struct kc_config *cfg,
 	       "key(s)%s\n", KC_VERSION, cfg->source, cfg->kcp.udp_port,
 	       keys->count, keys->has_dev_key ?
 	       " (including the development key: local use only)" : "");
-	printf("  journal %s, durability %s, %u shard(s)\n", cfg->journal.dir,
+	printf("  journal %s, durability %s, reads %s, %u shard(s)\n",
+	       cfg->journal.dir,
 	       cfg->journal.durability == KC_CFG_DURABILITY_BATCH ? "batch" :
-	       "none", cfg->pipeline.lcores.worker_count);
+	       "none",
+	       cfg->journal.reads == KC_CFG_READS_ALL ? "all" : "none",
+	       cfg->pipeline.lcores.worker_count);
 	for (uint32_t i = 0; i < cfg->port_count; i++) {
 		const struct kc_port_cfg *pc = &cfg->ports[i];
 		char ip[16], host[16];

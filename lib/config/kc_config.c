@@ -111,6 +111,12 @@ static const char *const durability_names[] = {
 	NULL,
 };
 
+static const char *const reads_names[] = {
+	[KC_CFG_READS_NONE] = "none",
+	[KC_CFG_READS_ALL] = "all",
+	NULL,
+};
+
 static const char *const memif_role_names[] = {
 	[KC_MEMIF_SERVER] = "server",
 	[KC_MEMIF_CLIENT] = "client",
@@ -121,7 +127,7 @@ static const char *const memif_role_names[] = {
 enum { EAL_LCORES, EAL_MAIN_LCORE, EAL_MEMORY_MB, EAL_HUGEPAGES, EAL_IN_MEMORY, EAL_FILE_PREFIX, EAL_EXTRA_ARGS };
 enum { PL_RX_LCORES, PL_WORKER_LCORES, PL_BURST, PL_RING_SIZE, PL_IDLE, PL_IDLE_SLEEP_MAX_US };
 enum { MP_MBUFS, MP_CACHE, MP_DATA_ROOM };
-enum { JR_DIR, JR_DURABILITY, JR_SEGMENT_BYTES, JR_BUFFER_BYTES, JR_GROUP_MAX, JR_GROUP_WAIT_US, JR_MAX_PENDING, JR_RESERVE_BYTES, JR_SNAPSHOT_BYTES, JR_RETENTION_BYTES, JR_RETENTION_AGE_S };
+enum { JR_DIR, JR_DURABILITY, JR_SEGMENT_BYTES, JR_BUFFER_BYTES, JR_GROUP_MAX, JR_GROUP_WAIT_US, JR_MAX_PENDING, JR_RESERVE_BYTES, JR_SNAPSHOT_BYTES, JR_RETENTION_BYTES, JR_RETENTION_AGE_S, JR_READS };
 enum { LG_ENABLED, LG_MINT_AUTHORITY, LG_MAX_ACCOUNTS, LG_MAX_COINS, LG_REAP_AFTER_S, LG_SNAPSHOT_EVERY_OPS, LG_TRAIL_MAX_HOPS };
 enum { SV_ENABLED, SV_MAX_SERVICES, SV_MAX_TYPES, SV_MAX_CALLS, SV_MAX_PAYLOAD, SV_MAX_DEADLINE_MS, SV_REPORT_WINDOW_S, SV_SETTLE_HOLD_S };
 enum { AR_QUARANTINE_BELOW, AR_MIN_CALLS, AR_QUARANTINE_S };
@@ -321,7 +327,9 @@ static const struct field journal_fields[] = {
 	  .off = C(journal.retention_age_s), .min = 0, .max = 1u << 30,
 	  .expect = "seconds after which a segment no longer needed is "
 		    "deleted; 0: no age rule" },
-	[JR_RETENTION_AGE_S + 1] = { NULL },
+	[JR_READS] = { "reads", F_ENUM, .off = C(journal.reads),
+	  .names = reads_names },
+	[JR_READS + 1] = { NULL },
 };
 
 static const struct field idempotency_fields[] = {
@@ -1656,6 +1664,7 @@ static void defaults(struct kc_config *cfg)
 	snprintf(cfg->journal.dir, sizeof(cfg->journal.dir),
 		 "/var/lib/kingcobra/journal");
 	cfg->journal.durability = KC_CFG_DURABILITY_BATCH;
+	cfg->journal.reads = KC_CFG_READS_NONE;
 	cfg->journal.segment_bytes = 64ull << 20;
 	cfg->journal.buffer_bytes = 16ull << 20;
 	cfg->journal.group_max = 1024;

@@ -61,6 +61,11 @@ enum kc_journal_durability {
 	KC_CFG_DURABILITY_BATCH, /* REPLY leaves after its group is on disk */
 };
 
+enum kc_journal_reads {
+	KC_CFG_READS_NONE, /* requests that change nothing are not journaled */
+	KC_CFG_READS_ALL,  /* every request and its REPLY is journaled */
+};
+
 enum kc_log_level {
 	KC_LOG_ERROR,
 	KC_LOG_WARNING,
@@ -167,6 +172,7 @@ struct kc_config {
 	struct {
 		char dir[KC_CFG_PATH_MAX];  /* shards in dir/shard-NN */
 		enum kc_journal_durability durability;
+		enum kc_journal_reads reads;
 		uint64_t segment_bytes;	    /* preallocated per segment */
 		uint64_t buffer_bytes;	    /* per worker, power of two */
 		uint32_t group_max;	    /* records per group commit */

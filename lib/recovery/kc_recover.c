@@ -912,6 +912,7 @@ int kc_recover_workers(const struct kc_config *cfg,
 		}
 		w->window_ms = cfg->idempotency.window_s * 1000ull;
 		w->skew_ms = cfg->idempotency.max_clock_skew_s * 1000ull;
+		w->reads_all = cfg->journal.reads == KC_CFG_READS_ALL;
 		w->snap_cap = kc_config_snapshot_bytes_max(cfg) +
 			      KC_JREC_PAYLOAD_MAX;
 		w->snap_every = cfg->journal.snapshot_bytes;

@@ -378,6 +378,29 @@ static bool pending_full(const struct kc_worker_state *w)
 	return w->pend_head - w->pend_tail >= w->pend_limit;
 }
 
+/*
+ * A read that is not journaled (journal.reads: none) still shows only
+ * what is durable: with durability batch its REPLY waits for everything
+ * the shard appended before it, as a journaled REPLY would. A read of no
+ * state (PING, TIME) leaves at once. False when it would have to wait
+ * and the held FIFO is full.
+ */
+static bool read_hold(struct kc_worker_state *w, uint8_t op, uint64_t *seq)
+{
+	uint64_t last;
+
+	if (kc_op_info(op)->owner == KC_OWNER_NONE ||
+	    kc_journal_durability(w->j) != KC_DURABILITY_BATCH)
+		return true;
+	last = kc_journal_last_seq(w->j);
+	if (last <= kc_journal_durable_seq(w->j))
+		return true;
+	if (pending_full(w))
+		return false;
+	*seq = last;
+	return true;
+}
+
 /* Sign the REPLY in place (header at kcp, r->len payload bytes). */
 static void sign_reply(const struct kc_key *key, uint8_t *kcp,
 		       const struct kc_op_result *r)
@@ -663,18 +686,30 @@ enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 				return KC_EXEC_DEFERRED;
 			answered = true; /* with an error, journaled below */
 		}
-		jroom = kc_journal_room_why(w->j, need, kc_op_grows(op));
-		if (jroom == KC_ROOM_OK && (e != NULL || pending_full(w)))
-			jroom = KC_ROOM_BUFFER;
-		if (jroom != KC_ROOM_OK) {
-			r.status = refusal(w, jroom, &r.reason);
-			kc_ops_error_text(&r, payload);
-			goto reply;
+		if (!mutates && !w->reads_all) {
+			/* A read, not journaled (journal.reads: none). */
+			if (!read_hold(w, op, &seq)) {
+				r.status = refusal(w, KC_ROOM_BUFFER,
+						   &r.reason);
+				kc_ops_error_text(&r, payload);
+				goto reply;
+			}
+		} else {
+			jroom = kc_journal_room_why(w->j, need,
+						    kc_op_grows(op));
+			if (jroom == KC_ROOM_OK &&
+			    (e != NULL || pending_full(w)))
+				jroom = KC_ROOM_BUFFER;
+			if (jroom != KC_ROOM_OK) {
+				r.status = refusal(w, jroom, &r.reason);
+				kc_ops_error_text(&r, payload);
+				goto reply;
+			}
+			req_seq = journal_msg(w, m, KC_JREC_REQUEST, kcp,
+					      KC_HDR_LEN + plen, 0);
+			if (mutates)
+				req_crc = kc_crc32c(payload, plen);
 		}
-		req_seq = journal_msg(w, m, KC_JREC_REQUEST, kcp,
-				      KC_HDR_LEN + plen, 0);
-		if (mutates)
-			req_crc = kc_crc32c(payload, plen);
 	}
 	if (answered) {
 		kc_ops_error_text(&r, payload);
@@ -751,17 +786,23 @@ enum kc_exec kc_ops_trail_done(struct kc_worker_state *w,
 
 	job->m = NULL;
 	w->ledger->free_jobs[w->ledger->nb_free++] = job;
-	/* Journaled now, REQUEST and REPLY together, as recovery wants. */
-	jroom = kc_journal_room_why(w->j, kc_jrec_size(KC_HDR_LEN + plen) +
-				    kc_jrec_size(KC_HDR_LEN +
-						 KC_TRAIL_REPLY_FIXED), false);
-	if (jroom == KC_ROOM_OK && pending_full(w))
-		jroom = KC_ROOM_BUFFER;
-	if (jroom != KC_ROOM_OK) {
-		r.status = refusal(w, jroom, &r.reason);
+	/* Journaled now, REQUEST and REPLY together, as recovery wants;
+	 * or not at all (journal.reads: none). */
+	if (!w->reads_all) {
+		if (!read_hold(w, KC_OP_TRAIL, &seq))
+			r.status = refusal(w, KC_ROOM_BUFFER, &r.reason);
 	} else {
-		req_seq = journal_msg(w, m, KC_JREC_REQUEST, kcp,
-				      KC_HDR_LEN + plen, 0);
+		jroom = kc_journal_room_why(w->j,
+			kc_jrec_size(KC_HDR_LEN + plen) +
+			kc_jrec_size(KC_HDR_LEN + KC_TRAIL_REPLY_FIXED),
+			false);
+		if (jroom == KC_ROOM_OK && pending_full(w))
+			jroom = KC_ROOM_BUFFER;
+		if (jroom != KC_ROOM_OK)
+			r.status = refusal(w, jroom, &r.reason);
+		else
+			req_seq = journal_msg(w, m, KC_JREC_REQUEST, kcp,
+					      KC_HDR_LEN + plen, 0);
 	}
 	if (r.status == KC_STATUS_OK)
 		memmove(payload, payload + KC_TRAIL_SCRATCH_OFF, r.len);

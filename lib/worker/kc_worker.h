@@ -164,6 +164,7 @@ struct kc_worker_state {
 	struct kc_refl *refl;		/* NULL: no reflection limit */
 	uint64_t window_ms;		/* idempotency.window_s */
 	uint64_t skew_ms;		/* idempotency.max_clock_skew_s */
+	bool reads_all;			/* journal.reads: all */
 	uint64_t now_ns;		/* wall clock of the current burst */
 	struct kc_pending *pend;	/* FIFO of held REPLYs */
 	uint32_t pend_size;		/* power of two */

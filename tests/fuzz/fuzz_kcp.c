@@ -17,6 +17,7 @@
  * the replay window, journal-space refusals, snapshots and TRAIL's control
  * thread run too. The worker restarts every few thousand inputs, which
  * replays its journal through recovery; the journal is wiped when large.
+ * Inputs of odd length run with journal.reads: all, the others with none.
  *
  * Service calls run too: the worker's poll (kc_calls_poll) makes the
  * SETTLEs of deadlines and holds and delivers again.
@@ -588,6 +589,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct kc_fuzz_in in = { data, size };
 
+	/* journal.reads: all for inputs of odd length, none for the rest. */
+	ws.reads_all = (size & 1) != 0;
 	for (int i = 0; i < FRAMES_MAX && in.n > 0; i++) {
 		if (kc_fuzz_u8(&in) & 0x80)
 			raw_frame(&in);

@@ -273,18 +273,20 @@ static int sequence(const char *prefix)
 }
 
 /* A signed request datagram, for tampering. */
+/* A signed REQUEST datagram of the dev client, its message id of time
+ * id_ms and sequence seq. */
 static size_t make_request(uint8_t *buf, uint8_t op, const void *payload,
-			   uint32_t len, uint64_t seq)
+			   size_t len, uint64_t id_ms, uint64_t seq)
 {
 	struct kc_key key;
 	struct kc_hdr h = {
 		.magic = KC_PROTO_MAGIC, .version = KC_PROTO_VERSION,
 		.type = KC_TYPE_REQUEST, .op = op,
-		.client_id = KC_DEV_CLIENT_ID, .payload_len = len,
+		.client_id = KC_DEV_CLIENT_ID, .payload_len = (uint32_t)len,
 	};
 
 	kc_key_init(&key, KC_DEV_CLIENT_ID, kc_dev_key, "dev");
-	kc_msg_id_make(h.msg_id, 1, KC_DEV_CLIENT_ID, seq);
+	kc_msg_id_make(h.msg_id, id_ms, KC_DEV_CLIENT_ID, seq);
 	kc_hdr_encode(buf, &h);
 	memcpy(buf + KC_HDR_LEN, payload, len);
 	kc_auth_sign(&key, buf, KC_HDR_LEN + len);
@@ -407,19 +409,19 @@ static int garbage(const char *iface, uint32_t count)
 
 	/* Unauthenticated or malformed: dropped and counted, no reply. */
 	send_udp(fd, "KC", 2);					/* short */
-	n = make_request(buf, KC_OP_PING, "x", 1, 1);
+	n = make_request(buf, KC_OP_PING, "x", 1, 1, 1);
 	buf[0] = 'X';
 	send_udp(fd, buf, n);					/* magic */
-	n = make_request(buf, KC_OP_PING, "x", 1, 2);
+	n = make_request(buf, KC_OP_PING, "x", 1, 1, 2);
 	buf[KC_OFF_VERSION] = 9;
 	send_udp(fd, buf, n);					/* version */
-	n = make_request(buf, KC_OP_PING, "x", 1, 3);
+	n = make_request(buf, KC_OP_PING, "x", 1, 1, 3);
 	kc_put_u32(buf + KC_OFF_PAYLOAD_LEN, 1000);
 	send_udp(fd, buf, n);				/* length > datagram */
-	n = make_request(buf, KC_OP_PING, "x", 1, 4);
+	n = make_request(buf, KC_OP_PING, "x", 1, 1, 4);
 	buf[KC_OFF_TAG] ^= 1;
 	send_udp(fd, buf, n);					/* bad tag */
-	n = make_request(buf, KC_OP_PING, "x", 1, 5);
+	n = make_request(buf, KC_OP_PING, "x", 1, 1, 5);
 	kc_put_u32(buf + KC_OFF_CLIENT_ID, 4242);
 	send_udp(fd, buf, n);				/* unknown client */
 	/* No IP fragments here: DPDK's AF_PACKET PMD asks the kernel to
@@ -492,21 +494,10 @@ static uint64_t now_ms(void)
 static size_t make_publish(uint8_t *buf, const char *queue, const char *msg,
 			   uint64_t id_ms, uint64_t seq)
 {
-	struct kc_key key;
 	uint8_t p[KC_PAYLOAD_MAX];
 	size_t n = kc_enc_publish(p, sizeof(p), queue, msg, strlen(msg));
-	struct kc_hdr h = {
-		.magic = KC_PROTO_MAGIC, .version = KC_PROTO_VERSION,
-		.type = KC_TYPE_REQUEST, .op = KC_OP_PUBLISH,
-		.client_id = KC_DEV_CLIENT_ID, .payload_len = (uint32_t)n,
-	};
 
-	kc_key_init(&key, KC_DEV_CLIENT_ID, kc_dev_key, "dev");
-	kc_msg_id_make(h.msg_id, id_ms, KC_DEV_CLIENT_ID, seq);
-	kc_hdr_encode(buf, &h);
-	memcpy(buf + KC_HDR_LEN, p, n);
-	kc_auth_sign(&key, buf, KC_HDR_LEN + n);
-	return KC_HDR_LEN + n;
+	return make_request(buf, KC_OP_PUBLISH, p, n, id_ms, seq);
 }
 
 static uint16_t reply_status(const uint8_t *rep)
@@ -587,6 +578,59 @@ static int idempotent(const char *queue, uint32_t count, const char *file)
 	free(r);
 	printf("idempotent: one PUBLISH sent %u times: %d checks, %d failed\n",
 	       count, checks, failures);
+	return failures == 0 ? 0 : 1;
+}
+
+/*
+ * Reads sent again (journal.reads, docs/protocol.md): the same PING, FETCH
+ * of QUEUE from offset 0 and OFFSET of QUEUE's consumer "reader", each
+ * datagram COUNT times: every one answered OK, every answer to a datagram
+ * byte-identical to its first (nothing changed the queue in between).
+ */
+static int read_retry(const char *queue, uint32_t count)
+{
+	static uint8_t req[KC_DATAGRAM_MAX], first[KC_DATAGRAM_MAX],
+		rep[KC_DATAGRAM_MAX];
+	uint8_t p[KC_PAYLOAD_MAX];
+	const uint8_t ops[] = { KC_OP_PING, KC_OP_FETCH, KC_OP_OFFSET };
+	struct sockaddr_in dst;
+	int fd = udp_socket(&dst);
+
+	for (size_t k = 0; k < sizeof(ops); k++) {
+		size_t n = ops[k] == KC_OP_PING ?
+				   (size_t)snprintf((char *)p, sizeof(p), "again") :
+			   ops[k] == KC_OP_FETCH ?
+				   kc_enc_fetch(p, sizeof(p), queue, 0, 0) :
+				   kc_enc_offset(p, sizeof(p), queue, "reader");
+		size_t len = make_request(req, ops[k], p, n, now_ms(),
+					  (uint64_t)getpid() + k);
+		ssize_t first_len = -1;
+		uint32_t same = 0;
+
+		for (uint32_t i = 0; i < count; i++) {
+			ssize_t got = kc_itest_exchange(fd, req, len, rep,
+							sizeof(rep));
+
+			CHECK(got > 0 && reply_status(rep) == KC_STATUS_OK,
+			      "%s, try %u: %s", kc_op_name(ops[k]), i,
+			      got > 0 ? kc_status_name(reply_status(rep)) :
+					"no REPLY");
+			if (got <= 0)
+				continue;
+			if (first_len < 0) {
+				first_len = got;
+				memcpy(first, rep, (size_t)got);
+			}
+			if (got == first_len &&
+			    memcmp(rep, first, (size_t)got) == 0)
+				same++;
+		}
+		CHECK(same == count, "%s: %u of %u REPLYs identical to the "
+		      "first", kc_op_name(ops[k]), same, count);
+	}
+	close(fd);
+	printf("read-retry: PING, FETCH and OFFSET each sent %u times: %d "
+	       "checks, %d failed\n", count, checks, failures);
 	return failures == 0 ? 0 : 1;
 }
 
@@ -842,6 +886,10 @@ int main(int argc, char **argv)
 		return idempotent(argv[3], (uint32_t)strtoul(argv[4], NULL, 0),
 				  argc >= 6 ? argv[5] : NULL);
 	}
+	if (argc >= 5 && strcmp(argv[1], "read-retry") == 0) {
+		server = argv[2];
+		return read_retry(argv[3], (uint32_t)strtoul(argv[4], NULL, 0));
+	}
 	if (argc >= 6 && strcmp(argv[1], "crash-load") == 0) {
 		server = argv[2];
 		return crash_load(argv[3], (uint32_t)strtoul(argv[4], NULL, 0),
@@ -862,6 +910,7 @@ int main(int argc, char **argv)
 	fprintf(stderr,
 		"usage: kc-itest publish-concurrent SERVER QUEUE TOTAL CLIENTS\n"
 		"       kc-itest idempotent SERVER QUEUE COUNT [FILE]\n"
+		"       kc-itest read-retry SERVER QUEUE COUNT\n"
 		"       kc-itest crash-load SERVER QUEUE CLIENTS LOGFILE\n"
 		"       kc-itest crash-verify SERVER QUEUE LOGFILE\n"
 		"       kc-itest fill SERVER QUEUE LOGFILE\n"

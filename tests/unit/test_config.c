@@ -151,6 +151,7 @@ static void test_full_port_and_pipeline(void **state)
 		"journal:\n"
 		"  dir: j\n"
 		"  durability: none\n"
+		"  reads: all\n"
 		"  segment_bytes: 4294967296\n"
 		"  buffer_bytes: 4194304\n"
 		"  group_wait_us: 0\n"
@@ -181,6 +182,7 @@ static void test_full_port_and_pipeline(void **state)
 	assert_int_equal(cfg.pipeline.ring_size, 1024);
 	assert_string_equal(cfg.journal.dir, "/etc/kc/j");
 	assert_int_equal(cfg.journal.durability, KC_CFG_DURABILITY_NONE);
+	assert_int_equal(cfg.journal.reads, KC_CFG_READS_ALL);
 	assert_int_equal(cfg.ledger.mint_authority, 9);
 	assert_int_equal(cfg.ledger.max_coins, 32768);
 	assert_true(cfg.ledger.enabled);
@@ -384,6 +386,8 @@ static void test_error_out_of_range(void **state)
 		     18, "'segment_bytes' out of range: 4294967297");
 	expect_error(MINIMAL "journal:\n  durability: sync\n", 8, 15,
 		     "(expected one of: none | batch)");
+	expect_error(MINIMAL "journal:\n  reads: some\n", 8, 10,
+		     "(expected one of: none | all)");
 	expect_error(MINIMAL "journal:\n  buffer_bytes: 1048576\n", 8, 17,
 		     "journal.buffer_bytes 1048576 cannot take a snapshot of "
 		     "one queue");

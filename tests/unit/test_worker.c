@@ -33,9 +33,12 @@
 int __real_fdatasync(int fd);
 int __wrap_fdatasync(int fd);
 static volatile int fail_fdatasync;
+static volatile int stall_fdatasync; /* waits while set */
 
 int __wrap_fdatasync(int fd)
 {
+	while (__atomic_load_n(&stall_fdatasync, __ATOMIC_ACQUIRE))
+		usleep(100);
 	if (__atomic_load_n(&fail_fdatasync, __ATOMIC_ACQUIRE)) {
 		errno = EIO;
 		return -1;
@@ -316,6 +319,66 @@ static void test_time(void **state)
 	rte_pktmbuf_free(m);
 }
 
+/*
+ * journal.reads: none (the default) journals no read, and a read still
+ * shows only what is durable: its REPLY waits for what the shard appended
+ * before it. A read of no state leaves at once. With all, a read is
+ * journaled, REQUEST and REPLY, as a mutation is.
+ */
+static void test_reads_not_journaled(void **state)
+{
+	uint8_t p[KC_PAYLOAD_MAX], f[KC_PAYLOAD_MAX];
+	size_t n = kc_enc_publish(p, sizeof(p), "rd", "undurable", 9);
+	size_t fn = kc_enc_fetch(f, sizeof(f), "rd", 0, 0);
+	struct rte_mbuf *pub, *fetch, *ping;
+	struct kc_fetch_reply fr;
+	uint64_t last;
+	enum kc_exec how;
+
+	(void)state;
+	assert_false(ws.reads_all);
+	/* The PUBLISH cannot reach the disk while fdatasync stalls. */
+	__atomic_store_n(&stall_fdatasync, 1, __ATOMIC_RELEASE);
+	pub = request(KC_OP_PUBLISH, 70, p, (uint32_t)n, &how);
+	assert_int_equal(how, KC_EXEC_HELD);
+	last = kc_journal_last_seq(ws.j);
+	fetch = request(KC_OP_FETCH, 71, f, (uint32_t)fn, &how);
+	assert_int_equal(how, KC_EXEC_HELD);
+	ping = request(KC_OP_PING, 72, "hi", 2, &how);
+	assert_int_equal(how, KC_EXEC_SEND);
+	assert_int_equal(status_of(ping), KC_STATUS_OK);
+	rte_pktmbuf_free(ping);
+	assert_int_equal(kc_journal_last_seq(ws.j), last);
+	__atomic_store_n(&stall_fdatasync, 0, __ATOMIC_RELEASE);
+	assert_ptr_equal(take_held(), pub);
+	rte_pktmbuf_free(pub);
+	assert_ptr_equal(take_held(), fetch);
+	assert_int_equal(status_of(fetch), KC_STATUS_OK);
+	assert_true(kc_dec_fetch_reply(t_kcp(fetch) + KC_HDR_LEN,
+				       fetch->data_len - KC_KCP_OFF -
+					       KC_HDR_LEN, &fr));
+	assert_int_equal(fr.end_offset, 1);
+	rte_pktmbuf_free(fetch);
+	/* The same FETCH again (a retry): answered again, journaled not. */
+	fetch = request(KC_OP_FETCH, 71, f, (uint32_t)fn, &how);
+	assert_int_equal(how, KC_EXEC_SEND);
+	assert_int_equal(status_of(fetch), KC_STATUS_OK);
+	rte_pktmbuf_free(fetch);
+	assert_int_equal(kc_journal_last_seq(ws.j), last);
+
+	ws.reads_all = true;
+	for (int i = 0; i < 2; i++) { /* and its retry */
+		fetch = request(KC_OP_FETCH, 73, f, (uint32_t)fn, &how);
+		assert_int_equal(how, KC_EXEC_HELD);
+		assert_ptr_equal(take_held(), fetch);
+		assert_int_equal(status_of(fetch), KC_STATUS_OK);
+		rte_pktmbuf_free(fetch);
+		assert_int_equal(kc_journal_last_seq(ws.j),
+				 last + 2 * (uint64_t)(i + 1));
+	}
+	ws.reads_all = false;
+}
+
 static void test_replay_window(void **state)
 {
 	uint8_t p[KC_PAYLOAD_MAX];
@@ -401,9 +464,9 @@ static void test_recovery_rebuilds_queues_and_index(void **state)
 	assert_int_equal(how, KC_EXEC_SEND);
 	assert_int_equal(status_of(m), KC_STATUS_OK);
 	rte_pktmbuf_free(m);
+	/* Nothing appended since: the read leaves at once. */
 	m = request(KC_OP_FETCH, 2000, f, (uint32_t)fn, &how);
-	assert_int_equal(how, KC_EXEC_HELD);
-	m = take_held();
+	assert_int_equal(how, KC_EXEC_SEND);
 	assert_true(kc_dec_fetch_reply(t_kcp(m) + KC_HDR_LEN,
 				       m->data_len - KC_KCP_OFF - KC_HDR_LEN,
 				       &fr));
@@ -715,6 +778,7 @@ int main(void)
 		cmocka_unit_test(test_reply_held_until_durable),
 		cmocka_unit_test(test_retry_gets_the_first_reply),
 		cmocka_unit_test(test_time),
+		cmocka_unit_test(test_reads_not_journaled),
 		cmocka_unit_test(test_replay_window),
 		cmocka_unit_test(test_recovery_rebuilds_queues_and_index),
 		cmocka_unit_test(test_forgotten_retry_refused),
