@@ -117,6 +117,15 @@ void kc_auth_verify_burst(struct kc_auth_mb *mb,
 			  uint8_t *const msgs[], const uint32_t lens[],
 			  uint32_t n, bool ok[]);
 
+/*
+ * kc_auth_sign(keys[i], msgs[i], lens[i]) for i < n, together: the REPLYs
+ * of a burst. With mb NULL, or n 1, one message at a time.
+ */
+void kc_auth_sign_burst(struct kc_auth_mb *mb,
+			const struct kc_key *const keys[],
+			uint8_t *const msgs[], const uint32_t lens[],
+			uint32_t n);
+
 /* Parse 64 hex digits into a key; false on any other input. */
 bool kc_key_from_hex(const char *hex, size_t len, uint8_t key[KC_KEY_LEN]);
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Verifying the tags of a burst of requests together, with the
+ * Verifying the tags of a burst of requests together, and signing the
+ * burst's REPLYs together (kc_ops_sign_flush), with the
  * multi-buffer HMAC-SHA256 of Intel's IPsec library (libIPSec_MB, Debian's
  * libipsec-mb; DPDK's aesni_mb crypto driver is built on it). SHA-256 with
  * the SHA extensions is bound by the latency of its round instructions, so
@@ -21,7 +22,8 @@
  * between them; the library hashes one contiguous range. So the header's
  * signed bytes are copied over the tag for the call, which makes the range
  * [32, len) exactly what is signed, and the tag is put back before
- * returning: the journal keeps the request as it arrived.
+ * returning (the journal keeps the request as it arrived), or, when
+ * signing, the new tag is written there.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,10 +102,13 @@ void kc_auth_mb_free(struct kc_auth_mb *mb)
 	free(mb);
 }
 
-static void verify_chunk(struct kc_auth_mb *mb,
-			 const struct kc_key *const keys[],
-			 uint8_t *const msgs[], const uint32_t lens[],
-			 uint32_t n, bool ok[])
+/* Jobs for n messages, each with its signed header copied over its tag
+ * (the tag saved first); false if the library refused one, with every
+ * tag put back. */
+static bool hash_chunk(struct kc_auth_mb *mb,
+		       const struct kc_key *const keys[],
+		       uint8_t *const msgs[], const uint32_t lens[],
+		       uint32_t n)
 {
 	uint32_t done;
 
@@ -125,7 +130,15 @@ static void verify_chunk(struct kc_auth_mb *mb,
 				     IMB_AUTH_HMAC_SHA_256);
 	for (uint32_t i = 0; i < n; i++)
 		memcpy(msgs[i] + KC_OFF_TAG, mb->saved[i], KC_TAG_LEN);
-	if (done != n) {
+	return done == n;
+}
+
+static void verify_chunk(struct kc_auth_mb *mb,
+			 const struct kc_key *const keys[],
+			 uint8_t *const msgs[], const uint32_t lens[],
+			 uint32_t n, bool ok[])
+{
+	if (!hash_chunk(mb, keys, msgs, lens, n)) {
 		/* The library refused a job it should not have: answer from
 		 * the single-message path rather than drop good requests. */
 		for (uint32_t i = 0; i < n; i++)
@@ -156,4 +169,34 @@ void kc_auth_verify_burst(struct kc_auth_mb *mb,
 		verify_chunk(mb, keys + i, msgs + i, lens + i,
 			     n - i < KC_AUTH_MB_JOBS ? n - i : KC_AUTH_MB_JOBS,
 			     ok + i);
+}
+
+static void sign_chunk(struct kc_auth_mb *mb,
+		       const struct kc_key *const keys[],
+		       uint8_t *const msgs[], const uint32_t lens[],
+		       uint32_t n)
+{
+	if (!hash_chunk(mb, keys, msgs, lens, n)) {
+		/* As in verify_chunk: the single-message path instead. */
+		for (uint32_t i = 0; i < n; i++)
+			kc_auth_sign(keys[i], msgs[i], lens[i]);
+		return;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		memcpy(msgs[i] + KC_OFF_TAG, mb->out[i], KC_TAG_LEN);
+}
+
+void kc_auth_sign_burst(struct kc_auth_mb *mb,
+			const struct kc_key *const keys[],
+			uint8_t *const msgs[], const uint32_t lens[],
+			uint32_t n)
+{
+	if (n == 1 || mb == NULL) {
+		for (uint32_t i = 0; i < n; i++)
+			kc_auth_sign(keys[i], msgs[i], lens[i]);
+		return;
+	}
+	for (uint32_t i = 0; i < n; i += KC_AUTH_MB_JOBS)
+		sign_chunk(mb, keys + i, msgs + i, lens + i,
+			   n - i < KC_AUTH_MB_JOBS ? n - i : KC_AUTH_MB_JOBS);
 }

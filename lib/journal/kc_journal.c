@@ -826,6 +826,16 @@ bool kc_journal_room(const struct kc_journal *j, uint64_t bytes, bool grows)
 uint64_t kc_journal_append(struct kc_journal *j, struct kc_jrec *h,
 			   const void *payload)
 {
+	uint8_t *rec;
+	uint64_t seq = kc_journal_append_open(j, h, payload, &rec);
+
+	kc_jrec_seal(rec);
+	return seq;
+}
+
+uint64_t kc_journal_append_open(struct kc_journal *j, struct kc_jrec *h,
+				const void *payload, uint8_t **rec)
+{
 	const uint64_t mask = j->buf_size - 1;
 	uint32_t size = kc_jrec_size(h->payload_len);
 	uint64_t at = j->lc.head & mask;
@@ -853,7 +863,8 @@ uint64_t kc_journal_append(struct kc_journal *j, struct kc_jrec *h,
 		   j->buf_size);
 	h->seq = ++j->lc.last_seq;
 	h->shard = (uint8_t)j->shard;
-	kc_jrec_encode(j->buf + at, h, payload);
+	*rec = j->buf + at;
+	kc_jrec_encode_open(*rec, h, payload);
 	j->lc.head += size;
 	return h->seq;
 }

@@ -285,6 +285,11 @@ enum kc_journal_room kc_journal_room_why(const struct kc_journal *j,
 					 uint64_t bytes, bool grows);
 uint64_t kc_journal_append(struct kc_journal *j, struct kc_jrec *h,
 			   const void *payload);
+/* The same, leaving the record unsealed at *rec: its payload may still
+ * change in place, and kc_jrec_seal(*rec) must come before the next
+ * kc_journal_publish. */
+uint64_t kc_journal_append_open(struct kc_journal *j, struct kc_jrec *h,
+				const void *payload, uint8_t **rec);
 void kc_journal_publish(struct kc_journal *j);
 /* Last seq known to be on disk (every record up to it). */
 uint64_t kc_journal_durable_seq(const struct kc_journal *j);

@@ -98,6 +98,19 @@ uint32_t kc_crc32c(const void *data, size_t len)
 void kc_jrec_encode(uint8_t *buf, const struct kc_jrec *h,
 		    const void *payload)
 {
+	kc_jrec_encode_open(buf, h, payload);
+	kc_jrec_seal(buf);
+}
+
+void kc_jrec_seal(uint8_t *buf)
+{
+	put_le32(buf, kc_crc32c(buf + 4, KC_JREC_HDR_LEN - 4 +
+					 get_le32(buf + 4)));
+}
+
+void kc_jrec_encode_open(uint8_t *buf, const struct kc_jrec *h,
+			 const void *payload)
+{
 	uint32_t size = kc_jrec_size(h->payload_len);
 
 	put_le32(buf + 4, h->payload_len);
@@ -117,8 +130,6 @@ void kc_jrec_encode(uint8_t *buf, const struct kc_jrec *h,
 		memcpy(buf + KC_JREC_HDR_LEN, payload, h->payload_len);
 	memset(buf + KC_JREC_HDR_LEN + h->payload_len, 0,
 	       size - KC_JREC_HDR_LEN - h->payload_len);
-	put_le32(buf, kc_crc32c(buf + 4, KC_JREC_HDR_LEN - 4 +
-					 h->payload_len));
 }
 
 static bool all_zero(const uint8_t *p, size_t n)

@@ -155,6 +155,11 @@ uint32_t kc_crc32c(const void *data, size_t len);
 /* Write header and payload at buf (kc_jrec_size bytes), CRC computed. */
 void kc_jrec_encode(uint8_t *buf, const struct kc_jrec *h,
 		    const void *payload);
+/* The same without the CRC, for a payload finished later in place (a
+ * REPLY whose tag is computed with its burst's); kc_jrec_seal adds it. */
+void kc_jrec_encode_open(uint8_t *buf, const struct kc_jrec *h,
+			 const void *payload);
+void kc_jrec_seal(uint8_t *buf);
 /*
  * Check the record at buf with avail bytes after it, and decode its
  * header. A record is valid if and only if it is not all zeros, its

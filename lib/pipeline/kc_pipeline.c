@@ -47,7 +47,7 @@ struct kc_lcore_ctx {
 	struct rte_ring *ring;	/* a worker's input (pipeline mode) */
 	struct rte_ring *ctl;	/* a worker's control requests */
 	struct kc_worker_state ws;
-	struct kc_auth_mb *auth_mb;	/* an RX lcore's burst tag checks */
+	struct kc_auth_mb *auth_mb;	/* burst tag checks and signing */
 	struct kc_lcore_stats *st;
 	uint32_t idle_loops;
 	uint32_t sleep_us;
@@ -138,7 +138,9 @@ static uint64_t wall_ns(void)
 static void execute_burst(struct kc_lcore_ctx *lc, struct rte_mbuf **pkts,
 			  uint16_t n)
 {
+	struct rte_mbuf *send[KC_BURST_MAX];
 	uint64_t now = rte_rdtsc();
+	uint16_t nb_send = 0;
 
 	lc->ws.now_ns = wall_ns();
 	/* Forget what left the window, a bounded number per burst. */
@@ -150,8 +152,7 @@ static void execute_burst(struct kc_lcore_ctx *lc, struct rte_mbuf **pkts,
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
 		switch (kc_ops_execute(&lc->ws, pkts[i])) {
 		case KC_EXEC_SEND:
-			latency(lc, pkts[i], now);
-			tx_add(lc, pkts[i]);
+			send[nb_send++] = pkts[i];
 			break;
 		case KC_EXEC_HELD:
 		case KC_EXEC_DEFERRED:
@@ -160,6 +161,13 @@ static void execute_burst(struct kc_lcore_ctx *lc, struct rte_mbuf **pkts,
 			rte_pktmbuf_free(pkts[i]);
 			break;
 		}
+	}
+	/* The burst's REPLYs signed together; then they may go, and their
+	 * records to the disk. */
+	kc_ops_sign_flush(&lc->ws);
+	for (uint16_t i = 0; i < nb_send; i++) {
+		latency(lc, send[i], now);
+		tx_add(lc, send[i]);
 	}
 	if (lc->ws.j != NULL)
 		kc_journal_publish(lc->ws.j);
@@ -358,7 +366,8 @@ static unsigned int worker_poll(struct kc_lcore_ctx *lc)
 static unsigned int trail_poll(struct kc_lcore_ctx *lc)
 {
 	struct kc_trail_job *jobs[KC_TRAIL_JOBS];
-	unsigned int n;
+	struct rte_mbuf *send[KC_TRAIL_JOBS];
+	unsigned int n, nb_send = 0;
 	uint64_t now;
 
 	n = rte_ring_dequeue_burst(lc->ws.ledger->from_ctl, (void **)jobs,
@@ -373,8 +382,7 @@ static unsigned int trail_poll(struct kc_lcore_ctx *lc)
 
 		switch (kc_ops_trail_done(&lc->ws, jobs[i])) {
 		case KC_EXEC_SEND:
-			latency(lc, m, now);
-			tx_add(lc, m);
+			send[nb_send++] = m;
 			break;
 		case KC_EXEC_DROP:
 			rte_pktmbuf_free(m);
@@ -383,6 +391,11 @@ static unsigned int trail_poll(struct kc_lcore_ctx *lc)
 		case KC_EXEC_DEFERRED:
 			break;
 		}
+	}
+	kc_ops_sign_flush(&lc->ws);
+	for (unsigned int i = 0; i < nb_send; i++) {
+		latency(lc, send[i], now);
+		tx_add(lc, send[i]);
 	}
 	kc_journal_publish(lc->ws.j);
 	return n;
@@ -676,6 +689,11 @@ struct kc_pipeline *kc_pipeline_create(const struct kc_config *cfg,
 		lc->worker = true;
 		lc->rtc = lc->rx;
 		lc->worker_idx = i;
+		if (lc->auth_mb == NULL)
+			lc->auth_mb = kc_auth_mb_create(err, err_len);
+		if (lc->auth_mb == NULL)
+			goto fail;
+		lc->ws.auth_mb = lc->auth_mb;
 		p->workers[p->nb_workers++] = lc;
 		snprintf(name, sizeof(name), "kc_queues_%u", i);
 		lc->ws.pc = &p->pc;

@@ -341,8 +341,7 @@ bool kc_pkt_finish_reply(const struct kc_pkt_ctx *c, struct rte_mbuf *m,
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
 	uint16_t port;
 
-	if (KC_KCP_OFF + kcp_len > (uint32_t)(m->buf_len - m->data_off) ||
-	    kcp_len > KC_DATAGRAM_MAX)
+	if (!kc_pkt_reply_fits(m, kcp_len))
 		return false;
 	eth_reply(eth, p);
 	ip_reply(ip, p, (uint16_t)(KC_L3_LEN + KC_L4_LEN + kcp_len));

@@ -112,6 +112,15 @@ void kc_pkt_classify_burst(const struct kc_pkt_ctx *c,
  * was rewritten in place into the REPLY frame: swap Ethernet, IPv4 and UDP
  * addresses, set lengths and checksums. False if the mbuf has no room.
  */
+/* Whether a REPLY of kcp_len bytes of KCP fits m: kc_pkt_finish_reply
+ * then succeeds. */
+static inline bool kc_pkt_reply_fits(const struct rte_mbuf *m,
+				     uint32_t kcp_len)
+{
+	return KC_KCP_OFF + kcp_len <= (uint32_t)(m->buf_len - m->data_off) &&
+	       kcp_len <= KC_DATAGRAM_MAX;
+}
+
 bool kc_pkt_finish_reply(const struct kc_pkt_ctx *c, struct rte_mbuf *m,
 			 uint32_t kcp_len);
 

@@ -289,10 +289,12 @@ void kc_ops_error_text(struct kc_op_result *r, uint8_t *out)
  * only its fixed part: the messages it carries are already journaled, as
  * the PUBLISHes they came from.
  */
-uint64_t kc_ops_journal_kcp(struct kc_worker_state *w, enum kc_jrec_type type,
+static uint64_t journal_kcp(struct kc_worker_state *w, enum kc_jrec_type type,
 			    const uint8_t *kcp, uint32_t kcp_len, uint64_t ref,
-			    uint32_t ip, uint16_t port, uint8_t flags)
+			    uint32_t ip, uint16_t port, uint8_t flags,
+			    uint8_t **open)
 {
+	uint8_t *rec;
 	uint64_t seq;
 	struct kc_jrec h = {
 		.payload_len = kcp_len,
@@ -322,14 +324,27 @@ uint64_t kc_ops_journal_kcp(struct kc_worker_state *w, enum kc_jrec_type type,
 	RTE_VERIFY(h.payload_len >= KC_HDR_LEN);
 	w->st->c[KC_CTR_journal_records]++;
 	w->req_bytes += kc_jrec_size(h.payload_len);
-	seq = kc_journal_append(w->j, &h, kcp);
+	seq = kc_journal_append_open(w->j, &h, kcp, &rec);
+	if (open != NULL)
+		*open = rec;
+	else
+		kc_jrec_seal(rec);
 	RTE_VERIFY(type != KC_JREC_REPLY || seq == ref + 1);
 	return seq;
 }
 
+uint64_t kc_ops_journal_kcp(struct kc_worker_state *w, enum kc_jrec_type type,
+			    const uint8_t *kcp, uint32_t kcp_len, uint64_t ref,
+			    uint32_t ip, uint16_t port, uint8_t flags)
+{
+	return journal_kcp(w, type, kcp, kcp_len, ref, ip, port, flags, NULL);
+}
+
+/* The record of the REQUEST or REPLY in m; a REPLY's left open at *open
+ * (its tag to come) unless open is NULL. */
 static uint64_t journal_msg(struct kc_worker_state *w, struct rte_mbuf *m,
 			    enum kc_jrec_type type, const uint8_t *kcp,
-			    uint32_t kcp_len, uint64_t ref)
+			    uint32_t kcp_len, uint64_t ref, uint8_t **open)
 {
 	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m,
 		const struct rte_ipv4_hdr *, KC_L2_LEN);
@@ -344,9 +359,9 @@ static uint64_t journal_msg(struct kc_worker_state *w, struct rte_mbuf *m,
 
 	/* The REPLY's addresses are swapped only after it is journaled:
 	 * both records name the client's. */
-	return kc_ops_journal_kcp(w, type, kcp, kcp_len, ref,
-				  rte_be_to_cpu_32(ip->src_addr),
-				  rte_be_to_cpu_16(udp->src_port), flags);
+	return journal_kcp(w, type, kcp, kcp_len, ref,
+			   rte_be_to_cpu_32(ip->src_addr),
+			   rte_be_to_cpu_16(udp->src_port), flags, open);
 }
 
 /* Answer without executing: the journal cannot take the request, for
@@ -401,14 +416,68 @@ static bool read_hold(struct kc_worker_state *w, uint8_t op, uint64_t *seq)
 	return true;
 }
 
-/* Sign the REPLY in place (header at kcp, r->len payload bytes). */
-static void sign_reply(const struct kc_key *key, uint8_t *kcp,
-		       const struct kc_op_result *r)
+/* The REPLY's header in place (at kcp, r->len payload bytes), but for
+ * its tag. */
+static void reply_header(uint8_t *kcp, const struct kc_op_result *r)
 {
 	kcp[KC_OFF_TYPE] = KC_TYPE_REPLY;
 	kc_put_u16(kcp + KC_OFF_STATUS, (uint16_t)r->status);
 	kc_put_u32(kcp + KC_OFF_PAYLOAD_LEN, r->len);
+}
+
+/* The REPLY's header and tag, now. */
+static void sign_reply(const struct kc_key *key, uint8_t *kcp,
+		       const struct kc_op_result *r)
+{
+	reply_header(kcp, r);
 	kc_auth_sign(key, kcp, KC_HDR_LEN + r->len);
+}
+
+/* Its tag, into its journal record, which is then whole. */
+static void seal_reply(uint8_t *rec, const uint8_t *kcp)
+{
+	memcpy(rec + KC_JREC_HDR_LEN + KC_OFF_TAG, kcp + KC_OFF_TAG,
+	       KC_TAG_LEN);
+	kc_jrec_seal(rec);
+}
+
+/*
+ * The REPLYs of a burst are signed together (kc_auth_sign_burst), as the
+ * RX stage verifies its requests. What a REPLY's tag is needed for waits
+ * until then: its frame's addresses and checksums, and its journal
+ * record, appended in its place with the tag to come and sealed here.
+ * The records stay in the order the requests came; only the work moves.
+ */
+void kc_ops_sign_flush(struct kc_worker_state *w)
+{
+	struct kc_sign_batch *b = &w->sign;
+
+	if (b->n == 0)
+		return;
+	kc_auth_sign_burst(w->auth_mb, b->keys, b->kcp, b->len, b->n);
+	for (uint32_t i = 0; i < b->n; i++) {
+		if (b->rec[i] != NULL)
+			seal_reply(b->rec[i], b->kcp[i]);
+		/* It fits: finish() made sure. */
+		RTE_VERIFY(kc_pkt_finish_reply(w->pc, b->m[i], b->len[i]));
+	}
+	b->n = 0;
+}
+
+static void sign_later(struct kc_worker_state *w, struct rte_mbuf *m,
+		       const struct kc_key *key, uint8_t *kcp, uint32_t len,
+		       uint8_t *rec)
+{
+	struct kc_sign_batch *b = &w->sign;
+
+	if (b->n == KC_SIGN_BATCH_MAX)
+		kc_ops_sign_flush(w);
+	b->m[b->n] = m;
+	b->keys[b->n] = key;
+	b->kcp[b->n] = kcp;
+	b->len[b->n] = len;
+	b->rec[b->n] = rec;
+	b->n++;
 }
 
 /* Answered before: the first REPLY again, held like it if not yet on
@@ -503,20 +572,32 @@ uint64_t kc_ops_journal_hop(struct kc_worker_state *w, const uint8_t *kcp,
 	return seq;
 }
 
-/* Turn the mbuf into the REPLY frame; hold it until seq is durable. */
+/*
+ * Turn the mbuf into the REPLY frame, signed with its burst's; hold it
+ * until seq is durable. rec: its REPLY record, open for the tag, or NULL.
+ * drop: not to be sent (the reflection limit), its record sealed still.
+ */
 static enum kc_exec finish(struct kc_worker_state *w, struct rte_mbuf *m,
 			   const struct kc_key *key, uint8_t *kcp,
 			   const struct kc_op_result *r, uint64_t seq,
-			   bool is_signed)
+			   uint8_t *rec, bool drop)
 {
+	const uint32_t len = KC_HDR_LEN + r->len;
+
 	if (r->status != KC_STATUS_OK)
 		w->st->c[KC_CTR_kcp_error_replies]++;
-	if (!is_signed)
-		sign_reply(key, kcp, r);
-	if (!kc_pkt_finish_reply(w->pc, m, KC_HDR_LEN + r->len)) {
-		w->st->c[KC_CTR_drop_no_mbuf]++;
+	reply_header(kcp, r);
+	if (drop || !kc_pkt_reply_fits(m, len)) {
+		/* The mbuf is freed now: its record cannot wait. */
+		if (rec != NULL) {
+			kc_auth_sign(key, kcp, len);
+			seal_reply(rec, kcp);
+		}
+		if (!drop)
+			w->st->c[KC_CTR_drop_no_mbuf]++;
 		return KC_EXEC_DROP;
 	}
+	sign_later(w, m, key, kcp, len, rec);
 	w->st->c[KC_CTR_kcp_replies]++;
 	if (seq != 0 && kc_journal_durability(w->j) == KC_DURABILITY_BATCH &&
 	    seq > kc_journal_durable_seq(w->j)) {
@@ -620,7 +701,8 @@ enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 	};
 	uint64_t req_seq = 0, seq = 0;
 	uint32_t req_crc = 0;
-	bool is_signed = false, answered = false;
+	uint8_t *rec = NULL;
+	bool answered = false;
 
 	/* Arrived while an operator drains the appliance: not taken in. */
 	if (kc_rx_tsc_off >= 0 && (*kc_rx_tsc(m) & KC_RX_DRAINED) != 0) {
@@ -706,7 +788,7 @@ enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 				goto reply;
 			}
 			req_seq = journal_msg(w, m, KC_JREC_REQUEST, kcp,
-					      KC_HDR_LEN + plen, 0);
+					      KC_HDR_LEN + plen, 0, NULL);
 			if (mutates)
 				req_crc = kc_crc32c(payload, plen);
 		}
@@ -749,10 +831,17 @@ enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 			     &r);
 	}
 	if (req_seq != 0) {
-		sign_reply(key, kcp, &r);
-		is_signed = true;
+		/* An accepted CALL's mbuf becomes its DELIVER: its REPLY
+		 * record is whole at once. The others get their tag with
+		 * the burst's (kc_ops_sign_flush). */
+		const bool now = r.deliver >= 0;
+
+		if (now)
+			sign_reply(key, kcp, &r);
+		else
+			reply_header(kcp, &r);
 		seq = journal_msg(w, m, KC_JREC_REPLY, kcp, KC_HDR_LEN + r.len,
-				  req_seq);
+				  req_seq, now ? NULL : &rec);
 		/* The REPLY leaves once the hop is durable too. */
 		if (r.hop_len != 0)
 			seq = kc_ops_journal_hop(w, kcp, req_seq, r.hop_len);
@@ -765,9 +854,8 @@ enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 			return kc_calls_accepted(w, m, r.deliver, seq);
 	}
 reply:
-	if (!mutates && !reflection_ok(w, m, client, plen, &r))
-		return KC_EXEC_DROP;
-	return finish(w, m, key, kcp, &r, seq, is_signed);
+	return finish(w, m, key, kcp, &r, seq, rec,
+		      !mutates && !reflection_ok(w, m, client, plen, &r));
 }
 
 enum kc_exec kc_ops_trail_done(struct kc_worker_state *w,
@@ -782,6 +870,7 @@ enum kc_exec kc_ops_trail_done(struct kc_worker_state *w,
 		.status = job->status, .len = job->len, .reason = job->reason,
 	};
 	uint64_t req_seq = 0, seq = 0;
+	uint8_t *rec = NULL;
 	enum kc_journal_room jroom;
 
 	job->m = NULL;
@@ -802,20 +891,19 @@ enum kc_exec kc_ops_trail_done(struct kc_worker_state *w,
 			r.status = refusal(w, jroom, &r.reason);
 		else
 			req_seq = journal_msg(w, m, KC_JREC_REQUEST, kcp,
-					      KC_HDR_LEN + plen, 0);
+					      KC_HDR_LEN + plen, 0, NULL);
 	}
 	if (r.status == KC_STATUS_OK)
 		memmove(payload, payload + KC_TRAIL_SCRATCH_OFF, r.len);
 	else
 		kc_ops_error_text(&r, payload);
 	if (req_seq != 0) {
-		sign_reply(key, kcp, &r);
+		reply_header(kcp, &r);
 		seq = journal_msg(w, m, KC_JREC_REPLY, kcp, KC_HDR_LEN + r.len,
-				  req_seq);
+				  req_seq, &rec);
 	}
-	if (!reflection_ok(w, m, m->hash.usr, plen, &r))
-		return KC_EXEC_DROP;
-	return finish(w, m, key, kcp, &r, seq, req_seq != 0);
+	return finish(w, m, key, kcp, &r, seq, rec,
+		      !reflection_ok(w, m, m->hash.usr, plen, &r));
 }
 
 bool kc_ops_hold_own(struct kc_worker_state *w, struct rte_mbuf *m,

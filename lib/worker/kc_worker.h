@@ -153,6 +153,18 @@ struct kc_ledger_ws {
 	bool svc_owed_done;		/* OUTCOMEs a torn tail cut: made */
 };
 
+/* The REPLYs of one burst, signed together (kc_ops_sign_flush). */
+#define KC_SIGN_BATCH_MAX KC_BURST_MAX
+struct kc_sign_batch {
+	uint32_t n;
+	const struct kc_key *keys[KC_SIGN_BATCH_MAX];
+	uint8_t *kcp[KC_SIGN_BATCH_MAX];	/* its KCP part, in its mbuf */
+	uint32_t len[KC_SIGN_BATCH_MAX];	/* header and payload */
+	struct rte_mbuf *m[KC_SIGN_BATCH_MAX];
+	uint8_t *rec[KC_SIGN_BATCH_MAX];	/* its open REPLY record, or
+						 * NULL */
+};
+
 /* A worker's state: the queues it owns and its journal shard. */
 struct kc_worker_state {
 	const struct kc_pkt_ctx *pc;
@@ -165,6 +177,8 @@ struct kc_worker_state {
 	uint64_t window_ms;		/* idempotency.window_s */
 	uint64_t skew_ms;		/* idempotency.max_clock_skew_s */
 	bool reads_all;			/* journal.reads: all */
+	struct kc_auth_mb *auth_mb;	/* the lcore's; NULL: one by one */
+	struct kc_sign_batch sign;	/* this burst's REPLYs to sign */
 	uint64_t now_ns;		/* wall clock of the current burst */
 	struct kc_pending *pend;	/* FIFO of held REPLYs */
 	uint32_t pend_size;		/* power of two */
@@ -244,11 +258,15 @@ enum kc_exec {
 };
 
 /*
- * Execute one request and turn its mbuf into the signed REPLY, journaling
- * both when the worker has a journal. With durability batch the REPLY is
- * held until the journal group holding it is on disk.
+ * Execute one request and turn its mbuf into the REPLY, journaling both
+ * when the worker has a journal (reads only with journal.reads: all).
+ * With durability batch the REPLY is held until the journal group holding
+ * it is on disk. The REPLY is signed, and its frame and journal record
+ * finished, by kc_ops_sign_flush, which the caller runs once per burst,
+ * before it sends any of the burst's REPLYs or publishes the journal.
  */
 enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m);
+void kc_ops_sign_flush(struct kc_worker_state *w);
 
 /*
  * Snapshots and retention, once per poll loop of a worker with a journal:
@@ -259,7 +277,8 @@ enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m);
 void kc_snapshot_poll(struct kc_worker_state *w);
 
 /* A TRAIL back from the control thread: journal it and make its REPLY,
- * like kc_ops_execute (never KC_EXEC_DEFERRED). The job is free after. */
+ * like kc_ops_execute (never KC_EXEC_DEFERRED; kc_ops_sign_flush after).
+ * The job is free after. */
 enum kc_exec kc_ops_trail_done(struct kc_worker_state *w,
 			       struct kc_trail_job *job);
 

@@ -74,6 +74,7 @@ static char dir[160];
 static uint64_t now_ms;             /* the harness's clock */
 static uint64_t inputs;
 static int gen;
+static struct kc_auth_mb *auth_mb;  /* the worker's REPLYs in bursts */
 static uint8_t calls_sent[8][KC_MSG_ID_LEN];	/* the CALLs' ids */
 static uint32_t nb_calls_sent;
 
@@ -97,6 +98,7 @@ static void worker_up(void)
 	memset(&ws, 0, sizeof(ws));
 	ws.pc = &ctx;
 	ws.st = &st;
+	ws.auth_mb = auth_mb;
 	snprintf(name, sizeof(name), "fz_q%d", gen++);
 	ws.store = kc_queue_store_create(name, &lim, 0);
 	if (ws.store == NULL)
@@ -187,6 +189,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	ctx.port[0].netmask = 0xffffff00u;
 	ctx.port[0].mac = t_appliance_mac;
 	kc_fuzz_worker_cfg(&cfg, dir);
+	auth_mb = kc_auth_mb_create(err, sizeof(err));
+	if (auth_mb == NULL)
+		fail("multi-buffer HMAC", err);
 	/* Near the wall clock, which the SETTLEs of kc_calls_poll use. */
 	{
 		struct timespec ts;
@@ -351,9 +356,14 @@ struct sent {
 
 static struct sent held[4096];
 static uint32_t nb_held;
+/* REPLYs to send once their burst is signed: an input's frames are one
+ * burst, as the pipeline executes them (flush_sent). */
+static struct sent to_send[FRAMES_MAX + 1];
+static uint32_t nb_to_send;
 
 static void handle(struct rte_mbuf *m, enum kc_exec how, uint8_t op,
 		   const uint8_t *msg_id);
+static void flush_sent(void);
 
 static void trail_wait(void)
 {
@@ -373,7 +383,7 @@ static void trail_wait(void)
 						   KC_OFF_MSG_ID),
 		       KC_MSG_ID_LEN);
 		handle(m, kc_ops_trail_done(&ws, job), KC_OP_TRAIL, id);
-		kc_journal_publish(ws.j);
+		flush_sent();
 	}
 }
 
@@ -382,11 +392,11 @@ static void handle(struct rte_mbuf *m, enum kc_exec how, uint8_t op,
 {
 	switch (how) {
 	case KC_EXEC_SEND:
-		if (is_deliver(m))
-			check_own(m);
-		else
-			check_reply(m, op, msg_id);
-		rte_pktmbuf_free(m);
+		KC_FUZZ_CHECK(nb_to_send < RTE_DIM(to_send), "sent");
+		to_send[nb_to_send].m = m;
+		to_send[nb_to_send].op = op;
+		memcpy(to_send[nb_to_send].msg_id, msg_id, KC_MSG_ID_LEN);
+		nb_to_send++;
 		break;
 	case KC_EXEC_DROP:
 		rte_pktmbuf_free(m);
@@ -399,9 +409,29 @@ static void handle(struct rte_mbuf *m, enum kc_exec how, uint8_t op,
 		nb_held++;
 		break;
 	case KC_EXEC_DEFERRED:
+		/* The TRAIL reads hops on disk: the burst so far goes. */
+		flush_sent();
 		trail_wait();
 		break;
 	}
+}
+
+/* The end of a burst, as in the pipeline: its REPLYs signed together,
+ * then checked and sent, then the journal published. */
+static void flush_sent(void)
+{
+	kc_ops_sign_flush(&ws);
+	for (uint32_t i = 0; i < nb_to_send; i++) {
+		struct rte_mbuf *m = to_send[i].m;
+
+		if (is_deliver(m))
+			check_own(m);
+		else
+			check_reply(m, to_send[i].op, to_send[i].msg_id);
+		rte_pktmbuf_free(m);
+	}
+	nb_to_send = 0;
+	kc_journal_publish(ws.j);
 }
 
 static void release_held(void)
@@ -581,7 +611,6 @@ static void request_frame(struct kc_fuzz_in *in)
 	m->hash.usr = client;
 	ws.now_ns = now_ms * 1000000ull;
 	handle(m, kc_ops_execute(&ws, m), op, h.msg_id);
-	kc_journal_publish(ws.j);
 	free(payload);
 }
 
@@ -597,6 +626,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		else
 			request_frame(&in);
 	}
+	flush_sent();
 	release_held();
 	kc_calls_poll(&ws);
 	kc_snapshot_poll(&ws);

@@ -184,6 +184,56 @@ static void test_verify_burst(void **state)
 }
 
 /*
+ * Signing a burst gives each message the tag kc_auth_sign gives it, and
+ * changes nothing else: bursts of 1 to past one library call (32 jobs),
+ * several keys, payloads of 0 to 1500 bytes; and without a manager.
+ */
+static void test_sign_burst(void **state)
+{
+	enum { N = 75 };
+	static const uint32_t sizes[] = { 1, 2, 3, 31, 32, 33, 64, N };
+	static uint8_t buf[N][KC_HDR_LEN + 1500];
+	static uint8_t want[N][KC_HDR_LEN + 1500];
+	uint8_t raw[4][KC_KEY_LEN];
+	struct kc_key k[4];
+	const struct kc_key *keys[N];
+	uint8_t *msgs[N];
+	uint32_t lens[N];
+	char err[128];
+	struct kc_auth_mb *mb = kc_auth_mb_create(err, sizeof(err));
+
+	(void)state;
+	assert_non_null(mb);
+	for (unsigned int i = 0; i < 4; i++) {
+		fill(raw[i], KC_KEY_LEN, 200 + i);
+		kc_key_init(&k[i], i + 1, raw[i], "t");
+	}
+	for (unsigned int with_mgr = 0; with_mgr < 2; with_mgr++) {
+		for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]);
+		     si++) {
+			uint32_t n = sizes[si];
+
+			for (uint32_t i = 0; i < n; i++) {
+				keys[i] = &k[(i * 3) % 4];
+				lens[i] = KC_HDR_LEN + (i * 53u + n) % 1501u;
+				msgs[i] = buf[i];
+				fill(buf[i], lens[i], 7 * i + n);
+				memcpy(want[i], buf[i], lens[i]);
+				kc_auth_sign(keys[i], want[i], lens[i]);
+			}
+			kc_auth_sign_burst(with_mgr ? mb : NULL, keys, msgs,
+					   lens, n);
+			for (uint32_t i = 0; i < n; i++) {
+				assert_memory_equal(buf[i], want[i], lens[i]);
+				assert_true(kc_auth_verify(keys[i], buf[i],
+							   lens[i]));
+			}
+		}
+	}
+	kc_auth_mb_free(mb);
+}
+
+/*
  * RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
  * HMAC zero-pads a short key to the block size, so "Jefe" padded to our
  * 32-byte key length is the same key. The data is 28 bytes, shorter than
@@ -595,6 +645,7 @@ int main(void)
 		cmocka_unit_test(test_rfc4231_case2),
 		cmocka_unit_test(test_sign_verify),
 		cmocka_unit_test(test_verify_burst),
+		cmocka_unit_test(test_sign_burst),
 		cmocka_unit_test(test_key_init_name),
 		cmocka_unit_test(test_key_from_hex),
 		cmocka_unit_test(test_keys_good),

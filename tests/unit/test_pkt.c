@@ -84,6 +84,15 @@ static struct rte_mbuf *ping(void)
 	return t_request(mp, key1(), KC_OP_PING, 1, "hello", 5);
 }
 
+/* Execute m and finish its REPLY: a burst of one. */
+static enum kc_exec execute(struct rte_mbuf *m)
+{
+	enum kc_exec e = kc_ops_execute(&ws, m);
+
+	kc_ops_sign_flush(&ws);
+	return e;
+}
+
 /* An ARP request for the appliance's address, sent to dst. */
 static struct rte_mbuf *arp_request(const struct rte_ether_addr *dst)
 {
@@ -201,7 +210,7 @@ static void test_ping_request_and_reply(void **state)
 	uint8_t *kcp;
 
 	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
-	assert_int_equal(kc_ops_execute(&ws, m), KC_EXEC_SEND);
+	assert_int_equal(execute(m), KC_EXEC_SEND);
 	assert_true(t_udp_cksum_ok(m));
 	kcp = t_kcp(m);
 	assert_int_equal(kc_hdr_decode(kcp, m->data_len - KC_KCP_OFF, &h),
@@ -217,6 +226,55 @@ static void test_ping_request_and_reply(void **state)
 	rte_pktmbuf_free(m);
 }
 
+/*
+ * The REPLYs of a burst are signed together: each frame is, byte for
+ * byte, the one a burst of one gives (tag, addresses, checksums), for
+ * PINGs of several sizes, some answered with an error, past one library
+ * call's 32 jobs.
+ */
+static void test_replies_signed_in_bursts(void **state)
+{
+	enum { N = 45 };
+	struct rte_mbuf *a[N], *b[N];
+	char err[128], payload[64];
+
+	(void)state;
+	memset(payload, 'p', sizeof(payload));
+	ws.auth_mb = kc_auth_mb_create(err, sizeof(err));
+	assert_non_null(ws.auth_mb);
+	for (uint32_t i = 0; i < N; i++) {
+		/* Every fifth a TIME with an argument: BAD_REQUEST. */
+		a[i] = t_request(mp, key1(), i % 5 == 4 ? KC_OP_TIME :
+			KC_OP_PING, 500 + i, payload, i % 64);
+		b[i] = rte_pktmbuf_copy(a[i], mp, 0, UINT32_MAX);
+		assert_non_null(b[i]);
+		assert_int_equal(kc_pkt_classify(&ctx, a[i], &st),
+				 KC_VERDICT_KCP);
+		assert_int_equal(kc_pkt_classify(&ctx, b[i], &st),
+				 KC_VERDICT_KCP);
+	}
+	for (uint32_t i = 0; i < N; i++)
+		assert_int_equal(kc_ops_execute(&ws, a[i]), KC_EXEC_SEND);
+	kc_ops_sign_flush(&ws);
+	kc_auth_mb_free(ws.auth_mb);
+	ws.auth_mb = NULL;
+	for (uint32_t i = 0; i < N; i++) {
+		assert_int_equal(execute(b[i]), KC_EXEC_SEND);
+		assert_int_equal(a[i]->data_len, b[i]->data_len);
+		assert_memory_equal(rte_pktmbuf_mtod(a[i], void *),
+				    rte_pktmbuf_mtod(b[i], void *),
+				    a[i]->data_len);
+		assert_true(t_udp_cksum_ok(a[i]));
+		assert_true(kc_auth_verify(key1(), t_kcp(a[i]),
+					   a[i]->data_len - KC_KCP_OFF));
+		assert_int_equal(kc_get_u16(t_kcp(a[i]) + KC_OFF_STATUS),
+				 i % 5 == 4 ? KC_STATUS_BAD_REQUEST :
+					      KC_STATUS_OK);
+		rte_pktmbuf_free(a[i]);
+		rte_pktmbuf_free(b[i]);
+	}
+}
+
 /* Execute a request and return its REPLY's status and payload. */
 static uint16_t call(uint8_t op, const void *payload, uint32_t len,
 		     uint8_t *out, uint32_t *out_len)
@@ -226,7 +284,7 @@ static uint16_t call(uint8_t op, const void *payload, uint32_t len,
 	struct kc_hdr h;
 
 	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
-	assert_int_equal(kc_ops_execute(&ws, m), KC_EXEC_SEND);
+	assert_int_equal(execute(m), KC_EXEC_SEND);
 	assert_int_equal(kc_hdr_decode(t_kcp(m), m->data_len - KC_KCP_OFF,
 				       &h), KC_PARSE_OK);
 	assert_true(kc_auth_verify(key1(), t_kcp(m),
@@ -314,7 +372,7 @@ static void test_msg_id_of_another_client(void **state)
 	kc_auth_sign(key1(), kcp, KC_HDR_LEN + 5);
 	t_wrap_udp(m, KC_HDR_LEN + 5, KC_UDP_PORT_DEFAULT);
 	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
-	assert_int_equal(kc_ops_execute(&ws, m), KC_EXEC_SEND);
+	assert_int_equal(execute(m), KC_EXEC_SEND);
 	assert_int_equal(kc_hdr_decode(t_kcp(m), m->data_len - KC_KCP_OFF,
 				       &h), KC_PARSE_OK);
 	assert_int_equal(h.status, KC_STATUS_BAD_REQUEST);
@@ -470,7 +528,7 @@ static void test_tx_checksum_offload(void **state)
 	(void)state;
 	ctx.port[0].tx_cksum = true;
 	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
-	assert_int_equal(kc_ops_execute(&ws, m), KC_EXEC_SEND);
+	assert_int_equal(execute(m), KC_EXEC_SEND);
 	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, KC_L2_LEN);
 	udp = (struct rte_udp_hdr *)(ip + 1);
 	assert_int_equal(m->ol_flags, RTE_MBUF_F_TX_IPV4 |
@@ -490,7 +548,7 @@ static void test_tx_checksum_offload(void **state)
 
 	m = ping();
 	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
-	assert_int_equal(kc_ops_execute(&ws, m), KC_EXEC_SEND);
+	assert_int_equal(execute(m), KC_EXEC_SEND);
 	assert_int_equal(m->ol_flags, 0);
 	assert_true(t_udp_cksum_ok(m));
 	rte_pktmbuf_free(m);
@@ -510,7 +568,7 @@ static void test_trailing_bytes_ignored(void **state)
 	m->pkt_len += 10;
 	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
 	assert_int_equal(m->data_len, ip_end);
-	assert_int_equal(kc_ops_execute(&ws, m), KC_EXEC_SEND);
+	assert_int_equal(execute(m), KC_EXEC_SEND);
 	assert_int_equal(kc_get_u16(t_kcp(m) + KC_OFF_STATUS), KC_STATUS_OK);
 	assert_true(t_udp_cksum_ok(m));
 	rte_pktmbuf_free(m);
@@ -576,7 +634,7 @@ static void test_replies_keep_external_buffers(void **state)
 		ctx.port[0].tx_cksum = offload != 0;
 		m = external_copy(ping());
 		assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
-		assert_int_equal(kc_ops_execute(&ws, m), KC_EXEC_SEND);
+		assert_int_equal(execute(m), KC_EXEC_SEND);
 		assert_true(m->ol_flags & RTE_MBUF_F_EXTERNAL);
 		if (offload)
 			assert_true(m->ol_flags & RTE_MBUF_F_TX_UDP_CKSUM);
@@ -724,6 +782,7 @@ int main(void)
 		cmocka_unit_test(test_classify_burst),
 		cmocka_unit_test(test_exception_path),
 		cmocka_unit_test(test_tx_checksum_offload),
+		cmocka_unit_test(test_replies_signed_in_bursts),
 		cmocka_unit_test(test_replies_keep_external_buffers),
 		cmocka_unit_test(test_trailing_bytes_ignored),
 	};

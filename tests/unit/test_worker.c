@@ -168,6 +168,15 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* Execute m and finish its REPLY: a burst of one. */
+static enum kc_exec execute(struct rte_mbuf *m)
+{
+	enum kc_exec e = kc_ops_execute(&ws, m);
+
+	kc_ops_sign_flush(&ws);
+	return e;
+}
+
 /* The request with message id time id_ms and sequence seq, executed as at
  * now_ns. */
 static struct rte_mbuf *request_at(uint8_t op, uint64_t id_ms, uint64_t seq,
@@ -180,6 +189,7 @@ static struct rte_mbuf *request_at(uint8_t op, uint64_t id_ms, uint64_t seq,
 	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
 	ws.now_ns = now_ns;
 	*how = kc_ops_execute(&ws, m);
+	kc_ops_sign_flush(&ws);
 	kc_journal_publish(ws.j);
 	return m;
 }
@@ -393,7 +403,7 @@ static void test_replay_window(void **state)
 			 (uint32_t)n);
 	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
 	ws.now_ns = (T0_MS + 10 + 61000) * 1000000ull;
-	assert_int_equal(kc_ops_execute(&ws, m), KC_EXEC_SEND);
+	assert_int_equal(execute(m), KC_EXEC_SEND);
 	assert_int_equal(status_of(m), KC_STATUS_EXPIRED);
 	rte_pktmbuf_free(m);
 	/* 31 s ahead of the clock. */
@@ -401,7 +411,7 @@ static void test_replay_window(void **state)
 			 (uint32_t)n);
 	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
 	ws.now_ns = (T0_MS + 11) * 1000000ull;
-	assert_int_equal(kc_ops_execute(&ws, m), KC_EXEC_SEND);
+	assert_int_equal(execute(m), KC_EXEC_SEND);
 	assert_int_equal(status_of(m), KC_STATUS_EXPIRED);
 	rte_pktmbuf_free(m);
 	assert_int_equal(st.c[KC_CTR_kcp_expired_old], old + 1);
@@ -663,7 +673,7 @@ static void test_first_rule_decides(void **state)
 	t_wrap_udp(m, KC_HDR_LEN + 1, KC_UDP_PORT_DEFAULT);
 	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
 	ws.now_ns = (id_ms + 120000) * 1000000ull;
-	assert_int_equal(kc_ops_execute(&ws, m), KC_EXEC_SEND);
+	assert_int_equal(execute(m), KC_EXEC_SEND);
 	assert_int_equal(status_of(m), KC_STATUS_BAD_REQUEST);
 	rte_pktmbuf_free(m);
 	/* A malformed PUBLISH two minutes old. */
@@ -694,7 +704,7 @@ static void test_index_before_window(void **state)
 			 (uint32_t)n);
 	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
 	ws.now_ns = (id_ms + 59000) * 1000000ull;
-	assert_int_equal(kc_ops_execute(&ws, m), KC_EXEC_HELD);
+	assert_int_equal(execute(m), KC_EXEC_HELD);
 	kc_journal_publish(ws.j);
 	assert_ptr_equal(take_held(), m);
 	assert_int_equal(status_of(m), KC_STATUS_OK);
@@ -706,7 +716,7 @@ static void test_index_before_window(void **state)
 			 (uint32_t)n);
 	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
 	ws.now_ns = (id_ms + 70000) * 1000000ull;
-	assert_int_equal(kc_ops_execute(&ws, m), KC_EXEC_SEND);
+	assert_int_equal(execute(m), KC_EXEC_SEND);
 	assert_int_equal(status_of(m), KC_STATUS_OK);
 	assert_int_equal(m->data_len - KC_KCP_OFF, len);
 	assert_memory_equal(t_kcp(m), first, len);
