@@ -419,6 +419,11 @@ static int port_start(const struct kc_config *cfg, uint32_t i,
 		conf.txmode.offloads |= cksum_tx;
 		ps->tx_cksum = true;
 	}
+	/* memif is shared memory with a process on this host: no wire to
+	 * damage a frame. A REPLY's UDP checksum is then left 0 (no
+	 * checksum, RFC 768), as the kernel leaves loopback's unchecked;
+	 * the tag authenticates every byte of KCP either way. */
+	ps->udp_cksum_none = pc->driver == KC_PORT_MEMIF && !ps->tx_cksum;
 	/* A TAP queue is a pair: the spare RX queue comes with a TX one. */
 	rc = port_setup(ps, pc, &conf, steer ? nb_rxq + 1 : nb_rxq,
 			steer && pc->driver == KC_PORT_TAP ? nb_txq + 1 : nb_txq,

@@ -32,6 +32,7 @@ struct kc_port_state {
 	uint32_t link_speed_mbps;
 	bool rx_cksum;		/* the NIC checks IPv4 and UDP checksums */
 	bool tx_cksum;		/* the NIC fills them in */
+	bool udp_cksum_none;	/* REPLYs carry UDP checksum 0 (memif) */
 	/* Exception path (exception_iface set): a TAP device to the kernel
 	 * and two rings to and from the data path. */
 	bool exception;

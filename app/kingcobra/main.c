@@ -531,7 +531,9 @@ static void banner(const struct kc_config *cfg,
 			       ps[i].exc_rxq);
 		printf(", checksums: rx %s, tx %s\n",
 		       ps[i].rx_cksum ? "NIC" : "software",
-		       ps[i].tx_cksum ? "NIC" : "software");
+		       ps[i].tx_cksum ? "NIC" :
+		       ps[i].udp_cksum_none ? "software, IPv4 only (UDP 0: "
+					      "memif)" : "software");
 		if (ps[i].exception)
 			printf("    exception path to the kernel on %s, flow "
 			       "steering %s\n", pc->exception_iface,
@@ -700,6 +702,7 @@ int main(int argc, char **argv)
 			~0u << (32 - cfg.ports[i].ip.prefix);
 		pports[i].mac = ports[i].mac;
 		pports[i].tx_cksum = ports[i].tx_cksum;
+		pports[i].udp_cksum_none = ports[i].udp_cksum_none;
 		pports[i].exc_in = ports[i].exc_in;
 		pports[i].exc_out = ports[i].exc_out;
 		pports[i].exc_rxq = ports[i].exc_rxq;

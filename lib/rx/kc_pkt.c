@@ -409,6 +409,7 @@ void kc_pkt_resize_reply(const struct kc_pkt_ctx *c, struct rte_mbuf *m,
 		return;
 	}
 	ip->hdr_checksum = kc_ipv4_cksum(ip);
-	udp->dgram_cksum = kc_udp_cksum(ip, udp, KC_L4_LEN + kcp_len);
+	if (!c->port[m->port].udp_cksum_none)
+		udp->dgram_cksum = kc_udp_cksum(ip, udp, KC_L4_LEN + kcp_len);
 	set_tx_flags(m, 0);
 }

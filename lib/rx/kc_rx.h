@@ -33,6 +33,7 @@ struct kc_rx_port {
 	uint32_t netmask;	/* host byte order */
 	struct rte_ether_addr mac;
 	bool tx_cksum;		/* the NIC fills in REPLYs' IPv4/UDP sums */
+	bool udp_cksum_none;	/* REPLYs' UDP checksum 0 (memif) */
 	/*
 	 * Exception path (NULL rings: off). Frames the appliance does not
 	 * handle go to exc_in (any RX lcore enqueues); the first RX lcore
@@ -137,7 +138,8 @@ bool kc_pkt_address(const struct kc_pkt_ctx *c, struct rte_mbuf *m,
 
 /* Rewrite the lengths and checksums of a REPLY frame whose KCP part was
  * rewritten again after kc_pkt_finish_reply (addresses stay as they are).
- * On a port with tx_cksum the NIC computes the checksums. */
+ * On a port with tx_cksum the NIC computes the checksums; on one with
+ * udp_cksum_none the UDP checksum is 0. */
 void kc_pkt_resize_reply(const struct kc_pkt_ctx *c, struct rte_mbuf *m,
 			 uint32_t kcp_len);
 

@@ -552,6 +552,21 @@ static void test_tx_checksum_offload(void **state)
 	assert_int_equal(m->ol_flags, 0);
 	assert_true(t_udp_cksum_ok(m));
 	rte_pktmbuf_free(m);
+
+	/* A memif port: UDP checksum 0 (none), the IPv4 header summed. */
+	ctx.port[0].udp_cksum_none = true;
+	m = ping();
+	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
+	assert_int_equal(execute(m), KC_EXEC_SEND);
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, KC_L2_LEN);
+	udp = (struct rte_udp_hdr *)(ip + 1);
+	assert_int_equal(m->ol_flags, 0);
+	assert_int_equal(udp->dgram_cksum, 0);
+	assert_int_equal(rte_ipv4_cksum(ip), 0);
+	assert_true(kc_auth_verify(key1(), t_kcp(m),
+				   m->data_len - KC_KCP_OFF));
+	rte_pktmbuf_free(m);
+	ctx.port[0].udp_cksum_none = false;
 }
 
 /* Bytes after the IPv4 packet (Ethernet pads short frames) are not part
