@@ -79,10 +79,20 @@ def figure(name, value, unit, how, peer=None, peer_value=None,
             f["ratio"] = None
     if target is not None:
         want, about = target
-        got = f.get("ratio") if peer is not None else value
         f["target"] = about
-        f["target_met"] = None if got is None else bool(got >= want)
+        f["want"] = want
+        # A cost without a peer is met at or below its target.
+        f["at_most"] = peer is None and not higher_is_better
+        f["target_met"] = target_met(f)
     return f
+
+
+def target_met(f):
+    """Whether figure f meets its target (None: not measured)."""
+    got = f.get("ratio") if "peer" in f else f["value"]
+    if got is None:
+        return None
+    return bool(got <= f["want"] if f.get("at_most") else got >= f["want"])
 
 
 # ---- the appliance --------------------------------------------------------
@@ -171,6 +181,13 @@ class Appliance:
 
     def counters(self):
         return self.stats()["counters"]
+
+    def latency(self):
+        """/api/v1/latency: the lcores' service-time histogram (RX burst
+        to the REPLY's TX) since start, with its percentiles."""
+        with urllib.request.urlopen("http://127.0.0.1:%d/api/v1/latency"
+                                    % ADMIN_PORT, timeout=5) as r:
+            return json.load(r)["since_start"]
 
     def journal_bytes(self):
         """Bytes the journal's shards have written (the sampler's copy)."""

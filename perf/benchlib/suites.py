@@ -9,6 +9,7 @@ import shutil
 import statistics
 import subprocess
 import tempfile
+import threading
 import time
 
 from .common import (RUN, Appliance, BenchError, VethPair, appliance_yaml,
@@ -48,6 +49,7 @@ def rtc(ctx):
     over memif, with the lcore's own cycles per request; and the latency of
     PINGs offered open loop at a fixed rate."""
     runs = {"ping": [], "publish": [], "ping_latency": []}
+    profile = None
     jdir = tmpfs_dir(ctx, "rtc")
     yaml = appliance_yaml("rtc", memif_port(), durability="none",
                           memory_mb=2048, journal=QUEUES_JOURNAL,
@@ -73,8 +75,23 @@ def rtc(ctx):
                 r = loadgen(ctx, ["--op", "ping", "--rate", str(rate),
                                   "--duration", str(secs(ctx))], name="rtc-open",
                             unsent_ok=True)
+                time.sleep(1.1)  # the sampler's next copy
+                service = a.latency()["percentiles"]
             runs["ping_latency"].append(dict(r["latency_us"], offered=rate,
-                                             not_sent=r["not_sent"], due=r["due"]))
+                                             not_sent=r["not_sent"], due=r["due"],
+                                             service_us=service))
+        # Where a PUBLISH's cycles go: the lcore's CPU sampled during a
+        # run of its own, so sampling slows no measured one.
+        with Appliance(ctx, "rtc", yaml, jdir) as a:
+            got = []
+            t = threading.Thread(target=lambda: (
+                time.sleep(1), got.append(cpu_profile(ctx, 1, min(5, secs(ctx))))))
+            t.start()
+            loadgen(ctx, PUBLISH_ARGS + ["--window", "256", "--duration",
+                                         str(min(5, secs(ctx)) + 2)],
+                    name="rtc-publish-profile", busy_ok=True)
+            t.join()
+            profile = got[0] if got else None
     finally:
         shutil.rmtree(jdir, ignore_errors=True)
     figs = []
@@ -89,7 +106,19 @@ def rtc(ctx):
         figs.append(figure(
             "%s_cycles_per_request" % op,
             round(med([r["cycles_per_request"] for r in runs[op]])), "cycles",
-            "the lcore's busy TSC cycles over the requests it took in"))
+            "the lcore's busy TSC cycles over the requests it took in",
+            target=(700, "at most 700") if op == "ping" else
+            (1000, "at most 1,000 (64-byte messages)"),
+            higher_is_better=False))
+    cyc = med([r["cycles_per_request"] for r in runs["publish"]])
+    shares = profile_shares(profile)
+    for key, about, _ in PROFILE_PARTS:
+        figs.append(figure(
+            "publish_cycles_%s" % key,
+            round(shares[key] / 100.0 * cyc) if shares else None, "cycles",
+            "%s: its share of the lcore CPU's time in a PUBLISH run (perf "
+            "record, %.1f%%) times the cycles per PUBLISH" % (about, shares[key])
+            if shares else "%s (no perf here to profile with)" % about))
     lat = runs["ping_latency"]
     for q in ("p50", "p99", "p99.9"):
         figs.append(figure(
@@ -99,7 +128,17 @@ def rtc(ctx):
             "(not sent when due, mbufs or the memif ring full: %.2f%%)" % (
                 lat[0]["offered"], 100.0 * sum(r["not_sent"] for r in lat) /
                 max(1, sum(r["due"] for r in lat)))))
-    return figs, {"runs": runs}
+    for q in ("p50", "p99", "p999"):
+        figs.append(figure(
+            "ping_%s_us_service" % q,
+            round(med([r["service_us"]["%s_us" % q] for r in lat]), 2), "µs",
+            "the same run, inside the appliance: RX burst to the REPLY's "
+            "TX, from the lcore's own histogram (/api/v1/latency; log2 "
+            "buckets of TSC cycles, so the value is its bucket's upper "
+            "bound)"))
+    return figs, {"runs": runs,
+                  # The largest 40 symbols of the PUBLISH profile.
+                  "profile_publish": profile[:40] if profile else None}
 
 
 # ---- kernel: the same PINGs through a plain Linux UDP server --------------
@@ -359,7 +398,8 @@ def scale(ctx):
         "ping_cycles_per_request_1_lcore",
         round(med([r["cycles_per_request"] for r in runs[1]])), "cycles",
         "the lcore's busy TSC cycles over the requests it took in, pcap "
-        "port (its reading and writing included)"))
+        "port (its reading and writing included)",
+        target=(700, "at most 700"), higher_is_better=False))
     figs.append(figure(
         "ping_instructions_per_request_1_lcore",
         round(med([h["instructions"] for h in hw])) if hw else None,
@@ -385,16 +425,18 @@ def scale(ctx):
 # Where one lcore's time goes, by part: (key, what it is, does a sample's
 # (dso, symbol) belong to it); the first that claims a sample has it.
 PROFILE_PARTS = [
-    ("sha256", "SHA-256 blocks (OpenSSL's for REPLYs, libIPSec_MB's "
-     "multi-buffer for a burst's requests; SHA-NI where the CPU has it)",
+    ("sha256", "SHA-256 blocks (libIPSec_MB's multi-buffer for a burst's "
+     "requests and REPLYs, OpenSSL's for a burst of one; SHA-NI where the "
+     "CPU has it)",
      lambda dso, sym: dso.startswith(("libcrypto", "libIPSec_MB"))),
     ("auth", "HMAC around the blocks: state copies, padding, tag compare "
      "(lib/auth)", lambda dso, sym: sym.startswith("kc_auth")),
     ("journal", "journal records: encoding, CRC32C, appending (lib/journal)",
      lambda dso, sym: sym.startswith(("kc_crc32c", "kc_jrec", "kc_journal",
                                       "journal_"))),
-    ("port", "the pcap port: DPDK's pcap PMD, libpcap, stdio, the kernel",
-     lambda dso, sym: dso.startswith(("librte_net_pcap", "libpcap", "[kernel"))
+    ("port", "the port: DPDK's PMD (pcap with libpcap and stdio, or "
+     "memif), the kernel",
+     lambda dso, sym: dso.startswith(("librte_net_", "libpcap", "[kernel"))
      or sym.startswith(("_IO_", "fwrite", "__GI_"))),
     ("rest", "the rest: polling, parsing, checksums, executing, replies",
      lambda dso, sym: True),
