@@ -208,21 +208,21 @@ const char *kc_parse_text(enum kc_parse p)
 	return "unknown parse outcome";
 }
 
+/* The bytes a name may hold: one load a byte, no branch on its value. */
+static const uint8_t name_byte[256] = {
+	['a' ... 'z'] = 1, ['A' ... 'Z'] = 1, ['0' ... '9'] = 1,
+	['.'] = 1, ['_'] = 1, ['-'] = 1,
+};
+
 bool kc_name_valid(const uint8_t *name, size_t len)
 {
-	size_t i;
+	uint8_t ok = 1;
 
 	if (len == 0 || len > KC_NAME_MAX)
 		return false;
-	for (i = 0; i < len; i++) {
-		uint8_t c = name[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			  (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-			  c == '-';
-		if (!ok)
-			return false;
-	}
-	return true;
+	for (size_t i = 0; i < len; i++)
+		ok &= name_byte[name[i]];
+	return ok != 0;
 }
 
 /* --- request payloads ---------------------------------------------------- */

@@ -436,6 +436,16 @@ static void test_name_valid(void **state)
 	assert_false(kc_name_valid((const uint8_t *)"a\0b", 3));
 	assert_false(kc_name_valid((const uint8_t *)"caf\xc3\xa9", 5));
 	assert_false(kc_name_valid((const uint8_t *)"a:b", 3));
+	/* Every byte value, alone and after a good byte. */
+	for (unsigned int c = 0; c < 256; c++) {
+		const uint8_t one[2] = { 'x', (uint8_t)c };
+		bool want = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			    (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+			    c == '-';
+
+		assert_int_equal(kc_name_valid(one + 1, 1), want);
+		assert_int_equal(kc_name_valid(one, 2), want);
+	}
 }
 
 /* --- request payloads ---------------------------------------------------- */
