@@ -260,15 +260,23 @@ def durable(ctx):
                 b0, t0 = a.journal_bytes(), time.monotonic()
                 time.sleep(max(1.0, t - 1.0))
                 return (a.journal_bytes() - b0) / 1e6 / (time.monotonic() - t0)
+            c0 = a.counters()
             r = loadgen(ctx, PUBLISH_ARGS + ["--window", "800", "--duration",
                                              str(t), "--idle-us", "20"],
                         name="durable-publish", during=journal_rate)
+            time.sleep(1.1)  # the sampler's next copy
+            d = delta(c0, a.counters())
             r["journal_mb_per_s"] = r["during"]
+            r["cycles_per_request"] = d["busy_cycles"] / max(1, d["kcp_requests"])
             runs["publish"].append(r)
         with Appliance(ctx, "durable", yaml, jdir) as a:
+            c0 = a.counters()
             r = loadgen(ctx, ["--op", "transfer", "--window", "2048",
                               "--coins", "4096", "--duration", str(t),
                               "--idle-us", "20"], name="durable-transfer")
+            time.sleep(1.1)
+            d = delta(c0, a.counters())
+            r["cycles_per_request"] = d["busy_cycles"] / max(1, d["kcp_requests"])
             runs["transfer"].append(r)
         runs["redis"].append(peers.redis_xadd(os.path.join(ctx.work, "redis"),
                                               50, 16, t, 64))
@@ -304,6 +312,15 @@ def durable(ctx):
                higher_is_better=False),
         figure("disk_fdatasync_per_s", round(disk["fdatasync_per_s"]), "fdatasync/s",
                "the disk's own limit (kc-journal-bench), for scale"),
+        figure("publish_cycles_per_request",
+               round(med([r["cycles_per_request"] for r in runs["publish"]])),
+               "cycles", "durable PUBLISH: the lcore's busy TSC cycles over "
+               "the requests it took in (the group commit is the I/O "
+               "thread's, on the other CPU)"),
+        figure("transfer_cycles_per_request",
+               round(med([r["cycles_per_request"] for r in runs["transfer"]])),
+               "cycles", "durable TRANSFER: the lcore's busy TSC cycles over "
+               "the requests it took in"),
     ]
     return figs, {"runs": runs, "disk": disk}
 
