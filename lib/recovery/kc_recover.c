@@ -109,7 +109,6 @@ static void remember(struct replay *rp, const struct kc_jrec *rep,
 		     const uint8_t *rep_kcp, uint64_t seq)
 {
 	const uint8_t *kcp = rp->req_kcp;
-	uint32_t plen = rp->req.payload_len - KC_HDR_LEN;
 	uint32_t rep_len = rep->payload_len - KC_HDR_LEN;
 	const struct kc_key *k;
 	struct kc_idem_entry e = {
@@ -130,7 +129,7 @@ static void remember(struct replay *rp, const struct kc_jrec *rep,
 	if (k == NULL)
 		return;
 	e.client = (uint32_t)(k - rp->w->pc->keys->keys);
-	e.req_crc = kc_crc32c(kcp + KC_HDR_LEN, plen);
+	e.req_tag = kc_idem_req_tag(kcp);
 	memcpy(e.msg_id, kcp + KC_OFF_MSG_ID, KC_MSG_ID_LEN);
 	memcpy(e.reply, rep_kcp + KC_HDR_LEN, rep_len);
 	kc_idem_insert(rp->w->idem, &e, &evicted);

@@ -527,14 +527,14 @@ static const char *outside_window(const struct kc_worker_state *w,
 }
 
 static void remember(struct kc_worker_state *w, const uint8_t *kcp,
-		     uint32_t client, uint64_t seq, uint32_t req_crc,
+		     uint32_t client, uint64_t seq, uint32_t req_tag,
 		     const struct kc_op_result *r)
 {
 	struct kc_idem_entry e = {
 		.seq = seq,
 		.arrival_ms = w->now_ns / 1000000u,
 		.client = client,
-		.req_crc = req_crc,
+		.req_tag = req_tag,
 		.status = (uint16_t)r->status,
 		.len = (uint8_t)RTE_MIN(r->len, (uint32_t)KC_IDEM_REPLY_MAX),
 		.op = kcp[KC_OFF_OP],
@@ -700,7 +700,7 @@ enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 		.status = KC_STATUS_OK, .deliver = -1, .done = -1,
 	};
 	uint64_t req_seq = 0, seq = 0;
-	uint32_t req_crc = 0;
+	uint32_t req_tag = 0;
 	uint8_t *rec = NULL;
 	bool answered = false;
 
@@ -744,7 +744,7 @@ enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 			      NULL;
 
 		if (e != NULL && (e->op != op ||
-				  e->req_crc != kc_crc32c(payload, plen))) {
+				  e->req_tag != kc_idem_req_tag(kcp))) {
 			/* The id is the client's promise of one request. */
 			set_error(&r, KC_STATUS_BAD_REQUEST,
 				  "message id already used for another "
@@ -790,7 +790,7 @@ enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 			req_seq = journal_msg(w, m, KC_JREC_REQUEST, kcp,
 					      KC_HDR_LEN + plen, 0, NULL);
 			if (mutates)
-				req_crc = kc_crc32c(payload, plen);
+				req_tag = kc_idem_req_tag(kcp);
 		}
 	}
 	if (answered) {
@@ -847,7 +847,7 @@ enum kc_exec kc_ops_execute(struct kc_worker_state *w, struct rte_mbuf *m)
 			seq = kc_ops_journal_hop(w, kcp, req_seq, r.hop_len);
 		/* A CALL is remembered by its call (kc_calls_retry). */
 		if (mutates && !(kc_op_info(op)->flags & KC_OPF_HELD))
-			remember(w, kcp, client, seq, req_crc, &r);
+			remember(w, kcp, client, seq, req_tag, &r);
 		if (r.done >= 0)
 			kc_calls_completed(w, r.done);
 		if (r.deliver >= 0)

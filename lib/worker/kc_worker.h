@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <rte_mbuf.h>
 #include <rte_ring.h>
@@ -29,12 +30,25 @@
 
 /* ---- the message-id index (idempotency) ------------------------------- */
 
+/* What tells a retry from another request under the same message id:
+ * the first bytes of its tag, which signs the header and the payload (a
+ * retry is the same datagram). Nothing to compute: the RX stage checked
+ * the tag. */
+static inline uint32_t kc_idem_req_tag(const uint8_t *kcp)
+{
+	uint32_t v;
+
+	memcpy(&v, kcp + KC_OFF_TAG, sizeof(v));
+	return v;
+}
+
 struct kc_idem_entry {
 	uint8_t msg_id[KC_MSG_ID_LEN];
 	uint64_t seq;		/* journal seq of the REPLY record */
 	uint64_t arrival_ms;	/* when it was answered */
 	uint32_t client;	/* keyring index of the client */
-	uint32_t req_crc;	/* CRC32C of the request payload */
+	uint32_t req_tag;	/* the request's tag, its first 4 bytes
+				 * (kc_idem_req_tag) */
 	uint16_t status;
 	uint8_t len;		/* REPLY payload bytes */
 	uint8_t op;		/* of the request */
