@@ -369,6 +369,37 @@ def cpu_profile(ctx, cpu, seconds):
     return rows or None
 
 
+def sched_waits(ctx, cpu, seconds):
+    """Who waited for CPU cpu, and how long: perf sched record over a
+    window of seconds, then perf sched latency. [{"task", "runtime_ms",
+    "switches", "avg_delay_ms", "max_delay_ms"}], longest wait first;
+    None without perf or its scheduler tracepoints."""
+    data = os.path.join(ctx.work, "sched.data")
+    try:
+        subprocess.run(["perf", "sched", "record", "-C", str(cpu), "-o", data,
+                        "--", "sleep", str(seconds)],
+                       capture_output=True, check=True, timeout=seconds + 60)
+        rep = subprocess.run(["perf", "sched", "latency", "-i", data,
+                              "--sort", "max"],
+                             capture_output=True, text=True, check=True,
+                             timeout=300).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    finally:
+        if os.path.exists(data):
+            os.unlink(data)
+    rows = []
+    for line in rep.splitlines():
+        m = re.match(r"\s*(\S.*?)\s*\|\s*([0-9.]+) ms\s*\|\s*(\d+)\s*\|"
+                     r"\s*avg:\s*([0-9.]+) ms\s*\|\s*max:\s*([0-9.]+) ms", line)
+        if m:
+            rows.append({"task": m.group(1), "runtime_ms": float(m.group(2)),
+                         "switches": int(m.group(3)),
+                         "avg_delay_ms": float(m.group(4)),
+                         "max_delay_ms": float(m.group(5))})
+    return rows or None
+
+
 # ---- network namespaces ---------------------------------------------------
 
 class VethPair:

@@ -14,7 +14,7 @@ import time
 
 from .common import (RUN, Appliance, BenchError, VethPair, appliance_yaml,
                      cpu_profile, delta, figure, lcore_cost, loadgen,
-                     memif_port, run_measured)
+                     memif_port, run_measured, sched_waits)
 
 # The largest queue store that fits a 2 GB EAL here: 64 queues of 16 MiB
 # and 262144 messages each, so a closed loop can PUBLISH for tens of
@@ -49,7 +49,7 @@ def rtc(ctx):
     over memif, with the lcore's own cycles per request; and the latency of
     PINGs offered open loop at a fixed rate."""
     runs = {"ping": [], "publish": [], "ping_latency": []}
-    profile = None
+    profile = waits = None
     jdir = tmpfs_dir(ctx, "rtc")
     yaml = appliance_yaml("rtc", memif_port(), durability="none",
                           memory_mb=2048, journal=QUEUES_JOURNAL,
@@ -92,6 +92,19 @@ def rtc(ctx):
                     name="rtc-publish-profile", busy_ok=True)
             t.join()
             profile = got[0] if got else None
+        # Who waits for a CPU during the open loop: the scheduler's own
+        # trace of both CPUs over a run of its own (tracing slows the
+        # scheduler, so no measured run is traced).
+        with Appliance(ctx, "rtc", yaml, jdir) as a:
+            got = []
+            t = threading.Thread(target=lambda: (
+                time.sleep(1), got.append(sched_waits(ctx, "0,1", min(5, secs(ctx))))))
+            t.start()
+            loadgen(ctx, ["--op", "ping", "--rate", str(rate), "--duration",
+                          str(min(5, secs(ctx)) + 2)], name="rtc-open-trace",
+                    unsent_ok=True)
+            t.join()
+            waits = got[0] if got else None
     finally:
         shutil.rmtree(jdir, ignore_errors=True)
     figs = []
@@ -136,9 +149,25 @@ def rtc(ctx):
             "TX, from the lcore's own histogram (/api/v1/latency; log2 "
             "buckets of TSC cycles, so the value is its bucket's upper "
             "bound)"))
+    def longest_wait(prefix):
+        w = [r["max_delay_ms"] for r in waits or () if r["task"].startswith(prefix)]
+        return max(w) if w else None
+    for who, prefix, what in (
+            ("generator", "kc-loadgen", "kc-loadgen, on CPU 0 beside the "
+             "appliance's main lcore, control and I/O threads"),
+            ("lcore", "rte-worker", "the appliance's data-path lcore, "
+             "alone on CPU 1")):
+        figs.append(figure(
+            "ping_open_loop_max_cpu_wait_ms_%s" % who, longest_wait(prefix),
+            "ms", "a run of its own like the open loop's, traced (perf sched "
+            "record of both CPUs, perf sched latency): the longest %s "
+            "waited, runnable, for its CPU" % what))
     return figs, {"runs": runs,
                   # The largest 40 symbols of the PUBLISH profile.
-                  "profile_publish": profile[:40] if profile else None}
+                  "profile_publish": profile[:40] if profile else None,
+                  # Every task that ran on the CPUs during the traced
+                  # open loop, longest wait first.
+                  "sched_waits_open_loop": waits}
 
 
 # ---- kernel: the same PINGs through a plain Linux UDP server --------------
