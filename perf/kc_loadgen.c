@@ -18,6 +18,9 @@
  * - closed loop, --window W (no --rate): W requests in flight, a new one
  *   as soon as one is answered; latency from when it left.
  *
+ * The result's latency_us also says when the worst request was due and
+ * when the first one over a millisecond was (seconds into the measured
+ * span), and how many were: where a tail sits in time.
  * Time: --warmup seconds first (sent and answered, not counted), then
  * --duration seconds measured: the figures are about the requests DUE in
  * that span. Afterwards it waits up to --drain seconds for what is in
@@ -106,6 +109,9 @@ static struct slot *slots;
 static struct coin coins[COINS_MAX];
 static uint32_t free_coins[COINS_MAX], nb_free;
 static struct kc_hist lat, lat_sec;	/* whole run; the last second's */
+/* Where the tail sits in time: when the worst request was due, and when
+ * the first one over a millisecond was, and how many were (TSC). */
+static uint64_t worst_ns, worst_due, slow_first_due, slow_n, m_start_tsc;
 static struct tally t;
 static uint64_t inflight, stray, late, next_seq = 1;
 static uint64_t sec_sent, sec_ok;
@@ -500,6 +506,15 @@ static void on_frame(const struct opts *o, const struct rte_mbuf *m,
 	}
 	t.ok++;
 	ns = now > s->t_tsc ? (now - s->t_tsc) * 1000000000ull / gen.hz : 0;
+	if (ns > worst_ns) {
+		worst_ns = ns;
+		worst_due = s->t_tsc;
+	}
+	if (ns > 1000000u) {
+		if (slow_n == 0 || s->t_tsc < slow_first_due)
+			slow_first_due = s->t_tsc;
+		slow_n++;
+	}
 	kc_hist_add(&lat, ns);
 	kc_hist_add(&lat_sec, ns);
 }
@@ -662,6 +677,14 @@ static json_t *result(const struct opts *o, const char *check)
 	json_object_set_new(l, "p99.9", json_real(
 		(double)kc_hist_quantile(&lat, 0.999) / 1e3));
 	json_object_set_new(l, "max", json_real((double)lat.max / 1e3));
+	/* Seconds into the measured span. */
+	json_object_set_new(l, "max_due_s", json_real(
+		worst_ns == 0 ? 0 : (double)(worst_due - m_start_tsc) /
+				    (double)gen.hz));
+	json_object_set_new(l, "over_1ms", json_integer((json_int_t)slow_n));
+	json_object_set_new(l, "first_over_1ms_due_s", json_real(
+		slow_n == 0 ? 0 : (double)(slow_first_due - m_start_tsc) /
+				  (double)gen.hz));
 	json_object_set_new(r, "op", json_string(op_names[o->op]));
 	json_object_set_new(r, "mode", json_string(o->rate != 0 ? "open" :
 						   "closed"));
@@ -753,6 +776,7 @@ int main(int argc, char **argv)
 
 	t0 = rte_rdtsc();
 	m_start = t0 + (uint64_t)(o.warmup * (double)hz);
+	m_start_tsc = m_start;
 	m_end = m_start + (uint64_t)(o.duration * (double)hz);
 	next_tick = t0 + hz;
 	if (o.idle_us != 0) /* a sleep of a few us, not 50 us of slack */
