@@ -369,6 +369,18 @@ def cpu_profile(ctx, cpu, seconds):
     return rows or None
 
 
+def steal_ms():
+    """Each CPU's steal time so far, in ms (/proc/stat): time the
+    hypervisor ran something else while this machine's CPU was ready."""
+    hz = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for line in open("/proc/stat"):
+        f = line.split()
+        if f[0].startswith("cpu") and f[0] != "cpu":
+            out[f[0]] = int(f[8]) * 1000.0 / hz
+    return out
+
+
 def sched_waits(ctx, cpu, seconds):
     """Who waited for CPU cpu, and how long: perf sched record over a
     window of seconds, then perf sched latency. [{"task", "runtime_ms",

@@ -14,7 +14,7 @@ import time
 
 from .common import (RUN, Appliance, BenchError, VethPair, appliance_yaml,
                      cpu_profile, delta, figure, lcore_cost, loadgen,
-                     memif_port, run_measured, sched_waits)
+                     memif_port, run_measured, sched_waits, steal_ms)
 
 # The largest queue store that fits a 2 GB EAL here: 64 queues of 16 MiB
 # and 262144 messages each, so a closed loop can PUBLISH for tens of
@@ -72,14 +72,17 @@ def rtc(ctx):
                     "latency_us": r["latency_us"]})
             rate = 1000 if ctx.quick else 100000
             with Appliance(ctx, "rtc", yaml, jdir) as a:
+                s0 = steal_ms()
                 r = loadgen(ctx, ["--op", "ping", "--rate", str(rate),
                                   "--duration", str(secs(ctx))], name="rtc-open",
                             unsent_ok=True)
+                s1 = steal_ms()
                 time.sleep(1.1)  # the sampler's next copy
                 service = a.latency()["percentiles"]
             runs["ping_latency"].append(dict(r["latency_us"], offered=rate,
                                              not_sent=r["not_sent"], due=r["due"],
-                                             service_us=service))
+                                             service_us=service,
+                                             steal_ms={c: s1[c] - s0[c] for c in s1}))
         # Where a PUBLISH's cycles go: the lcore's CPU sampled during a
         # run of its own, so sampling slows no measured one.
         with Appliance(ctx, "rtc", yaml, jdir) as a:
@@ -149,6 +152,14 @@ def rtc(ctx):
             "TX, from the lcore's own histogram (/api/v1/latency; log2 "
             "buckets of TSC cycles, so the value is its bucket's upper "
             "bound)"))
+    figs.append(figure(
+        "ping_open_loop_steal_ms",
+        med([max(r["steal_ms"].values() or [0]) for r in lat]), "ms",
+        "the same run, the machine's: steal time (/proc/stat) of its busiest "
+        "CPU over the whole kc-loadgen run, the time the hypervisor kept that "
+        "CPU from this machine while it was ready to run; every CPU's in "
+        "the details"))
+
     def longest_wait(prefix):
         w = [r["max_delay_ms"] for r in waits or () if r["task"].startswith(prefix)]
         return max(w) if w else None
