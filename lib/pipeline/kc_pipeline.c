@@ -135,6 +135,20 @@ static uint64_t wall_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* The end of a burst: its REPLYs signed together; then the ones to send
+ * may go, and its records to the disk. */
+static void burst_done(struct kc_lcore_ctx *lc, struct rte_mbuf **send,
+		       unsigned int n, uint64_t now)
+{
+	kc_ops_sign_flush(&lc->ws);
+	for (unsigned int i = 0; i < n; i++) {
+		latency(lc, send[i], now);
+		tx_add(lc, send[i]);
+	}
+	if (lc->ws.j != NULL)
+		kc_journal_publish(lc->ws.j);
+}
+
 static void execute_burst(struct kc_lcore_ctx *lc, struct rte_mbuf **pkts,
 			  uint16_t n)
 {
@@ -162,15 +176,7 @@ static void execute_burst(struct kc_lcore_ctx *lc, struct rte_mbuf **pkts,
 			break;
 		}
 	}
-	/* The burst's REPLYs signed together; then they may go, and their
-	 * records to the disk. */
-	kc_ops_sign_flush(&lc->ws);
-	for (uint16_t i = 0; i < nb_send; i++) {
-		latency(lc, send[i], now);
-		tx_add(lc, send[i]);
-	}
-	if (lc->ws.j != NULL)
-		kc_journal_publish(lc->ws.j);
+	burst_done(lc, send, nb_send, now);
 }
 
 /*
@@ -392,12 +398,7 @@ static unsigned int trail_poll(struct kc_lcore_ctx *lc)
 			break;
 		}
 	}
-	kc_ops_sign_flush(&lc->ws);
-	for (unsigned int i = 0; i < nb_send; i++) {
-		latency(lc, send[i], now);
-		tx_add(lc, send[i]);
-	}
-	kc_journal_publish(lc->ws.j);
+	burst_done(lc, send, nb_send, now);
 	return n;
 }
 

@@ -343,24 +343,33 @@ def lcore_cost(a, cpu, seconds):
     return {k: v / per_window for k, v in hw.items()}
 
 
-def cpu_profile(ctx, cpu, seconds):
-    """Where one CPU's time goes: perf record (timer samples) over a window
-    of seconds, as [(percent, dso, symbol)], largest first; None without
-    perf."""
-    data = os.path.join(ctx.work, "profile.data")
+def perf_text(ctx, record, report, seconds):
+    """perf RECORD... -o DATA -- sleep seconds, then perf REPORT... -i
+    DATA: the report's text, or None without perf (or what it records)."""
+    data = os.path.join(ctx.work, "perf.data")
     try:
-        subprocess.run(["perf", "record", "-q", "-F", "1999", "-C", str(cpu),
-                        "-o", data, "--", "sleep", str(seconds)],
+        subprocess.run(["perf"] + record + ["-o", data, "--", "sleep",
+                                            str(seconds)],
                        capture_output=True, check=True, timeout=seconds + 60)
-        rep = subprocess.run(["perf", "report", "-i", data, "--no-children",
-                              "--sort", "dso,sym", "--stdio", "-g", "none"],
-                             capture_output=True, text=True, check=True,
-                             timeout=300).stdout
+        return subprocess.run(["perf"] + report + ["-i", data],
+                              capture_output=True, text=True, check=True,
+                              timeout=300).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     finally:
         if os.path.exists(data):
             os.unlink(data)
+
+
+def cpu_profile(ctx, cpu, seconds):
+    """Where one CPU's time goes: perf record (timer samples) over a window
+    of seconds, as [(percent, dso, symbol)], largest first; None without
+    perf."""
+    rep = perf_text(ctx, ["record", "-q", "-F", "1999", "-C", str(cpu)],
+                    ["report", "--no-children", "--sort", "dso,sym",
+                     "--stdio", "-g", "none"], seconds)
+    if rep is None:
+        return None
     rows = []
     for line in rep.splitlines():
         m = re.match(r"\s*([0-9.]+)%\s+(\S+)\s+\[.\]\s+(.*\S)", line)
@@ -386,20 +395,10 @@ def sched_waits(ctx, cpu, seconds):
     window of seconds, then perf sched latency. [{"task", "runtime_ms",
     "switches", "avg_delay_ms", "max_delay_ms"}], longest wait first;
     None without perf or its scheduler tracepoints."""
-    data = os.path.join(ctx.work, "sched.data")
-    try:
-        subprocess.run(["perf", "sched", "record", "-C", str(cpu), "-o", data,
-                        "--", "sleep", str(seconds)],
-                       capture_output=True, check=True, timeout=seconds + 60)
-        rep = subprocess.run(["perf", "sched", "latency", "-i", data,
-                              "--sort", "max"],
-                             capture_output=True, text=True, check=True,
-                             timeout=300).stdout
-    except (OSError, subprocess.SubprocessError):
+    rep = perf_text(ctx, ["sched", "record", "-C", str(cpu)],
+                    ["sched", "latency", "--sort", "max"], seconds)
+    if rep is None:
         return None
-    finally:
-        if os.path.exists(data):
-            os.unlink(data)
     rows = []
     for line in rep.splitlines():
         m = re.match(r"\s*(\S.*?)\s*\|\s*([0-9.]+) ms\s*\|\s*(\d+)\s*\|"

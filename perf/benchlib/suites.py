@@ -9,7 +9,6 @@ import shutil
 import statistics
 import subprocess
 import tempfile
-import threading
 import time
 
 from .common import (RUN, Appliance, BenchError, VethPair, appliance_yaml,
@@ -83,31 +82,22 @@ def rtc(ctx):
                                              not_sent=r["not_sent"], due=r["due"],
                                              service_us=service,
                                              steal_ms={c: s1[c] - s0[c] for c in s1}))
-        # Where a PUBLISH's cycles go: the lcore's CPU sampled during a
-        # run of its own, so sampling slows no measured one.
-        with Appliance(ctx, "rtc", yaml, jdir) as a:
-            got = []
-            t = threading.Thread(target=lambda: (
-                time.sleep(1), got.append(cpu_profile(ctx, 1, min(5, secs(ctx))))))
-            t.start()
-            loadgen(ctx, PUBLISH_ARGS + ["--window", "256", "--duration",
-                                         str(min(5, secs(ctx)) + 2)],
-                    name="rtc-publish-profile", busy_ok=True)
-            t.join()
-            profile = got[0] if got else None
-        # Who waits for a CPU during the open loop: the scheduler's own
-        # trace of both CPUs over a run of its own (tracing slows the
-        # scheduler, so no measured run is traced).
-        with Appliance(ctx, "rtc", yaml, jdir) as a:
-            got = []
-            t = threading.Thread(target=lambda: (
-                time.sleep(1), got.append(sched_waits(ctx, "0,1", min(5, secs(ctx))))))
-            t.start()
-            loadgen(ctx, ["--op", "ping", "--rate", str(rate), "--duration",
-                          str(min(5, secs(ctx)) + 2)], name="rtc-open-trace",
-                    unsent_ok=True)
-            t.join()
-            waits = got[0] if got else None
+        # Runs of their own, so that neither sampling nor tracing slows a
+        # measured one, each probe a second into its load: where a
+        # PUBLISH's cycles go (the lcore's CPU sampled), and who waits for
+        # a CPU during the open loop (the scheduler's trace of both).
+        window = min(5, secs(ctx))
+
+        def probed(args, name, probe, **ok):
+            with Appliance(ctx, "rtc", yaml, jdir):
+                return loadgen(ctx, args + ["--duration", str(window + 2)],
+                               name=name, during=lambda: (
+                                   time.sleep(1), probe())[1], **ok)["during"]
+        profile = probed(PUBLISH_ARGS + ["--window", "256"],
+                         "rtc-publish-profile",
+                         lambda: cpu_profile(ctx, 1, window), busy_ok=True)
+        waits = probed(["--op", "ping", "--rate", str(rate)], "rtc-open-trace",
+                       lambda: sched_waits(ctx, "0,1", window), unsent_ok=True)
     finally:
         shutil.rmtree(jdir, ignore_errors=True)
     figs = []
@@ -126,15 +116,10 @@ def rtc(ctx):
             target=(700, "at most 700") if op == "ping" else
             (1000, "at most 1,000 (64-byte messages)"),
             higher_is_better=False))
-    cyc = med([r["cycles_per_request"] for r in runs["publish"]])
-    shares = profile_shares(profile)
-    for key, about, _ in PROFILE_PARTS:
-        figs.append(figure(
-            "publish_cycles_%s" % key,
-            round(shares[key] / 100.0 * cyc) if shares else None, "cycles",
-            "%s: its share of the lcore CPU's time in a PUBLISH run (perf "
-            "record, %.1f%%) times the cycles per PUBLISH" % (about, shares[key])
-            if shares else "%s (no perf here to profile with)" % about))
+    figs += profile_figures(
+        "publish_cycles_%s", profile,
+        med([r["cycles_per_request"] for r in runs["publish"]]),
+        "in a PUBLISH run", "per PUBLISH")
     lat = runs["ping_latency"]
     for q in ("p50", "p99", "p99.9"):
         figs.append(figure(
@@ -465,15 +450,9 @@ def scale(ctx):
         "requests it took in (hardware counters, perf stat): steady where "
         "time is not" if hw else
         "no hardware counters on this machine (perf stat)"))
-    cyc = med([r["cycles_per_request"] for r in runs[1]])
-    shares = profile_shares(profile)
-    for key, about, _ in PROFILE_PARTS:
-        figs.append(figure(
-            "ping_cycles_%s_1_lcore" % key,
-            round(shares[key] / 100.0 * cyc) if shares else None, "cycles",
-            "%s: its share of the lcore CPU's time (perf record, %.1f%%) "
-            "times the cycles per request" % (about, shares[key])
-            if shares else "%s (no perf here to profile with)" % about))
+    figs += profile_figures(
+        "ping_cycles_%s_1_lcore", profile,
+        med([r["cycles_per_request"] for r in runs[1]]), "", "per request")
     return figs, {"runs": {str(k): v for k, v in runs.items()}, "cpus": ncpu,
                   # The largest 40 symbols, of a few hundred.
                   "profile_1_lcore": profile[:40] if profile else None}
@@ -498,6 +477,20 @@ PROFILE_PARTS = [
     ("rest", "the rest: polling, parsing, checksums, executing, replies",
      lambda dso, sym: True),
 ]
+
+
+def profile_figures(name, profile, cyc, run, per):
+    """One row per PROFILE_PARTS part (name % its key): its share of the
+    profile times cyc, the cycles a request."""
+    shares = profile_shares(profile)
+    return [figure(
+        name % key, round(shares[key] / 100.0 * cyc) if shares else None,
+        "cycles",
+        "%s: its share of the lcore CPU's time%s (perf record, %.1f%%) "
+        "times the cycles %s" % (about, " " + run if run else "",
+                                 shares[key], per)
+        if shares else "%s (no perf here to profile with)" % about)
+        for key, about, _ in PROFILE_PARTS]
 
 
 def profile_shares(profile):
