@@ -917,7 +917,9 @@ bool kc_ops_hold_own(struct kc_worker_state *w, struct rte_mbuf *m,
 		return false;
 	pe = &w->pend[w->pend_head & w->pend_mask];
 	pe->m = m;
-	pe->seq = seq;
+	/* Only durability batch waits for the disk; otherwise it goes with
+	 * the next release, as a REPLY goes at once. */
+	pe->seq = kc_journal_durability(w->j) == KC_DURABILITY_BATCH ? seq : 0;
 	pe->own = own;
 	w->pend_head++;
 	return true;

@@ -349,7 +349,9 @@ unsigned int kc_calls_poll(struct kc_worker_state *w);
 enum kc_status kc_calls_rule(struct kc_worker_state *w,
 			     const uint8_t *call_id, bool pay,
 			     struct kc_op_result *r, uint8_t *reply);
-/* Room in the held FIFO for one the worker sends of its own accord. */
+/* Room in the held FIFO for one the worker sends of its own accord (a
+ * DELIVER, a caller's REPLY): under durability batch it is sent once
+ * journal record seq is durable, otherwise with the next release. */
 bool kc_ops_hold_own(struct kc_worker_state *w, struct rte_mbuf *m,
 		     uint64_t seq, bool own);
 /* The journal record of a KCP message the worker made itself. */

@@ -751,6 +751,111 @@ static void test_worker_count_recorded(void **state)
 	assert_int_equal(kc_journal_start(ws.j), 0);
 }
 
+/*
+ * Under durability none nothing the worker sends waits for the journal's
+ * writer: a call's DELIVER and its caller's REPLY (made when the service
+ * responds) go with the next release, as every REPLY goes at once. (The
+ * caller's REPLY waited for the writer's next write: 200 us a call with one
+ * in flight, perf/bench service.) The writer is not running here, so
+ * nothing becomes durable while the test looks.
+ */
+static struct rte_mbuf *request_as(uint32_t client, uint8_t op, uint64_t seq,
+				   const void *p, size_t len,
+				   enum kc_exec *how)
+{
+	struct rte_mbuf *m = t_request_at(mp, kc_keyring_find(keys, client),
+					  op, T0_MS + seq, seq, p,
+					  (uint32_t)len);
+
+	assert_non_null(m);
+	assert_int_equal(kc_pkt_classify(&ctx, m, &st), KC_VERDICT_KCP);
+	ws.now_ns = (T0_MS + seq) * 1000000ull;
+	*how = kc_ops_execute(&ws, m);
+	kc_ops_sign_flush(&ws);
+	kc_journal_publish(ws.j);
+	return m;
+}
+
+static void test_calls_never_wait_without_batch(void **state)
+{
+	uint8_t p[KC_PAYLOAD_MAX], call_id[KC_CALL_ID_LEN];
+	struct kc_call_reply cr;
+	struct kc_pending *pe;
+	struct rte_mbuf *m;
+	enum kc_exec how;
+	struct kc_hdr h;
+	uint64_t coin;
+	char err[256];
+	size_t n;
+
+	(void)state;
+	worker_down();
+	cfg.journal.durability = KC_CFG_DURABILITY_NONE;
+	cfg.services = (typeof(cfg.services)){
+		.enabled = true, .max_services = 8, .max_types = 4,
+		.max_calls = 64, .max_payload = 64, .max_deadline_ms = 60000,
+		.report_window_s = 60,
+	};
+	if (worker_up(256, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	n = kc_enc_serve(p, sizeof(p), "echo", 1, 4, 60);
+	m = request_as(2, KC_OP_SERVE, 40000, p, n, &how);
+	assert_int_equal(how, KC_EXEC_SEND);
+	assert_int_equal(status_of(m), KC_STATUS_OK);
+	rte_pktmbuf_free(m);
+	n = kc_enc_mint(p, sizeof(p), 1, 1, 1);
+	m = request_as(1, KC_OP_MINT, 40001, p, n, &how);
+	assert_int_equal(how, KC_EXEC_SEND);
+	assert_int_equal(status_of(m), KC_STATUS_OK);
+	coin = kc_get_u64(t_kcp(m) + KC_HDR_LEN);
+	rte_pktmbuf_free(m);
+
+	/* The CALL's mbuf is its DELIVER, sent at once. */
+	n = kc_enc_call(p, sizeof(p), "echo", 5000, "hi", 2, &coin, 1);
+	m = request_as(1, KC_OP_CALL, 40002, p, n, &how);
+	assert_int_equal(how, KC_EXEC_SEND);
+	assert_int_equal(kc_hdr_decode(t_kcp(m), m->data_len - KC_KCP_OFF, &h),
+			 KC_PARSE_OK);
+	assert_int_equal(h.type, KC_TYPE_DELIVER);
+	assert_int_equal(h.client_id, 2);
+	memcpy(call_id, h.msg_id, sizeof(call_id));
+	rte_pktmbuf_free(m);
+
+	/* The RESPOND is answered, and the caller's REPLY made from it is
+	 * held no longer than the next release. */
+	n = kc_enc_respond(p, sizeof(p), call_id, KC_STATUS_OK, "yo", 2);
+	m = request_as(2, KC_OP_RESPOND, 40003, p, n, &how);
+	assert_int_equal(how, KC_EXEC_SEND);
+	assert_int_equal(status_of(m), KC_STATUS_OK);
+	rte_pktmbuf_free(m);
+	assert_int_equal(ws.pend_head - ws.pend_tail, 1);
+	pe = &ws.pend[ws.pend_tail & ws.pend_mask];
+	assert_true(kc_journal_last_seq(ws.j) > kc_journal_durable_seq(ws.j));
+	assert_true(pe->seq <= kc_journal_durable_seq(ws.j));
+	m = pe->m;
+	ws.pend_tail++;
+	assert_int_equal(kc_hdr_decode(t_kcp(m), m->data_len - KC_KCP_OFF, &h),
+			 KC_PARSE_OK);
+	assert_int_equal(h.type, KC_TYPE_REPLY);
+	assert_int_equal(h.op, KC_OP_CALL);
+	assert_int_equal(h.status, KC_STATUS_OK);
+	assert_memory_equal(h.msg_id, call_id, sizeof(call_id));
+	assert_true(kc_dec_call_reply(t_kcp(m) + KC_HDR_LEN, h.payload_len,
+				      &cr));
+	assert_int_equal(cr.service, 2);
+	assert_int_equal(cr.payload_len, 2);
+	assert_memory_equal(cr.payload, "yo", 2);
+	rte_pktmbuf_free(m);
+
+	/* Back to batch, the services kept (the journal has their
+	 * records now), for the tests after. */
+	worker_down();
+	cfg.journal.durability = KC_CFG_DURABILITY_BATCH;
+	if (worker_up(256, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(kc_journal_start(ws.j), 0);
+}
+
 static void test_failed_write_fails_held_replies(void **state)
 {
 	uint8_t p[KC_PAYLOAD_MAX];
@@ -797,6 +902,7 @@ int main(void)
 		cmocka_unit_test(test_first_rule_decides),
 		cmocka_unit_test(test_index_before_window),
 		cmocka_unit_test(test_reflection_limit),
+		cmocka_unit_test(test_calls_never_wait_without_batch),
 		cmocka_unit_test(test_failed_write_fails_held_replies),
 	};
 
@@ -806,7 +912,8 @@ int main(void)
 	T0_MS = (uint64_t)now.tv_sec * 1000u +
 		(uint64_t)now.tv_nsec / 1000000u;
 	kc_test_eal_init("test_worker");
-	mp = rte_pktmbuf_pool_create("tw_mbufs", 4095, 0, 0,
+	/* The ports' name: service calls take their mbufs from it. */
+	mp = rte_pktmbuf_pool_create("kc_mbufs_s0", 4095, 0, 0,
 				     RTE_MBUF_DEFAULT_BUF_SIZE, 0);
 	if (mp == NULL)
 		return 1;
