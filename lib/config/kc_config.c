@@ -1260,6 +1260,13 @@ static const yaml_node_t *blame(const struct parser *ps,
 	return ps->root;
 }
 
+/* The value of field idx of sec if the file sets it, else fallback. */
+static const yaml_node_t *set_or(const struct seen *sec, int idx,
+				 const yaml_node_t *fallback)
+{
+	return sec->val[idx] != NULL ? sec->val[idx] : fallback;
+}
+
 /* The item of a sequence node holding value v (for lcore lists). */
 static const yaml_node_t *item_of(const struct parser *ps,
 				  const yaml_node_t *seq, uint32_t v)
@@ -1439,6 +1446,8 @@ static int check_journal(struct parser *ps)
 {
 	struct kc_config *cfg = ps->cfg;
 	uint64_t snap_max = kc_config_snapshot_bytes_max(cfg);
+	uint64_t pair, seg_room;
+	const yaml_node_t *at;
 
 	if (cfg->journal.reserve_bytes == UINT64_MAX)
 		cfg->journal.reserve_bytes = cfg->journal.segment_bytes / 8;
@@ -1457,10 +1466,9 @@ static int check_journal(struct parser *ps)
 	/* So is the ledger's. */
 	if (kc_config_ledger_snapshot_bytes_max(cfg) >
 	    cfg->journal.buffer_bytes / 2)
-		return FAIL(ps, ps->ledger.val[LG_MAX_COINS] != NULL ?
-				ps->ledger.val[LG_MAX_COINS] :
-				blame(ps, &ps->journal, JR_BUFFER_BYTES,
-				      TOP_JOURNAL),
+		return FAIL(ps, set_or(&ps->ledger, LG_MAX_COINS,
+				       blame(ps, &ps->journal, JR_BUFFER_BYTES,
+					     TOP_JOURNAL)),
 			    "ledger.max_coins %u and max_accounts %u make a "
 			    "ledger snapshot of up to %llu bytes, more than "
 			    "half of journal.buffer_bytes %llu (expected fewer "
@@ -1474,10 +1482,9 @@ static int check_journal(struct parser *ps)
 	    kc_config_ledger_snapshot_bytes_max(cfg) +
 			    kc_config_services_snapshot_bytes_max(cfg) >
 		    cfg->journal.buffer_bytes / 2)
-		return FAIL(ps, ps->services.val[SV_MAX_CALLS] != NULL ?
-				ps->services.val[SV_MAX_CALLS] :
-				blame(ps, &ps->journal, JR_BUFFER_BYTES,
-				      TOP_JOURNAL),
+		return FAIL(ps, set_or(&ps->services, SV_MAX_CALLS,
+				       blame(ps, &ps->journal, JR_BUFFER_BYTES,
+					     TOP_JOURNAL)),
 			    "the ledger's snapshot (up to %llu bytes) and the "
 			    "services' (up to %llu: services.max_calls %u, "
 			    "max_services %u, max_payload %u) are written "
@@ -1492,6 +1499,38 @@ static int check_journal(struct parser *ps)
 			    cfg->services.max_services,
 			    cfg->services.max_payload,
 			    (unsigned long long)cfg->journal.buffer_bytes);
+	/* The ledger's snapshot (with the services') is appended whole once
+	 * the journal has room for it: what is left of the current segment
+	 * and the next one (preallocated), so it must fit one segment, or it
+	 * would wait forever and the journal could never be trimmed. */
+	pair = kc_jsnap_bytes_max(kc_config_ledger_snapshot_bytes_max(cfg)) +
+	       (cfg->services.enabled && cfg->ledger.enabled ?
+		kc_jsnap_bytes_max(kc_config_services_snapshot_bytes_max(cfg)) :
+		0);
+	seg_room = cfg->journal.segment_bytes > 2 * KC_JREC_MAX_SIZE +
+			kc_jrec_size(KC_JSEG_PAYLOAD_LEN) ?
+		cfg->journal.segment_bytes - 2 * KC_JREC_MAX_SIZE -
+			kc_jrec_size(KC_JSEG_PAYLOAD_LEN) : 0;
+	/* Blamed on the calls, else the coins, if set; else the segments. */
+	at = set_or(&ps->ledger, LG_MAX_COINS,
+		    blame(ps, &ps->journal, JR_SEGMENT_BYTES, TOP_JOURNAL));
+	if (cfg->services.enabled)
+		at = set_or(&ps->services, SV_MAX_CALLS, at);
+	if (pair > seg_room)
+		return FAIL(ps, at,
+			    "the ledger's snapshot%s (up to %llu bytes in the "
+			    "journal) must fit one journal segment: "
+			    "segment_bytes %llu takes at most %llu (expected "
+			    "fewer %s, or journal.segment_bytes of at least "
+			    "%llu)", cfg->services.enabled ?
+				" and the services' written with it" : "",
+			    (unsigned long long)pair,
+			    (unsigned long long)cfg->journal.segment_bytes,
+			    (unsigned long long)seg_room,
+			    cfg->services.enabled ? "services.max_calls or "
+				"ledger.max_coins" : "ledger.max_coins",
+			    (unsigned long long)(cfg->journal.segment_bytes -
+						 seg_room + pair));
 	if (cfg->journal.reserve_bytes > cfg->journal.segment_bytes / 2)
 		return FAIL(ps, blame(ps, &ps->journal, JR_RESERVE_BYTES,
 				      TOP_JOURNAL),

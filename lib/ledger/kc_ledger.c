@@ -1125,11 +1125,16 @@ uint64_t kc_ledger_snapshot_max(const struct kc_ledger_limits *lim)
 	       (uint64_t)lim->max_coins * COIN_LEN;
 }
 
+size_t kc_ledger_snapshot_len(const struct kc_ledger *l)
+{
+	return SNAP_FIXED + (size_t)l->accounts * ACCT_LEN +
+	       (size_t)l->live * COIN_LEN;
+}
+
 size_t kc_ledger_snapshot(struct kc_ledger *l, uint8_t *buf, size_t cap)
 {
 	uint32_t na = l->accounts;
-	size_t need = SNAP_FIXED + (size_t)na * ACCT_LEN +
-		      (size_t)l->live * COIN_LEN;
+	size_t need = kc_ledger_snapshot_len(l);
 	uint64_t min_origin = UINT64_MAX;
 	uint8_t *p = buf + SNAP_FIXED;
 	const void *key;

@@ -212,6 +212,8 @@ void kc_ledger_summary(const struct kc_ledger *l,
  * ledger is left empty or partial on error (recovery then stops).
  */
 uint64_t kc_ledger_snapshot_max(const struct kc_ledger_limits *lim);
+/* The bytes kc_ledger_snapshot would write now, without writing them. */
+size_t kc_ledger_snapshot_len(const struct kc_ledger *l);
 size_t kc_ledger_snapshot(struct kc_ledger *l, uint8_t *buf, size_t cap);
 int kc_ledger_restore(struct kc_ledger *l, const uint8_t *buf, size_t len);
 

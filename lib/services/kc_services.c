@@ -1139,6 +1139,12 @@ uint64_t kc_services_snapshot_max(const struct kc_services_limits *lim)
 	       (uint64_t)lim->max_calls * (SNAP_CALL + buf_len(lim));
 }
 
+uint64_t kc_services_snapshot_bound(const struct kc_services *s)
+{
+	return SNAP_FIXED + (uint64_t)s->nb_svcs * SNAP_SVC +
+	       (uint64_t)s->nb_calls * (SNAP_CALL + buf_len(&s->lim));
+}
+
 bool kc_services_snapshot_info(const uint8_t *buf, size_t len,
 			       struct kc_services_snap_info *i)
 {

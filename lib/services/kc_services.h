@@ -269,6 +269,9 @@ struct kc_services_snap_info {
 };
 bool kc_services_snapshot_info(const uint8_t *buf, size_t len,
 			       struct kc_services_snap_info *i);
+/* At least the bytes kc_services_snapshot would write now (each call
+ * counted with the longest payload), without writing them. */
+uint64_t kc_services_snapshot_bound(const struct kc_services *s);
 size_t kc_services_snapshot(const struct kc_services *s, uint8_t *buf,
 			    size_t cap);
 int kc_services_restore(struct kc_services *s, const uint8_t *buf,

@@ -213,6 +213,18 @@ void kc_ledger_poll(struct kc_worker_state *w)
 	if (s.mutations < lw->snap_due ||
 	    kc_journal_state(w->j) == KC_JOURNAL_FAILED)
 		return;
+	/* Room first: a snapshot is large (the calls kept, every coin), and
+	 * one the journal cannot take now waits without being written. */
+	if (!kc_journal_room(w->j, kc_jsnap_bytes_max(
+				kc_ledger_snapshot_len(lw->l)) +
+			     (lw->svc == NULL ? 0 : kc_jsnap_bytes_max(
+				kc_services_snapshot_bound(lw->svc))),
+			     false)) {
+		if (!lw->snap_deferred)
+			w->st->c[KC_CTR_ledger_snapshots_deferred]++;
+		lw->snap_deferred = true;
+		return;
+	}
 	len = kc_ledger_snapshot(lw->l, lw->snap_buf,
 				 lw->snap_cap - KC_JREC_PAYLOAD_MAX);
 	/* The services' state is part of the ledger's: both, right after

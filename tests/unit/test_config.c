@@ -413,6 +413,25 @@ static void test_error_out_of_range(void **state)
 	expect_error(MINIMAL "services:\n  enabled: true\nledger:\n"
 		     "  enabled: false\n", 8, 12, "services.enabled needs the "
 		     "ledger");
+	/* The snapshot fits the buffer but not a segment: it could never
+	 * be appended (the journal's room is at most the current segment's
+	 * rest and the next one). */
+	expect_error(MINIMAL "journal:\n  buffer_bytes: 268435456\n"
+		     "services:\n  enabled: true\n  max_calls: 262144\n"
+		     "  max_payload: 64\n", 11,
+		     14, "and the services' written with it (up to");
+	expect_error(MINIMAL "journal:\n  buffer_bytes: 268435456\n"
+		     "services:\n  enabled: true\n  max_calls: 262144\n"
+		     "  max_payload: 64\n", 11,
+		     14, "must fit one journal segment: segment_bytes 67108864");
+	expect_error(MINIMAL "journal:\n  buffer_bytes: 536870912\nledger:\n"
+		     "  max_coins: 4000000\n", 10, 14, "expected fewer "
+		     "ledger.max_coins, or journal.segment_bytes of at least");
+	assert_int_equal(parse(MINIMAL "eal:\n  memory_mb: 1024\n"
+			       "journal:\n  buffer_bytes: 268435456\n"
+			       "  segment_bytes: 134217728\nservices:\n"
+			       "  enabled: true\n  max_calls: 262144\n"
+			       "  max_payload: 64\n"), 0);
 	expect_error(MINIMAL "ledger:\n  mint_authority: 0\n", 8, 19,
 		     "'mint_authority' out of range: 0");
 	expect_error(MINIMAL "ledger:\n  max_coins: 8\n", 8, 14,
