@@ -113,17 +113,23 @@ void kc_gen_build(const struct kc_gen *g, struct rte_mbuf *m,
 	m->data_len = m->pkt_len = (uint32_t)n;
 }
 
-const uint8_t *kc_gen_reply(const struct rte_mbuf *m, struct kc_hdr *h)
+const uint8_t *kc_gen_msg(const struct rte_mbuf *m, struct kc_hdr *h)
 {
 	const uint8_t *kcp = rte_pktmbuf_mtod_offset(m, const uint8_t *,
 						     KC_FRAME_KCP_OFF);
 
 	if (m->data_len < KC_FRAME_KCP_OFF + KC_HDR_LEN ||
 	    kc_hdr_decode(kcp, m->data_len - KC_FRAME_KCP_OFF, h) !=
-		    KC_PARSE_OK ||
-	    h->type != KC_TYPE_REPLY)
+		    KC_PARSE_OK)
 		return NULL;
 	return kcp;
+}
+
+const uint8_t *kc_gen_reply(const struct rte_mbuf *m, struct kc_hdr *h)
+{
+	const uint8_t *kcp = kc_gen_msg(m, h);
+
+	return kcp != NULL && h->type == KC_TYPE_REPLY ? kcp : NULL;
 }
 
 int kc_gen_call(const struct kc_gen *g, const struct kc_key *key, uint8_t op,

@@ -72,8 +72,10 @@ int kc_gen_call(const struct kc_gen *g, const struct kc_key *key, uint8_t op,
 
 /*
  * The KCP message of a received frame, its header decoded into h; NULL
- * if the frame is not a well-formed KCP REPLY.
+ * if the frame is not a well-formed KCP message (kc_gen_msg: of any type,
+ * a DELIVER too; kc_gen_reply: a REPLY). The tag is not checked.
  */
+const uint8_t *kc_gen_msg(const struct rte_mbuf *m, struct kc_hdr *h);
 const uint8_t *kc_gen_reply(const struct rte_mbuf *m, struct kc_hdr *h);
 
 #endif /* KC_GEN_H */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * kc-loadgen: the load generator. A DPDK application that sends signed KCP
- * REQUESTs (PING, PUBLISH or TRANSFER) out of port 0, whatever the EAL
+ * REQUESTs (PING, PUBLISH, TRANSFER or CALL) out of port 0, whatever the EAL
  * arguments made it (a memif client, AF_XDP or AF_PACKET on a veth, a
  * NIC), matches the REPLYs by message id and reports the achieved rate,
  * the loss and the latency percentiles.
@@ -34,6 +34,26 @@
  * owner's key; a coin has at most one TRANSFER in flight, so a correct
  * appliance refuses none. At the end the BALANCEs of both accounts must
  * have moved as the REPLYs said (balance_check "ok").
+ *
+ * CALL: paid service calls through the appliance, the generator being
+ * the callers and the services. Set-up SERVEs --type (price --price, as
+ * many in flight as the window, a lease of an hour) as clients 1 and 2,
+ * from this port's address, where the appliance then delivers, and MINTs
+ * --coins coins of the price to account 1. Each CALL attaches one coin
+ * and is signed by its owner; each DELIVER is answered at once with a
+ * RESPOND (status OK, the call's payload back) signed by the service it
+ * was delivered to; the coin is then owned by the service the CALL's
+ * REPLY names (a caller may be routed to its own service: the price still
+ * goes through escrow and comes back as a payment). Besides the CALL's
+ * round trip the result has, per call, the time from the CALL leaving to
+ * its DELIVER arriving (the appliance's way in), from the RESPOND leaving
+ * to the CALL's REPLY arriving (the way out) and their sum: what the
+ * appliance adds between a caller and a service that answers at once.
+ * At the end the BALANCEs must have moved as the REPLYs said and nothing
+ * may be left in escrow. A DELIVER that comes again (the appliance tries
+ * again after 20 ms without a RESPOND) is answered again; the RESPOND
+ * that arrives second is NOT_FOUND (answered already), counted apart. The
+ * DELIVERs' tags are not checked (a service's work, not the appliance's).
  *
  * Exit status: 0 if the run was clean (something answered OK, no error
  * status, nothing lost, balances as tracked), 1 if not, 2 for bad
@@ -70,27 +90,30 @@
 #define RATE_MAX 100000000ull
 #define QUEUES_MAX 65536u
 
-enum lg_op { LG_PING, LG_PUBLISH, LG_TRANSFER };
+enum lg_op { LG_PING, LG_PUBLISH, LG_TRANSFER, LG_CALL };
 
 struct slot {
 	uint64_t seq;		/* 0: free */
 	uint64_t t_tsc;		/* due (open loop) or sent (closed) */
-	uint32_t coin;		/* TRANSFER: the coin's index */
+	uint64_t t_deliver;	/* CALL: its first DELIVER arrived */
+	uint64_t t_respond;	/* CALL: the RESPOND to it left */
+	uint32_t coin;		/* TRANSFER, CALL: the coin's index */
 	uint8_t counted;	/* due inside the measured span */
 };
 
 struct coin {
 	uint64_t id;
 	uint32_t owner;		/* 1 or 2 */
-	uint8_t busy;		/* a TRANSFER in flight */
+	uint8_t busy;		/* a TRANSFER or CALL in flight */
 	uint8_t retired;	/* refused: the appliance's word, not ours */
 };
 
 struct opts {
-	const char *mac, *ip, *json, *keys, *queue;
+	const char *mac, *ip, *json, *keys, *queue, *type;
 	enum lg_op op;
 	uint64_t rate;		/* 0: closed loop */
-	uint32_t window, size, coins, queues;
+	uint64_t price;		/* CALL */
+	uint32_t window, size, coins, queues, deadline_ms;
 	double duration, warmup, drain;
 	uint32_t idle_us;
 	bool quiet;
@@ -109,6 +132,13 @@ static struct slot *slots;
 static struct coin coins[COINS_MAX];
 static uint32_t free_coins[COINS_MAX], nb_free;
 static struct kc_hist lat, lat_sec;	/* whole run; the last second's */
+/* CALL: CALL out to DELIVER in, RESPOND out to REPLY in, their sum. */
+static struct kc_hist lat_in, lat_out, lat_added;
+static struct {
+	uint64_t delivered, dup_delivers, responds, respond_unsent;
+	uint64_t respond_ok, respond_errors, respond_late, stray_delivers;
+	char first_respond_error[KC_ERROR_TEXT_MAX + 32];
+} sv;
 /* Where the tail sits in time: when the worst request was due, and when
  * the first one over a millisecond was, and how many were (TSC). */
 static uint64_t worst_ns, worst_due, slow_first_due, slow_n, m_start_tsc;
@@ -133,21 +163,25 @@ static void usage(FILE *f)
 "  --mac MAC        the appliance port's MAC\n"
 "  --ip IP          the appliance port's IPv4 address (this side uses the\n"
 "                   .1 of its /24, or .254 if the appliance is .1)\n"
-"  --op OP          ping, publish or transfer (default ping)\n"
+"  --op OP          ping, publish, transfer or call (default ping)\n"
 "  --rate R         open loop: R requests a second, latency from when each\n"
 "                   was due (default: closed loop)\n"
 "  --window W       closed loop: W requests in flight (default 256)\n"
 "  --duration S     seconds measured (default 10)\n"
 "  --warmup S       seconds sent first and not counted (default 1)\n"
 "  --drain S        seconds to wait for REPLYs at the end (default 2)\n"
-"  --size B         ping: payload bytes (default 8); publish: message\n"
-"                   bytes (default 64)\n"
+"  --size B         ping, call: payload bytes (default 8); publish:\n"
+"                   message bytes (default 64)\n"
 "  --queue NAME     publish: the queue (default loadgen)\n"
 "  --queues N       publish: spread over N queues, NAME-0 .. NAME-(N-1),\n"
 "                   in turn (default 1: NAME itself); a queue nobody\n"
 "                   consumes holds at most queues.max_messages_per_queue\n"
-"  --coins N        transfer: coins minted at set-up and moved (default\n"
-"                   4096, at most %u, a multiple of 256 is used)\n"
+"  --coins N        transfer, call: coins minted at set-up and moved\n"
+"                   (default 4096, at most %u, a multiple of 256 is used)\n"
+"  --type NAME      call: the service type (default loadgen)\n"
+"  --price N        call: a call's price, the coins' denomination\n"
+"                   (default 1)\n"
+"  --deadline-ms N  call: each CALL's deadline (default 1000)\n"
 "  -k, --keys FILE  keys file with clients 1 and 2 (default: the built-in\n"
 "                   development keys, refused by production appliances)\n"
 "  --idle-us N      after 16 polls in a row that neither sent nor\n"
@@ -172,7 +206,7 @@ static int parse_num(const char *s, const char *what, double max, double *v)
 
 enum { O_MAC = 256, O_IP, O_OP, O_RATE, O_WINDOW, O_DURATION, O_WARMUP,
 	O_DRAIN, O_SIZE, O_QUEUE, O_QUEUES, O_COINS, O_JSON, O_QUIET,
-	O_IDLE_US };
+	O_IDLE_US, O_TYPE, O_PRICE, O_DEADLINE_MS };
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
@@ -192,6 +226,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "json", required_argument, NULL, O_JSON },
 		{ "quiet", no_argument, NULL, O_QUIET },
 		{ "idle-us", required_argument, NULL, O_IDLE_US },
+		{ "type", required_argument, NULL, O_TYPE },
+		{ "price", required_argument, NULL, O_PRICE },
+		{ "deadline-ms", required_argument, NULL, O_DEADLINE_MS },
 		{ "keys", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -208,6 +245,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->queue = "loadgen";
 	o->coins = 4096;
 	o->queues = 1;
+	o->type = "loadgen";
+	o->price = 1;
+	o->deadline_ms = 1000;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "k:h", lo, NULL)) != -1) {
 		switch (c) {
@@ -224,9 +264,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				o->op = LG_PUBLISH;
 			} else if (strcmp(optarg, "transfer") == 0) {
 				o->op = LG_TRANSFER;
+			} else if (strcmp(optarg, "call") == 0) {
+				o->op = LG_CALL;
 			} else {
 				fprintf(stderr, PROG ": bad --op '%s' (ping, "
-					"publish, transfer)\n", optarg);
+					"publish, transfer, call)\n", optarg);
 				return -1;
 			}
 			break;
@@ -287,6 +329,21 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return -1;
 			o->idle_us = (uint32_t)v;
 			break;
+		case O_TYPE:
+			o->type = optarg;
+			break;
+		case O_PRICE:
+			if (parse_num(optarg, "--price", 1e15, &v) != 0 ||
+			    v < 1)
+				return -1;
+			o->price = (uint64_t)v;
+			break;
+		case O_DEADLINE_MS:
+			if (parse_num(optarg, "--deadline-ms", 3600000, &v) != 0 ||
+			    v < 1)
+				return -1;
+			o->deadline_ms = (uint32_t)v;
+			break;
 		case 'k':
 			o->keys = optarg;
 			break;
@@ -309,13 +366,24 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (!have_size)
 		o->size = o->op == LG_PUBLISH ? 64 : 8;
+	if (o->op == LG_CALL && o->size > KC_CALL_PAYLOAD_MAX) {
+		fprintf(stderr, PROG ": --size %u: a call's payload is at most "
+			"%u bytes\n", o->size, KC_CALL_PAYLOAD_MAX);
+		return -1;
+	}
+	if (o->op == LG_CALL &&
+	    !kc_name_valid((const uint8_t *)o->type, strlen(o->type))) {
+		fprintf(stderr, PROG ": bad --type '%s'\n", o->type);
+		return -1;
+	}
 	o->coins = RTE_ALIGN_CEIL(o->coins, KC_MINT_COUNT_MAX);
 	if (o->coins > COINS_MAX)
 		o->coins = COINS_MAX;
 	return 0;
 }
 
-/* Clients 1 (the mint authority) and 2: the accounts of TRANSFER. */
+/* Clients 1 (the mint authority) and 2: the accounts of TRANSFER and
+ * CALL, and CALL's two services. */
 static int load_keys(const struct opts *o)
 {
 	char err[256];
@@ -350,27 +418,29 @@ static bool setup_call(const char *what, const struct kc_key *key,
 	return false;
 }
 
+/* Any client may ask any account's BALANCE: client 1 asks escrow's. */
 static bool balance(uint32_t account, uint64_t *bal, uint32_t *nb)
 {
 	uint8_t req[8], out[KC_PAYLOAD_MAX];
 	uint32_t len = (uint32_t)kc_enc_account(req, sizeof(req), account);
 	uint32_t out_len;
 
-	return setup_call("BALANCE", &keys[account - 1], KC_OP_BALANCE, req,
+	return setup_call("BALANCE", &keys[account <= ACCOUNTS ?
+					   account - 1 : 0], KC_OP_BALANCE, req,
 			  len, out, &out_len) &&
 	       kc_dec_balance_reply(out, out_len, bal, nb);
 }
 
-/* MINT n coins (denomination 1) to account 1, 256 a MINT. */
-static bool mint(uint32_t n)
+/* MINT n coins of denomination denom to account 1, 256 a MINT. */
+static bool mint(uint32_t n, uint64_t denom)
 {
 	uint8_t req[32], out[KC_PAYLOAD_MAX];
 	uint32_t made = 0;
 
 	while (made < n) {
 		uint32_t count = RTE_MIN(n - made, KC_MINT_COUNT_MAX);
-		uint32_t len = (uint32_t)kc_enc_mint(req, sizeof(req), 1, 1,
-						     count);
+		uint32_t len = (uint32_t)kc_enc_mint(req, sizeof(req), 1,
+						     denom, count);
 		uint32_t out_len, got;
 		uint64_t first;
 
@@ -390,6 +460,40 @@ static bool mint(uint32_t n)
 		}
 	}
 	return true;
+}
+
+/* CALL: clients 1 and 2 SERVE o->type from this port's address (lease_s
+ * 3600), or UNSERVE it (lease_s 0). */
+static bool serve(const struct opts *o, uint32_t lease_s)
+{
+	uint8_t req[KC_NAME_MAX + 32], out[KC_PAYLOAD_MAX];
+	uint32_t out_len;
+
+	for (uint32_t a = 1; a <= ACCOUNTS; a++) {
+		uint32_t len = lease_s != 0 ?
+			(uint32_t)kc_enc_serve(req, sizeof(req), o->type,
+					       o->price, o->window, lease_s) :
+			(uint32_t)kc_enc_unserve(req, sizeof(req), o->type);
+
+		if (len == 0 ||
+		    !setup_call(lease_s != 0 ? "SERVE" : "UNSERVE",
+				&keys[a - 1], lease_s != 0 ? KC_OP_SERVE :
+				KC_OP_UNSERVE, req, len, out, &out_len))
+			return false;
+	}
+	return true;
+}
+
+/* A coin nobody uses: its index, or -1. */
+static int64_t take_coin(void)
+{
+	uint32_t ci;
+
+	if (nb_free == 0)
+		return -1;
+	ci = free_coins[--nb_free];
+	coins[ci].busy = 1;
+	return ci;
 }
 
 /*
@@ -419,19 +523,26 @@ static uint64_t build(const struct opts *o, struct rte_mbuf *m,
 			o->queues == 1 ? o->queue :
 			queue_names[seq % o->queues], body, o->size);
 		break;
-	case LG_TRANSFER: {
+	case LG_TRANSFER:
+	case LG_CALL: {
+		int64_t i = take_coin();
 		struct coin *c;
 
-		if (nb_free == 0)
+		if (i < 0)
 			return 0;
-		op = KC_OP_TRANSFER;
-		ci = free_coins[--nb_free];
+		ci = (uint32_t)i;
 		c = &coins[ci];
-		c->busy = 1;
-		len = (uint32_t)kc_enc_transfer(req, sizeof(req), c->owner,
-						c->owner == 1 ? 2 : 1, &c->id,
-						1);
 		key = &keys[c->owner - 1];
+		if (o->op == LG_TRANSFER) {
+			op = KC_OP_TRANSFER;
+			len = (uint32_t)kc_enc_transfer(req, sizeof(req),
+				c->owner, c->owner == 1 ? 2 : 1, &c->id, 1);
+		} else {
+			op = KC_OP_CALL;
+			len = (uint32_t)kc_enc_call(req, sizeof(req), o->type,
+						    o->deadline_ms, body,
+						    o->size, &c->id, 1);
+		}
 		break;
 	}
 	}
@@ -447,7 +558,7 @@ static void unbuild(const struct opts *o, uint64_t seq)
 {
 	struct slot *s = &slots[seq & SLOT_MASK];
 
-	if (o->op == LG_TRANSFER) {
+	if (o->op == LG_TRANSFER || o->op == LG_CALL) {
 		coins[s->coin].busy = 0;
 		free_coins[nb_free++] = s->coin;
 	}
@@ -465,15 +576,118 @@ static void count_error(const struct kc_hdr *h, const uint8_t *kcp)
 			 (const char *)(kcp + KC_HDR_LEN));
 }
 
+/*
+ * CALL: a DELIVER to one of our services. The call is ours (its id is the
+ * CALL's message id, so its seq finds the slot); answer at once, OK with
+ * the call's payload, signed by the service it was delivered to, into
+ * tx; seqs[] gets the call's seq for when the RESPOND leaves.
+ */
+static void on_deliver(const struct kc_hdr *h, const uint8_t *kcp,
+		       uint64_t now, struct rte_mbuf **tx, uint64_t *seqs,
+		       uint16_t *nb_tx)
+{
+	uint64_t seq = kc_msg_id_seq(h->msg_id);
+	struct slot *s = &slots[seq & SLOT_MASK];
+	uint8_t req[KC_PAYLOAD_MAX];
+	struct kc_deliver d;
+	struct rte_mbuf *m;
+	size_t len;
+
+	if (h->client_id < 1 || h->client_id > ACCOUNTS || s->seq != seq ||
+	    !kc_dec_deliver(kcp + KC_HDR_LEN, h->payload_len, &d)) {
+		sv.stray_delivers++; /* not a call in flight of ours */
+		return;
+	}
+	if (s->t_deliver == 0) {
+		s->t_deliver = now;
+		sv.delivered++;
+	} else {
+		sv.dup_delivers++; /* answered again, as a service must */
+	}
+	len = kc_enc_respond(req, sizeof(req), h->msg_id, KC_STATUS_OK,
+			     d.payload, d.payload_len);
+	m = rte_pktmbuf_alloc(gen.mp);
+	if (len == 0 || m == NULL) {
+		rte_pktmbuf_free(m);
+		sv.respond_unsent++; /* the appliance delivers it again */
+		return;
+	}
+	kc_gen_build(&gen, m, &keys[h->client_id - 1], KC_OP_RESPOND,
+		     next_seq++, req, (uint32_t)len);
+	seqs[*nb_tx] = seq;
+	tx[(*nb_tx)++] = m;
+}
+
+static void on_respond_reply(const struct kc_hdr *h, const uint8_t *kcp)
+{
+	if (h->status == KC_STATUS_OK) {
+		sv.respond_ok++;
+		return;
+	}
+	/* The answer to a DELIVER sent again before the first RESPOND
+	 * arrived: the call was settled by the first. */
+	if (h->status == KC_STATUS_NOT_FOUND) {
+		sv.respond_late++;
+		return;
+	}
+	if (sv.respond_errors++ == 0)
+		snprintf(sv.first_respond_error,
+			 sizeof(sv.first_respond_error), "%s: %.*s",
+			 kc_status_name(h->status),
+			 (int)RTE_MIN(h->payload_len, KC_ERROR_TEXT_MAX),
+			 (const char *)(kcp + KC_HDR_LEN));
+}
+
+/* CALL: the coin of a call answered; an OK one paid its service. */
+static void call_settled(struct slot *s, const struct kc_hdr *h,
+			 const uint8_t *kcp, uint64_t now)
+{
+	struct coin *c = &coins[s->coin];
+	struct kc_call_reply cr;
+	uint64_t in, out;
+
+	c->busy = 0;
+	if (h->status != KC_STATUS_OK) { /* charged nothing */
+		free_coins[nb_free++] = s->coin;
+		return;
+	}
+	if (!kc_dec_call_reply(kcp + KC_HDR_LEN, h->payload_len, &cr) ||
+	    cr.service < 1 || cr.service > ACCOUNTS) {
+		c->retired = 1; /* whose it is now is not ours to know */
+		return;
+	}
+	c->owner = cr.service;
+	free_coins[nb_free++] = s->coin;
+	if (!s->counted || s->t_deliver == 0 || s->t_respond == 0)
+		return;
+	in = s->t_deliver > s->t_tsc ? s->t_deliver - s->t_tsc : 0;
+	out = now > s->t_respond ? now - s->t_respond : 0;
+
+	kc_hist_add(&lat_in, in * 1000000000ull / gen.hz);
+	kc_hist_add(&lat_out, out * 1000000000ull / gen.hz);
+	kc_hist_add(&lat_added, (in + out) * 1000000000ull / gen.hz);
+}
+
 static void on_frame(const struct opts *o, const struct rte_mbuf *m,
-		     uint64_t now)
+		     uint64_t now, struct rte_mbuf **tx, uint64_t *seqs,
+		     uint16_t *nb_tx)
 {
 	struct kc_hdr h;
-	const uint8_t *kcp = kc_gen_reply(m, &h);
+	const uint8_t *kcp = kc_gen_msg(m, &h);
 	struct slot *s;
 	uint64_t seq, ns;
 
-	if (kcp == NULL) {
+	if (kcp != NULL && o->op == LG_CALL) {
+		if (h.type == KC_TYPE_DELIVER) {
+			on_deliver(&h, kcp, now, tx, seqs, nb_tx);
+			return;
+		}
+		if (h.type == KC_TYPE_REPLY && h.op == KC_OP_RESPOND) {
+			on_respond_reply(&h, kcp);
+			return;
+		}
+	}
+	if (kcp == NULL || h.type != KC_TYPE_REPLY) {
 		stray++;
 		return;
 	}
@@ -485,6 +699,8 @@ static void on_frame(const struct opts *o, const struct rte_mbuf *m,
 	}
 	s->seq = 0;
 	inflight--;
+	if (o->op == LG_CALL)
+		call_settled(s, &h, kcp, now);
 	if (o->op == LG_TRANSFER) {
 		struct coin *c = &coins[s->coin];
 
@@ -521,13 +737,25 @@ static void on_frame(const struct opts *o, const struct rte_mbuf *m,
 
 static uint16_t poll_rx(const struct opts *o)
 {
-	struct rte_mbuf *rx[BURST];
-	uint16_t n = rte_eth_rx_burst(gen.port, 0, rx, BURST);
+	struct rte_mbuf *rx[BURST], *tx[BURST];
+	uint64_t seqs[BURST];
+	uint16_t n = rte_eth_rx_burst(gen.port, 0, rx, BURST), nb_tx = 0, k;
 	uint64_t now = rte_rdtsc();
 
 	for (uint16_t i = 0; i < n; i++)
-		on_frame(o, rx[i], now);
+		on_frame(o, rx[i], now, tx, seqs, &nb_tx);
 	rte_pktmbuf_free_bulk(rx, n);
+	if (nb_tx == 0)
+		return n;
+	/* CALL: the RESPONDs to this burst's DELIVERs. */
+	k = rte_eth_tx_burst(gen.port, 0, tx, nb_tx);
+	now = rte_rdtsc();
+	for (uint16_t i = 0; i < k; i++)
+		slots[seqs[i] & SLOT_MASK].t_respond = now;
+	sv.responds += k;
+	sv.respond_unsent += (uint64_t)(nb_tx - k);
+	if (k < nb_tx)
+		rte_pktmbuf_free_bulk(tx + k, nb_tx - k);
 	return n;
 }
 
@@ -616,15 +844,27 @@ static uint16_t send_burst(const struct opts *o, uint64_t now,
 	return k;
 }
 
-/* Both accounts' BALANCEs moved by what the REPLYs said. */
+/* Both accounts' BALANCEs moved by what the REPLYs said; a CALL's run
+ * left escrow as it found it. */
 static const char *check_balances(const struct opts *o,
-				  const uint64_t bal0[ACCOUNTS],
-				  const uint32_t nb0[ACCOUNTS])
+				  const uint64_t bal0[ACCOUNTS + 1],
+				  const uint32_t nb0[ACCOUNTS + 1])
 {
+	uint64_t denom = o->op == LG_CALL ? o->price : 1;
 	uint32_t mine[ACCOUNTS] = { 0 };
 
 	if (inflight != 0)
-		return "skipped: TRANSFERs unanswered";
+		return o->op == LG_CALL ? "skipped: CALLs unanswered" :
+		       "skipped: TRANSFERs unanswered";
+	if (o->op == LG_CALL) {
+		uint64_t bal;
+		uint32_t nb;
+
+		if (!balance(KC_ACCOUNT_ESCROW, &bal, &nb))
+			return "failed: BALANCE refused";
+		if (bal != bal0[ACCOUNTS] || nb != nb0[ACCOUNTS])
+			return "mismatch: coins left in escrow";
+	}
 	for (uint32_t i = 0; i < o->coins; i++)
 		mine[coins[i].owner - 1]++;
 	for (uint32_t a = 1; a <= ACCOUNTS; a++) {
@@ -633,9 +873,8 @@ static const char *check_balances(const struct opts *o,
 
 		if (!balance(a, &bal, &nb))
 			return "failed: BALANCE refused";
-		/* Denomination 1: a balance counts coins. */
 		if (nb - nb0[a - 1] != mine[a - 1] ||
-		    bal - bal0[a - 1] != mine[a - 1])
+		    bal - bal0[a - 1] != mine[a - 1] * denom)
 			return "mismatch";
 	}
 	return "ok";
@@ -653,10 +892,58 @@ static void progress(double at_s, double secs)
 	kc_hist_reset(&lat_sec);
 }
 
+/* p50 .. max of h, in us. */
+static json_t *hist_json(const struct kc_hist *h)
+{
+	json_t *l = json_object();
+
+	json_object_set_new(l, "count", json_integer((json_int_t)h->count));
+	json_object_set_new(l, "p50", json_real(
+		(double)kc_hist_quantile(h, 0.5) / 1e3));
+	json_object_set_new(l, "p99", json_real(
+		(double)kc_hist_quantile(h, 0.99) / 1e3));
+	json_object_set_new(l, "p99.9", json_real(
+		(double)kc_hist_quantile(h, 0.999) / 1e3));
+	json_object_set_new(l, "max", json_real((double)h->max / 1e3));
+	return l;
+}
+
+static json_t *call_json(const struct opts *o)
+{
+	json_t *c = json_object();
+
+	json_object_set_new(c, "type", json_string(o->type));
+	json_object_set_new(c, "price", json_integer((json_int_t)o->price));
+	json_object_set_new(c, "deadline_ms", json_integer(o->deadline_ms));
+	json_object_set_new(c, "delivered",
+			    json_integer((json_int_t)sv.delivered));
+	json_object_set_new(c, "delivered_again",
+			    json_integer((json_int_t)sv.dup_delivers));
+	json_object_set_new(c, "delivers_not_ours",
+			    json_integer((json_int_t)sv.stray_delivers));
+	json_object_set_new(c, "responds", json_integer((json_int_t)sv.responds));
+	json_object_set_new(c, "responds_unsent",
+			    json_integer((json_int_t)sv.respond_unsent));
+	json_object_set_new(c, "responds_ok",
+			    json_integer((json_int_t)sv.respond_ok));
+	json_object_set_new(c, "responds_refused",
+			    json_integer((json_int_t)sv.respond_errors));
+	json_object_set_new(c, "responds_to_answered",
+			    json_integer((json_int_t)sv.respond_late));
+	json_object_set_new(c, "first_respond_error",
+			    json_string(sv.first_respond_error));
+	/* Per counted OK call: CALL out -> DELIVER in, RESPOND out -> REPLY
+	 * in, and the two together. */
+	json_object_set_new(c, "appliance_in_us", hist_json(&lat_in));
+	json_object_set_new(c, "appliance_out_us", hist_json(&lat_out));
+	json_object_set_new(c, "appliance_added_us", hist_json(&lat_added));
+	return c;
+}
+
 static json_t *result(const struct opts *o, const char *check)
 {
 	static const char *const op_names[] = { "ping", "publish",
-						"transfer" };
+						"transfer", "call" };
 	json_t *r = json_object(), *l = json_object(), *e = json_object();
 
 	for (uint32_t s = 0; s < STATUS_MAX; s++)
@@ -712,18 +999,21 @@ static json_t *result(const struct opts *o, const char *check)
 	json_object_set_new(r, "late_replies", json_integer((json_int_t)late));
 	json_object_set_new(r, "other_frames",
 			    json_integer((json_int_t)stray));
-	if (o->op == LG_TRANSFER) {
+	if (o->op == LG_TRANSFER || o->op == LG_CALL) {
 		json_object_set_new(r, "coins", json_integer(o->coins));
 		json_object_set_new(r, "balance_check", json_string(check));
 	}
+	if (o->op == LG_CALL)
+		json_object_set_new(r, "call", call_json(o));
 	return r;
 }
 
 int main(int argc, char **argv)
 {
-	uint64_t bal0[ACCOUNTS] = { 0 }, t0, m_start, m_end, now, next_tick;
+	uint64_t bal0[ACCOUNTS + 1] = { 0 }, t0, m_start, m_end, now, next_tick;
 	uint64_t due_n = 0, hz, drain_end;
-	uint32_t nb0[ACCOUNTS] = { 0 }, idle_polls = 0;
+	uint32_t nb0[ACCOUNTS + 1] = { 0 }, idle_polls = 0;
+	bool coined;
 	const char *check = "";
 	struct opts o;
 	json_t *res;
@@ -767,9 +1057,13 @@ int main(int argc, char **argv)
 	if (kc_gen_open(&gen, PROG, o.mac, o.ip) != 0)
 		return 1;
 	hz = gen.hz;
-	if (o.op == LG_TRANSFER &&
+	coined = o.op == LG_TRANSFER || o.op == LG_CALL;
+	if (coined &&
 	    (!balance(1, &bal0[0], &nb0[0]) || !balance(2, &bal0[1], &nb0[1]) ||
-	     !mint(o.coins)))
+	     (o.op == LG_CALL &&
+	      (!balance(KC_ACCOUNT_ESCROW, &bal0[2], &nb0[2]) ||
+	       !serve(&o, 3600))) ||
+	     !mint(o.coins, o.op == LG_CALL ? o.price : 1)))
 		return 1;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -805,8 +1099,10 @@ int main(int argc, char **argv)
 	while (inflight != 0 && rte_rdtsc() < drain_end)
 		poll_rx(&o);
 	t.lost = t.sent - t.ok - t.errors;
-	if (o.op == LG_TRANSFER)
+	if (coined)
 		check = check_balances(&o, bal0, nb0);
+	if (o.op == LG_CALL && !serve(&o, 0))
+		check = "failed: UNSERVE refused";
 	res = result(&o, check);
 	json_dumpf(res, stdout, JSON_INDENT(2));
 	putchar('\n');
@@ -814,7 +1110,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": cannot write %s\n", o.json);
 	json_decref(res);
 	clean = t.ok > 0 && t.errors == 0 && t.lost == 0 && t.not_sent == 0 &&
-		(o.op != LG_TRANSFER || strcmp(check, "ok") == 0);
+		(!coined || strcmp(check, "ok") == 0) &&
+		sv.respond_errors == 0 && sv.respond_late <= sv.dup_delivers;
 	kc_gen_close(&gen);
 	rte_free(slots);
 	free(queue_names);

@@ -458,6 +458,118 @@ def scale(ctx):
                   "profile_1_lcore": profile[:40] if profile else None}
 
 
+# ---- service: paid calls through one worker lcore ------------------------
+
+# Completed calls stay in the table for the longer of the report window
+# and the replay window (docs/services.md), so max_calls bounds the rate:
+# here about 1 M / 2 s. Calls go to an arbiter that never quarantines.
+SERVICE_YAML = """ledger:
+  enabled: true
+  max_coins: 131072
+services:
+  enabled: true
+  max_calls: 1048576
+  max_payload: 64
+  report_window_s: 1
+idempotency:
+  window_s: 1
+  max_clock_skew_s: 1
+"""
+# The ledger's snapshot is written with the services' (up to 256 MB with
+# these limits): a segment must take it whole, the buffer twice.
+SERVICE_JOURNAL = "  buffer_bytes: 1073741824\n  segment_bytes: 536870912\n"
+
+
+def service(ctx):
+    """Paid service calls (docs/services.md) through one run-to-completion
+    lcore over memif: kc-loadgen is both the callers and two services that
+    answer each DELIVER at once (--op call), price 1, one coin a call
+    through escrow. Calls per second with 256 in flight, the lcore's
+    cycles per call; and, one call in flight, the latency the appliance
+    adds (CALL out to DELIVER in, plus RESPOND out to REPLY in) next to a
+    PING's round trip on the same appliance."""
+    runs = {"calls": [], "call_latency": [], "ping_latency": []}
+    profile = None
+    jdir = tmpfs_dir(ctx, "service")
+    yaml = appliance_yaml("service", memif_port(), durability="none",
+                          memory_mb=4096, journal=SERVICE_JOURNAL,
+                          extra=SERVICE_YAML)
+    call = ["--op", "call", "--deadline-ms", "2000"]
+    try:
+        for i in range(ctx.runs):
+            with Appliance(ctx, "service", yaml, jdir) as a:
+                c0 = a.counters()
+                r = loadgen(ctx, call + ["--coins", "65536", "--window", "256", "--duration",
+                                         str(secs(ctx))], name="service-calls")
+                time.sleep(1.1)  # the sampler's next copy
+                d = delta(c0, a.counters())
+                runs["calls"].append({
+                    "calls_per_s": r["achieved_per_s"],
+                    "cycles_per_call": d["busy_cycles"] / max(1, d["calls_delivered"]),
+                    "delivered_by_appliance": d["calls_delivered"],
+                    "delivered_to_services": r["call"]["delivered"],
+                    "latency_us": r["latency_us"], "call": r["call"],
+                    "balance_check": r["balance_check"]})
+                # One in flight: no queue anywhere, the path's own time.
+                p = loadgen(ctx, ["--op", "ping", "--window", "1", "--duration",
+                                  str(secs(ctx))], name="service-ping")
+                c = loadgen(ctx, call + ["--coins", "256", "--window", "1", "--duration",
+                                         str(secs(ctx))], name="service-call1")
+                runs["ping_latency"].append(p["latency_us"])
+                runs["call_latency"].append(dict(
+                    c["latency_us"], added=c["call"]["appliance_added_us"],
+                    way_in=c["call"]["appliance_in_us"],
+                    way_out=c["call"]["appliance_out_us"]))
+        # A run of its own, so that sampling slows no measured one: where
+        # a call's cycles go, the lcore's CPU sampled a second into it.
+        window = min(5, secs(ctx))
+        with Appliance(ctx, "service", yaml, jdir):
+            profile = loadgen(
+                ctx, call + ["--coins", "65536", "--window", "256",
+                             "--duration", str(window + 2)],
+                name="service-profile", during=lambda: (
+                    time.sleep(1), cpu_profile(ctx, 1, window))[1])["during"]
+    finally:
+        shutil.rmtree(jdir, ignore_errors=True)
+    calls = runs["calls"]
+    figs = [figure(
+        "calls_per_s", round(med([r["calls_per_s"] for r in calls])),
+        "calls/s", "kc-loadgen over memif, 256 CALLs in flight, each "
+        "delivered, answered at once and paid (price 1, escrow, PAY hop); "
+        "one lcore (durability none); balances and escrow checked after"),
+        figure(
+        "cycles_per_call",
+        round(med([r["cycles_per_call"] for r in calls])), "cycles",
+        "the lcore's busy TSC cycles over the calls it delivered: a CALL "
+        "and a RESPOND taken in, a DELIVER and two REPLYs sent, the ledger "
+        "moves and their journal records", higher_is_better=False)]
+    figs += profile_figures(
+        "call_cycles_%s", profile,
+        med([r["cycles_per_call"] for r in calls]), "in a CALL run",
+        "per call", CALL_PROFILE_PARTS)
+    for q in ("p50", "p99"):
+        ping = med([r[q] for r in runs["ping_latency"]])
+        figs.append(figure(
+            "ping_%s_us_window_1" % q, round(ping, 1), "µs",
+            "a PING's round trip on the same appliance, one in flight"))
+        figs.append(figure(
+            "call_%s_us_window_1" % q,
+            round(med([r[q] for r in runs["call_latency"]]), 1), "µs",
+            "a CALL's round trip, one in flight, the service answering at "
+            "once"))
+        figs.append(figure(
+            "call_added_%s_us_window_1" % q,
+            round(med([r["added"][q] for r in runs["call_latency"]]), 1),
+            "µs", "what the appliance adds to a call, one in flight: CALL "
+            "out to DELIVER in plus RESPOND out to REPLY in (the service's "
+            "own time left out); a PING's round trip beside it (%s) is two "
+            "such crossings" % q, peer="ping round trip", peer_value=round(ping, 1),
+            higher_is_better=False))
+    return figs, {"runs": runs,
+                  # The largest 40 symbols of the calls' profile.
+                  "profile_calls": profile[:40] if profile else None}
+
+
 # Where one lcore's time goes, by part: (key, what it is, does a sample's
 # (dso, symbol) belong to it); the first that claims a sample has it.
 PROFILE_PARTS = [
@@ -479,10 +591,11 @@ PROFILE_PARTS = [
 ]
 
 
-def profile_figures(name, profile, cyc, run, per):
-    """One row per PROFILE_PARTS part (name % its key): its share of the
-    profile times cyc, the cycles a request."""
-    shares = profile_shares(profile)
+def profile_figures(name, profile, cyc, run, per, parts=None):
+    """One row per part of parts (PROFILE_PARTS by default; name % its
+    key): its share of the profile times cyc, the cycles a request."""
+    parts = parts or PROFILE_PARTS
+    shares = profile_shares(profile, parts)
     return [figure(
         name % key, round(shares[key] / 100.0 * cyc) if shares else None,
         "cycles",
@@ -490,21 +603,38 @@ def profile_figures(name, profile, cyc, run, per):
         "times the cycles %s" % (about, " " + run if run else "",
                                  shares[key], per)
         if shares else "%s (no perf here to profile with)" % about)
-        for key, about, _ in PROFILE_PARTS]
+        for key, about, _ in parts]
 
 
-def profile_shares(profile):
-    """Percent of the samples in each PROFILE_PARTS part; None without a
+def profile_shares(profile, parts):
+    """Percent of the samples in each part of parts; None without a
     profile."""
     if not profile:
         return None
-    got = {key: 0.0 for key, _, _ in PROFILE_PARTS}
+    got = {key: 0.0 for key, _, _ in parts}
     for pct, dso, sym in profile:
-        for key, _, claims in PROFILE_PARTS:
+        for key, _, claims in parts:
             if claims(dso, sym):
                 got[key] += pct
                 break
     return got
 
 
-SUITES = {"rtc": rtc, "kernel": kernel, "durable": durable, "scale": scale}
+# A call's parts: the ledger's and services' snapshots first (written on
+# the lcore every ledger.snapshot_every_ops mutations, with every call
+# kept), and the state machines, then those of a request.
+CALL_PROFILE_PARTS = [
+    ("snapshots", "the ledger's and services' snapshots (every call kept "
+     "and every live coin, serialized on the lcore)",
+     lambda dso, sym: sym.startswith(("w_", "kc_services_snapshot",
+                                      "kc_ledger_snapshot", "coin_encode",
+                                      "acct_encode", "rte_hash_iterate"))),
+    ("ledger", "the ledger and the services' state machine (escrow, pay, "
+     "tables: lib/ledger, lib/services, worker/kc_calls.c, rte_hash)",
+     lambda dso, sym: sym.startswith(("kc_ledger", "kc_services", "kc_calls",
+                                      "rte_hash")) or dso.startswith("librte_hash")),
+] + PROFILE_PARTS
+
+
+SUITES = {"rtc": rtc, "kernel": kernel, "durable": durable, "scale": scale,
+          "service": service}
