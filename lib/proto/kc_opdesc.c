@@ -754,6 +754,13 @@ static void put_hops(struct txt *t, const struct kc_field *f)
 		put_u64(t, h.to);
 		put_c(t, ':');
 		put_u64(t, h.time_ns);
+		if (kc_hop_kind_names_call(h.kind)) {
+			char call[2 * KC_MSG_ID_LEN + 1];
+
+			kc_msg_id_format(h.call, call);
+			put_c(t, ':');
+			put_s(t, call);
+		}
 	}
 }
 

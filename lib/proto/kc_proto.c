@@ -679,6 +679,7 @@ void kc_enc_hop(uint8_t *p, const struct kc_hop *h)
 	kc_put_u32(p + 32, h->from);
 	kc_put_u32(p + 36, h->to);
 	p[40] = h->kind;
+	memcpy(p + 41, h->call, KC_MSG_ID_LEN);
 }
 
 void kc_dec_hop(const uint8_t *p, struct kc_hop *h)
@@ -690,6 +691,7 @@ void kc_dec_hop(const uint8_t *p, struct kc_hop *h)
 	h->from = kc_get_u32(p + 32);
 	h->to = kc_get_u32(p + 36);
 	h->kind = p[40];
+	memcpy(h->call, p + 41, KC_MSG_ID_LEN);
 }
 
 bool kc_dec_trail_reply(const uint8_t *p, size_t len,

@@ -542,8 +542,11 @@ struct kc_hop {
 	uint32_t from;
 	uint32_t to;
 	uint8_t kind;		/* enum kc_hop_kind */
+	/* The call a hop of a service call is part of (its CALL's message
+	 * id; kc_hop_kind_names_call); zeros for the other kinds. */
+	uint8_t call[KC_MSG_ID_LEN];
 };
-#define KC_HOP_WIRE_LEN 41u
+#define KC_HOP_WIRE_LEN 57u
 #define KC_TRAIL_REPLY_FIXED 10u
 #define KC_TRAIL_HOPS_MAX ((KC_PAYLOAD_MAX - KC_TRAIL_REPLY_FIXED) / \
 			   KC_HOP_WIRE_LEN)

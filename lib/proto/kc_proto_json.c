@@ -107,27 +107,36 @@ void kc_time_iso(uint64_t time_ns, char *out, size_t len)
 
 json_t *kc_hop_json(const struct kc_hop *h)
 {
-	char when[64];
+	char when[64], call[2 * KC_MSG_ID_LEN + 1];
+	json_t *o;
 
 	kc_time_iso(h->time_ns, when, sizeof(when));
-	return json_pack("{s:o,s:s,s:o,s:s,s:o,s:o,s:I,s:I}",
-			 "seq", kc_json_u64(h->seq), "time", when,
-			 "time_ns", kc_json_u64(h->time_ns),
-			 "kind", kc_hop_kind_name(h->kind),
-			 "coin", kc_json_u64(h->coin),
-			 "denomination", kc_json_u64(h->denomination),
-			 "from", (json_int_t)h->from, "to", (json_int_t)h->to);
+	o = json_pack("{s:o,s:s,s:o,s:s,s:o,s:o,s:I,s:I}",
+		      "seq", kc_json_u64(h->seq), "time", when,
+		      "time_ns", kc_json_u64(h->time_ns),
+		      "kind", kc_hop_kind_name(h->kind),
+		      "coin", kc_json_u64(h->coin),
+		      "denomination", kc_json_u64(h->denomination),
+		      "from", (json_int_t)h->from, "to", (json_int_t)h->to);
+	if (o != NULL && kc_hop_kind_names_call(h->kind)) {
+		kc_msg_id_format(h->call, call);
+		json_object_set_new(o, "call", json_string(call));
+	}
+	return o;
 }
 
 void kc_hop_line(const struct kc_hop *h, char *out, size_t len)
 {
-	char when[64];
+	char when[64], call[2 * KC_MSG_ID_LEN + 1];
 
 	kc_time_iso(h->time_ns, when, sizeof(when));
+	if (kc_hop_kind_names_call(h->kind))
+		kc_msg_id_format(h->call, call);
 	snprintf(out, len, "seq=%" PRIu64 " %s %s coin=%" PRIu64
-		 " denomination=%" PRIu64 " %u -> %u", h->seq, when,
+		 " denomination=%" PRIu64 " %u -> %u%s%s", h->seq, when,
 		 kc_hop_kind_name(h->kind), h->coin, h->denomination, h->from,
-		 h->to);
+		 h->to, kc_hop_kind_names_call(h->kind) ? " call=" : "",
+		 kc_hop_kind_names_call(h->kind) ? call : "");
 }
 
 static json_t *records_json(const struct kc_field *f)

@@ -143,6 +143,8 @@ int kc_trail_walk(struct kc_jlookup *x, uint64_t coin, uint64_t last_hop_seq,
 			.denomination = denom, .from = r.from, .to = r.to,
 			.kind = r.kind,
 		};
+		if (r.call != NULL)
+			memcpy(hops[n - 1].call, r.call, KC_CALL_ID_LEN);
 		if (where == 1) {
 			/* Moved or consumed here: on to its previous hop. */
 			struct step next = { s.coin, prev };

@@ -91,6 +91,7 @@ static size_t reply_msg(struct fake *f, const struct kc_hdr *req,
 
 static void fake_hop(struct kc_hop *h, uint64_t coin, uint32_t i)
 {
+	memset(h, 0, sizeof(*h));
 	h->seq = 1000u + i;
 	h->time_ns = 1717243200000000000ull + i;
 	h->coin = coin;

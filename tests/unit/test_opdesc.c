@@ -315,6 +315,30 @@ static void test_ledger_ops(void **state)
 		assert_string_equal(text_buf, "seq=615 "
 				    "1970-01-01T00:16:40.000000123Z mint "
 				    "coin=1 denomination=100 0 -> 1");
+		/* A hop of a service call names the call. */
+		h.kind = KC_HOP_PAY;
+		h.from = KC_ACCOUNT_ESCROW;
+		h.to = 3;
+		for (uint32_t b = 0; b < KC_MSG_ID_LEN; b++)
+			h.call[b] = (uint8_t)(0xa0 + b);
+		kc_enc_hop(r + KC_TRAIL_REPLY_FIXED, &h);
+		assert_string_equal(reply_text(KC_OP_TRAIL, r, n, false),
+				    "total=1 first=0 count=1 "
+				    "615:pay:1:100:4294967295:3:1000000000123:"
+				    "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf");
+		assert_reply_json(KC_OP_TRAIL, r, n,
+				  "{\"total\":1,\"first\":0,\"count\":1,"
+				  "\"hops\":[{\"seq\":615,\"time\":"
+				  "\"1970-01-01T00:16:40.000000123Z\","
+				  "\"time_ns\":1000000000123,\"kind\":\"pay\","
+				  "\"coin\":1,\"denomination\":100,"
+				  "\"from\":4294967295,\"to\":3,\"call\":"
+				  "\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\"}]}");
+		kc_hop_line(&h, text_buf, sizeof(text_buf));
+		assert_string_equal(text_buf, "seq=615 "
+				    "1970-01-01T00:16:40.000000123Z pay "
+				    "coin=1 denomination=100 4294967295 -> 3 "
+				    "call=a0a1a2a3a4a5a6a7a8a9aaabacadaeaf");
 	}
 
 	assert_string_equal(req_text(KC_OP_AUDIT, p, 0), "");

@@ -1284,7 +1284,11 @@ static void make_hop(struct kc_hop *h, uint32_t i)
 	h->denomination = 0x0300000000000000ull + i;
 	h->from = 0x04000000u + i;
 	h->to = 0x05000000u + i;
-	h->kind = (uint8_t)(KC_HOP_MINT + i % 5u);
+	h->kind = (uint8_t)(KC_HOP_MINT + i % KC_HOP_KIND_MAX);
+	/* A call's id for the kinds that name one, zeros for the rest. */
+	for (uint32_t b = 0; b < KC_MSG_ID_LEN; b++)
+		h->call[b] = kc_hop_kind_names_call(h->kind) ?
+			     (uint8_t)(0x60 + b + i) : 0;
 }
 
 /* Field by field: the struct has padding. */
@@ -1297,6 +1301,7 @@ static void assert_hop_equal(const struct kc_hop *a, const struct kc_hop *b)
 	assert_int_equal(a->from, b->from);
 	assert_int_equal(a->to, b->to);
 	assert_int_equal(a->kind, b->kind);
+	assert_memory_equal(a->call, b->call, KC_MSG_ID_LEN);
 }
 
 /* A TRAIL reply payload with count hops; returns its length. */
@@ -1328,7 +1333,7 @@ static void test_trail_reply_roundtrip(void **state)
 
 	(void)state;
 	/* Hop layout: seq 0, time_ns 8, coin 16, denomination 24, from 32,
-	 * to 36, kind 40. */
+	 * to 36, kind 40, call 41..56. */
 	make_hop(&want, 3);
 	kc_enc_hop(p, &want);
 	assert_int_equal(p[0], 0x01);
@@ -1337,12 +1342,21 @@ static void test_trail_reply_roundtrip(void **state)
 	assert_int_equal(p[32], 0x04);
 	assert_int_equal(p[36], 0x05);
 	assert_int_equal(p[40], want.kind);
+	assert_int_equal(p[41], 0);	/* a transfer names no call */
+	assert_int_equal(p[56], 0);
+	kc_dec_hop(p, &h);
+	assert_hop_equal(&h, &want);
+	make_hop(&want, 5);		/* a pay: the call's id */
+	assert_int_equal(want.kind, KC_HOP_ESCROW);
+	kc_enc_hop(p, &want);
+	assert_int_equal(p[41], 0x65);
+	assert_int_equal(p[56], 0x74);
 	kc_dec_hop(p, &h);
 	assert_hop_equal(&h, &want);
 
 	/* A middle page. */
 	n = build_trail_reply(p, 10, 4, 3);
-	assert_int_equal(n, 10 + 3 * 41);
+	assert_int_equal(n, 10 + 3 * 57);
 	assert_int_equal(kc_get_u32(p), 10);
 	assert_int_equal(kc_get_u32(p + 4), 4);
 	assert_int_equal(kc_get_u16(p + 8), 3);
