@@ -23,6 +23,20 @@
  *     UNAVAILABLE call (no service free) is made again after 2 ms, as a
  *     client backs off. Every call must get exactly one REPLY; prints
  *     "ok N other M", the count of each final status, and the retries.
+ *   kc-ledger-itest call-crash-load SERVER KEYS LOG TYPE CALLS DEADLINE_MS
+ *                   CLIENT...
+ *     The same while the appliance is killed and restarted: a call with
+ *     no REPLY is not a failure; LOG gets "call CLIENT COIN STATUS ID"
+ *     for each REPLY (ID: the call's, 32 hex digits).
+ *   kc-ledger-itest call-verify SERVER KEYS LOG SERVICE
+ *     Every coin (from 1 until COIN says NOT_FOUND) is LIVE, owned by the
+ *     account it was minted to or by SERVICE, by SERVICE exactly when its
+ *     trail's last call hop is a PAY; in its trail every ESCROW hop of a
+ *     call is followed by one settlement naming the same call (PAY or
+ *     REFUND, a HOLD in between), and no call is settled twice; each call
+ *     of LOG stayed as its REPLY said: OK paid SERVICE (a PAY hop of that
+ *     call, the coin SERVICE's), any other status paid nothing (the coin
+ *     its caller's); AUDIT ok.
  *   kc-ledger-itest crash-load SERVER KEYS LOG FIRST COUNT THREADS
  *     Coins FIRST .. FIRST+COUNT-1 go back and forth between accounts 1
  *     and 2, THREADS threads each with its own coins, until the appliance
@@ -367,6 +381,8 @@ struct caller {
 	uint64_t first;		/* its coins */
 	uint32_t by_status[KC_STATUS_TIMEOUT + 2]; /* + no REPLY */
 	uint32_t retries;
+	FILE *log;		/* call-crash-load: each REPLY */
+	pthread_mutex_t *lock;
 };
 
 static void *call_one(void *arg)
@@ -396,6 +412,16 @@ static void *call_one(void *arg)
 		else
 			a->by_status[r->status <= KC_STATUS_TIMEOUT ?
 				     r->status : KC_STATUS_TIMEOUT + 1u]++;
+		if (e == KC_CLIENT_OK && a->log != NULL) {
+			char id[2 * KC_MSG_ID_LEN + 1];
+
+			kc_msg_id_format(r->hdr.msg_id, id);
+			pthread_mutex_lock(a->lock);
+			fprintf(a->log, "call %u %llu %u %s\n", a->client,
+				(unsigned long long)coin, r->status, id);
+			fflush(a->log);
+			pthread_mutex_unlock(a->lock);
+		}
 	}
 	free(r);
 	kc_client_close(c);
@@ -403,8 +429,10 @@ static void *call_one(void *arg)
 }
 
 static int call_load(const char *type, uint32_t calls, uint32_t deadline_ms,
-		     char **clients, int n)
+		     char **clients, int n, const char *log)
 {
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	FILE *f = log != NULL ? fopen(log, "a") : NULL;
 	struct kc_client *c1 = open_as(1, 1000, 3);
 	struct kc_reply *r = malloc(sizeof(*r));
 	struct caller *a = calloc((size_t)n, sizeof(*a));
@@ -415,7 +443,7 @@ static int call_load(const char *type, uint32_t calls, uint32_t deadline_ms,
 		a[i] = (struct caller){
 			.client = (uint32_t)strtoul(clients[i], NULL, 10),
 			.type = type, .calls = calls,
-			.deadline_ms = deadline_ms,
+			.deadline_ms = deadline_ms, .log = f, .lock = &lock,
 		};
 		CHECK(kc_client_mint(c1, a[i].client, DENOM, calls, r,
 				     &a[i].first) == KC_CLIENT_OK &&
@@ -430,8 +458,10 @@ static int call_load(const char *type, uint32_t calls, uint32_t deadline_ms,
 		for (uint32_t s = 0; s < KC_STATUS_TIMEOUT + 2; s++)
 			total[s] += a[i].by_status[s];
 	}
-	CHECK(total[KC_STATUS_TIMEOUT + 1] == 0, "%u call(s) got no REPLY",
-	      total[KC_STATUS_TIMEOUT + 1]);
+	/* Killed meanwhile: a call may go unanswered (call-verify checks
+	 * how it ended). */
+	CHECK(log != NULL || total[KC_STATUS_TIMEOUT + 1] == 0,
+	      "%u call(s) got no REPLY", total[KC_STATUS_TIMEOUT + 1]);
 	printf("ok %u other %u", total[KC_STATUS_OK],
 	       (uint32_t)n * calls - total[KC_STATUS_OK]);
 	for (uint32_t s = 1; s <= KC_STATUS_TIMEOUT; s++)
@@ -441,6 +471,8 @@ static int call_load(const char *type, uint32_t calls, uint32_t deadline_ms,
 	free(a);
 	free(t);
 	free(r);
+	if (f != NULL)
+		fclose(f);
 	kc_client_close(c1);
 	return done("call-load");
 }
@@ -682,6 +714,191 @@ static int crash_verify(const char *log, bool trails)
 	return done("crash-verify");
 }
 
+/* ---- call-verify ---------------------------------------------------------- */
+
+struct logged_call {
+	char id[2 * KC_MSG_ID_LEN + 1];
+	uint32_t caller;
+	uint16_t status;
+	uint8_t settled;	/* the settlement hop found: PAY or REFUND */
+	uint8_t settles;	/* how many */
+};
+
+/* The whole trail of coin into *hops (malloc'd); its length, or -1. */
+static int whole_trail(struct kc_client *c, struct kc_reply *r, uint64_t coin,
+		       struct kc_hop **hops)
+{
+	struct kc_trail_reply tr;
+	uint32_t skip = 0, n = 0;
+
+	*hops = NULL;
+	do {
+		struct kc_hop *more;
+
+		if (kc_client_trail(c, coin, skip, r, &tr) != KC_CLIENT_OK ||
+		    r->status != KC_STATUS_OK || tr.first != skip ||
+		    (tr.count == 0 && skip < tr.total))
+			return -1;
+		more = realloc(*hops, sizeof(**hops) * (n + tr.count + 1u));
+		if (more == NULL)
+			return -1;
+		*hops = more;
+		for (uint16_t i = 0; i < tr.count; i++)
+			kc_dec_hop(tr.hops + (size_t)i * KC_HOP_WIRE_LEN,
+				   &(*hops)[n++]);
+		skip = tr.first + tr.count;
+	} while (skip < tr.total);
+	return (int)n;
+}
+
+static struct logged_call *find_call(struct logged_call *calls, uint32_t n,
+				     const char *id)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (strcmp(calls[i].id, id) == 0)
+			return &calls[i];
+	return NULL;
+}
+
+/* One coin's trail: its escrows each settled once, naming their call; the
+ * calls logged get what they settled to. Returns the kind of its last
+ * settlement (0: none). */
+static uint8_t check_call_hops(uint64_t coin, const struct kc_hop *h, int n,
+			       struct logged_call *calls, uint32_t nb)
+{
+	uint8_t last = 0;
+
+	for (int i = 0; i < n; i++) {
+		char id[2 * KC_MSG_ID_LEN + 1];
+		struct logged_call *lc;
+		int j = i + 1;
+
+		if (h[i].coin != coin || h[i].kind != KC_HOP_ESCROW)
+			continue;
+		kc_msg_id_format(h[i].call, id);
+		/* Then its settlement (a HOLD first if the price waited). */
+		while (j < n && (h[j].coin != coin || h[j].kind == KC_HOP_HOLD))
+			j++;
+		if (j == n) {
+			CHECK(false, "coin %llu: call %s escrowed, never "
+			      "settled", (unsigned long long)coin, id);
+			continue;
+		}
+		CHECK((h[j].kind == KC_HOP_PAY || h[j].kind == KC_HOP_REFUND) &&
+		      memcmp(h[j].call, h[i].call, KC_MSG_ID_LEN) == 0,
+		      "coin %llu: call %s escrowed, then a %s hop",
+		      (unsigned long long)coin, id,
+		      kc_hop_kind_name(h[j].kind));
+		last = h[j].kind;
+		lc = find_call(calls, nb, id);
+		if (lc != NULL) {
+			lc->settled = h[j].kind;
+			lc->settles++;
+		}
+	}
+	/* No settlement without its escrow, none twice. */
+	for (int i = 0; i < n; i++) {
+		int escrows = 0, settles = 0;
+
+		if (h[i].coin != coin || (h[i].kind != KC_HOP_PAY &&
+					  h[i].kind != KC_HOP_REFUND))
+			continue;
+		for (int k = 0; k < n; k++) {
+			if (h[k].coin != coin ||
+			    memcmp(h[k].call, h[i].call, KC_MSG_ID_LEN) != 0)
+				continue;
+			escrows += h[k].kind == KC_HOP_ESCROW;
+			settles += h[k].kind == KC_HOP_PAY ||
+				   h[k].kind == KC_HOP_REFUND;
+		}
+		CHECK(escrows == 1 && settles == 1, "coin %llu: a call "
+		      "escrowed %d time(s), settled %d time(s)",
+		      (unsigned long long)coin, escrows, settles);
+	}
+	return last;
+}
+
+static int call_verify(const char *log, uint32_t service)
+{
+	struct kc_client *c = open_as(1, 1000, 15);
+	struct kc_reply *r = malloc(sizeof(*r));
+	struct logged_call *calls = calloc(MAX_COINS, sizeof(*calls));
+	FILE *f = fopen(log, "r");
+	uint32_t nb = 0, coins = 0, paid = 0, refunded = 0;
+	char line[160];
+	struct kc_audit au;
+
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL &&
+	       nb < MAX_COINS) {
+		unsigned int who, st;
+		unsigned long long coin;
+		char id[2 * KC_MSG_ID_LEN + 1];
+
+		if (sscanf(line, "call %u %llu %u %32s", &who, &coin, &st,
+			   id) != 4)
+			continue;
+		calls[nb] = (struct logged_call){ .caller = who,
+						  .status = (uint16_t)st };
+		memcpy(calls[nb].id, id, sizeof(id));
+		nb++;
+	}
+	if (f != NULL)
+		fclose(f);
+	for (uint64_t i = 1; i < MAX_COINS; i++) {
+		struct kc_coin_info ci;
+		struct kc_hop *h;
+		int ok = coin_ok(c, r, i, &ci, true), n;
+		uint8_t last;
+
+		if (ok <= 0) {
+			if (ok < 0)
+				break;
+			continue;
+		}
+		coins++;
+		n = whole_trail(c, r, i, &h);
+		CHECK(n > 0 && h[0].kind == KC_HOP_MINT, "coin %llu: no "
+		      "trail from its MINT", (unsigned long long)i);
+		if (n <= 0 || h[0].kind != KC_HOP_MINT) {
+			free(h);
+			continue;
+		}
+		last = check_call_hops(i, h, n, calls, nb);
+		paid += last == KC_HOP_PAY;
+		refunded += last == KC_HOP_REFUND;
+		CHECK(ci.state == KC_COIN_LIVE &&
+		      (ci.owner == h[0].to || ci.owner == service),
+		      "coin %llu: owned by %u, minted to %u, the service is "
+		      "%u", (unsigned long long)i, ci.owner, h[0].to, service);
+		CHECK((ci.owner == service) == (last == KC_HOP_PAY),
+		      "coin %llu: owned by %u, its last settlement %s",
+		      (unsigned long long)i, ci.owner,
+		      last != 0 ? kc_hop_kind_name(last) : "none");
+		free(h);
+	}
+	for (uint32_t k = 0; k < nb; k++) {
+		const struct logged_call *lc = &calls[k];
+
+		CHECK(lc->settles <= 1, "call %s settled %u times", lc->id,
+		      lc->settles);
+		if (lc->status == KC_STATUS_OK)
+			CHECK(lc->settled == KC_HOP_PAY, "call %s: REPLY OK, "
+			      "its settlement %s", lc->id, lc->settled != 0 ?
+			      kc_hop_kind_name(lc->settled) : "missing");
+		else
+			CHECK(lc->settled != KC_HOP_PAY, "call %s: REPLY %s, "
+			      "the service paid", lc->id,
+			      kc_status_name(lc->status));
+	}
+	audit_ok(c, &au);
+	printf("call-verify: %u calls answered, %u coins (%u paid, %u "
+	       "refunded last); ", nb, coins, paid, refunded);
+	free(calls);
+	free(r);
+	kc_client_close(c);
+	return done("call-verify");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 6 && strcmp(argv[1], "race") == 0) {
@@ -698,7 +915,20 @@ int main(int argc, char **argv)
 		server = argv[2];
 		keys = argv[3];
 		return call_load(argv[4], (uint32_t)atoi(argv[5]),
-				 (uint32_t)atoi(argv[6]), argv + 7, argc - 7);
+				 (uint32_t)atoi(argv[6]), argv + 7, argc - 7,
+				 NULL);
+	}
+	if (argc >= 9 && strcmp(argv[1], "call-crash-load") == 0) {
+		server = argv[2];
+		keys = argv[3];
+		return call_load(argv[5], (uint32_t)atoi(argv[6]),
+				 (uint32_t)atoi(argv[7]), argv + 8, argc - 8,
+				 argv[4]);
+	}
+	if (argc == 6 && strcmp(argv[1], "call-verify") == 0) {
+		server = argv[2];
+		keys = argv[3];
+		return call_verify(argv[4], (uint32_t)atoi(argv[5]));
 	}
 	if (argc >= 7 && strcmp(argv[1], "call-twice") == 0) {
 		server = argv[2];

@@ -11,14 +11,14 @@
 #
 #   test_crash.sh [CYCLES]      (default: KC_CRASH_CYCLES or 20)
 #
-# KC_CRASH_PARTS names the parts to run (default: plain retention ledger):
-# CYCLES plain kills, CYCLES/2 with retention, CYCLES/2 of the ledger,
-# and CYCLES/4 of service calls (calls, not in the default yet).
+# KC_CRASH_PARTS names the parts to run (default: plain retention ledger
+# calls): CYCLES plain kills, CYCLES/2 with retention, CYCLES/2 of the
+# ledger, and CYCLES/4 of service calls.
 . "$(dirname "$0")/lib.sh"
 require_root
 S=$NET.2
 CYCLES=${1:-${KC_CRASH_CYCLES:-20}}
-PARTS=" ${KC_CRASH_PARTS:-plain retention ledger} "
+PARTS=" ${KC_CRASH_PARTS:-plain retention ledger calls} "
 part() { case $PARTS in *" $1 "*) return 0 ;; esac; return 1; }
 JOURNAL=$WORK/journal-crash
 
@@ -184,12 +184,14 @@ done
 [ "$LCYCLES" -eq 0 ] || ledger_epoch_end "$first" "$LCYCLES"
 
 # Service calls (docs/services.md): a kcctl serve of type crash (price
-# 10) and two callers making paid calls; the appliance is killed while
-# calls are in flight. After every restart recovery's own check must pass
-# (every open call's price in escrow, nothing else there), every call must
-# end settled (escrow back to 0: answered and paid, or refunded at its
-# deadline, exactly once) and AUDIT must hold: a call settled twice or
-# lost would break one of them.
+# 10, client 3) and two callers making paid calls; the appliance is killed
+# while calls are in flight. After every restart recovery's own check
+# must pass (every open call's price in escrow, nothing else there), every
+# call must end settled (escrow back to 0: answered and paid, or refunded
+# at its deadline, exactly once), every call a caller got a REPLY for must
+# have stayed as that REPLY said (kc-ledger-itest call-verify: OK paid the
+# service, anything else paid nothing, each escrow settled once in the
+# coin's trail, naming its call) and AUDIT must hold.
 if part calls; then
 	JOURNAL=$WORK/journal-crash-calls
 	CKEYS=$CFG/ledger.keys
@@ -205,8 +207,8 @@ if part calls; then
 	SERVE=$!
 	on_exit "kill $SERVE 2>/dev/null; wait $SERVE 2>/dev/null"
 	for cycle in $(seq 1 $(( (CYCLES + 3) / 4 ))); do
-		"$LT" call-load $S "$CKEYS" crash 50 2000 2 6 \
-			>"$WORK/calls-$cycle.out" 2>&1 &
+		"$LT" call-crash-load $S "$CKEYS" "$WORK/calls.log" crash 50 \
+			2000 2 6 >"$WORK/calls-$cycle.out" 2>&1 &
 		LOAD=$!
 		sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.3f", 0.3 + 0.7 * r / 32768 }')"
 		kill -KILL "$KC_PID"
@@ -227,6 +229,9 @@ if part calls; then
 			test "$(escrow)" = 0
 		check "calls cycle $cycle: AUDIT holds" sh -c \
 			"'$KCCTL' -s $S -k '$CKEYS' audit | grep -q '^OK ok=true'"
+		check "calls cycle $cycle: every answered call as its REPLY said, each settled once" \
+			"$LT" call-verify $S "$CKEYS" "$WORK/calls.log" 3
+		log "calls cycle $cycle: $(tail -1 "$WORK/check.out")"
 	done
 	kill "$SERVE" 2>/dev/null
 	wait "$SERVE" 2>/dev/null
