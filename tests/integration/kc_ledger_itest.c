@@ -716,8 +716,10 @@ static int crash_verify(const char *log, bool trails)
 
 /* ---- call-verify ---------------------------------------------------------- */
 
+/* A call of the log, found by its coin: each call-crash-load coin pays
+ * for one call. */
 struct logged_call {
-	char id[2 * KC_MSG_ID_LEN + 1];
+	char id[2 * KC_MSG_ID_LEN + 1];	/* "": none logged */
 	uint32_t caller;
 	uint16_t status;
 	uint8_t settled;	/* the settlement hop found: PAY or REFUND */
@@ -751,26 +753,16 @@ static int whole_trail(struct kc_client *c, struct kc_reply *r, uint64_t coin,
 	return (int)n;
 }
 
-static struct logged_call *find_call(struct logged_call *calls, uint32_t n,
-				     const char *id)
-{
-	for (uint32_t i = 0; i < n; i++)
-		if (strcmp(calls[i].id, id) == 0)
-			return &calls[i];
-	return NULL;
-}
-
 /* One coin's trail: its escrows each settled once, naming their call; the
- * calls logged get what they settled to. Returns the kind of its last
- * settlement (0: none). */
+ * call logged for the coin gets what it settled to. Returns the kind of
+ * its last settlement (0: none). */
 static uint8_t check_call_hops(uint64_t coin, const struct kc_hop *h, int n,
-			       struct logged_call *calls, uint32_t nb)
+			       struct logged_call *lc)
 {
 	uint8_t last = 0;
 
 	for (int i = 0; i < n; i++) {
 		char id[2 * KC_MSG_ID_LEN + 1];
-		struct logged_call *lc;
 		int j = i + 1;
 
 		if (h[i].coin != coin || h[i].kind != KC_HOP_ESCROW)
@@ -790,8 +782,7 @@ static uint8_t check_call_hops(uint64_t coin, const struct kc_hop *h, int n,
 		      (unsigned long long)coin, id,
 		      kc_hop_kind_name(h[j].kind));
 		last = h[j].kind;
-		lc = find_call(calls, nb, id);
-		if (lc != NULL) {
+		if (lc != NULL && strcmp(lc->id, id) == 0) {
 			lc->settled = h[j].kind;
 			lc->settles++;
 		}
@@ -822,39 +813,50 @@ static int call_verify(const char *log, uint32_t service)
 {
 	struct kc_client *c = open_as(1, 1000, 15);
 	struct kc_reply *r = malloc(sizeof(*r));
-	struct logged_call *calls = calloc(MAX_COINS, sizeof(*calls));
+	struct logged_call *calls = NULL;	/* by coin */
 	FILE *f = fopen(log, "r");
+	uint64_t cap = 0;
 	uint32_t nb = 0, coins = 0, paid = 0, refunded = 0;
 	char line[160];
 	struct kc_audit au;
 
-	while (f != NULL && fgets(line, sizeof(line), f) != NULL &&
-	       nb < MAX_COINS) {
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
 		unsigned int who, st;
 		unsigned long long coin;
 		char id[2 * KC_MSG_ID_LEN + 1];
 
 		if (sscanf(line, "call %u %llu %u %32s", &who, &coin, &st,
-			   id) != 4)
+			   id) != 4 || coin == 0 || coin > (1u << 24))
 			continue;
-		calls[nb] = (struct logged_call){ .caller = who,
-						  .status = (uint16_t)st };
-		memcpy(calls[nb].id, id, sizeof(id));
+		if (coin >= cap) {
+			uint64_t more = (coin + 1) * 2;
+			struct logged_call *n = realloc(calls,
+							sizeof(*n) * more);
+
+			if (n == NULL)
+				break;
+			memset(n + cap, 0, sizeof(*n) * (more - cap));
+			calls = n;
+			cap = more;
+		}
+		CHECK(calls[coin].id[0] == '\0', "coin %llu paid for two "
+		      "calls", coin);
+		calls[coin] = (struct logged_call){ .caller = who,
+						    .status = (uint16_t)st };
+		memcpy(calls[coin].id, id, sizeof(id));
 		nb++;
 	}
 	if (f != NULL)
 		fclose(f);
-	for (uint64_t i = 1; i < MAX_COINS; i++) {
+	/* Every coin, until COIN says it was never minted. */
+	for (uint64_t i = 1;; i++) {
 		struct kc_coin_info ci;
 		struct kc_hop *h;
 		int ok = coin_ok(c, r, i, &ci, true), n;
 		uint8_t last;
 
-		if (ok <= 0) {
-			if (ok < 0)
-				break;
-			continue;
-		}
+		if (ok <= 0)
+			break; /* the end, or no answer (a failed check) */
 		coins++;
 		n = whole_trail(c, r, i, &h);
 		CHECK(n > 0 && h[0].kind == KC_HOP_MINT, "coin %llu: no "
@@ -863,7 +865,8 @@ static int call_verify(const char *log, uint32_t service)
 			free(h);
 			continue;
 		}
-		last = check_call_hops(i, h, n, calls, nb);
+		last = check_call_hops(i, h, n, i < cap && calls[i].id[0] != 0 ?
+						   &calls[i] : NULL);
 		paid += last == KC_HOP_PAY;
 		refunded += last == KC_HOP_REFUND;
 		CHECK(ci.state == KC_COIN_LIVE &&
@@ -876,9 +879,11 @@ static int call_verify(const char *log, uint32_t service)
 		      last != 0 ? kc_hop_kind_name(last) : "none");
 		free(h);
 	}
-	for (uint32_t k = 0; k < nb; k++) {
+	for (uint64_t k = 0; k < cap; k++) {
 		const struct logged_call *lc = &calls[k];
 
+		if (lc->id[0] == '\0')
+			continue;
 		CHECK(lc->settles <= 1, "call %s settled %u times", lc->id,
 		      lc->settles);
 		if (lc->status == KC_STATUS_OK)
