@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/statvfs.h>
 
 #include <civetweb.h>
 #include <openssl/crypto.h>
@@ -98,6 +99,19 @@ static void memory(struct kc_admin_sample *s)
 	}
 }
 
+/* Free space where the journal is: what "disk full" comes from. */
+static void journal_fs(const struct kc_admin *a, struct kc_admin_sample *s)
+{
+	struct statvfs v;
+	const char *dir = a->c.cfg->journal.dir;
+
+	if (dir[0] == '\0' || statvfs(dir, &v) != 0)
+		return;
+	s->journal_fs = true;
+	s->journal_fs_free = (uint64_t)v.f_bavail * v.f_frsize;
+	s->journal_fs_size = (uint64_t)v.f_blocks * v.f_frsize;
+}
+
 static void take(struct kc_admin *a, struct kc_admin_sample *s)
 {
 	const struct kc_admin_ctx *c = &a->c;
@@ -110,6 +124,7 @@ static void take(struct kc_admin *a, struct kc_admin_sample *s)
 	kc_stats_sum(s->counters);
 	kc_stats_lat_sum(s->lat);
 	memory(s);
+	journal_fs(a, s);
 	if (ps == NULL)
 		return;
 	li = ps->lcores;
@@ -274,6 +289,11 @@ static struct kc_admin_sample *latest(struct kc_admin *a)
 static int reply(struct mg_connection *conn, int status, const char *type,
 		 const char *body, size_t len)
 {
+	struct kc_admin *a = mg_get_user_data(mg_get_context(conn));
+
+	if (a != NULL && status >= 200 && status < 600)
+		__atomic_fetch_add(&a->responses[status / 100], 1,
+				   __ATOMIC_RELAXED);
 	mg_printf(conn, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
 		  "Content-Length: %zu\r\nCache-Control: no-store\r\n"
 		  "X-Content-Type-Options: nosniff\r\n\r\n", status,

@@ -134,6 +134,11 @@ static void journal(FILE *f, const struct kc_admin_sample *s)
 		  "group commit" },
 		{ "journal_write_errors_total", "counter", "failed writes or "
 		  "syncs" },
+		{ "journal_full", "gauge", "1 while the shard has no "
+		  "preallocated room left (disk full: PUBLISH refused "
+		  "STORAGE_FULL)" },
+		{ "journal_failed", "gauge", "1 once a write or sync failed: "
+		  "every request is refused STORAGE_FAILED until a restart" },
 	};
 
 	for (size_t k = 0; k < sizeof(m) / sizeof(m[0]); k++) {
@@ -148,6 +153,8 @@ static void journal(FILE *f, const struct kc_admin_sample *s)
 				(double)sh->st.fsync_ns_last / 1e9,
 				(double)sh->st.group_records_last,
 				(double)sh->st.write_errors,
+				sh->state == KC_JOURNAL_FULL,
+				sh->state == KC_JOURNAL_FAILED,
 			};
 
 			if (sh->journal)
@@ -155,6 +162,37 @@ static void journal(FILE *f, const struct kc_admin_sample *s)
 					m[k].name, i, v[k]);
 		}
 	}
+}
+
+/* The admin server's own answers, and the last ledger AUDIT. */
+static void admin(FILE *f, struct kc_admin *a)
+{
+	static const char *const cls[] = { NULL, NULL, "2xx", "3xx", "4xx",
+					   "5xx" };
+	struct kc_audit au;
+	uint64_t at_ns;
+	bool have;
+
+	head(f, "admin_responses_total", "counter", "responses of the admin "
+	     "server's handlers, by status class");
+	for (unsigned int c = 2; c < 6; c++)
+		fprintf(f, "kingcobra_admin_responses_total{code=\"%s\"} %llu\n",
+			cls[c], (unsigned long long)__atomic_load_n(
+				&a->responses[c], __ATOMIC_RELAXED));
+	pthread_mutex_lock(&a->lock);
+	have = a->have_audit;
+	au = a->last_audit;
+	at_ns = a->last_audit_wall_ns;
+	pthread_mutex_unlock(&a->lock);
+	if (!have)
+		return;
+	one(f, "ledger_audit_ok", "gauge", "1 if the last ledger AUDIT "
+	    "(POST /api/v1/actions/audit) held, 0 if it found violations",
+	    au.ok && au.violations == 0);
+	one(f, "ledger_audit_violations", "gauge", "violations the last "
+	    "ledger AUDIT found", au.violations);
+	one(f, "ledger_audit_timestamp_seconds", "gauge", "when the last "
+	    "ledger AUDIT ran (Unix time)", (double)at_ns / 1e9);
 }
 
 static void latency(FILE *f, const struct kc_admin_sample *s)
@@ -207,7 +245,15 @@ char *kc_admin_metrics(struct kc_admin *a, const struct kc_admin_sample *s)
 	lcores(f, s);
 	ports(f, a, s);
 	journal(f, s);
+	if (s->journal_fs) {
+		one(f, "journal_filesystem_free_bytes", "gauge", "bytes free "
+		    "to the appliance on journal.dir's file system",
+		    (double)s->journal_fs_free);
+		one(f, "journal_filesystem_size_bytes", "gauge", "the size of "
+		    "journal.dir's file system", (double)s->journal_fs_size);
+	}
 	latency(f, s);
+	admin(f, a);
 	if (s->ledger) {
 		one(f, "ledger_accounts", "gauge", "accounts that hold or held "
 		    "coins", s->ledger_sum.accounts);

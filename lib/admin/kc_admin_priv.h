@@ -66,6 +66,10 @@ struct kc_admin_sample {
 	double replies_per_s;
 	double drops_per_s;
 	uint64_t lat_interval[KC_LAT_BUCKETS];	/* this interval's only */
+	/* The file system of journal.dir (statvfs): bytes free to the
+	 * appliance and its size. */
+	bool journal_fs;
+	uint64_t journal_fs_free, journal_fs_size;
 };
 
 /* A line of the recent-errors list (the page shows them). */
@@ -95,6 +99,8 @@ struct kc_admin {
 	bool have_audit;
 	struct kc_audit last_audit;
 	uint64_t last_audit_wall_ns;
+	/* Responses the handlers sent, by class: [2] 2xx .. [5] 5xx. */
+	uint64_t responses[6];
 	/* Control requests to workers go one at a time. */
 	pthread_mutex_t ctl_lock;
 };

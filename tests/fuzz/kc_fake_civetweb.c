@@ -17,7 +17,7 @@
 #include "kc_fake_civetweb.h"
 
 struct mg_context {
-	int unused;
+	void *user_data;
 };
 
 static struct mg_context the_ctx;
@@ -41,10 +41,21 @@ struct mg_context *mg_start(const struct mg_callbacks *callbacks,
 			    void *user_data, const char **configuration_options)
 {
 	(void)callbacks;
-	(void)user_data;
 	(void)configuration_options;
 	nb_handlers = 0;
+	the_ctx.user_data = user_data;
 	return &the_ctx;
+}
+
+struct mg_context *mg_get_context(const struct mg_connection *conn)
+{
+	(void)conn;
+	return &the_ctx;
+}
+
+void *mg_get_user_data(const struct mg_context *ctx)
+{
+	return ctx != NULL ? ctx->user_data : NULL;
 }
 
 void mg_stop(struct mg_context *ctx)

@@ -283,6 +283,19 @@ check "metrics: memory" sh -c "grep -q '^kingcobra_resident_memory_bytes [1-9]' 
 check "kingcobra_kcp_replies_total is there and > 0" awk \
 	'$1 == "kingcobra_kcp_replies_total" { found = 1; ok = $2 > 0 }
 	 END { exit !(found && ok) }' "$WORK/metrics"
+# What deploy/prometheus's alerts read.
+check "metrics: the journal's file system, its shard neither full nor failed" awk '
+	$1 == "kingcobra_journal_filesystem_free_bytes" { free = $2 }
+	$1 == "kingcobra_journal_filesystem_size_bytes" { size = $2 }
+	$1 == "kingcobra_journal_full{shard=\"0\"}" { full = $2 "" }
+	$1 == "kingcobra_journal_failed{shard=\"0\"}" { failed = $2 "" }
+	END { exit !(free > 0 && size >= free && full == "0" && failed == "0") }' \
+	"$WORK/metrics"
+check "metrics: the admin server's answers counted, no audit yet" awk '
+	$1 == "kingcobra_admin_responses_total{code=\"2xx\"}" { ok = $2 > 0 }
+	$1 == "kingcobra_admin_responses_total{code=\"5xx\"}" { five = $2 "" }
+	/^kingcobra_ledger_audit/ { audit = 1 }
+	END { exit !(ok && five == "0" && !audit) }' "$WORK/metrics"
 
 # ---- kcctl status --------------------------------------------------------
 check "kcctl status" sh -c "'$KCCTL' --admin $URL status >'$WORK/status.txt'"
@@ -345,6 +358,14 @@ check "POST audit with the token: 200, ok true" answer 200 POST \
 check "ledger: last_audit after the audit" doc /api/v1/ledger '
 a = d["last_audit"]
 assert a is not None and a["ok"] is True and "time_ms" in a, d'
+check "GET /metrics after the audit" status_is 200 GET /metrics
+cp "$WORK/body" "$WORK/metrics2"
+check "metrics: the audit held; the refused actions counted as 4xx" awk '
+	$1 == "kingcobra_ledger_audit_ok" { ok = $2 "" }
+	$1 == "kingcobra_ledger_audit_violations" { v = $2 "" }
+	$1 == "kingcobra_ledger_audit_timestamp_seconds" { t = $2 > 1.7e9 }
+	$1 == "kingcobra_admin_responses_total{code=\"4xx\"}" { four = $2 >= 5 }
+	END { exit !(ok == "1" && v == "0" && t && four) }' "$WORK/metrics2"
 check "kcctl action audit" sh -c "'$KCCTL' --admin $URL --token-file \
 	'$WORK/admin.token' --json action audit | python3 -c '
 import json, sys
