@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# The Python client (clients/python, issue 20): its unit tests (the
+# protocol's test vectors byte for byte, keys files, header rules), then
+# clients/python/tests/itest_client.py against the real appliance on a
+# TAP port with the ledger and services on: every op, resends, errors,
+# asyncio with hundreds in flight, a double-spend race between two
+# clients, a paged TRAIL, and a Python service paid for calls made from
+# Python and from kcctl; installed with pip into a fresh virtual
+# environment, the documentation's examples.
+. "$KC_SOURCE_DIR/tests/integration/lib.sh"
+require_root
+# Debian's Python: the wheels in /usr/share/python-wheels are built for it.
+PY=${PYTHON:-/usr/bin/python3}
+S=$NET.2
+JOURNAL=$WORK/journal-python
+
+check "unit tests of the package" "$PY" -m unittest discover -s \
+	"$SRC/clients/python/tests" -p 'test_*.py'
+start_appliance "$CFG/tap-services.yaml" "$JOURNAL"
+check "the client against the appliance" sh -c \
+	"'$PY' '$SRC/clients/python/tests/itest_client.py' $S '$CFG/ledger.keys' '$KCCTL' >'$WORK/py.out' 2>&1"
+sed 's/^/    /' "$WORK/py.out"
+# As a user installs it: a fresh virtual environment, pip from a copy of
+# clients/python (pip builds in the tree it is given), Debian's wheels of
+# the build tools so no network is needed; then the README's and
+# docs/clients.md's examples with that environment's Python.
+cp -r "$SRC/clients/python" "$WORK/pysrc"
+check "pip install clients/python into a fresh virtual environment" sh -c \
+	"'$PY' -m venv '$WORK/venv' && '$WORK/venv/bin/pip' install -q --no-index \
+	--find-links /usr/share/python-wheels '$WORK/pysrc' >'$WORK/pip.out' 2>&1 ||
+	{ cat '$WORK/pip.out'; exit 1; }"
+check "the README's and docs/clients.md's examples run against the appliance" sh -c \
+	"'$WORK/venv/bin/python' '$SRC/clients/python/tests/run_doc_examples.py' \
+	$S '$CFG/ledger.keys' '$SRC/README.md' '$SRC/docs/clients.md' >'$WORK/ex.out' 2>&1"
+sed 's/^/    /' "$WORK/ex.out"
+stop_appliance
+check "clean shutdown" test "$STOP_STATUS" -eq 0
+check "kcq verify: the journal is sound" "$KCQ" verify "$JOURNAL"
+finish
