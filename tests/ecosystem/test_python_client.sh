@@ -18,9 +18,23 @@ JOURNAL=$WORK/journal-python
 check "unit tests of the package" "$PY" -m unittest discover -s \
 	"$SRC/clients/python/tests" -p 'test_*.py'
 start_appliance "$CFG/tap-services.yaml" "$JOURNAL"
+# Everything the client and the appliance say goes into a capture, which
+# the Wireshark dissector must decode (deploy/wireshark, after the run).
+tcpdump -i "$TAP" -w "$WORK/kcp.pcap" -U -s 0 udp port 60000 \
+	>"$WORK/tcpdump.log" 2>&1 8>&- &
+TCPDUMP=$!
+on_exit "kill $TCPDUMP 2>/dev/null"
+for i in $(seq 1 50); do grep -q "listening on" "$WORK/tcpdump.log" && break; sleep 0.1; done
 check "the client against the appliance" sh -c \
 	"'$PY' '$SRC/clients/python/tests/itest_client.py' $S '$CFG/ledger.keys' '$KCCTL' >'$WORK/py.out' 2>&1"
 sed 's/^/    /' "$WORK/py.out"
+sleep 0.5
+kill -INT "$TCPDUMP"
+wait "$TCPDUMP" 2>/dev/null
+check "the Wireshark dissector decodes every op of the capture, values as sent" \
+	"$PY" "$SRC/tests/ecosystem/check_dissector.py" \
+	"$SRC/deploy/wireshark/kcp.lua" capture "$WORK/kcp.pcap"
+tail -1 "$WORK/check.out" | sed 's/^/    /'
 # As a user installs it: a fresh virtual environment, pip from a copy of
 # clients/python (pip builds in the tree it is given), Debian's wheels of
 # the build tools so no network is needed; then the README's and
