@@ -26,6 +26,7 @@
 #include <rte_log.h>
 #include <rte_mbuf.h>
 #include <rte_memory.h>
+#include <rte_pdump.h>
 
 #include "kc_admin.h"
 #include "kc_auth.h"
@@ -685,6 +686,18 @@ int main(int argc, char **argv)
 	if (rc != 0)
 		LOG(WARNING, "telemetry commands not registered: %s",
 		    rte_strerror(-rc));
+	/* Where secondary processes can attach (hugepages, not in memory
+	 * only), dpdk-dumpcap and dpdk-pdump can capture a port's traffic
+	 * (docs/operations.md): the callbacks it installs run only while a
+	 * capture does. */
+	if (cfg.eal.hugepages && !cfg.eal.in_memory) {
+		if (rte_pdump_init() != 0)
+			LOG(WARNING, "packet capture (pdump) not available: %s",
+			    rte_strerror(rte_errno));
+		else
+			LOG(INFO, "packet capture: dpdk-dumpcap --file-prefix=%s "
+			    "-i PORT_INDEX", cfg.eal.file_prefix);
+	}
 
 	if (pools_create(&cfg, pools, port_mp) != 0)
 		goto fail_eal;
@@ -804,6 +817,8 @@ int main(int argc, char **argv)
 	kc_ports_stop(&cfg, ports);
 	kc_pipeline_free(pipeline);
 	pools_free(pools);
+	if (cfg.eal.hugepages && !cfg.eal.in_memory)
+		rte_pdump_uninit();
 	hugefiles_collect(&cfg, &huge);
 	rte_eal_cleanup();
 	hugefiles_release(&huge);
