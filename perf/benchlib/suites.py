@@ -489,7 +489,7 @@ def service(ctx):
     adds (CALL out to DELIVER in, plus RESPOND out to REPLY in) next to a
     PING's round trip on the same appliance."""
     runs = {"calls": [], "call_latency": [], "ping_latency": []}
-    profile = None
+    profile = waits = None
     jdir = tmpfs_dir(ctx, "service")
     yaml = appliance_yaml("service", memif_port(), durability="none",
                           memory_mb=4096, journal=SERVICE_JOURNAL,
@@ -510,19 +510,33 @@ def service(ctx):
                     "delivered_to_services": r["call"]["delivered"],
                     "latency_us": r["latency_us"], "call": r["call"],
                     "balance_check": r["balance_check"]})
-                # One in flight: no queue anywhere, the path's own time.
-                p = loadgen(ctx, ["--op", "ping", "--window", "1", "--duration",
-                                  str(secs(ctx))], name="service-ping")
+            # One in flight: no queue anywhere, the path's own time; on
+            # an appliance of its own, whose service-time histogram (RX
+            # to TX on the lcore) is then this run's.
+            with Appliance(ctx, "service", yaml, jdir) as a:
                 c = loadgen(ctx, call + ["--coins", "256", "--window", "1", "--duration",
                                          str(secs(ctx))], name="service-call1")
-                runs["ping_latency"].append(p["latency_us"])
-                runs["call_latency"].append(dict(
-                    c["latency_us"], added=c["call"]["appliance_added_us"],
-                    way_in=c["call"]["appliance_in_us"],
-                    way_out=c["call"]["appliance_out_us"]))
+                time.sleep(1.1)  # the sampler's next copy
+                service_us = a.latency()["percentiles"]
+                p = loadgen(ctx, ["--op", "ping", "--window", "1", "--duration",
+                                  str(secs(ctx))], name="service-ping")
+            runs["ping_latency"].append(p["latency_us"])
+            runs["call_latency"].append(dict(
+                c["latency_us"], added=c["call"]["appliance_added_us"],
+                way_in=c["call"]["appliance_in_us"],
+                way_out=c["call"]["appliance_out_us"],
+                service_us=service_us))
+        window = min(5, secs(ctx))
+        # Who waits for a CPU while one call is in flight: the scheduler's
+        # trace of both CPUs, a second into a run of its own.
+        with Appliance(ctx, "service", yaml, jdir):
+            waits = loadgen(
+                ctx, call + ["--coins", "256", "--window", "1",
+                             "--duration", str(window + 2)],
+                name="service-trace", during=lambda: (
+                    time.sleep(1), sched_waits(ctx, "0,1", window))[1])["during"]
         # A run of its own, so that sampling slows no measured one: where
         # a call's cycles go, the lcore's CPU sampled a second into it.
-        window = min(5, secs(ctx))
         with Appliance(ctx, "service", yaml, jdir):
             profile = loadgen(
                 ctx, call + ["--coins", "65536", "--window", "256",
@@ -565,9 +579,34 @@ def service(ctx):
             "own time left out); a PING's round trip beside it (%s) is two "
             "such crossings" % q, peer="ping round trip", peer_value=round(ping, 1),
             higher_is_better=False))
+    for q in ("p50", "p99", "p999"):
+        figs.append(figure(
+            "call_%s_us_service_time" % q,
+            round(med([r["service_us"]["%s_us" % q]
+                       for r in runs["call_latency"]]), 2), "µs",
+            "the one-in-flight call run, inside the appliance: RX burst to "
+            "TX of each request's answer (the DELIVER for a CALL, the "
+            "REPLYs for a RESPOND), from the lcore's own histogram "
+            "(/api/v1/latency; log2 buckets of TSC cycles, so the value is "
+            "its bucket's upper bound)"))
+
+    def task(prefix, key):
+        w = [t[key] for t in waits or () if t["task"].startswith(prefix)]
+        return round(max(w), 3) if w else None
+    figs.append(figure(
+        "call_generator_switches", task("kc-loadgen", "switches"),
+        "context switches", "a run of its own like the one-in-flight one, "
+        "traced (perf sched of both CPUs): how often kc-loadgen, on CPU 0 "
+        "with the appliance's main lcore and its journal writer, was taken "
+        "off its CPU; each time a call's way in or out waits for it"))
+    figs.append(figure(
+        "call_journal_writer_runtime_ms", task("kc-jrnl", "runtime_ms"), "ms",
+        "the same trace: CPU time of the journal writer (kc-jrnl-0) on "
+        "CPU 0 during it"))
     return figs, {"runs": runs,
                   # The largest 40 symbols of the calls' profile.
-                  "profile_calls": profile[:40] if profile else None}
+                  "profile_calls": profile[:40] if profile else None,
+                  "sched_waits_one_in_flight": waits}
 
 
 # Where one lcore's time goes, by part: (key, what it is, does a sample's
