@@ -185,4 +185,14 @@ else
 	log "systemd-analyze not installed: kingcobra.service not verified"
 fi
 
+
+# kc-keygen: a keys-file line for a client id the appliance accepts, and
+# a usage error (2) for one it refuses (0, escrow's 4294967295, words).
+check "kc-keygen 7 alice: CLIENT_ID, 64 hex digits, NAME" sh -c \
+	"'$SRC/deploy/kc-keygen' 7 alice | grep -Eqx '7 [0-9a-f]{64} alice'"
+for bad in 0 4294967295 4294967296 seven; do
+	check "kc-keygen $bad: usage error" sh -c \
+		"'$SRC/deploy/kc-keygen' $bad >/dev/null 2>&1; [ \$? = 2 ]"
+done
+
 finish
