@@ -7,10 +7,12 @@
 . "$(dirname "$0")/common.sh"
 vm_require_tools kmod
 
-# The module: built by kmod-build; built here if this test runs alone.
-KO=$KMOD_OUT/obj/kingcobra.ko
-if [ ! -f "$KO" ] || [ -n "$(find "$SRC/kmod" "$SRC/lib/proto" -newer "$KO" \
-	\( -name '*.[ch]' -o -name Kbuild \) -print -quit)" ]; then
+# The module: built by kmod-build; built here if this test runs alone;
+# or KC_KMOD_KO, one built elsewhere (by DKMS: tests/ecosystem's packages).
+KO=${KC_KMOD_KO:-$KMOD_OUT/obj/kingcobra.ko}
+if [ -z "${KC_KMOD_KO:-}" ] && { [ ! -f "$KO" ] ||
+	[ -n "$(find "$SRC/kmod" "$SRC/lib/proto" -newer "$KO" \
+	\( -name '*.[ch]' -o -name Kbuild \) -print -quit)" ]; }; then
 	"$SRC/kmod/tests/build.sh" >/dev/null || exit 1
 fi
 KINGCOBRA=$BUILD/app/kingcobra/kingcobra
