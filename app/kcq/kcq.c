@@ -674,7 +674,7 @@ static int cmd_stats(const struct shards *s, const struct opts *op)
 		struct kc_jreader *r = open_reader(s->path[i], op->torn_limit);
 		uint64_t by_type[KC_JREC_TYPE_MAX + 1] = { 0 }, snaps = 0;
 		uint64_t by_op[256] = { 0 }, by_status[64] = { 0 };
-		uint64_t by_kind[KC_HOP_BURN + 1] = { 0 }, ledger_snaps = 0;
+		uint64_t by_kind[KC_HOP_KIND_MAX + 1] = { 0 }, ledger_snaps = 0;
 		uint64_t first = 0, last = 0, t_first = 0, t_last = 0;
 		const struct kc_jreader_end *e;
 		json_t *o, *ops, *sts, *kinds;
@@ -723,7 +723,7 @@ static int cmd_stats(const struct shards *s, const struct opts *op)
 		ops = json_object();
 		sts = json_object();
 		kinds = json_object();
-		for (unsigned int k = 0; k <= KC_HOP_BURN; k++)
+		for (unsigned int k = 0; k <= KC_HOP_KIND_MAX; k++)
 			if (by_kind[k] != 0)
 				json_object_set_new(kinds, kc_hop_kind_name(k),
 						    json_integer((json_int_t)by_kind[k]));

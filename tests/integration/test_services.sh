@@ -222,6 +222,13 @@ stop_appliance
 check "clean shutdown" test "$STOP_STATUS" -eq 0
 check "kcq verify: calls, OUTCOME records and call hops are sound" \
 	sh -c "'$KCQ' verify '$JOURNAL' >'$WORK/verify' 2>&1 && grep -q 'completed call(s) answered' '$WORK/verify'"
+# The hop kinds of calls (escrow, pay, refund) are counted with the others
+# (their counters were an array that stopped at burn).
+check "kcq stats counts the calls' hops by kind" sh -c \
+	"'$KCQ' stats --json '$JOURNAL' | python3 -c '
+import json, sys
+k = json.load(sys.stdin)[0][\"ledger_hops\"]
+assert k.get(\"escrow\", 0) > 0 and k.get(\"pay\", 0) > 0 and k.get(\"refund\", 0) > 0, k'"
 check "kcq dump shows the held CALL record and the OUTCOMEs" sh -c \
 	"'$KCQ' dump --json '$JOURNAL' | grep -q '\"held\": *true' && '$KCQ' dump --json '$JOURNAL' | grep -q '\"type\": *\"OUTCOME\"'"
 start_appliance "$CFG/afpacket-services.yaml" "$JOURNAL"
