@@ -7,6 +7,9 @@
  *   kcq stats DIR [--json]                segments, records, ops, statuses
  *   kcq tail DIR [-n N] [-f] [--json]     the last N records; -f follows
  *   kcq trail DIR COIN [--json]           a coin's money trail, oldest first
+ *   kcq graph DIR [--format F] [--maxflow A,B] [--kcore] [--scc]
+ *                                         the money-flow graph and its
+ *                                         analyses (docs/analytics.md)
  *
  * DIR is a journal directory (its shard-NN folders are read in order) or
  * one shard folder. kcq only reads and takes no lock; it is safe on a
@@ -31,6 +34,7 @@
 
 #include <jansson.h>
 
+#include "kc_flow.h"
 #include "kc_journal.h"
 #include "kc_worker.h"
 #include "kc_opdesc.h"
@@ -57,6 +61,12 @@ struct opts {
 	uint64_t torn_limit;
 	uint32_t tail_n;
 	bool follow;
+	/* graph */
+	const char *format;	/* json, graphml, dot */
+	bool maxflow, kcore, scc;
+	uint32_t mf_from, mf_to;
+	uint64_t from_ns, to_ns;
+	uint32_t max_vertices, max_edges;
 };
 
 static volatile sig_atomic_t stop;
@@ -89,6 +99,15 @@ static void usage(FILE *f)
 "                them (seq, time, kind, coin, denomination, from -> to),\n"
 "                read from shard 0: also for a coin the appliance has\n"
 "                reaped from memory, as long as retention kept its hops\n"
+"  graph DIR     the money-flow graph of shard 0's ledger hops: accounts,\n"
+"                edges per kind with value and coins, net flows, hidden\n"
+"                money (docs/analytics.md); --format json (default),\n"
+"                graphml or dot; with --maxflow A,B the maximum flow from\n"
+"                account A to B and a minimum cut, --kcore the coreness\n"
+"                of every account, --scc the strongly connected\n"
+"                components; --from-ns, --to-ns a time range;\n"
+"                --max-vertices, --max-edges the caps (default 1048576,\n"
+"                4194304: over them the analyses refuse, exit 1)\n"
 "\n"
 "Options:\n"
 "  --json             JSON (one object per line for dump and tail)\n"
@@ -1083,6 +1102,167 @@ static bool parse_coin(const char *text, uint64_t *coin)
 	return *endp == '\0' && errno == 0 && *coin != 0;
 }
 
+/* ---- graph ----------------------------------------------------------------- */
+
+static json_t *graph_json(const struct kc_flow *f, const struct opts *op,
+			  int *rc)
+{
+	struct kc_flow_totals t;
+	json_t *o = json_object(), *vs = json_array(), *es = json_array();
+	json_t *tot = json_object(), *hid = json_array();
+	uint32_t *buf, n;
+
+	kc_flow_totals(f, &t);
+	for (uint32_t v = 0; v < t.vertices; v++) {
+		uint32_t a = kc_flow_account(f, v);
+
+		json_array_append_new(vs, json_pack("{s:I,s:I}", "account",
+			(json_int_t)a, "net", (json_int_t)kc_flow_net(f, a)));
+	}
+	for (uint32_t i = 0; i < t.edges; i++) {
+		const struct kc_flow_edge *e = kc_flow_edge(f, i);
+
+		json_array_append_new(es, json_pack(
+			"{s:I,s:I,s:s,s:o,s:o,s:o,s:o}", "from",
+			(json_int_t)e->from, "to", (json_int_t)e->to, "kind",
+			kc_flow_kind_name(e->kind), "value",
+			kc_json_u64(e->value), "coins", kc_json_u64(e->coins),
+			"first_ns", kc_json_u64(e->first_ns), "last_ns",
+			kc_json_u64(e->last_ns)));
+	}
+	for (unsigned int k = 0; k < KC_FLOW_KINDS; k++)
+		json_object_set_new(tot, kc_flow_kind_name(k),
+				    kc_json_u64(t.value[k]));
+	json_object_set_new(o, "vertices", vs);
+	json_object_set_new(o, "edges", es);
+	json_object_set_new(o, "value_by_kind", tot);
+	json_object_set_new(o, "hops", kc_json_u64(t.hops));
+	json_object_set_new(o, "hops_out_of_range", kc_json_u64(t.skipped));
+	json_object_set_new(o, "over_caps", json_boolean(t.over));
+	buf = calloc(t.vertices + 1u, sizeof(*buf));
+	if (buf == NULL) {
+		*rc = EXIT_BAD;
+		return o;
+	}
+	n = kc_flow_hidden(f, buf, t.vertices + 1u);
+	for (uint32_t i = 0; i < n && i <= t.vertices; i++)
+		json_array_append_new(hid, json_integer(buf[i]));
+	json_object_set_new(o, "hidden_money", hid);
+	if (n != 0)
+		fprintf(stderr, "kcq: graph: %u account(s) with hidden money "
+			"(more paid out than came in, or nets that do not add "
+			"up; a journal cut by retention misses origins)\n", n);
+	if (op->maxflow) {
+		uint32_t (*cut)[2] = calloc(t.edges + 1u, sizeof(*cut)), nb = 0;
+		double v = 0;
+		int r = cut != NULL ? kc_flow_maxflow(f, op->mf_from, op->mf_to,
+						      &v, cut, t.edges + 1u,
+						      &nb) : -ENOMEM;
+		json_t *m = json_object(), *c = json_array();
+
+		if (r != 0) {
+			fprintf(stderr, "kcq: graph: --maxflow %u,%u: %s\n",
+				op->mf_from, op->mf_to, r == -ENOENT ?
+				"an account not in the graph" : r == -E2BIG ?
+				"the graph is over its caps" : strerror(-r));
+			*rc = EXIT_BAD;
+		}
+		for (uint32_t i = 0; i < nb && cut != NULL; i++)
+			json_array_append_new(c, json_pack("[I,I]",
+				(json_int_t)cut[i][0], (json_int_t)cut[i][1]));
+		json_object_set_new(m, "from", json_integer(op->mf_from));
+		json_object_set_new(m, "to", json_integer(op->mf_to));
+		json_object_set_new(m, "value", json_real(v));
+		json_object_set_new(m, "min_cut", c);
+		json_object_set_new(o, "maxflow", m);
+		free(cut);
+	}
+	if (op->kcore || op->scc) {
+		json_t *k = json_object();
+		uint32_t nb = 0;
+		int r = op->kcore ? kc_flow_kcore(f, buf) : 0;
+
+		for (uint32_t v = 0; op->kcore && r == 0 && v < t.vertices; v++) {
+			char a[16];
+
+			snprintf(a, sizeof(a), "%u", kc_flow_account(f, v));
+			json_object_set_new(k, a, json_integer(buf[v]));
+		}
+		if (op->kcore)
+			json_object_set_new(o, "coreness", k);
+		else
+			json_decref(k);
+		if (r == 0 && op->scc) {
+			json_t *comps = json_array();
+
+			r = kc_flow_scc(f, buf, &nb);
+			for (uint32_t c = 0; r == 0 && c < nb; c++) {
+				json_t *m = json_array();
+
+				for (uint32_t v = 0; v < t.vertices; v++)
+					if (buf[v] == c)
+						json_array_append_new(m,
+							json_integer(kc_flow_account(f, v)));
+				json_array_append_new(comps, m);
+			}
+			json_object_set_new(o, "components", comps);
+		}
+		if (r != 0) {
+			fprintf(stderr, "kcq: graph: %s\n", r == -E2BIG ?
+				"the graph is over its caps" : strerror(-r));
+			*rc = EXIT_BAD;
+		}
+	}
+	free(buf);
+	return o;
+}
+
+static int cmd_graph(const struct shards *s, const struct opts *op)
+{
+	struct kc_flow *f = kc_flow_create(op->max_vertices, op->max_edges);
+	struct kc_jreader *r;
+	struct kc_jrec h;
+	const uint8_t *p;
+	struct kc_jpos pos;
+	int rc = 0;
+
+	if (f == NULL)
+		return EXIT_BAD;
+	kc_flow_range(f, op->from_ns, op->to_ns);
+	r = open_reader(s->path[0], op->torn_limit);
+	if (r == NULL) {
+		kc_flow_free(f);
+		return EXIT_BAD;
+	}
+	while (kc_jreader_next(r, &h, &p, &pos)) {
+		if (h.type != KC_JREC_LEDGER)
+			continue;
+		if (kc_flow_add_hop(f, p, h.payload_len, h.time_ns) == -EINVAL)
+			fprintf(stderr, "kcq: graph: seq %" PRIu64 ": not a "
+				"hop record\n", h.seq);
+	}
+	kc_jreader_close(r);
+	if (strcmp(op->format, "json") == 0) {
+		json_t *o = graph_json(f, op, &rc);
+
+		json_dumpf(o, stdout, JSON_INDENT(1));
+		putchar('\n');
+		json_decref(o);
+	} else {
+		int w = kc_flow_write(f, stdout,
+				      strcmp(op->format, "dot") == 0 ?
+				      KC_FLOW_DOT : KC_FLOW_GRAPHML);
+
+		if (w != 0) {
+			fprintf(stderr, "kcq: graph: %s\n", w == -E2BIG ?
+				"the graph is over its caps" : strerror(-w));
+			rc = EXIT_BAD;
+		}
+	}
+	kc_flow_free(f);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -1092,13 +1272,25 @@ int main(int argc, char **argv)
 		{ "follow", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "format", required_argument, NULL, 'F' },
+		{ "maxflow", required_argument, NULL, 'M' },
+		{ "kcore", no_argument, NULL, 'K' },
+		{ "scc", no_argument, NULL, 'C' },
+		{ "from-ns", required_argument, NULL, 'A' },
+		{ "to-ns", required_argument, NULL, 'B' },
+		{ "max-vertices", required_argument, NULL, 'X' },
+		{ "max-edges", required_argument, NULL, 'Y' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts op = {
 		.shard = -1,
 		.torn_limit = TORN_LIMIT_DEFAULT,
 		.tail_n = 10,
+		.format = "json",
+		.max_vertices = 1u << 20,
+		.max_edges = 1u << 22,
 	};
+	unsigned long long x, y;
 	const char *cmd, *dir;
 	struct shards *s;
 	uint64_t coin = 0;
@@ -1138,6 +1330,57 @@ int main(int argc, char **argv)
 		case 'f':
 			op.follow = true;
 			break;
+		case 'F':
+			op.format = optarg;
+			if (strcmp(optarg, "json") != 0 &&
+			    strcmp(optarg, "graphml") != 0 &&
+			    strcmp(optarg, "dot") != 0) {
+				fprintf(stderr, "kcq: --format: json, graphml "
+					"or dot\n");
+				return EXIT_USAGE;
+			}
+			break;
+		case 'M':
+			if (sscanf(optarg, "%llu,%llu", &x, &y) != 2 ||
+			    x > UINT32_MAX || y > UINT32_MAX) {
+				fprintf(stderr, "kcq: --maxflow: expected "
+					"ACCOUNT,ACCOUNT\n");
+				return EXIT_USAGE;
+			}
+			op.maxflow = true;
+			op.mf_from = (uint32_t)x;
+			op.mf_to = (uint32_t)y;
+			break;
+		case 'K':
+			op.kcore = true;
+			break;
+		case 'C':
+			op.scc = true;
+			break;
+		case 'A':
+		case 'B':
+		case 'X':
+		case 'Y':
+			x = strtoull(optarg, &endp, 10);
+			if (*endp != '\0' || *optarg == '\0' ||
+			    ((opt == 'X' || opt == 'Y') &&
+			     (x == 0 || x > (1u << 26)))) {
+				fprintf(stderr, "kcq: --%s: expected a number%s\n",
+					opt == 'A' ? "from-ns" : opt == 'B' ?
+					"to-ns" : opt == 'X' ? "max-vertices" :
+					"max-edges", opt == 'X' || opt == 'Y' ?
+					" 1..67108864" : "");
+				return EXIT_USAGE;
+			}
+			if (opt == 'A')
+				op.from_ns = x;
+			else if (opt == 'B')
+				op.to_ns = x;
+			else if (opt == 'X')
+				op.max_vertices = (uint32_t)x;
+			else
+				op.max_edges = (uint32_t)x;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -1158,7 +1401,8 @@ int main(int argc, char **argv)
 	dir = argv[optind + 1];
 	trail = strcmp(cmd, "trail") == 0;
 	if (strcmp(cmd, "dump") != 0 && strcmp(cmd, "verify") != 0 &&
-	    strcmp(cmd, "stats") != 0 && strcmp(cmd, "tail") != 0 && !trail) {
+	    strcmp(cmd, "stats") != 0 && strcmp(cmd, "tail") != 0 &&
+	    strcmp(cmd, "graph") != 0 && !trail) {
 		fprintf(stderr, "kcq: unknown command '%s'\n", cmd);
 		usage(stderr);
 		return EXIT_USAGE;
@@ -1172,8 +1416,8 @@ int main(int argc, char **argv)
 			argv[optind + 2], UINT64_MAX);
 		return EXIT_USAGE;
 	}
-	if (trail && op.shard > 0) {
-		fprintf(stderr, "kcq: trail reads shard 0, the ledger's\n");
+	if ((trail || strcmp(cmd, "graph") == 0) && op.shard > 0) {
+		fprintf(stderr, "kcq: %s reads shard 0, the ledger's\n", cmd);
 		return EXIT_USAGE;
 	}
 	s = calloc(1, sizeof(*s));
@@ -1182,7 +1426,8 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_DFL);
-	if (find_shards(dir, trail ? 0 : op.shard, s) != 0) {
+	if (find_shards(dir, trail || strcmp(cmd, "graph") == 0 ? 0 : op.shard,
+			s) != 0) {
 		free(s);
 		return EXIT_BAD;
 	}
@@ -1209,6 +1454,8 @@ int main(int argc, char **argv)
 		rc = cmd_stats(s, &op);
 	else if (trail)
 		rc = cmd_trail(s, &op, coin);
+	else if (strcmp(cmd, "graph") == 0)
+		rc = cmd_graph(s, &op);
 	else
 		rc = cmd_tail(s, &op);
 	free(s);

@@ -446,3 +446,44 @@ int kc_flow_scc(const struct kc_flow *f, uint32_t *comp, uint32_t *nb)
 	igraph_destroy(&g);
 	return rc;
 }
+
+int kc_flow_write(const struct kc_flow *f, FILE *out,
+		  enum kc_flow_format format)
+{
+	igraph_t g;
+	int rc;
+
+	if (format != KC_FLOW_GRAPHML && format != KC_FLOW_DOT)
+		return -EINVAL;
+	/* Attributes are kept by igraph's C attribute handler. */
+	igraph_set_attribute_table(&igraph_cattribute_table);
+	rc = to_igraph(f, &g, NULL, IGRAPH_DIRECTED);
+	if (rc != 0)
+		return rc;
+	for (uint32_t v = 0; v < f->nb_v && rc == 0; v++) {
+		char label[24];
+
+		snprintf(label, sizeof(label), "%u", f->accounts[v]);
+		if (SETVAN(&g, "account", v, f->accounts[v]) != 0 ||
+		    SETVAN(&g, "net", v,
+			   (double)kc_flow_net(f, f->accounts[v])) != 0 ||
+		    SETVAS(&g, "label", v, label) != 0)
+			rc = -ENOMEM;
+	}
+	for (uint32_t i = 0; i < f->nb_e && rc == 0; i++) {
+		const struct kc_flow_edge *e = &f->edges[i];
+
+		if (SETEAS(&g, "kind", i, kc_flow_kind_name(e->kind)) != 0 ||
+		    SETEAN(&g, "value", i, (double)e->value) != 0 ||
+		    SETEAN(&g, "coins", i, (double)e->coins) != 0)
+			rc = -ENOMEM;
+	}
+	if (rc == 0 &&
+	    (format == KC_FLOW_GRAPHML ?
+		     igraph_write_graph_graphml(&g, out, false) :
+		     igraph_write_graph_dot(&g, out)) != 0)
+		rc = -EIO;
+	igraph_destroy(&g);
+	igraph_set_attribute_table(NULL);
+	return rc;
+}

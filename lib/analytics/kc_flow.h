@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "kc_ledger.h"
 
@@ -112,5 +113,12 @@ int kc_flow_kcore(const struct kc_flow *f, uint32_t *core);
 /* Strongly connected components: the component of every vertex into
  * comp[vertices], their count in *nb. 0, -E2BIG, -ENOMEM. */
 int kc_flow_scc(const struct kc_flow *f, uint32_t *comp, uint32_t *nb);
+
+/* The graph as GraphML or Graphviz DOT (igraph's writers), the vertices
+ * with their account and net flow, the edges with their kind, value and
+ * coins. 0, -EINVAL (another format), -E2BIG, -ENOMEM, -EIO. */
+enum kc_flow_format { KC_FLOW_GRAPHML, KC_FLOW_DOT };
+int kc_flow_write(const struct kc_flow *f, FILE *out,
+		  enum kc_flow_format format);
 
 #endif /* KC_FLOW_H */

@@ -48,7 +48,32 @@ check "the README's and docs/clients.md's examples run against the appliance" sh
 	"'$WORK/venv/bin/python' '$SRC/clients/python/tests/run_doc_examples.py' \
 	$S '$CFG/ledger.keys' '$SRC/README.md' '$SRC/docs/clients.md' >'$WORK/ex.out' 2>&1"
 sed 's/^/    /' "$WORK/ex.out"
+# The ledger's balances, to hold the money-flow graph against (kcq graph,
+# docs/analytics.md): every account's net flow is what it holds.
+for a in 1 2 3 4 5 6 4294967295; do
+	printf '{"account": %s, "reply": %s}\n' $a \
+		"$("$KCCTL" -s $S -k "$CFG/ledger.keys" --json balance $a)"
+done >"$WORK/balances.json"
 stop_appliance
 check "clean shutdown" test "$STOP_STATUS" -eq 0
 check "kcq verify: the journal is sound" "$KCQ" verify "$JOURNAL"
+check "kcq graph: each account's net flow is its BALANCE, no hidden money, the service's income the max-flow to it" \
+	sh -c "'$KCQ' graph '$JOURNAL' --maxflow=1,5 --scc >'$WORK/graph.json' &&
+	'$PY' -c '
+import json, sys
+g = json.load(open(sys.argv[1]))
+bal = {}
+for line in open(sys.argv[2]):
+    d = json.loads(line)
+    bal[d[\"account\"]] = d[\"reply\"][\"balance\"]
+net = {v[\"account\"]: v[\"net\"] for v in g[\"vertices\"]}
+for a, b in bal.items():
+    assert net.get(a, 0) == b, (a, net.get(a), b)
+k = g[\"value_by_kind\"]
+assert sum(n for a, n in net.items() if a != 0) == k[\"mint\"] - k[\"burn\"], (net, k)
+assert g[\"hidden_money\"] == [] and not g[\"over_caps\"], g[\"hidden_money\"]
+assert g[\"maxflow\"][\"value\"] == bal[5] and bal[5] > 0, (g[\"maxflow\"], bal[5])
+assert any(4294967295 in c and 1 in c for c in g[\"components\"]), g[\"components\"]
+print(\"accounts\", len(net), \"edges\", len(g[\"edges\"]), \"minted\", k[\"mint\"])
+' '$WORK/graph.json' '$WORK/balances.json'"
 finish

@@ -286,7 +286,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 4: kcq("tail", "-n", "3"); break;
 	case 5: kcq("trail", "1", NULL); break;
 	case 6: kcq("trail", "2", "--json"); break;
-	default: kcq("stats", "--json", NULL); break;
+	default:
+		/* The money-flow graph of whatever hops decode (a second
+		 * flag byte picks its analyses). */
+		if (size > 1 && (data[1] & 3) == 1)
+			kcq("graph", "--kcore", "--maxflow=1,2");
+		else if (size > 1 && (data[1] & 3) == 2)
+			kcq("graph", "--scc", "--format=graphml");
+		else if (size > 1 && (data[1] & 3) == 3)
+			kcq("graph", "--format=dot", NULL);
+		else
+			kcq("stats", "--json", NULL);
+		break;
 	}
 	/* Recovery writes (a torn tail cut, the next segment): last. */
 	recover(!(flags & 0x80));
