@@ -34,7 +34,10 @@
 
 #include <jansson.h>
 
+#include <search.h>
+
 #include "kc_flow.h"
+#include "kc_opinion.h"
 #include "kc_journal.h"
 #include "kc_worker.h"
 #include "kc_opdesc.h"
@@ -63,7 +66,7 @@ struct opts {
 	bool follow;
 	/* graph */
 	const char *format;	/* json, graphml, dot */
-	bool maxflow, kcore, scc;
+	bool maxflow, kcore, scc, rank;
 	uint32_t mf_from, mf_to;
 	uint64_t from_ns, to_ns;
 	uint32_t max_vertices, max_edges;
@@ -105,7 +108,9 @@ static void usage(FILE *f)
 "                graphml or dot; with --maxflow A,B the maximum flow from\n"
 "                account A to B and a minimum cut, --kcore the coreness\n"
 "                of every account, --scc the strongly connected\n"
-"                components; --from-ns, --to-ns a time range;\n"
+"                components, --rank the services' merit from their\n"
+"                callers' outcomes and problem reports;\n"
+"                --from-ns, --to-ns a time range;\n"
 "                --max-vertices, --max-edges the caps (default 1048576,\n"
 "                4194304: over them the analyses refuse, exit 1)\n"
 "\n"
@@ -1217,9 +1222,127 @@ static json_t *graph_json(const struct kc_flow *f, const struct opts *op,
 	return o;
 }
 
+/* The opinion graph's input: who called whom in each call, from the
+ * journal's CALL acceptances (REPLY records flagged HELD), then their
+ * OUTCOMEs and problem REPORTs (docs/analytics.md). */
+struct call_key {
+	uint8_t id[KC_MSG_ID_LEN];
+	uint32_t caller, service;
+};
+
+struct report_key {
+	uint64_t seq;		/* the REPORT's REQUEST record */
+	uint8_t id[KC_MSG_ID_LEN];
+};
+
+struct opinions {
+	struct kc_opinion *o;
+	void *calls, *reports;
+	uint64_t unknown;	/* outcomes of calls accepted before the
+				 * journal's start */
+};
+
+static int ccmp(const void *a, const void *b)
+{
+	return memcmp(((const struct call_key *)a)->id,
+		      ((const struct call_key *)b)->id, KC_MSG_ID_LEN);
+}
+
+static int rcmp(const void *a, const void *b)
+{
+	uint64_t x = ((const struct report_key *)a)->seq;
+	uint64_t y = ((const struct report_key *)b)->seq;
+
+	return x < y ? -1 : x > y;
+}
+
+static const struct call_key *call_of(const struct opinions *op,
+				      const uint8_t *id)
+{
+	struct call_key probe;
+	struct call_key **k;
+
+	memcpy(probe.id, id, KC_MSG_ID_LEN);
+	k = tfind(&probe, (void *const *)&op->calls, ccmp);
+	return k != NULL ? *k : NULL;
+}
+
+static void opinion_record(struct opinions *op, const struct kc_jrec *h,
+			   const uint8_t *p)
+{
+	const struct call_key *c;
+
+	/* A REQUEST or REPLY record's payload is the KCP message: its
+	 * header, then the op's payload. */
+	if (h->type == KC_JREC_REPLY && h->op == KC_OP_CALL &&
+	    (h->flags & KC_JREC_F_HELD) && h->payload_len >= KC_HDR_LEN + 4) {
+		struct call_key *k = malloc(sizeof(*k));
+
+		if (k == NULL)
+			return;
+		memcpy(k->id, h->msg_id, KC_MSG_ID_LEN);
+		k->caller = h->client_id;
+		k->service = kc_get_u32(p + KC_HDR_LEN);
+		if (*(struct call_key **)tsearch(k, &op->calls, ccmp) != k)
+			free(k);
+	} else if (h->type == KC_JREC_OUTCOME) {
+		c = call_of(op, h->msg_id);
+		if (c == NULL) {
+			op->unknown++;
+			return;
+		}
+		kc_opinion_add(op->o, c->caller, c->service,
+			       h->status == KC_STATUS_OK ? KC_OPINION_OK :
+			       KC_OPINION_FAILED);
+	} else if (h->type == KC_JREC_REQUEST && h->op == KC_OP_REPORT &&
+		   h->payload_len > KC_HDR_LEN + KC_MSG_ID_LEN &&
+		   p[KC_HDR_LEN + KC_MSG_ID_LEN] == KC_REPORT_PROBLEM) {
+		struct report_key *k = malloc(sizeof(*k));
+
+		if (k == NULL)
+			return;
+		k->seq = h->seq;
+		memcpy(k->id, p + KC_HDR_LEN, KC_MSG_ID_LEN);
+		if (*(struct report_key **)tsearch(k, &op->reports, rcmp) != k)
+			free(k);
+	} else if (h->type == KC_JREC_REPLY && h->op == KC_OP_REPORT &&
+		   h->status == KC_STATUS_OK) {
+		struct report_key probe = { .seq = h->ref }, **r;
+
+		r = tfind(&probe, &op->reports, rcmp);
+		if (r != NULL && (c = call_of(op, (*r)->id)) != NULL)
+			kc_opinion_add(op->o, c->caller, c->service,
+				       KC_OPINION_PROBLEM);
+	}
+}
+
+static json_t *rank_json(const struct opinions *op, int *rc)
+{
+	struct kc_merit *m = calloc(1u << 16, sizeof(*m));
+	json_t *a = json_array();
+	uint32_t nb = 0;
+	int r = m != NULL ? kc_opinion_rank(op->o, m, 1u << 16, &nb) : -ENOMEM;
+
+	if (r != 0) {
+		fprintf(stderr, "kcq: graph: --rank: %s\n", r == -E2BIG ?
+			"the opinion graph is over its caps" : strerror(-r));
+		*rc = EXIT_BAD;
+	}
+	for (uint32_t i = 0; i < nb && i < (1u << 16); i++)
+		json_array_append_new(a, json_pack(
+			"{s:I,s:f,s:o,s:o,s:o,s:I}", "service",
+			(json_int_t)m[i].service, "merit", m[i].merit, "ok",
+			kc_json_u64(m[i].ok), "failed", kc_json_u64(m[i].failed),
+			"problems", kc_json_u64(m[i].problems), "callers",
+			(json_int_t)m[i].callers));
+	free(m);
+	return a;
+}
+
 static int cmd_graph(const struct shards *s, const struct opts *op)
 {
 	struct kc_flow *f = kc_flow_create(op->max_vertices, op->max_edges);
+	struct opinions ops = { 0 };
 	struct kc_jreader *r;
 	struct kc_jrec h;
 	const uint8_t *p;
@@ -1228,6 +1351,10 @@ static int cmd_graph(const struct shards *s, const struct opts *op)
 
 	if (f == NULL)
 		return EXIT_BAD;
+	if (op->rank && (ops.o = kc_opinion_create(op->max_edges)) == NULL) {
+		kc_flow_free(f);
+		return EXIT_BAD;
+	}
 	kc_flow_range(f, op->from_ns, op->to_ns);
 	r = open_reader(s->path[0], op->torn_limit);
 	if (r == NULL) {
@@ -1235,6 +1362,8 @@ static int cmd_graph(const struct shards *s, const struct opts *op)
 		return EXIT_BAD;
 	}
 	while (kc_jreader_next(r, &h, &p, &pos)) {
+		if (ops.o != NULL)
+			opinion_record(&ops, &h, p);
 		if (h.type != KC_JREC_LEDGER)
 			continue;
 		if (kc_flow_add_hop(f, p, h.payload_len, h.time_ns) == -EINVAL)
@@ -1245,6 +1374,11 @@ static int cmd_graph(const struct shards *s, const struct opts *op)
 	if (strcmp(op->format, "json") == 0) {
 		json_t *o = graph_json(f, op, &rc);
 
+		if (ops.o != NULL) {
+			json_object_set_new(o, "rank", rank_json(&ops, &rc));
+			json_object_set_new(o, "outcomes_of_unknown_calls",
+					    kc_json_u64(ops.unknown));
+		}
 		json_dumpf(o, stdout, JSON_INDENT(1));
 		putchar('\n');
 		json_decref(o);
@@ -1260,6 +1394,9 @@ static int cmd_graph(const struct shards *s, const struct opts *op)
 		}
 	}
 	kc_flow_free(f);
+	kc_opinion_free(ops.o);
+	tdestroy(ops.calls, free);
+	tdestroy(ops.reports, free);
 	return rc;
 }
 
@@ -1276,6 +1413,7 @@ int main(int argc, char **argv)
 		{ "maxflow", required_argument, NULL, 'M' },
 		{ "kcore", no_argument, NULL, 'K' },
 		{ "scc", no_argument, NULL, 'C' },
+		{ "rank", no_argument, NULL, 'R' },
 		{ "from-ns", required_argument, NULL, 'A' },
 		{ "to-ns", required_argument, NULL, 'B' },
 		{ "max-vertices", required_argument, NULL, 'X' },
@@ -1356,6 +1494,9 @@ int main(int argc, char **argv)
 			break;
 		case 'C':
 			op.scc = true;
+			break;
+		case 'R':
+			op.rank = true;
 			break;
 		case 'A':
 		case 'B':

@@ -290,11 +290,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* The money-flow graph of whatever hops decode (a second
 		 * flag byte picks its analyses). */
 		if (size > 1 && (data[1] & 3) == 1)
-			kcq("graph", "--kcore", "--maxflow=1,2");
+			kcq("graph", "--kcore", "--rank");
 		else if (size > 1 && (data[1] & 3) == 2)
 			kcq("graph", "--scc", "--format=graphml");
 		else if (size > 1 && (data[1] & 3) == 3)
-			kcq("graph", "--format=dot", NULL);
+			kcq("graph", "--format=dot", "--maxflow=1,2");
 		else
 			kcq("stats", "--json", NULL);
 		break;

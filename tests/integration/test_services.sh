@@ -229,6 +229,23 @@ check "kcq stats counts the calls' hops by kind" sh -c \
 import json, sys
 k = json.load(sys.stdin)[0][\"ledger_hops\"]
 assert k.get(\"escrow\", 0) > 0 and k.get(\"pay\", 0) > 0 and k.get(\"refund\", 0) > 0, k'"
+# The opinion graph (docs/analytics.md): the good service (3) ranks above
+# the one that answers errors (4) and the slow one (5), and the money-flow
+# graph has no hidden money.
+check "kcq graph --rank: the good service first, the faulty ones below" sh -c \
+	"'$KCQ' graph '$JOURNAL' --rank >'$WORK/rank.json' && python3 -c '
+import json, sys
+g = json.load(open(sys.argv[1]))
+r = [x[\"service\"] for x in g[\"rank\"]]
+m = {x[\"service\"]: x for x in g[\"rank\"]}
+assert r[0] == 3 and 4 in r and 5 in r, g[\"rank\"]
+assert m[3][\"merit\"] > m[4][\"merit\"] and m[3][\"merit\"] > m[5][\"merit\"], g[\"rank\"]
+assert m[4][\"failed\"] > 0 and m[5][\"failed\"] > 0 and m[3][\"ok\"] > 0, g[\"rank\"]
+assert sum(x[\"problems\"] for x in g[\"rank\"]) > 0, g[\"rank\"]
+assert g[\"hidden_money\"] == [], g[\"hidden_money\"]
+print(json.dumps(g[\"rank\"]))
+' '$WORK/rank.json'"
+cat "$WORK/check.out"
 check "kcq dump shows the held CALL record and the OUTCOMEs" sh -c \
 	"'$KCQ' dump --json '$JOURNAL' | grep -q '\"held\": *true' && '$KCQ' dump --json '$JOURNAL' | grep -q '\"type\": *\"OUTCOME\"'"
 start_appliance "$CFG/afpacket-services.yaml" "$JOURNAL"

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "kc_flow.h"
+#include "kc_opinion.h"
 #include "kc_proto.h"
 
 /* A hop record as the ledger writes it (kc_ledger.h): kind, version,
@@ -228,6 +229,73 @@ static void test_caps_and_range(void **state)
 	kc_flow_free(f);
 }
 
+static void opinions(struct kc_opinion *o, uint32_t caller, uint32_t svc,
+		     uint32_t n, enum kc_opinion_kind kind)
+{
+	for (uint32_t i = 0; i < n; i++)
+		assert_int_equal(kc_opinion_add(o, caller, svc, kind), 0);
+}
+
+/*
+ * Three callers (10, 11, 12) and three services: 1 satisfies all three
+ * callers; 3 satisfies only 12, but with a hundred calls; 2 fails 10
+ * (one OK, three errors), draws two problem reports from 11 and one OK
+ * from 12. Each caller has one vote: 1 gets 10's and 11's whole and a
+ * little of 12's, 3 most of 12's, 2 almost nothing. So 1, 3, 2, though
+ * the arbiter's success ratio would put 3 (100%) level with 1.
+ */
+static void test_opinion_rank(void **state)
+{
+	struct kc_opinion *o = kc_opinion_create(16);
+	struct kc_merit m[4];
+	uint32_t nb = 0;
+
+	(void)state;
+	opinions(o, 10, 1, 5, KC_OPINION_OK);
+	opinions(o, 11, 1, 5, KC_OPINION_OK);
+	opinions(o, 12, 1, 5, KC_OPINION_OK);
+	opinions(o, 10, 2, 1, KC_OPINION_OK);
+	opinions(o, 10, 2, 3, KC_OPINION_FAILED);
+	opinions(o, 11, 2, 2, KC_OPINION_PROBLEM);
+	opinions(o, 12, 2, 1, KC_OPINION_OK);
+	opinions(o, 12, 3, 100, KC_OPINION_OK);
+	assert_int_equal(kc_opinion_rank(o, m, 4, &nb), 0);
+	assert_int_equal(nb, 3);
+	assert_int_equal(m[0].service, 1);
+	assert_int_equal(m[1].service, 3);
+	assert_int_equal(m[2].service, 2);
+	assert_true(m[0].merit > m[1].merit && m[1].merit > 2 * m[2].merit);
+	assert_true(m[0].merit + m[1].merit + m[2].merit > 0.999 &&
+		    m[0].merit + m[1].merit + m[2].merit < 1.001);
+	assert_int_equal(m[0].callers, 3);
+	assert_int_equal(m[0].ok, 15);
+	assert_int_equal(m[2].callers, 3);
+	assert_int_equal(m[2].ok, 2);
+	assert_int_equal(m[2].failed, 3);
+	assert_int_equal(m[2].problems, 2);
+	assert_int_equal(m[1].ok, 100);
+	kc_opinion_free(o);
+
+	/* No calls; only dissatisfied callers: every merit 0, no error. */
+	o = kc_opinion_create(4);
+	assert_int_equal(kc_opinion_rank(o, m, 4, &nb), 0);
+	assert_int_equal(nb, 0);
+	opinions(o, 10, 2, 3, KC_OPINION_FAILED);
+	opinions(o, 11, 2, 1, KC_OPINION_PROBLEM);
+	assert_int_equal(kc_opinion_rank(o, m, 4, &nb), 0);
+	assert_int_equal(nb, 1);
+	assert_true(m[0].merit == 0.0);
+	assert_int_equal(m[0].failed, 3);
+	kc_opinion_free(o);
+
+	/* Over its cap: refused. */
+	o = kc_opinion_create(1);
+	assert_int_equal(kc_opinion_add(o, 10, 1, KC_OPINION_OK), 0);
+	assert_int_equal(kc_opinion_add(o, 11, 1, KC_OPINION_OK), -E2BIG);
+	assert_int_equal(kc_opinion_rank(o, m, 4, &nb), -E2BIG);
+	kc_opinion_free(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -236,6 +304,7 @@ int main(void)
 		cmocka_unit_test(test_two_sccs),
 		cmocka_unit_test(test_kcore),
 		cmocka_unit_test(test_caps_and_range),
+		cmocka_unit_test(test_opinion_rank),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
