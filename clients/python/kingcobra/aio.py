@@ -14,8 +14,9 @@ The same rules as kingcobra.client.Client: each request has its own
 message id and is resent with the same bytes every `timeout` seconds up to
 `retries` times; UNAVAILABLE and STORAGE_FULL are resent after a pause;
 every method is a coroutine with the synchronous client's name and result.
-DELIVERs to this client (a service's calls) go to `deliveries`, an
-asyncio.Queue.
+DELIVERs to this client go to `deliveries`, an asyncio.Queue, every one
+of them, repeats included: to serve calls, kingcobra.service.Service
+hands each call over once and answers repeats the same way.
 """
 from __future__ import annotations
 
@@ -25,8 +26,9 @@ import socket
 import time
 
 from . import protocol as p
-from .client import Plan, Reply, Requester, add_trail_page, ok_payload
-from .errors import BadReplyError, NoReplyError
+from .client import (BAD_TAG, Plan, Reply, Requester, add_trail_page,
+                     counted, empty, no_reply, ok_payload)
+from .errors import KingCobraError
 
 
 class _Proto(asyncio.DatagramProtocol):
@@ -51,6 +53,8 @@ class AsyncClient(Requester):
         self.transport: asyncio.DatagramTransport | None = None
         # msg_id -> (op, future of (header, datagram))
         self._pending: dict[bytes, tuple[int, asyncio.Future]] = {}
+        # Message ids that got a REPLY whose tag did not verify.
+        self._bad_tag: set[bytes] = set()
         self.deliveries: asyncio.Queue[p.Delivery] = asyncio.Queue()
 
     @classmethod
@@ -69,9 +73,11 @@ class AsyncClient(Requester):
         if self.transport is not None:
             self.transport.close()
             self.transport = None
+        # Requests in flight end with an error, not a cancellation of
+        # their callers' tasks.
         for _, fut in self._pending.values():
             if not fut.done():
-                fut.cancel()
+                fut.set_exception(KingCobraError("the client was closed"))
         self._pending.clear()
 
     async def __aenter__(self) -> "AsyncClient":
@@ -94,12 +100,10 @@ class AsyncClient(Requester):
         if waiting is None or waiting[1].done():
             return  # late, or not ours
         op, fut = waiting
-        try:
-            got = self.check(data, h.msg_id, op)
-        except BadReplyError as e:
-            fut.set_exception(e)
-            return
-        if got is not None:
+        got = self.check(data, h.msg_id, op)
+        if got is BAD_TAG:
+            self._bad_tag.add(h.msg_id)  # ignored; said if nothing else
+        elif got is not None:
             fut.set_result((got, data))
 
     async def send_raw(self, op: int, payload: bytes, mid: bytes | None = None,
@@ -116,6 +120,8 @@ class AsyncClient(Requester):
                 self._pending[mid] = (op, fut)
                 got = None
                 for _ in range(plan.tries):
+                    if self.transport is None:
+                        raise KingCobraError("the client was closed")
                     self.transport.sendto(msg)
                     plan.attempts += 1
                     sent = time.monotonic()
@@ -129,14 +135,14 @@ class AsyncClient(Requester):
                     break
                 if got is None:
                     fut.cancel()
-                    raise NoReplyError("no REPLY to %s after %d send(s)" % (
-                        mid.hex(), plan.attempts), mid)
+                    raise no_reply(mid, plan.attempts, mid in self._bad_tag)
                 pause = plan.again_after(got)
                 if pause is None:
                     return got
                 await asyncio.sleep(pause)
         finally:
             self._pending.pop(mid, None)
+            self._bad_tag.discard(mid)
 
     async def _ok(self, op: int, payload: bytes, **kw) -> bytes:
         return ok_payload(await self.send_raw(op, payload,
@@ -156,7 +162,8 @@ class AsyncClient(Requester):
             p.Op.FETCH, p.enc_fetch(queue, offset, max_records)))
 
     async def commit(self, queue: str, consumer: str, offset: int) -> None:
-        await self._ok(p.Op.COMMIT, p.enc_commit(queue, consumer, offset))
+        empty(await self._ok(p.Op.COMMIT, p.enc_commit(queue, consumer,
+                                                       offset)))
 
     async def offset(self, queue: str, consumer: str) -> int:
         return p.dec_u64(await self._ok(p.Op.OFFSET,
@@ -167,16 +174,16 @@ class AsyncClient(Requester):
 
     async def mint(self, account: int, denomination: int,
                    count: int = 1) -> p.Coins:
-        return p.dec_coins_reply(await self._ok(
-            p.Op.MINT, p.enc_mint(account, denomination, count)))
+        return counted(p.dec_coins_reply(await self._ok(
+            p.Op.MINT, p.enc_mint(account, denomination, count))), count)
 
     async def transfer(self, src: int, dst: int, coins: list[int]) -> int:
         return p.dec_u64(await self._ok(p.Op.TRANSFER,
                                         p.enc_transfer(src, dst, coins)))
 
     async def split(self, coin: int, parts: list[int]) -> p.Coins:
-        return p.dec_coins_reply(await self._ok(p.Op.SPLIT,
-                                                p.enc_split(coin, parts)))
+        return counted(p.dec_coins_reply(await self._ok(
+            p.Op.SPLIT, p.enc_split(coin, parts))), len(parts))
 
     async def merge(self, coins: list[int]) -> int:
         return p.dec_u64(await self._ok(p.Op.MERGE, p.enc_merge(coins)))
@@ -215,9 +222,10 @@ class AsyncClient(Requester):
     async def call_service(self, type_: str, payload: bytes = b"",
                            coins: list[int] | tuple[int, ...] = (),
                            deadline_ms: int = 1000) -> p.CallResult:
-        return p.dec_call_reply(await self._ok(
-            p.Op.CALL, p.enc_call(type_, deadline_ms, payload, list(coins)),
-            wait_s=deadline_ms / 1000 + 1.0))
+        r = await self.send_raw(p.Op.CALL, p.enc_call(
+            type_, deadline_ms, payload, list(coins)),
+            wait_s=deadline_ms / 1000 + 1.0)
+        return p.dec_call_reply(ok_payload(r), r.msg_id)
 
     async def respond(self, call_id: bytes | str, status: int = 0,
                       payload: bytes = b"") -> p.SettleResult:

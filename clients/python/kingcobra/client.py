@@ -54,6 +54,9 @@ def resolve_key(client_id: int | None, key: bytes | str | None,
     """The key to sign with: a keys file's entry (client_id, or its first
     entry), a raw or hex key for client_id, or the development key of
     client_id (1 by default), as kcctl -k / -c."""
+    if client_id is not None and not 0 <= client_id <= p.CLIENT_ID_MAX:
+        raise ValueError("client id %d out of range 1..%d" % (
+            client_id, p.CLIENT_ID_MAX))
     if keys_file is not None:
         if key is not None:
             raise ValueError("a keys file or a key, not both")
@@ -65,10 +68,25 @@ def resolve_key(client_id: int | None, key: bytes | str | None,
         if len(raw) != 32:
             raise ValueError("a key is 32 bytes")
         return Key(client_id, raw)
+    if (client_id or 1) not in (1, 2):
+        raise ValueError("the development keys are clients 1 and 2; client "
+                         "%d needs a key or a keys file" % client_id)
     return dev_key(client_id or 1)
 
 
 BUSY = (p.Status.UNAVAILABLE, p.Status.STORAGE_FULL)
+# check()'s answer for our REPLY with a tag that does not verify.
+BAD_TAG = p.Header(0, 0, 0, b"", 0, 0)
+
+
+def no_reply(mid: bytes, attempts: int, bad_tag: bool) -> Exception:
+    """What to raise after every try without a good REPLY."""
+    if bad_tag:
+        return BadReplyError("no REPLY to %s whose tag verifies after %d "
+                             "send(s), only ones whose tag does not" % (
+                                 mid.hex(), attempts))
+    return NoReplyError("no REPLY to %s after %d send(s)" % (
+        mid.hex(), attempts), mid)
 
 
 def add_trail_page(hops: list[p.Hop], page: p.TrailPage) -> bool:
@@ -86,9 +104,12 @@ class Plan:
     pauses before sending it again after UNAVAILABLE or STORAGE_FULL."""
 
     def __init__(self, r: "Requester", wait_s: float | None):
-        self.tries = r.retries + 1
-        self.per_try = r.timeout if wait_s is None else max(
-            r.timeout, wait_s / self.tries)
+        # A request the appliance answers later (a CALL: when its service
+        # responds) is sent again every timeout until wait_s has passed:
+        # a resend is what gets a completed call's REPLY.
+        self.tries = r.retries + 1 + (
+            0 if wait_s is None else int(wait_s / r.timeout) + 1)
+        self.per_try = r.timeout
         self.busy_until = time.monotonic() + r.busy_for
         self.pause = r.busy_pause
         self.pause_max = r.busy_pause_max
@@ -138,8 +159,10 @@ class Requester:
 
     def check(self, data: bytes, mid: bytes, op: int) -> p.Header | None:
         """The header of data if it is the REPLY to (mid, op); None if it
-        is something else (ignored); BadReplyError if it is ours but its
-        tag does not verify."""
+        is something else, ignored (protocol.md section 2); BAD_TAG if it
+        would be ours but its tag does not verify: ignored too (a changed
+        or forged datagram must not end the request), and said only if no
+        good REPLY comes."""
         try:
             h = p.decode_header(data)
         except p.MalformedError:
@@ -148,8 +171,7 @@ class Requester:
                 h.client_id != self.client_id or h.op != op):
             return None
         if not p.verify(data, self.key.key):
-            raise BadReplyError("a REPLY to %s whose tag does not verify" %
-                                mid.hex())
+            return BAD_TAG
         return h
 
     def is_delivery(self, data: bytes) -> p.Delivery | None:
@@ -170,6 +192,21 @@ class Requester:
 
 def _reason(payload: bytes) -> str:
     return payload[:p.ERROR_TEXT_MAX].decode("utf-8", "replace")
+
+
+def empty(payload: bytes) -> None:
+    """An OK REPLY that must carry nothing (COMMIT)."""
+    if payload:
+        raise p.MalformedError("%d bytes in a REPLY that carries none" %
+                               len(payload))
+
+
+def counted(c: p.Coins, want: int) -> p.Coins:
+    """MINT and SPLIT make exactly the coins asked for."""
+    if c.count != want:
+        raise p.MalformedError("%d coins made, %d asked for" % (c.count,
+                                                               want))
+    return c
 
 
 def ok_payload(r: Reply) -> bytes:
@@ -203,7 +240,7 @@ class Ops:
             queue, offset, max_records)))
 
     def commit(self, queue: str, consumer: str, offset: int) -> None:
-        self._ok(p.Op.COMMIT, p.enc_commit(queue, consumer, offset))
+        empty(self._ok(p.Op.COMMIT, p.enc_commit(queue, consumer, offset)))
 
     def offset(self, queue: str, consumer: str) -> int:
         return p.dec_u64(self._ok(p.Op.OFFSET, p.enc_offset(queue, consumer)))
@@ -214,15 +251,16 @@ class Ops:
 
     # the ledger
     def mint(self, account: int, denomination: int, count: int = 1) -> p.Coins:
-        return p.dec_coins_reply(self._ok(p.Op.MINT, p.enc_mint(
-            account, denomination, count)))
+        return counted(p.dec_coins_reply(self._ok(p.Op.MINT, p.enc_mint(
+            account, denomination, count))), count)
 
     def transfer(self, src: int, dst: int, coins: list[int]) -> int:
         """The journal seq of the hop."""
         return p.dec_u64(self._ok(p.Op.TRANSFER, p.enc_transfer(src, dst, coins)))
 
     def split(self, coin: int, parts: list[int]) -> p.Coins:
-        return p.dec_coins_reply(self._ok(p.Op.SPLIT, p.enc_split(coin, parts)))
+        return counted(p.dec_coins_reply(self._ok(p.Op.SPLIT, p.enc_split(
+            coin, parts))), len(parts))
 
     def merge(self, coins: list[int]) -> int:
         """The new coin's id."""
@@ -268,9 +306,10 @@ class Ops:
         """Call a service of type_, paying with coins; the service's
         answer. Waits up to the deadline (and a margin): the appliance
         holds the REPLY until the service responds."""
-        return p.dec_call_reply(self._ok(
-            p.Op.CALL, p.enc_call(type_, deadline_ms, payload, list(coins)),
-            wait_s=deadline_ms / 1000 + 1.0))
+        r = self._call(p.Op.CALL, p.enc_call(type_, deadline_ms, payload,
+                                             list(coins)),
+                       wait_s=deadline_ms / 1000 + 1.0)
+        return p.dec_call_reply(ok_payload(r), r.msg_id)
 
     def respond(self, call_id: bytes | str, status: int = 0,
                 payload: bytes = b"") -> p.SettleResult:
@@ -339,6 +378,7 @@ class Client(Requester, Ops):
     def _exchange(self, mid: bytes, op: int, msg: bytes,
                   wait_s: float | None) -> Reply:
         plan = Plan(self, wait_s)
+        bad_tag = False
         while True:
             got = None
             for _ in range(plan.tries):
@@ -354,7 +394,9 @@ class Client(Requester, Ops):
                     if data is None:
                         break
                     h = self.check(data, mid, op)
-                    if h is not None:
+                    if h is BAD_TAG:
+                        bad_tag = True
+                    elif h is not None:
                         got = Reply(h, data[p.HDR_LEN:], plan.attempts,
                                     time.monotonic() - sent)
                     else:
@@ -364,8 +406,7 @@ class Client(Requester, Ops):
                 if got is not None:
                     break
             if got is None:
-                raise NoReplyError("no REPLY to %s after %d send(s)" % (
-                    mid.hex(), plan.attempts), mid)
+                raise no_reply(mid, plan.attempts, bad_tag)
             pause = plan.again_after(got)
             if pause is None:
                 return got

@@ -3,11 +3,7 @@
 the client's own (no REPLY, a REPLY that does not check out)."""
 from __future__ import annotations
 
-from .protocol import Status
-
-
-class KingCobraError(Exception):
-    """Everything this package raises about the appliance."""
+from .protocol import KingCobraError, MalformedError, Status
 
 
 class NoReplyError(KingCobraError, TimeoutError):
@@ -19,8 +15,10 @@ class NoReplyError(KingCobraError, TimeoutError):
         self.msg_id = msg_id
 
 
-class BadReplyError(KingCobraError):
-    """A REPLY to our message id whose tag or contents do not check out."""
+class BadReplyError(MalformedError):
+    """REPLYs to our message id that do not check out: only ones whose tag
+    does not verify came (a changed or forged datagram), or one whose
+    payload does not decode."""
 
 
 class StatusError(KingCobraError):

@@ -33,7 +33,7 @@ class Key:
 
 def parse_hex_key(text: str) -> bytes:
     t = text.strip()
-    if len(t) != 64 or not re.fullmatch(r"[0-9A-Fa-f]{64}", t):
+    if len(t) != 64 or not re.fullmatch(r"[0-9A-Fa-f]{64}", t, re.ASCII):
         raise KeyError_("a key is exactly 64 hex digits")
     return bytes.fromhex(t)
 
@@ -54,9 +54,10 @@ def parse_keys(text: str, where: str = "keys") -> list[Key]:
         if len(fields) < 2:
             raise KeyError_("%s:%d: expected CLIENT_ID HEX_KEY [NAME]" % (
                 where, n))
-        if not fields[0].isdigit():
-            raise KeyError_("%s:%d: client id '%s' is not a number" % (
-                where, n, fields[0]))
+        if not fields[0].isascii() or not fields[0].isdigit() or \
+                len(fields[0]) > 10:
+            raise KeyError_("%s:%d: client id '%s' is not a number "
+                            "1..%d" % (where, n, fields[0], CLIENT_ID_MAX))
         cid = int(fields[0])
         if not 1 <= cid <= CLIENT_ID_MAX:
             raise KeyError_("%s:%d: client id %d out of range 1..%d" % (
@@ -80,15 +81,18 @@ def parse_keys(text: str, where: str = "keys") -> list[Key]:
 
 
 def key_from_file(path: str | os.PathLike, client_id: int = 0) -> Key:
-    """The entry of client_id in a keys file, or its first entry when
-    client_id is 0 (as kcctl -k FILE [-c ID])."""
-    with open(path, encoding="ascii", errors="strict") as f:
-        keys = parse_keys(f.read(), str(path))
-    for k in keys:
-        if client_id in (0, k.client_id):
-            return k
+    """The entry of client_id in a keys file, or the entry with the lowest
+    client id when client_id is 0 (as kcctl -k FILE [-c ID])."""
+    # Comments may hold any bytes; the fields must be ASCII (checked).
+    with open(path, "rb") as f:
+        keys = parse_keys(f.read().decode("utf-8", "replace"), str(path))
     if not keys:
         raise KeyError_("%s: no key in it" % path)
+    if client_id == 0:
+        return min(keys, key=lambda k: k.client_id)
+    for k in keys:
+        if k.client_id == client_id:
+            return k
     raise KeyError_("%s: no key for client %d" % (path, client_id))
 
 

@@ -131,8 +131,14 @@ class Settlement(enum.IntEnum):
     REFUNDED = 3
 
 
-class MalformedError(ValueError):
-    """Bytes that are not what the protocol says they must be."""
+class KingCobraError(Exception):
+    """Everything this package raises about the appliance (re-exported by
+    kingcobra.errors)."""
+
+
+class MalformedError(KingCobraError, ValueError):
+    """Bytes that are not what the protocol says they must be (a REPLY
+    that does not decode is one: a client rejects it)."""
 
 
 # ---- message ids ------------------------------------------------------------
@@ -410,7 +416,9 @@ class FetchResult:
 
 def dec_fetch_reply(p: bytes) -> FetchResult:
     r = Reader(p)
-    first, nxt, end, count, _reserved = r.u64(), r.u64(), r.u64(), r.u16(), r.u16()
+    first, nxt, end, count, reserved = r.u64(), r.u64(), r.u64(), r.u16(), r.u16()
+    if reserved != 0:
+        raise MalformedError("a FETCH reply's reserved field is not 0")
     records = [r.take(r.u32()) for _ in range(count)]
     r.done()
     return FetchResult(first, nxt, end, records)
@@ -526,7 +534,10 @@ class Audit:
 
 def dec_audit_reply(p: bytes) -> Audit:
     r = Reader(p)
-    a = Audit(r.u8() != 0, r.u64(), r.u64(), r.u64(), r.u64(), r.u64(),
+    ok = r.u8()
+    if ok > 1:
+        raise MalformedError("an AUDIT reply's ok is %d, not 0 or 1" % ok)
+    a = Audit(ok == 1, r.u64(), r.u64(), r.u64(), r.u64(), r.u64(),
               r.u32(), r.u32())
     r.done()
     return a
@@ -537,11 +548,12 @@ class CallResult:
     service: int                # the account that served and was paid
     price: int
     payload: bytes
+    call_id: bytes = b""        # the CALL's message id (REPORT needs it)
 
 
-def dec_call_reply(p: bytes) -> CallResult:
+def dec_call_reply(p: bytes, call_id: bytes = b"") -> CallResult:
     r = Reader(p)
-    return CallResult(r.u32(), r.u64(), r.rest())
+    return CallResult(r.u32(), r.u64(), r.rest(), call_id)
 
 
 def enc_call_reply(service: int, price: int, payload: bytes) -> bytes:
@@ -557,7 +569,9 @@ class SettleResult:
 def dec_settle_reply(p: bytes) -> SettleResult:  # RESPOND, SETTLE
     r = Reader(p)
     s = r.u8()
-    out = SettleResult(Settlement(s) if s in (1, 2, 3) else s, r.u64())
+    if s not in (1, 2, 3):
+        raise MalformedError("settlement %d, not 1..3" % s)
+    out = SettleResult(Settlement(s), r.u64())
     r.done()
     return out
 

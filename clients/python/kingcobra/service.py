@@ -28,7 +28,7 @@ from typing import Callable, Union
 
 from . import protocol as p
 from .client import Client
-from .errors import NoReplyError, StatusError
+from .errors import BadReplyError, NoReplyError, StatusError
 
 Answer = Union[bytes, tuple[int, bytes]]
 Handler = Callable[[p.Delivery], Answer]
@@ -50,6 +50,7 @@ class Service:
         self.answered: OrderedDict[bytes, tuple[bytes, bytes]] = OrderedDict()
         self.calls = 0          # handed to the handler
         self.repeats = 0        # deliveries of calls answered already
+        self.refused = 0        # RESPONDs the appliance refused
         self.lease_until = 0.0  # monotonic
 
     def register(self) -> None:
@@ -65,11 +66,23 @@ class Service:
         except Exception as e:  # the handler's failure, told the caller
             return p.Status.INTERNAL, ("%s: %s" % (type(e).__name__, e)
                                        ).encode()[:p.CALL_PAYLOAD_MAX]
-        if isinstance(got, tuple):
-            status, payload = got
-        else:
-            status, payload = p.Status.OK, got
-        return int(status), bytes(payload or b"")
+        try:
+            if isinstance(got, tuple):
+                status, payload = got
+            else:
+                status, payload = p.Status.OK, got
+            status, payload = int(status), bytes(payload or b"")
+        except (TypeError, ValueError) as e:
+            return p.Status.INTERNAL, ("the handler's answer is not bytes "
+                                       "or (status, bytes): %s" % e).encode()
+        if not 0 <= status <= 0xFFFF:
+            return p.Status.INTERNAL, b"the handler's status is not 0..65535"
+        if len(payload) > p.CALL_PAYLOAD_MAX:
+            return p.Status.INTERNAL, ("the handler's answer is %d bytes, "
+                                       "more than %d" % (
+                                           len(payload), p.CALL_PAYLOAD_MAX)
+                                       ).encode()
+        return status, payload
 
     def handle(self, d: p.Delivery) -> None:
         """One delivery: the handler's answer, or the same RESPOND again."""
@@ -90,9 +103,16 @@ class Service:
         try:
             # The same message id for a repeat: the appliance answers it
             # from its index, the call is settled once.
-            self.c.send_raw(p.Op.RESPOND, payload, mid)
-        except NoReplyError:
-            pass  # the appliance delivers it again; answered then
+            r = self.c.send_raw(p.Op.RESPOND, payload, mid)
+        except (NoReplyError, BadReplyError):
+            return  # the appliance delivers it again; answered then
+        # Refused (too large for services.max_payload, malformed): not
+        # an answer to keep; the call's next DELIVER asks again, and the
+        # handler says something else or the deadline settles it. NOT_FOUND
+        # is a call answered already (or over): nothing to do either way.
+        if r.status not in (p.Status.OK, p.Status.NOT_FOUND):
+            self.refused += 1
+            self.answered.pop(d.call_id, None)
 
     def run(self, stop: threading.Event | None = None,
             calls: int | None = None, seconds: float | None = None) -> None:
@@ -105,7 +125,13 @@ class Service:
                     not (calls is not None and self.calls >= calls) and \
                     not (end is not None and time.monotonic() >= end):
                 if time.monotonic() > self.lease_until - self.lease_s / 2:
-                    self.register()
+                    try:
+                        self.register()
+                    except (StatusError, NoReplyError, BadReplyError):
+                        # Half the lease is left: try again in a second.
+                        self.lease_until = min(
+                            self.lease_until,
+                            time.monotonic() + self.lease_s / 2 + 1)
                 while self.c.deliveries:
                     self.handle(self.c.deliveries.popleft())
                 data = self.c._recv(time.monotonic() + 0.05)

@@ -204,8 +204,8 @@ def services(c1):
         hops = c1.trail(coins[0])
         pay = [h for h in hops if h.kind == p.HopKind.PAY]
         ok("the coin's trail names the call it paid for",
-           len(pay) == 1 and pay[0].call is not None and pay[0].dst == 5)
-        held = c1.report(pay[0].call, "shouted too loud")
+           len(pay) == 1 and pay[0].call == r.call_id and pay[0].dst == 5)
+        held = c1.report(r.call_id, "shouted too loud")
         ok("report a problem on the call", held is False)
         # Time to renew the lease (4 s): calls still go through.
         time.sleep(3)

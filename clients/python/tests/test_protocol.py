@@ -170,6 +170,59 @@ class Rules(unittest.TestCase):
         self.assertEqual(errors.error_for(99).status, 99)
 
 
+class Replies(unittest.TestCase):
+    """The client against a stand-in server on 127.0.0.1 (no appliance)."""
+
+    def serve(self, answers):
+        """A UDP server that answers the first request with each of
+        answers(request) in turn; its port."""
+        import socket
+        import threading
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        self.addCleanup(s.close)
+
+        def run():
+            data, peer = s.recvfrom(2048)
+            for a in answers(data):
+                s.sendto(a, peer)
+        threading.Thread(target=run, daemon=True).start()
+        return s.getsockname()[1]
+
+    @staticmethod
+    def reply(req, key=KEY, payload=b"pong"):
+        h = p.decode_header(req)
+        return p.encode(p.MsgType.REPLY, h.op, 0, h.msg_id, h.client_id,
+                        payload, key)
+
+    def test_bad_tag_ignored_then_good_reply(self):
+        from kingcobra import Client
+        port = self.serve(lambda q: [self.reply(q, keys.DEV_KEYS[2], b"evil"),
+                                     self.reply(q)])
+        with Client("127.0.0.1", port, timeout=0.5, retries=0) as c:
+            self.assertEqual(c.ping(b"x"), b"pong")
+
+    def test_only_bad_tags_is_bad_reply(self):
+        from kingcobra import Client
+        port = self.serve(lambda q: [self.reply(q, keys.DEV_KEYS[2])])
+        with Client("127.0.0.1", port, timeout=0.2, retries=0) as c:
+            with self.assertRaises(errors.BadReplyError):
+                c.ping(b"x")
+
+    def test_malformed_replies_raise(self):
+        from kingcobra import Client
+        # A MINT of 3 coins answered with 2; a COMMIT answered with bytes.
+        port = self.serve(lambda q: [self.reply(q, payload=p.u64(5) +
+                                                p.u32(2))])
+        with Client("127.0.0.1", port, timeout=0.5, retries=0) as c:
+            with self.assertRaises(p.MalformedError):
+                c.mint(1, 10, 3)
+        port = self.serve(lambda q: [self.reply(q, payload=b"x")])
+        with Client("127.0.0.1", port, timeout=0.5, retries=0) as c:
+            with self.assertRaises(errors.KingCobraError):
+                c.commit("q", "c", 1)
+
+
 class Keys(unittest.TestCase):
     def test_keys_file_rules(self):
         k = keys.parse_keys("# comment\n\n7 " + "ab" * 32 + " alice # x\n"
@@ -191,6 +244,17 @@ class Keys(unittest.TestCase):
     def test_dev_keys_file(self):
         k = keys.key_from_file(os.path.join(ROOT, "config", "dev.keys"), 2)
         self.assertEqual(k.key, keys.DEV_KEYS[2])
+
+    def test_lowest_client_id_and_utf8_comments(self):
+        import tempfile
+        with tempfile.NamedTemporaryFile("wb", suffix=".keys") as f:
+            f.write("# clé de test\n9 ".encode() + b"ab" * 32 +
+                    b"\n3 " + b"cd" * 32 + b"\n")
+            f.flush()
+            self.assertEqual(keys.key_from_file(f.name).client_id, 3)
+            self.assertEqual(keys.key_from_file(f.name, 9).client_id, 9)
+        with self.assertRaises(keys.KeyError_):
+            keys.parse_keys("12345678901 " + "ab" * 32)
 
 
 if __name__ == "__main__":
