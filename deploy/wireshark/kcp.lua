@@ -191,8 +191,17 @@ function R:name(fld, tree)
     return nil
   end
   local r = self:take(n)
-  if r then (tree or self.tree):add(fld, r) return r:string() end
-  return nil
+  if not r then return nil end
+  local s = r:string()
+  if not s:match("^[A-Za-z0-9._-]+$") or #s ~= n then
+    self.bad = true -- bytes outside A-Z a-z 0-9 . _ -
+  end
+  (tree or self.tree):add(fld, r)
+  return s
+end
+-- A value out of its range marks the payload malformed.
+function R:check(ok)
+  if not ok then self.bad = true end
 end
 function R:rest(fld, tree)
   local n = self:left()
@@ -204,11 +213,11 @@ function R:blob(fld, tree)
   if not n then return nil end
   return self:add(fld, n:uint(), tree)
 end
-function R:list(fld, most, tree)
+function R:list(fld, most, tree, least)
   local c = self:take(2)
   if not c then return end
   local n = c:uint()
-  if n < 1 or n > most then
+  if n < (least or 1) or n > most then
     self.bad = true
     return
   end
@@ -241,7 +250,8 @@ rep[3] = function(r)
   local c = r:take(2)
   if not c then return end
   r.tree:add(f.count, c, c:uint())
-  r:take(2)
+  local reserved = r:take(2)
+  if reserved then r:check(reserved:uint() == 0) end
   for _ = 1, c:uint() do
     local n = r:u(f.record_len, 4)
     if not n then return end
@@ -259,9 +269,9 @@ local function coins_reply(r) r:u(f.first_coin, 8) r:u(f.count, 4) end
 rep[16] = coins_reply
 req[17] = function(r) r:u(f.from, 4) r:u(f.to, 4) r:list(f.coin, 128) end
 rep[17] = function(r) r:u(f.hop_seq, 8) end
-req[18] = function(r) r:u(f.coin, 8) r:list(f.denomination, 128) end
+req[18] = function(r) r:u(f.coin, 8) r:list(f.denomination, 128, nil, 2) end
 rep[18] = coins_reply
-req[19] = function(r) r:list(f.coin, 128) end
+req[19] = function(r) r:list(f.coin, 128, nil, 2) end
 rep[19] = function(r) r:u(f.coin, 8) end
 req[20] = function(r) r:u(f.coin, 8) end
 rep[20] = rep[17]
@@ -274,10 +284,11 @@ rep[22] = function(r)
 end
 req[23] = function(r) r:u(f.coin, 8) r:u(f.skip, 4) end
 rep[23] = function(r)
-  r:u(f.total, 4) r:u(f.first, 4)
+  local total, first = r:u(f.total, 4), r:u(f.first, 4)
   local c = r:take(2)
   if not c then return end
   r.tree:add(f.count, c, c:uint())
+  r:check(first + c:uint() <= total)
   if r:left() ~= c:uint() * 57 then
     r.bad = true
     return
@@ -297,34 +308,59 @@ rep[23] = function(r)
 end
 req[24] = function() end
 rep[24] = function(r)
-  r:u(f.audit_ok, 1) r:u(f.minted, 8) r:u(f.burnt, 8) r:u(f.live_sum, 8)
+  local ok = r:u(f.audit_ok, 1)
+  r:check(ok == nil or ok <= 1)
+  r:u(f.minted, 8) r:u(f.burnt, 8) r:u(f.live_sum, 8)
   r:u(f.live_coins, 8) r:u(f.dead_coins, 8) r:u(f.accounts, 4)
   r:u(f.violations, 4)
 end
 req[48] = function(r)
-  r:name(f.svc_type) r:u(f.price, 8) r:u(f.max_inflight, 4) r:u(f.lease_s, 4)
+  r:name(f.svc_type) r:u(f.price, 8)
+  local mi, lease = r:u(f.max_inflight, 4), r:u(f.lease_s, 4)
+  r:check(mi == nil or mi >= 1)
+  r:check(lease == nil or (lease >= 1 and lease <= 86400))
 end
 rep[48] = function(r) r:ms_time(f.lease_end) end
 req[49] = function(r) r:name(f.svc_type) end
 rep[49] = function(r) r:u(f.in_flight, 8) end
 req[50] = function(r)
-  r:name(f.svc_type) r:u(f.deadline_ms, 4) r:blob(f.call_payload)
+  r:name(f.svc_type)
+  local dl = r:u(f.deadline_ms, 4)
+  r:check(dl == nil or dl >= 1)
+  r:blob(f.call_payload)
   local c = r:take(2)
   if not c then return end
+  r.tree:add(f.count, c, c:uint())
+  r:check(c:uint() <= 16)
   for _ = 1, c:uint() do r:add(f.coin, 8) end
 end
 rep[50] = function(r) r:u(f.service, 4) r:u(f.price, 8) r:rest(f.call_payload) end
 req[51] = function(r) r:add(f.call_id, 16) r:u(f.svc_status, 2) r:rest(f.call_payload) end
-local function settle_reply(r) r:u(f.settlement, 1) r:u(f.amount, 8) end
+local function settle_reply(r)
+  local s = r:u(f.settlement, 1)
+  r:check(s == nil or (s >= 1 and s <= 3))
+  r:u(f.amount, 8)
+end
 rep[51] = settle_reply
 req[52] = function(r)
-  r:add(f.call_id, 16) r:u(f.report_kind, 1) r:rest(f.report_text)
+  r:add(f.call_id, 16)
+  local k = r:u(f.report_kind, 1)
+  r:check(k == nil or k == 1 or k == 2)
+  r:rest(f.report_text)
 end
 rep[52] = function(r) r:u(f.held, 1) end
-req[53] = function(r) r:add(f.call_id, 16) r:u(f.settle_action, 1) end
+req[53] = function(r)
+  r:add(f.call_id, 16)
+  local a = r:u(f.settle_action, 1)
+  r:check(a == nil or (a >= 1 and a <= 5))
+end
 rep[53] = settle_reply
 local function deliver(r)
-  r:u(f.caller, 4) r:ms_time(f.deadline) r:name(f.svc_type) r:blob(f.call_payload)
+  r:u(f.caller, 4) r:ms_time(f.deadline) r:name(f.svc_type)
+  local n = r.tvb:len() >= r.pos + 2 and r:left() >= 2 and
+    r.tvb(r.pos, 2):uint() or 0
+  r:check(n <= 1024)
+  r:blob(f.call_payload)
 end
 
 function kcp.dissector(tvb, pinfo, tree)
@@ -371,6 +407,16 @@ function kcp.dissector(tvb, pinfo, tree)
   if flags ~= 0 then
     t:add_proto_expert_info(ef.header, "flags must be 0 in version 1")
   end
+  if typ ~= 2 and status ~= 0 then
+    t:add_proto_expert_info(ef.header, "a REQUEST or DELIVER has status 0")
+  end
+  if typ == 3 and op ~= 50 then
+    t:add_proto_expert_info(ef.header, "a DELIVER's op is CALL (50)")
+  end
+  if plen > 1408 then
+    t:add_proto_expert_info(ef.length, string.format(
+      "payload_len %d: at most 1408", plen))
+  end
   -- A DELIVER's message id is the call's: the caller's, signed by the
   -- service.
   if typ ~= 3 and tvb(14, 4):uint() ~= tvb(24, 4):uint() then
@@ -392,14 +438,17 @@ function kcp.dissector(tvb, pinfo, tree)
   if not opname then
     t:add_proto_expert_info(ef.op, string.format("unknown op %d", op))
   end
-  if have <= 0 then return len end
-  local n = math.min(plen, have)
-  local pt = t:add(f.payload, tvb(HDR_LEN, have))
+  local n = math.max(0, math.min(plen, have))
+  -- An empty payload is decoded too: an op that needs bytes says so.
+  local pt = have > 0 and t:add(f.payload, tvb(HDR_LEN, have)) or t
   local r = reader(tvb, HDR_LEN, n, pt)
   if typ == 2 and status ~= 0 then
-    pt:add(f.reason, tvb(HDR_LEN, n))
+    -- Every byte, a NUL shown as \0 (the appliance writes none).
+    local reason = n > 0 and tvb:raw(HDR_LEN, n):gsub("%z", "\\0") or
+      "(no reason)"
+    if n > 0 then pt:add(f.reason, tvb(HDR_LEN, n)) end
     t:add_proto_expert_info(ef.status, string.format("%s: %s",
-      statuses[status] or ("status " .. status), tvb(HDR_LEN, n):string()))
+      statuses[status] or ("status " .. status), reason))
     return len
   end
   local fn

@@ -213,11 +213,12 @@ def write_pcap(path, frames):
 
 
 def header(type_=1, op=1, payload=b"", plen=None, magic=0x4B43, version=1,
-           flags=0, client=1):
+           flags=0, client=1, status=0):
     mid = (1717243200000).to_bytes(6, "big") + client.to_bytes(4, "big") + \
         (7).to_bytes(6, "big")
-    return struct.pack(">HBBBBH16sII", magic, version, type_, op, flags, 0,
-                       mid, client, len(payload) if plen is None else plen) + \
+    return struct.pack(">HBBBBH16sII", magic, version, type_, op, flags,
+                       status, mid, client,
+                       len(payload) if plen is None else plen) + \
         bytes(32) + payload
 
 
@@ -242,6 +243,26 @@ def malformed(d):
         ("TRAIL reply whose count and length differ",
          header(type_=2, op=23, payload=struct.pack(">IIH", 3, 0, 2) +
                 bytes(57)), "kcp.bad_payload"),
+        ("MINT with no payload", header(op=16), "kcp.bad_payload"),
+        ("PUBLISH REPLY OK with no offset", header(type_=2, op=2),
+         "kcp.bad_payload"),
+        ("a REQUEST with a status", header(status=3), "kcp.bad_header"),
+        ("a payload over 1408 bytes", header(payload=bytes(1420)),
+         "kcp.bad_length"),
+        ("a DELIVER of another op than CALL", header(type_=3, op=1),
+         "kcp.bad_header"),
+        ("SPLIT into one part", header(op=18, payload=struct.pack(
+            ">QHQ", 5, 1, 10)), "kcp.bad_payload"),
+        ("a queue name with a space", header(op=2, payload=b"\x02a b"),
+         "kcp.bad_payload"),
+        ("FETCH REPLY with a reserved field set", header(
+            type_=2, op=3, payload=struct.pack(">QQQHH", 0, 0, 0, 0, 1)),
+         "kcp.bad_payload"),
+        ("RESPOND REPLY with settlement 9", header(
+            type_=2, op=51, payload=struct.pack(">BQ", 9, 5)),
+         "kcp.bad_payload"),
+        ("an error REPLY without a reason", header(type_=2, op=2, status=4),
+         "kcp.error_status"),
     ]
     path = os.path.join(d, "malformed.pcap")
     write_pcap(path, [udp_frame(c[1]) for c in cases])
