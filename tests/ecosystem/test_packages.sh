@@ -42,14 +42,18 @@ check "installed: the binaries, the deploy tools, man pages" sh -c '
 		/usr/bin/kc-keygen /usr/sbin/kc-bind /usr/sbin/kc-unbind /usr/sbin/kc-setup-host; do
 		[ -x $f ] || { echo "missing $f"; exit 1; }
 	done
-	man -w kingcobra >/dev/null && man -w kcctl >/dev/null'
+	for m in kingcobra kcctl kcq kc-loadgen kc-keygen kc-bind kc-unbind kc-setup-host; do
+		man -w $m >/dev/null || { echo "no man page for $m"; exit 1; }
+	done'
 check "the config is a conffile, the journal's directory is there" sh -c "
 	dpkg-query -W -f='\${Conffiles}' kingcobra | grep -q ' /etc/kingcobra/kingcobra.yaml ' &&
+	dpkg-query -W -f='\${Conffiles}' kingcobra | grep -q ' /etc/kingcobra/dev.keys ' &&
 	[ -d /var/lib/kingcobra ] && [ \$(stat -c %a /etc/kingcobra/dev.keys) = 600 ]"
 check "the installed config and keys pass --check-config" \
 	/usr/bin/kingcobra --check-config --config /etc/kingcobra/kingcobra.yaml
 check "the Prometheus rules and the Wireshark dissector are installed" sh -c \
 	"promtool check rules /usr/share/kingcobra/prometheus/kingcobra-rules.yml >/dev/null &&
+	[ -f /usr/lib/x86_64-linux-gnu/wireshark/plugins/kcp.lua ] &&
 	tshark -G protocols 2>/dev/null | grep -q '^KingCobra Protocol	KCP	kcp$'"
 if [ "$(ps -p 1 -o comm=)" = systemd ]; then
 	check "systemctl starts the appliance through its unit" sh -c \
@@ -71,7 +75,11 @@ stop_appliance
 
 # DKMS: the module for Debian's kernel (the one the VM boots), then that
 # module in the kmod VM test.
-KV=$(basename "$(ls -d /lib/modules/*-amd64 2>/dev/null | head -1)")
+# The kernel the VM test boots: the newest with modules and headers.
+KV=""
+for r in $(cd /boot 2>/dev/null && ls vmlinuz-* 2>/dev/null | sed 's/^vmlinuz-//' | sort -V); do
+	[ -d "/lib/modules/$r/kernel" ] && [ -f "/usr/src/linux-headers-$r/Makefile" ] && KV=$r
+done
 check "dkms knows kingcobra/$UP" sh -c "dkms status kingcobra | grep -q 'kingcobra/$UP'"
 check "dkms builds and installs kingcobra.ko for $KV" sh -c \
 	"{ dkms build -m kingcobra -v $UP -k $KV && dkms install -m kingcobra -v $UP -k $KV; } \
@@ -86,7 +94,7 @@ check "the DKMS module is for $KV" sh -c \
 # The VM test takes the CPU lock itself.
 flock -u 8
 check "Debian's kernel in the VM loads the DKMS module and the gateway works" sh -c \
-	"KC_KMOD_KO='$B/kingcobra.ko' '$SRC/kmod/tests/vm-test.sh' >'$B/vm.log' 2>&1 ||
+	"KC_VM_KREL='$KV' KC_KMOD_KO='$B/kingcobra.ko' '$SRC/kmod/tests/vm-test.sh' >'$B/vm.log' 2>&1 ||
 	{ tail -30 '$B/vm.log'; exit 1; }"
 flock 8
 
