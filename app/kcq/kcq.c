@@ -1117,13 +1117,20 @@ static json_t *graph_json(const struct kc_flow *f, const struct opts *op,
 	json_t *tot = json_object(), *hid = json_array();
 	uint32_t *buf, n;
 
-	kc_flow_totals(f, &t);
-	for (uint32_t v = 0; v < t.vertices; v++) {
-		uint32_t a = kc_flow_account(f, v);
+	int64_t *net;
 
-		json_array_append_new(vs, json_pack("{s:I,s:I}", "account",
-			(json_int_t)a, "net", (json_int_t)kc_flow_net(f, a)));
+	kc_flow_totals(f, &t);
+	net = calloc(t.vertices + 1u, sizeof(*net));
+	if (net == NULL) {
+		*rc = EXIT_BAD;
+		return o;
 	}
+	kc_flow_nets(f, net);
+	for (uint32_t v = 0; v < t.vertices; v++)
+		json_array_append_new(vs, json_pack("{s:I,s:I}", "account",
+			(json_int_t)kc_flow_account(f, v), "net",
+			(json_int_t)net[v]));
+	free(net);
 	for (uint32_t i = 0; i < t.edges; i++) {
 		const struct kc_flow_edge *e = kc_flow_edge(f, i);
 

@@ -50,21 +50,11 @@ static int vcmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Edges are found by (from, to, kind): the tree holds edge indexes, the
- * comparison looks them up in the owner's array (f_cmp). */
-static __thread const struct kc_flow *f_cmp;
-static __thread struct kc_flow_edge e_probe;
-
-static const struct kc_flow_edge *edge_of(const void *k)
-{
-	uintptr_t i = (uintptr_t)k;
-
-	return i == UINTPTR_MAX ? &e_probe : &f_cmp->edges[i];
-}
-
+/* Edges are found by (from, to, kind): the tree's keys are the edges
+ * themselves (the array never moves: it is made at its cap). */
 static int ecmp(const void *a, const void *b)
 {
-	const struct kc_flow_edge *x = edge_of(a), *y = edge_of(b);
+	const struct kc_flow_edge *x = a, *y = b;
 
 	if (x->from != y->from)
 		return x->from < y->from ? -1 : 1;
@@ -154,18 +144,16 @@ const struct kc_flow_edge *kc_flow_edge(const struct kc_flow *f, uint32_t i)
 static int move(struct kc_flow *f, uint32_t from, uint32_t to, uint8_t kind,
 		uint64_t value, uint64_t coins, uint64_t t)
 {
-	struct kc_flow_edge *e;
-	void **found;
+	struct kc_flow_edge probe = { .from = from, .to = to, .kind = kind };
+	struct kc_flow_edge *e, **found;
 
 	if (vertex(f, from) < 0 || vertex(f, to) < 0) {
 		f->over = true;
 		return -E2BIG;
 	}
-	f_cmp = f;
-	e_probe = (struct kc_flow_edge){ .from = from, .to = to, .kind = kind };
-	found = tfind((void *)UINTPTR_MAX, &f->etree, ecmp);
+	found = tfind(&probe, &f->etree, ecmp);
 	if (found != NULL) {
-		e = &f->edges[(uintptr_t)*found];
+		e = *found;
 	} else {
 		if (f->nb_e == f->max_e) {
 			f->over = true;
@@ -174,8 +162,7 @@ static int move(struct kc_flow *f, uint32_t from, uint32_t to, uint8_t kind,
 		e = &f->edges[f->nb_e];
 		*e = (struct kc_flow_edge){ .from = from, .to = to,
 					    .kind = kind, .first_ns = t };
-		if (tsearch((void *)(uintptr_t)f->nb_e, &f->etree, ecmp) ==
-		    NULL) {
+		if (tsearch(e, &f->etree, ecmp) == NULL) {
 			f->over = true;
 			return -ENOMEM;
 		}
@@ -259,6 +246,17 @@ int64_t kc_flow_net(const struct kc_flow *f, uint32_t account)
 	return net;
 }
 
+void kc_flow_nets(const struct kc_flow *f, int64_t *net)
+{
+	memset(net, 0, sizeof(*net) * f->nb_v);
+	for (uint32_t i = 0; i < f->nb_e; i++) {
+		const struct kc_flow_edge *e = &f->edges[i];
+
+		net[kc_flow_vertex(f, e->to)] += (int64_t)e->value;
+		net[kc_flow_vertex(f, e->from)] -= (int64_t)e->value;
+	}
+}
+
 uint32_t kc_flow_hidden(const struct kc_flow *f, uint32_t *bad, uint32_t max)
 {
 	int64_t *net = calloc(f->nb_v ? f->nb_v : 1, sizeof(*net));
@@ -267,12 +265,7 @@ uint32_t kc_flow_hidden(const struct kc_flow *f, uint32_t *bad, uint32_t max)
 
 	if (net == NULL)
 		return UINT32_MAX;
-	for (uint32_t i = 0; i < f->nb_e; i++) {
-		const struct kc_flow_edge *e = &f->edges[i];
-
-		net[kc_flow_vertex(f, e->to)] += (int64_t)e->value;
-		net[kc_flow_vertex(f, e->from)] -= (int64_t)e->value;
-	}
+	kc_flow_nets(f, net);
 	for (uint32_t v = 0; v < f->nb_v; v++) {
 		sum += net[v];
 		if (f->accounts[v] != KC_FLOW_BANK && net[v] < 0) {
@@ -450,23 +443,29 @@ int kc_flow_scc(const struct kc_flow *f, uint32_t *comp, uint32_t *nb)
 int kc_flow_write(const struct kc_flow *f, FILE *out,
 		  enum kc_flow_format format)
 {
+	int64_t *net;
 	igraph_t g;
 	int rc;
 
 	if (format != KC_FLOW_GRAPHML && format != KC_FLOW_DOT)
 		return -EINVAL;
+	net = calloc(f->nb_v ? f->nb_v : 1, sizeof(*net));
+	if (net == NULL)
+		return -ENOMEM;
+	kc_flow_nets(f, net);
 	/* Attributes are kept by igraph's C attribute handler. */
 	igraph_set_attribute_table(&igraph_cattribute_table);
 	rc = to_igraph(f, &g, NULL, IGRAPH_DIRECTED);
-	if (rc != 0)
+	if (rc != 0) {
+		free(net);
 		return rc;
+	}
 	for (uint32_t v = 0; v < f->nb_v && rc == 0; v++) {
 		char label[24];
 
 		snprintf(label, sizeof(label), "%u", f->accounts[v]);
 		if (SETVAN(&g, "account", v, f->accounts[v]) != 0 ||
-		    SETVAN(&g, "net", v,
-			   (double)kc_flow_net(f, f->accounts[v])) != 0 ||
+		    SETVAN(&g, "net", v, (double)net[v]) != 0 ||
 		    SETVAS(&g, "label", v, label) != 0)
 			rc = -ENOMEM;
 	}
@@ -485,5 +484,6 @@ int kc_flow_write(const struct kc_flow *f, FILE *out,
 		rc = -EIO;
 	igraph_destroy(&g);
 	igraph_set_attribute_table(NULL);
+	free(net);
 	return rc;
 }

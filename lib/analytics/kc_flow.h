@@ -83,8 +83,10 @@ int64_t kc_flow_vertex(const struct kc_flow *f, uint32_t account);
 const struct kc_flow_edge *kc_flow_edge(const struct kc_flow *f, uint32_t i);
 
 /* Inflow minus outflow of an account, every kind (the bank's is burnt
- * minus minted). */
+ * minus minted); kc_flow_nets: of every vertex at once, into
+ * net[vertices] (one pass over the edges). */
 int64_t kc_flow_net(const struct kc_flow *f, uint32_t account);
+void kc_flow_nets(const struct kc_flow *f, int64_t *net);
 
 /*
  * Hidden money: money appears only at the bank. Every account's net flow
