@@ -34,10 +34,8 @@
 
 #include <jansson.h>
 
-#include <search.h>
 
-#include "kc_flow.h"
-#include "kc_opinion.h"
+#include "kc_analytics.h"
 #include "kc_journal.h"
 #include "kc_worker.h"
 #include "kc_opdesc.h"
@@ -1109,301 +1107,108 @@ static bool parse_coin(const char *text, uint64_t *coin)
 
 /* ---- graph ----------------------------------------------------------------- */
 
-static json_t *graph_json(const struct kc_flow *f, const struct opts *op,
-			  int *rc)
+/* A document's member, or the reason it is missing on stderr. */
+static void member(json_t *o, const char *key, json_t *v, int r,
+		   const char *what, int *rc)
 {
-	struct kc_flow_totals t;
-	json_t *o = json_object(), *vs = json_array(), *es = json_array();
-	json_t *tot = json_object(), *hid = json_array();
-	uint32_t *buf, n;
+	if (v != NULL) {
+		json_object_set_new(o, key, v);
+		return;
+	}
+	fprintf(stderr, "kcq: graph: %s: %s\n", what, kc_analytics_error(r));
+	*rc = EXIT_BAD;
+}
 
-	int64_t *net;
+static void graph_json(const struct kc_analytics *an, const struct opts *op,
+		       int *rc)
+{
+	struct kc_analytics_info info;
+	json_t *o, *v;
+	int r;
 
-	kc_flow_totals(f, &t);
-	net = calloc(t.vertices + 1u, sizeof(*net));
-	if (net == NULL) {
+	o = kc_analytics_flows_json(an, 0, &r);
+	if (o == NULL) {
+		fprintf(stderr, "kcq: graph: %s\n", kc_analytics_error(r));
 		*rc = EXIT_BAD;
-		return o;
+		return;
 	}
-	kc_flow_nets(f, net);
-	for (uint32_t v = 0; v < t.vertices; v++)
-		json_array_append_new(vs, json_pack("{s:I,s:I}", "account",
-			(json_int_t)kc_flow_account(f, v), "net",
-			(json_int_t)net[v]));
-	free(net);
-	for (uint32_t i = 0; i < t.edges; i++) {
-		const struct kc_flow_edge *e = kc_flow_edge(f, i);
-
-		json_array_append_new(es, json_pack(
-			"{s:I,s:I,s:s,s:o,s:o,s:o,s:o}", "from",
-			(json_int_t)e->from, "to", (json_int_t)e->to, "kind",
-			kc_flow_kind_name(e->kind), "value",
-			kc_json_u64(e->value), "coins", kc_json_u64(e->coins),
-			"first_ns", kc_json_u64(e->first_ns), "last_ns",
-			kc_json_u64(e->last_ns)));
-	}
-	for (unsigned int k = 0; k < KC_FLOW_KINDS; k++)
-		json_object_set_new(tot, kc_flow_kind_name(k),
-				    kc_json_u64(t.value[k]));
-	json_object_set_new(o, "vertices", vs);
-	json_object_set_new(o, "edges", es);
-	json_object_set_new(o, "value_by_kind", tot);
-	json_object_set_new(o, "hops", kc_json_u64(t.hops));
-	json_object_set_new(o, "hops_out_of_range", kc_json_u64(t.skipped));
-	json_object_set_new(o, "over_caps", json_boolean(t.over));
-	buf = calloc(t.vertices + 1u, sizeof(*buf));
-	if (buf == NULL) {
-		*rc = EXIT_BAD;
-		return o;
-	}
-	n = kc_flow_hidden(f, buf, t.vertices + 1u);
-	for (uint32_t i = 0; i < n && i <= t.vertices; i++)
-		json_array_append_new(hid, json_integer(buf[i]));
-	json_object_set_new(o, "hidden_money", hid);
-	if (n != 0)
-		fprintf(stderr, "kcq: graph: %u account(s) with hidden money "
+	if (json_array_size(json_object_get(o, "hidden_money")) != 0)
+		fprintf(stderr, "kcq: graph: %zu account(s) with hidden money "
 			"(more paid out than came in, or nets that do not add "
-			"up; a journal cut by retention misses origins)\n", n);
+			"up; a journal cut by retention misses origins)\n",
+			json_array_size(json_object_get(o, "hidden_money")));
 	if (op->maxflow) {
-		uint32_t (*cut)[2] = calloc(t.edges + 1u, sizeof(*cut)), nb = 0;
-		double v = 0;
-		int r = cut != NULL ? kc_flow_maxflow(f, op->mf_from, op->mf_to,
-						      &v, cut, t.edges + 1u,
-						      &nb) : -ENOMEM;
-		json_t *m = json_object(), *c = json_array();
+		char what[48];
 
-		if (r != 0) {
-			fprintf(stderr, "kcq: graph: --maxflow %u,%u: %s\n",
-				op->mf_from, op->mf_to, r == -ENOENT ?
-				"an account not in the graph" : r == -E2BIG ?
-				"the graph is over its caps" : strerror(-r));
-			*rc = EXIT_BAD;
-		}
-		for (uint32_t i = 0; i < nb && cut != NULL; i++)
-			json_array_append_new(c, json_pack("[I,I]",
-				(json_int_t)cut[i][0], (json_int_t)cut[i][1]));
-		json_object_set_new(m, "from", json_integer(op->mf_from));
-		json_object_set_new(m, "to", json_integer(op->mf_to));
-		json_object_set_new(m, "value", json_real(v));
-		json_object_set_new(m, "min_cut", c);
-		json_object_set_new(o, "maxflow", m);
-		free(cut);
+		snprintf(what, sizeof(what), "--maxflow %u,%u", op->mf_from,
+			 op->mf_to);
+		v = kc_analytics_maxflow_json(an, op->mf_from, op->mf_to, &r);
+		member(o, "maxflow", v, r, what, rc);
 	}
-	if (op->kcore || op->scc) {
-		json_t *k = json_object();
-		uint32_t nb = 0;
-		int r = op->kcore ? kc_flow_kcore(f, buf) : 0;
-
-		for (uint32_t v = 0; op->kcore && r == 0 && v < t.vertices; v++) {
-			char a[16];
-
-			snprintf(a, sizeof(a), "%u", kc_flow_account(f, v));
-			json_object_set_new(k, a, json_integer(buf[v]));
-		}
-		if (op->kcore)
-			json_object_set_new(o, "coreness", k);
-		else
-			json_decref(k);
-		if (r == 0 && op->scc) {
-			json_t *comps = json_array();
-
-			r = kc_flow_scc(f, buf, &nb);
-			for (uint32_t c = 0; r == 0 && c < nb; c++) {
-				json_t *m = json_array();
-
-				for (uint32_t v = 0; v < t.vertices; v++)
-					if (buf[v] == c)
-						json_array_append_new(m,
-							json_integer(kc_flow_account(f, v)));
-				json_array_append_new(comps, m);
-			}
-			json_object_set_new(o, "components", comps);
-		}
-		if (r != 0) {
-			fprintf(stderr, "kcq: graph: %s\n", r == -E2BIG ?
-				"the graph is over its caps" : strerror(-r));
-			*rc = EXIT_BAD;
-		}
+	if (op->kcore) {
+		v = kc_analytics_kcore_json(an, &r);
+		member(o, "coreness", v, r, "--kcore", rc);
 	}
-	free(buf);
-	return o;
-}
-
-/* The opinion graph's input: who called whom in each call, from the
- * journal's CALL acceptances (REPLY records flagged HELD), then their
- * OUTCOMEs and problem REPORTs (docs/analytics.md). */
-struct call_key {
-	uint8_t id[KC_MSG_ID_LEN];
-	uint32_t caller, service;
-};
-
-struct report_key {
-	uint64_t seq;		/* the REPORT's REQUEST record */
-	uint8_t id[KC_MSG_ID_LEN];
-};
-
-struct opinions {
-	struct kc_opinion *o;
-	void *calls, *reports;
-	uint64_t unknown;	/* outcomes of calls accepted before the
-				 * journal's start */
-};
-
-static int ccmp(const void *a, const void *b)
-{
-	return memcmp(((const struct call_key *)a)->id,
-		      ((const struct call_key *)b)->id, KC_MSG_ID_LEN);
-}
-
-static int rcmp(const void *a, const void *b)
-{
-	uint64_t x = ((const struct report_key *)a)->seq;
-	uint64_t y = ((const struct report_key *)b)->seq;
-
-	return x < y ? -1 : x > y;
-}
-
-static const struct call_key *call_of(const struct opinions *op,
-				      const uint8_t *id)
-{
-	struct call_key probe;
-	struct call_key **k;
-
-	memcpy(probe.id, id, KC_MSG_ID_LEN);
-	k = tfind(&probe, (void *const *)&op->calls, ccmp);
-	return k != NULL ? *k : NULL;
-}
-
-static void opinion_record(struct opinions *op, const struct kc_jrec *h,
-			   const uint8_t *p)
-{
-	const struct call_key *c;
-
-	/* A REQUEST or REPLY record's payload is the KCP message: its
-	 * header, then the op's payload. */
-	if (h->type == KC_JREC_REPLY && h->op == KC_OP_CALL &&
-	    (h->flags & KC_JREC_F_HELD) && h->payload_len >= KC_HDR_LEN + 4) {
-		struct call_key *k = malloc(sizeof(*k));
-
-		if (k == NULL)
-			return;
-		memcpy(k->id, h->msg_id, KC_MSG_ID_LEN);
-		k->caller = h->client_id;
-		k->service = kc_get_u32(p + KC_HDR_LEN);
-		if (*(struct call_key **)tsearch(k, &op->calls, ccmp) != k)
-			free(k);
-	} else if (h->type == KC_JREC_OUTCOME) {
-		c = call_of(op, h->msg_id);
-		if (c == NULL) {
-			op->unknown++;
-			return;
-		}
-		kc_opinion_add(op->o, c->caller, c->service,
-			       h->status == KC_STATUS_OK ? KC_OPINION_OK :
-			       KC_OPINION_FAILED);
-	} else if (h->type == KC_JREC_REQUEST && h->op == KC_OP_REPORT &&
-		   h->payload_len > KC_HDR_LEN + KC_MSG_ID_LEN &&
-		   p[KC_HDR_LEN + KC_MSG_ID_LEN] == KC_REPORT_PROBLEM) {
-		struct report_key *k = malloc(sizeof(*k));
-
-		if (k == NULL)
-			return;
-		k->seq = h->seq;
-		memcpy(k->id, p + KC_HDR_LEN, KC_MSG_ID_LEN);
-		if (*(struct report_key **)tsearch(k, &op->reports, rcmp) != k)
-			free(k);
-	} else if (h->type == KC_JREC_REPLY && h->op == KC_OP_REPORT &&
-		   h->status == KC_STATUS_OK) {
-		struct report_key probe = { .seq = h->ref }, **r;
-
-		r = tfind(&probe, &op->reports, rcmp);
-		if (r != NULL && (c = call_of(op, (*r)->id)) != NULL)
-			kc_opinion_add(op->o, c->caller, c->service,
-				       KC_OPINION_PROBLEM);
+	if (op->scc) {
+		v = kc_analytics_scc_json(an, &r);
+		member(o, "components", v, r, "--scc", rc);
 	}
-}
-
-static json_t *rank_json(const struct opinions *op, int *rc)
-{
-	struct kc_merit *m = calloc(1u << 16, sizeof(*m));
-	json_t *a = json_array();
-	uint32_t nb = 0;
-	int r = m != NULL ? kc_opinion_rank(op->o, m, 1u << 16, &nb) : -ENOMEM;
-
-	if (r != 0) {
-		fprintf(stderr, "kcq: graph: --rank: %s\n", r == -E2BIG ?
-			"the opinion graph is over its caps" : strerror(-r));
-		*rc = EXIT_BAD;
+	if (op->rank) {
+		v = kc_analytics_rank_json(an, &r);
+		member(o, "rank", v, r, "--rank", rc);
+		kc_analytics_info(an, &info);
+		json_object_set_new(o, "outcomes_of_unknown_calls",
+				    kc_json_u64(info.forgotten_calls));
 	}
-	for (uint32_t i = 0; i < nb && i < (1u << 16); i++)
-		json_array_append_new(a, json_pack(
-			"{s:I,s:f,s:o,s:o,s:o,s:I}", "service",
-			(json_int_t)m[i].service, "merit", m[i].merit, "ok",
-			kc_json_u64(m[i].ok), "failed", kc_json_u64(m[i].failed),
-			"problems", kc_json_u64(m[i].problems), "callers",
-			(json_int_t)m[i].callers));
-	free(m);
-	return a;
+	json_dumpf(o, stdout, JSON_INDENT(1));
+	putchar('\n');
+	json_decref(o);
 }
 
 static int cmd_graph(const struct shards *s, const struct opts *op)
 {
-	struct kc_flow *f = kc_flow_create(op->max_vertices, op->max_edges);
-	struct opinions ops = { 0 };
+	/* Offline every call is remembered: its outcome and reports may
+	 * come any time later in the journal. */
+	const struct kc_analytics_limits lim = {
+		.max_vertices = op->max_vertices,
+		.max_edges = op->max_edges,
+		.max_calls = UINT32_MAX,
+		.opinions = op->rank,
+	};
+	struct kc_analytics *an = kc_analytics_create(&lim);
 	struct kc_jreader *r;
 	struct kc_jrec h;
 	const uint8_t *p;
 	struct kc_jpos pos;
 	int rc = 0;
 
-	if (f == NULL)
+	if (an == NULL)
 		return EXIT_BAD;
-	if (op->rank && (ops.o = kc_opinion_create(op->max_edges)) == NULL) {
-		kc_flow_free(f);
-		return EXIT_BAD;
-	}
-	kc_flow_range(f, op->from_ns, op->to_ns);
+	kc_analytics_range(an, op->from_ns, op->to_ns);
 	r = open_reader(s->path[0], op->torn_limit);
 	if (r == NULL) {
-		kc_flow_free(f);
+		kc_analytics_free(an);
 		return EXIT_BAD;
 	}
-	while (kc_jreader_next(r, &h, &p, &pos)) {
-		if (ops.o != NULL)
-			opinion_record(&ops, &h, p);
-		if (h.type != KC_JREC_LEDGER)
-			continue;
-		if (kc_flow_add_hop(f, p, h.payload_len, h.time_ns) == -EINVAL)
+	while (kc_jreader_next(r, &h, &p, &pos))
+		if (kc_analytics_record(an, &h, p) == -EINVAL)
 			fprintf(stderr, "kcq: graph: seq %" PRIu64 ": not a "
 				"hop record\n", h.seq);
-	}
 	kc_jreader_close(r);
 	if (strcmp(op->format, "json") == 0) {
-		json_t *o = graph_json(f, op, &rc);
-
-		if (ops.o != NULL) {
-			json_object_set_new(o, "rank", rank_json(&ops, &rc));
-			json_object_set_new(o, "outcomes_of_unknown_calls",
-					    kc_json_u64(ops.unknown));
-		}
-		json_dumpf(o, stdout, JSON_INDENT(1));
-		putchar('\n');
-		json_decref(o);
+		graph_json(an, op, &rc);
 	} else {
-		int w = kc_flow_write(f, stdout,
+		int w = kc_flow_write(kc_analytics_flow(an), stdout,
 				      strcmp(op->format, "dot") == 0 ?
 				      KC_FLOW_DOT : KC_FLOW_GRAPHML);
 
 		if (w != 0) {
-			fprintf(stderr, "kcq: graph: %s\n", w == -E2BIG ?
-				"the graph is over its caps" : strerror(-w));
+			fprintf(stderr, "kcq: graph: %s\n",
+				kc_analytics_error(w));
 			rc = EXIT_BAD;
 		}
 	}
-	kc_flow_free(f);
-	kc_opinion_free(ops.o);
-	tdestroy(ops.calls, free);
-	tdestroy(ops.reports, free);
+	kc_analytics_free(an);
 	return rc;
 }
 

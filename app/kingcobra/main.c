@@ -29,6 +29,7 @@
 #include <rte_pdump.h>
 
 #include "kc_admin.h"
+#include "kc_analytics.h"
 #include "kc_auth.h"
 #include "kc_config.h"
 #include "kc_journal.h"
@@ -494,6 +495,52 @@ static void pools_free(struct rte_mempool **pools)
 	}
 }
 
+/*
+ * The live money-flow and opinion graphs (docs/analytics.md): a control
+ * thread following shard 0 of the journal, from its first record. Off
+ * (NULL) without the ledger, the journal or analytics.enabled.
+ */
+static int analytics_start(const struct kc_config *cfg,
+			   struct kc_pipeline *p, struct kc_analytics **out)
+{
+	const uint32_t replay_s = cfg->idempotency.window_s +
+				  cfg->idempotency.max_clock_skew_s;
+	/* A call's outcome and reports come at most this long after it
+	 * was accepted: its deadline, then as long as it is kept. */
+	const uint64_t keep_s = (uint64_t)cfg->services.max_deadline_ms /
+				1000u + 1u + MAX(cfg->services.report_window_s,
+						 replay_s);
+	const struct kc_analytics_limits lim = {
+		.max_vertices = cfg->analytics.max_vertices,
+		.max_edges = cfg->analytics.max_edges,
+		.max_calls = cfg->services.enabled ?
+			     2u * cfg->services.max_calls : 1u,
+		.call_keep_ns = keep_s * 1000000000ull,
+		.opinions = cfg->services.enabled,
+	};
+	struct kc_worker_state *ws[1];
+	char shard[KC_CFG_PATH_MAX + 16];
+	struct kc_analytics *a;
+	int rc;
+
+	*out = NULL;
+	if (!cfg->analytics.enabled || !cfg->ledger.enabled ||
+	    cfg->journal.dir[0] == '\0' ||
+	    kc_pipeline_worker_states(p, ws, 1) == 0 || ws[0]->j == NULL)
+		return 0;
+	a = kc_analytics_create(&lim);
+	if (a == NULL)
+		return -ENOMEM;
+	kc_jshard_path(shard, sizeof(shard), cfg->journal.dir, 0);
+	rc = kc_analytics_follow(a, shard, ws[0]->j);
+	if (rc != 0) {
+		kc_analytics_free(a);
+		return rc;
+	}
+	*out = a;
+	return 0;
+}
+
 static void banner(const struct kc_config *cfg,
 		   const struct kc_port_state *ps,
 		   const struct kc_keyring *keys, const struct kc_pipeline *p)
@@ -563,6 +610,7 @@ int main(int argc, char **argv)
 	struct kc_rx_port pports[KC_PORTS_MAX];
 	struct kc_admin_port aports[KC_PORTS_MAX];
 	struct kc_admin *admin = NULL;
+	struct kc_analytics *analytics = NULL;
 	const char *config_path = NULL;
 	const char *journal_dir = NULL;
 	struct kc_pipeline *pipeline;
@@ -777,15 +825,26 @@ int main(int argc, char **argv)
 		snprintf(aports[i].flow, sizeof(aports[i].flow), "%s",
 			 ports[i].flow);
 	}
+	rc = analytics_start(&cfg, pipeline, &analytics);
+	if (rc != 0) {
+		fprintf(stderr, "kingcobra: cannot start the analytics "
+			"thread: %s\n", strerror(-rc));
+		kc_exception_stop();
+		kc_pipeline_stop(pipeline);
+		kc_pipeline_free(pipeline);
+		goto fail_ports;
+	}
 	{
 		const struct kc_admin_ctx ac = {
 			.cfg = &cfg, .p = pipeline, .ports = aports,
 			.nb_ports = (uint16_t)cfg.port_count,
+			.analytics = analytics,
 		};
 
 		admin = kc_admin_start(&ac, err, sizeof(err));
 		if (admin == NULL && err[0] != '\0') {
 			fprintf(stderr, "kingcobra: %s\n", err);
+			kc_analytics_free(analytics);
 			kc_exception_stop();
 			kc_pipeline_stop(pipeline);
 			kc_pipeline_free(pipeline);
@@ -811,6 +870,7 @@ int main(int argc, char **argv)
 	}
 	LOG(NOTICE, "signal %d: stopping", (int)stop_signal);
 	kc_admin_stop(admin);
+	kc_analytics_free(analytics);
 	kc_exception_stop();
 	kc_pipeline_stop(pipeline);
 	print_counters(stdout, "kingcobra stopped", &cfg, ports, pipeline);

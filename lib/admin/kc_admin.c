@@ -626,6 +626,15 @@ static int handle_api(struct mg_connection *conn, void *cbdata)
 	}
 	if (strcmp(what, "events") == 0)
 		return reply_json(conn, 200, kc_admin_json_events(a));
+	if (strncmp(what, "analytics/", 10) == 0) {
+		const char *why = NULL;
+		int status;
+
+		doc = kc_admin_analytics_json(a, what + 10, ri->query_string,
+					      &status, &why);
+		return doc ? reply_json(conn, status, doc) :
+			     reply_error(conn, status, why);
+	}
 	if (strcmp(what, "services") == 0 || strcmp(what, "calls") == 0 ||
 	    strcmp(what, "reports") == 0) {
 		doc = kc_admin_services_json(a, what);
@@ -661,7 +670,7 @@ static int handle_api(struct mg_connection *conn, void *cbdata)
 		return reply_error(conn, 404, "no such document (status, "
 				   "ports, lcores, rings, stats, latency, "
 				   "journal, ledger, queues, services, calls, "
-				   "reports, events)");
+				   "reports, events, analytics/...)");
 	return reply_json(conn, 200, doc);
 }
 

@@ -19,6 +19,8 @@
 #include "kc_config.h"
 #include "kc_pipeline.h"
 
+struct kc_analytics;
+
 /* A started port, as main.c knows it. */
 struct kc_admin_port {
 	uint16_t port_id;
@@ -38,6 +40,7 @@ struct kc_admin_ctx {
 	struct kc_pipeline *p;
 	const struct kc_admin_port *ports;
 	uint16_t nb_ports;
+	struct kc_analytics *analytics;	/* NULL: off */
 };
 
 struct kc_admin;

@@ -131,6 +131,11 @@ char *kc_admin_metrics(struct kc_admin *a, const struct kc_admin_sample *s);
  * and reports (NULL: worker 0 did not answer); their metrics appended to
  * out; the arbiter's ruling (a JSON body). */
 json_t *kc_admin_services_json(struct kc_admin *a, const char *what);
+/* /api/v1/analytics/WHAT?QUERY (kc_admin_analytics.c): NULL with the HTTP
+ * status and its reason when there is no document. */
+json_t *kc_admin_analytics_json(struct kc_admin *a, const char *what,
+				const char *query, int *status,
+				const char **why);
 char *kc_admin_services_metrics(struct kc_admin *a, char *out);
 json_t *kc_admin_rule(struct kc_admin *a, const char *body, size_t len,
 		      int *status);

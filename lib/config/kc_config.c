@@ -131,8 +131,9 @@ enum { JR_DIR, JR_DURABILITY, JR_SEGMENT_BYTES, JR_BUFFER_BYTES, JR_GROUP_MAX, J
 enum { LG_ENABLED, LG_MINT_AUTHORITY, LG_MAX_ACCOUNTS, LG_MAX_COINS, LG_REAP_AFTER_S, LG_SNAPSHOT_EVERY_OPS, LG_TRAIL_MAX_HOPS };
 enum { SV_ENABLED, SV_MAX_SERVICES, SV_MAX_TYPES, SV_MAX_CALLS, SV_MAX_PAYLOAD, SV_MAX_DEADLINE_MS, SV_REPORT_WINDOW_S, SV_SETTLE_HOLD_S };
 enum { AR_QUARANTINE_BELOW, AR_MIN_CALLS, AR_QUARANTINE_S };
+enum { AN_ENABLED, AN_MAX_VERTICES, AN_MAX_EDGES };
 enum { AD_ENABLED, AD_LISTEN, AD_PORT, AD_TLS_CERTIFICATE, AD_TOKEN_FILE, AD_THREADS };
-enum { TOP_PRODUCTION, TOP_LOG_LEVEL, TOP_EAL, TOP_PORTS, TOP_PIPELINE, TOP_MEMPOOL, TOP_KCP, TOP_QUEUES, TOP_JOURNAL, TOP_IDEMPOTENCY, TOP_LEDGER, TOP_SERVICES, TOP_ARBITER, TOP_ADMIN, TOP_CONTROL };
+enum { TOP_PRODUCTION, TOP_LOG_LEVEL, TOP_EAL, TOP_PORTS, TOP_PIPELINE, TOP_MEMPOOL, TOP_KCP, TOP_QUEUES, TOP_JOURNAL, TOP_IDEMPOTENCY, TOP_LEDGER, TOP_SERVICES, TOP_ARBITER, TOP_ANALYTICS, TOP_ADMIN, TOP_CONTROL };
 
 #define C(m) offsetof(struct kc_config, m)
 #define P(m) offsetof(struct kc_port_cfg, m)
@@ -404,6 +405,17 @@ static const struct field arbiter_fields[] = {
 	[AR_QUARANTINE_S + 1] = { NULL },
 };
 
+static const struct field analytics_fields[] = {
+	[AN_ENABLED] = { "enabled", F_BOOL, .off = C(analytics.enabled) },
+	[AN_MAX_VERTICES] = { "max_vertices", F_U32,
+	  .off = C(analytics.max_vertices), .min = 2, .max = 1u << 24,
+	  .expect = "accounts in the money-flow graph, 2..16777216" },
+	[AN_MAX_EDGES] = { "max_edges", F_U32, .off = C(analytics.max_edges),
+	  .min = 1, .max = 1u << 26,
+	  .expect = "edges of the money-flow graph, 1..67108864" },
+	[AN_MAX_EDGES + 1] = { NULL },
+};
+
 static const struct field admin_fields[] = {
 	[AD_ENABLED] = { "enabled", F_BOOL, .off = C(admin.enabled) },
 	[AD_LISTEN] = { "listen", F_STR, STR(admin.listen, CS_ARG),
@@ -443,6 +455,7 @@ static const struct field top_fields[] = {
 	[TOP_LEDGER] = { "ledger", F_SECTION, .sub = ledger_fields },
 	[TOP_SERVICES] = { "services", F_SECTION, .sub = services_fields },
 	[TOP_ARBITER] = { "arbiter", F_SECTION, .sub = arbiter_fields },
+	[TOP_ANALYTICS] = { "analytics", F_SECTION, .sub = analytics_fields },
 	[TOP_ADMIN] = { "admin", F_SECTION, .sub = admin_fields },
 	[TOP_CONTROL] = { "control", F_SECTION, .sub = control_fields },
 	[TOP_CONTROL + 1] = { NULL },
@@ -466,7 +479,7 @@ struct parser {
 	struct kc_config *cfg;
 	const yaml_node_t *root;
 	struct seen top, eal, pipeline, mempool, journal, ledger, services;
-	struct seen arbiter, admin;
+	struct seen arbiter, analytics, admin;
 	const yaml_node_t *port_map[KC_PORTS_MAX];
 	struct seen port[KC_PORTS_MAX];
 };
@@ -1007,6 +1020,8 @@ static struct seen *section_seen(struct parser *ps, const struct field *f)
 		return &ps->services;
 	if (f->sub == arbiter_fields)
 		return &ps->arbiter;
+	if (f->sub == analytics_fields)
+		return &ps->analytics;
 	if (f->sub == admin_fields)
 		return &ps->admin;
 	return NULL;
@@ -1734,6 +1749,9 @@ static void defaults(struct kc_config *cfg)
 	cfg->arbiter.quarantine_below_ppm = 500000;
 	cfg->arbiter.min_calls = 20;
 	cfg->arbiter.quarantine_s = 300;
+	cfg->analytics.enabled = true;
+	cfg->analytics.max_vertices = 65536;
+	cfg->analytics.max_edges = 262144;
 	cfg->admin.enabled = true;
 	snprintf(cfg->admin.listen, sizeof(cfg->admin.listen), "127.0.0.1");
 	cfg->admin.port = 8080;

@@ -218,6 +218,13 @@ struct kc_config {
 	} arbiter;
 
 	struct {
+		bool enabled;		    /* the live graphs (docs/analytics.md);
+					     * with the ledger and the journal */
+		uint32_t max_vertices;	    /* the money-flow graph's caps */
+		uint32_t max_edges;
+	} analytics;
+
+	struct {
 		bool enabled;
 		char listen[KC_CFG_NAME_MAX];	    /* IPv4 address */
 		uint16_t port;

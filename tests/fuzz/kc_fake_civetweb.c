@@ -104,6 +104,47 @@ const char *mg_get_header(const struct mg_connection *conn, const char *name)
 	return NULL;
 }
 
+/* civetweb's: the value of name in data (a query string or a form body),
+ * URL-decoded ('+' a space): its length, -1 if absent, -2 if dst is too
+ * small. */
+int mg_get_var(const char *data, size_t data_len, const char *name,
+	       char *dst, size_t dst_len)
+{
+	size_t nl = strlen(name);
+
+	if (dst == NULL || dst_len == 0)
+		return -2;
+	dst[0] = '\0';
+	for (size_t i = 0; data != NULL && i + nl < data_len; i++) {
+		size_t o = 0;
+
+		if ((i != 0 && data[i - 1] != '&') ||
+		    strncasecmp(data + i, name, nl) != 0 || data[i + nl] != '=')
+			continue;
+		for (size_t k = i + nl + 1; k < data_len && data[k] != '&';
+		     k++) {
+			char c = data[k];
+			unsigned int hexv;
+
+			if (c == '%' && k + 2 < data_len &&
+			    sscanf(data + k + 1, "%2x", &hexv) == 1) {
+				c = (char)hexv;
+				k += 2;
+			} else if (c == '+') {
+				c = ' ';
+			}
+			if (o + 1 >= dst_len) {
+				dst[0] = '\0';
+				return -2;
+			}
+			dst[o++] = c;
+		}
+		dst[o] = '\0';
+		return (int)o;
+	}
+	return -1;
+}
+
 const char *mg_get_response_code_text(const struct mg_connection *conn,
 				      int response_code)
 {

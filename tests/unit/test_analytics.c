@@ -14,40 +14,11 @@
 
 #include <cmocka.h>
 
+#include "kc_analytics.h"
 #include "kc_flow.h"
 #include "kc_opinion.h"
 #include "kc_proto.h"
-
-/* A hop record as the ledger writes it (kc_ledger.h): kind, version,
- * nb_in, nb_out, reserved, from, to; the coins in (coin, denomination,
- * previous hop), the coins out (coin, denomination); a call's id for the
- * call kinds. */
-static uint32_t hop(uint8_t *p, uint8_t kind, uint32_t from, uint32_t to,
-		    const uint64_t *in, uint16_t nb_in, const uint64_t *out,
-		    uint16_t nb_out)
-{
-	uint32_t n = KC_HOPREC_FIXED;
-
-	memset(p, 0, KC_HOPREC_MAX);
-	p[0] = kind;
-	p[1] = KC_HOPREC_VERSION;
-	kc_put_u16(p + 2, nb_in);
-	kc_put_u16(p + 4, nb_out);
-	kc_put_u32(p + 8, from);
-	kc_put_u32(p + 12, to);
-	for (uint16_t i = 0; i < nb_in; i++, n += KC_HOPREC_IN_LEN) {
-		kc_put_u64(p + n, 100u + i);
-		kc_put_u64(p + n + 8, in[i]);
-		kc_put_u64(p + n + 16, 1);
-	}
-	for (uint16_t i = 0; i < nb_out; i++, n += KC_HOPREC_OUT_LEN) {
-		kc_put_u64(p + n, 200u + i);
-		kc_put_u64(p + n + 8, out[i]);
-	}
-	if (kc_hop_kind_names_call(kind))
-		n += KC_CALL_ID_LEN; /* zeros: the call's id */
-	return n;
-}
+#include "kc_test_hops.h"
 
 static void add(struct kc_flow *f, uint8_t kind, uint32_t from, uint32_t to,
 		uint64_t value)
@@ -56,9 +27,9 @@ static void add(struct kc_flow *f, uint8_t kind, uint32_t from, uint32_t to,
 	uint32_t n;
 
 	if (kind == KC_HOP_MINT)
-		n = hop(p, kind, 0, to, NULL, 0, &value, 1);
+		n = kc_test_hop(p, kind, 0, to, NULL, 0, &value, 1);
 	else
-		n = hop(p, kind, from, to, &value, 1, NULL, 0);
+		n = kc_test_hop(p, kind, from, to, &value, 1, NULL, 0);
 	assert_int_equal(kc_flow_add_hop(f, p, n, 1000), 0);
 }
 
@@ -75,12 +46,12 @@ static void test_kinds_and_totals(void **state)
 	add(f, KC_HOP_MINT, 0, 1, 100);
 	add(f, KC_HOP_TRANSFER, 1, 2, 30);
 	/* A SPLIT changes no hands. */
-	n = hop(p, KC_HOP_SPLIT, 2, 2, coins, 1, made, 2);
+	n = kc_test_hop(p, KC_HOP_SPLIT, 2, 2, coins, 1, made, 2);
 	assert_int_equal(kc_flow_add_hop(f, p, n, 1000), 0);
 	/* A paid call: 2 pays 5 out of a coin of 50 (5 to escrow, 45 of
 	 * change back), escrow pays the service 3; another call of 1's is
 	 * refunded. */
-	n = hop(p, KC_HOP_ESCROW, 2, KC_ACCOUNT_ESCROW, &made[1], 1, made, 2);
+	n = kc_test_hop(p, KC_HOP_ESCROW, 2, KC_ACCOUNT_ESCROW, &made[1], 1, made, 2);
 	assert_int_equal(kc_flow_add_hop(f, p, n, 1000), 0);
 	add(f, KC_HOP_PAY, KC_ACCOUNT_ESCROW, 3, 5);
 	add(f, KC_HOP_ESCROW, 1, KC_ACCOUNT_ESCROW, 7);
@@ -204,7 +175,7 @@ static void test_caps_and_range(void **state)
 	(void)state;
 	add(f, KC_HOP_TRANSFER, 1, 2, 1);
 	add(f, KC_HOP_TRANSFER, 2, 3, 1);
-	assert_int_equal(kc_flow_add_hop(f, p, hop(p, KC_HOP_TRANSFER, 3, 4,
+	assert_int_equal(kc_flow_add_hop(f, p, kc_test_hop(p, KC_HOP_TRANSFER, 3, 4,
 						   &v, 1, NULL, 0), 1000),
 			 -E2BIG);
 	kc_flow_totals(f, &t);
@@ -218,9 +189,9 @@ static void test_caps_and_range(void **state)
 	/* A time range: hops outside it are counted, not added. */
 	f = kc_flow_create(8, 8);
 	kc_flow_range(f, 2000, 3000);
-	assert_int_equal(kc_flow_add_hop(f, p, hop(p, KC_HOP_TRANSFER, 1, 2,
+	assert_int_equal(kc_flow_add_hop(f, p, kc_test_hop(p, KC_HOP_TRANSFER, 1, 2,
 						   &v, 1, NULL, 0), 1000), 0);
-	assert_int_equal(kc_flow_add_hop(f, p, hop(p, KC_HOP_TRANSFER, 1, 2,
+	assert_int_equal(kc_flow_add_hop(f, p, kc_test_hop(p, KC_HOP_TRANSFER, 1, 2,
 						   &v, 1, NULL, 0), 2500), 0);
 	kc_flow_totals(f, &t);
 	assert_int_equal(t.hops, 2);
@@ -296,6 +267,241 @@ static void test_opinion_rank(void **state)
 	kc_opinion_free(o);
 }
 
+/* ---- kc_analytics: journal records into the graphs and documents ---- */
+
+static uint64_t seq;
+
+static void rec(struct kc_analytics *a, uint8_t type, uint8_t op,
+		uint16_t status, uint8_t flags, uint32_t client, uint8_t call,
+		uint64_t time_s, const uint8_t *p, uint32_t len, uint64_t ref)
+{
+	struct kc_jrec h = {
+		.payload_len = len, .seq = ++seq, .type = type, .op = op,
+		.status = status, .client_id = client, .flags = flags,
+		.time_ns = time_s * 1000000000ull, .ref = ref,
+	};
+
+	h.msg_id[0] = call;
+	assert_int_equal(kc_analytics_record(a, &h, p), 0);
+}
+
+/* Caller's call (id byte) to service accepted: its REPLY record, held. */
+static void accepted(struct kc_analytics *a, uint32_t caller, uint8_t call,
+		     uint32_t service, uint64_t t)
+{
+	uint8_t p[KC_HDR_LEN + 4] = { 0 };
+
+	kc_put_u32(p + KC_HDR_LEN, service);
+	rec(a, KC_JREC_REPLY, KC_OP_CALL, KC_STATUS_OK, KC_JREC_F_HELD,
+	    caller, call, t, p, sizeof(p), 0);
+}
+
+static void outcome(struct kc_analytics *a, uint8_t call, uint16_t status,
+		    uint64_t t)
+{
+	rec(a, KC_JREC_OUTCOME, KC_OP_CALL, status, 0, 0, call, t, NULL, 0,
+	    0);
+}
+
+/* A problem REPORT on a call, taken (OK) or refused. */
+static void report(struct kc_analytics *a, uint32_t caller, uint8_t call,
+		   uint16_t status, uint64_t t)
+{
+	uint8_t p[KC_HDR_LEN + KC_MSG_ID_LEN + 1] = { 0 };
+	uint64_t req;
+
+	p[KC_HDR_LEN] = call;
+	p[KC_HDR_LEN + KC_MSG_ID_LEN] = KC_REPORT_PROBLEM;
+	rec(a, KC_JREC_REQUEST, KC_OP_REPORT, 0, 0, caller, 99, t, p,
+	    sizeof(p), 0);
+	req = seq;
+	rec(a, KC_JREC_REPLY, KC_OP_REPORT, status, 0, caller, 99, t, p,
+	    KC_HDR_LEN, req);
+}
+
+static json_t *merit_of(json_t *rank, uint32_t service)
+{
+	for (size_t i = 0; i < json_array_size(rank); i++) {
+		json_t *m = json_array_get(rank, i);
+
+		if (json_integer_value(json_object_get(m, "service")) ==
+		    service)
+			return m;
+	}
+	fail_msg("service %u not ranked", service);
+	return NULL;
+}
+
+#define FIELD(o, k) json_integer_value(json_object_get(o, k))
+
+/*
+ * Calls as the journal has them: acceptances, outcomes, problem reports
+ * (a refused one counts nothing); calls forgotten by age and by the cap,
+ * whose outcomes are counted as unknown instead of landing on anyone.
+ */
+static void test_opinions_from_records(void **state)
+{
+	const struct kc_analytics_limits lim = {
+		.max_vertices = 16, .max_edges = 16, .max_calls = 3,
+		.call_keep_ns = 10ull * 1000000000ull, .opinions = true,
+	};
+	struct kc_analytics *a = kc_analytics_create(&lim);
+	struct kc_analytics_info info;
+	json_t *r, *m;
+	int rc;
+
+	(void)state;
+	accepted(a, 10, 1, 100, 1);
+	accepted(a, 11, 2, 100, 2);
+	accepted(a, 10, 3, 200, 3);
+	outcome(a, 1, KC_STATUS_OK, 4);
+	outcome(a, 2, KC_STATUS_OK, 4);
+	outcome(a, 3, KC_STATUS_TIMEOUT, 5);
+	report(a, 10, 3, KC_STATUS_OK, 6);
+	report(a, 10, 1, KC_STATUS_NOT_FOUND, 6);	/* refused */
+	r = kc_analytics_rank_json(a, &rc);
+	assert_int_equal(rc, 0);
+	m = merit_of(r, 100);
+	assert_int_equal(FIELD(m, "ok"), 2);
+	assert_int_equal(FIELD(m, "callers"), 2);
+	assert_int_equal(FIELD(m, "problems"), 0);
+	m = merit_of(r, 200);
+	assert_int_equal(FIELD(m, "failed"), 1);
+	assert_int_equal(FIELD(m, "problems"), 1);
+	assert_true(json_real_value(json_object_get(merit_of(r, 100),
+						    "merit")) > 0.99);
+	json_decref(r);
+	kc_analytics_info(a, &info);
+	assert_int_equal(info.forgotten_calls, 0);
+	assert_int_equal(info.records, seq);
+	assert_int_equal(info.next_seq, seq + 1);
+
+	/* The cap (3): a fourth call forgets the first. */
+	accepted(a, 12, 4, 100, 7);
+	outcome(a, 1, KC_STATUS_OK, 8);
+	kc_analytics_info(a, &info);
+	assert_int_equal(info.forgotten_calls, 1);
+	/* Age (10 s): a call accepted at 30 s forgets those before 20 s,
+	 * and a report on one of them lands on nobody. */
+	accepted(a, 12, 5, 100, 30);
+	outcome(a, 4, KC_STATUS_OK, 30);
+	report(a, 10, 3, KC_STATUS_OK, 30);
+	outcome(a, 5, KC_STATUS_OK, 31);
+	kc_analytics_info(a, &info);
+	assert_int_equal(info.forgotten_calls, 3);
+	r = kc_analytics_rank_json(a, &rc);
+	assert_int_equal(FIELD(merit_of(r, 100), "ok"), 3);
+	assert_int_equal(FIELD(merit_of(r, 100), "callers"), 3);
+	assert_int_equal(FIELD(merit_of(r, 200), "problems"), 1);
+	json_decref(r);
+	kc_analytics_free(a);
+
+	/* Without the opinion graph: no ranking. */
+	a = kc_analytics_create(&(struct kc_analytics_limits){
+		.max_vertices = 4, .max_edges = 4, .max_calls = 1 });
+	accepted(a, 10, 1, 100, 1);
+	assert_null(kc_analytics_rank_json(a, &rc));
+	assert_int_equal(rc, -EINVAL);
+	kc_analytics_free(a);
+}
+
+static void ledger_hop(struct kc_analytics *a, uint8_t kind, uint32_t from,
+		       uint32_t to, uint64_t value)
+{
+	uint8_t p[KC_HOPREC_MAX];
+	uint32_t n = kind == KC_HOP_MINT ?
+		kc_test_hop(p, kind, 0, to, NULL, 0, &value, 1) :
+		kc_test_hop(p, kind, from, to, &value, 1, NULL, 0);
+
+	rec(a, KC_JREC_LEDGER, 0, 0, 0, 0, 0, 1, p, n, 0);
+}
+
+/* The flows document whole and its top accounts; maxflow, kcore and scc
+ * as documents, and their errors. */
+static void test_documents(void **state)
+{
+	const struct kc_analytics_limits lim = {
+		.max_vertices = 16, .max_edges = 16, .max_calls = 1,
+	};
+	struct kc_analytics *a = kc_analytics_create(&lim);
+	json_t *d, *v;
+	int rc;
+
+	(void)state;
+	ledger_hop(a, KC_HOP_MINT, 0, 1, 100);
+	ledger_hop(a, KC_HOP_TRANSFER, 1, 2, 60);
+	ledger_hop(a, KC_HOP_TRANSFER, 2, 3, 50);
+	ledger_hop(a, KC_HOP_TRANSFER, 3, 2, 5);
+	ledger_hop(a, KC_HOP_TRANSFER, 1, 4, 1);
+	ledger_hop(a, KC_HOP_BURN, 3, 0, 10);
+	d = kc_analytics_flows_json(a, 0, &rc);
+	assert_int_equal(rc, 0);
+	assert_int_equal(json_array_size(json_object_get(d, "vertices")), 5);
+	assert_int_equal(json_array_size(json_object_get(d, "edges")), 6);
+	assert_int_equal(json_array_size(json_object_get(d, "hidden_money")),
+			 0);
+	assert_int_equal(FIELD(json_object_get(d, "value_by_kind"),
+			       "transfer"), 116);
+	assert_null(json_object_get(d, "top"));
+	json_decref(d);
+	/* The 3 accounts that moved most (2: 115, 1: 161, 3: 65; the bank
+	 * 110, 4 only 1): 1, 2 and the bank, and the edges between them. */
+	d = kc_analytics_flows_json(a, 3, &rc);
+	v = json_object_get(d, "vertices");
+	assert_int_equal(json_array_size(v), 3);
+	for (size_t i = 0; i < 3; i++) {
+		json_int_t acc = FIELD(json_array_get(v, i), "account");
+
+		assert_true(acc == 0 || acc == 1 || acc == 2);
+	}
+	assert_int_equal(json_array_size(json_object_get(d, "edges")), 2);
+	assert_int_equal(FIELD(d, "vertices_total"), 5);
+	assert_int_equal(FIELD(d, "edges_total"), 6);
+	json_decref(d);
+
+	d = kc_analytics_maxflow_json(a, 1, 3, &rc);
+	assert_int_equal(rc, 0);
+	assert_true(json_real_value(json_object_get(d, "value")) == 50.0);
+	assert_int_equal(json_array_size(json_object_get(d, "min_cut")), 1);
+	json_decref(d);
+	assert_null(kc_analytics_maxflow_json(a, 1, 9, &rc));
+	assert_int_equal(rc, -ENOENT);
+	assert_null(kc_analytics_maxflow_json(a, 2, 2, &rc));
+	assert_int_equal(rc, -EINVAL);
+	d = kc_analytics_kcore_json(a, &rc);
+	assert_int_equal(FIELD(d, "4"), 1);
+	assert_int_equal(FIELD(d, "2"), 2);
+	json_decref(d);
+	/* The bank, 1, 2 and 3 are a circuit (mint, transfers, the burn
+	 * back to the bank); 4 only received. */
+	d = kc_analytics_scc_json(a, &rc);
+	assert_int_equal(rc, 0);
+	assert_int_equal(json_array_size(d), 2);
+	assert_int_equal(json_array_size(json_array_get(d, 0)) +
+			 json_array_size(json_array_get(d, 1)), 5);
+	assert_true(json_array_size(json_array_get(d, 0)) == 4 ||
+		    json_array_size(json_array_get(d, 1)) == 4);
+	json_decref(d);
+	kc_analytics_free(a);
+
+	/* Over its caps: every analysis refuses, with a reason. */
+	a = kc_analytics_create(&(struct kc_analytics_limits){
+		.max_vertices = 2, .max_edges = 4, .max_calls = 1 });
+	ledger_hop(a, KC_HOP_MINT, 0, 1, 100);
+	ledger_hop(a, KC_HOP_TRANSFER, 1, 2, 60);
+	assert_null(kc_analytics_maxflow_json(a, 0, 1, &rc));
+	assert_int_equal(rc, -E2BIG);
+	assert_null(kc_analytics_kcore_json(a, &rc));
+	assert_int_equal(rc, -E2BIG);
+	assert_null(kc_analytics_scc_json(a, &rc));
+	assert_int_equal(rc, -E2BIG);
+	assert_non_null(strstr(kc_analytics_error(rc), "caps"));
+	d = kc_analytics_flows_json(a, 0, &rc);
+	assert_true(json_is_true(json_object_get(d, "over_caps")));
+	json_decref(d);
+	kc_analytics_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -305,6 +511,8 @@ int main(void)
 		cmocka_unit_test(test_kcore),
 		cmocka_unit_test(test_caps_and_range),
 		cmocka_unit_test(test_opinion_rank),
+		cmocka_unit_test(test_opinions_from_records),
+		cmocka_unit_test(test_documents),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
