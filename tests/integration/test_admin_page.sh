@@ -171,6 +171,10 @@ for i in 1 2 3 4 5; do
 	"$KCCTL" -s $S publish orders "order $i" >/dev/null
 done
 "$KCCTL" -s $S commit orders billing 2 >/dev/null
+# Money moving for the money-flow picture: the bank to 1 (300), 1 to 2
+# (coins 1 and 2: 200), 2 back to 1 (coin 1: 100).
+"$KCCTL" -s $S -c 1 transfer 1 2 1 2 >/dev/null
+"$KCCTL" -s $S -c 2 transfer 2 1 1 >/dev/null
 sleep 1.2 # the sampler's next round
 
 coproc PAGE { exec python3 "$WORK/page.py" "http://$ADMIN/" "$WORK/chromium"; }
@@ -222,6 +226,19 @@ check "queue orders: depth as the API says ($want)" page_true \
 	"document.querySelector('#queues tr[data-queue=orders] td:nth-child(3)').dataset.value === '$want'"
 check "queue orders: consumer billing 3 behind" page_true \
 	"document.querySelector('#queues tr[data-queue=orders] td:nth-child(6)').dataset.value === '3'"
+# The money-flow picture: as many accounts and pairs as the API's top
+# accounts (the bank, 1 and 2; three pairs), the widest line the mint.
+check "the money-flow picture draws the API's accounts" wait_page \
+	"document.querySelectorAll('#flow-graph circle[data-account]').length === $(api \
+	'analytics/flows?top=24' "len(d['vertices'])")" 5
+check "... three accounts: the bank, 1 and 2" count_is '#flow-graph circle[data-account]' 3
+check "... a line per pair of accounts (3)" count_is '#flow-graph path[data-edge]' \
+	"$(api 'analytics/flows?top=24' "len({(e['from'], e['to']) for e in d['edges']})")"
+check "... the widest line is the bank's 300 to account 1" page_true \
+	"[...document.querySelectorAll('#flow-graph path')].sort((a, b) =>
+	 b.getAttribute('stroke-width') - a.getAttribute('stroke-width'))[0].dataset.edge === '0>1'"
+check "... account 2's net flow as the API says (100)" page_true \
+	"document.querySelector('#flow-graph circle[data-account=\"2\"]').dataset.net === '100'"
 fig lat-p99
 check "latency p99 is a number ($R us)" sh -c "echo '$R' | grep -Eq '^[0-9.]+$'"
 
