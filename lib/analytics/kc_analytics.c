@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -363,6 +364,78 @@ static bool *shown(const struct kc_flow *f, const struct kc_flow_totals *t,
 	return in;
 }
 
+#define LEADERS 10u
+
+/* The LEADERS accounts with the most val[v] (> 0), as [{account, value}]. */
+static json_t *leaders(const struct kc_flow *f, const uint64_t *val,
+		       uint32_t nb_v)
+{
+	uint32_t best[LEADERS], n = 0;
+	json_t *arr = json_array();
+
+	for (uint32_t v = 0; v < nb_v; v++) {
+		uint32_t i;
+
+		if (val[v] == 0)
+			continue;
+		/* Insertion into the short list, largest first. */
+		for (i = n; i > 0 && val[best[i - 1]] < val[v]; i--)
+			if (i < LEADERS)
+				best[i] = best[i - 1];
+		if (i < LEADERS) {
+			best[i] = v;
+			if (n < LEADERS)
+				n++;
+		}
+	}
+	for (uint32_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_pack("{s:I,s:o}", "account",
+			(json_int_t)kc_flow_account(f, best[i]), "value",
+			kc_json_u64(val[best[i]])));
+	return arr;
+}
+
+/*
+ * Who pays, who is paid, which services earn: the value each account paid
+ * to others (transfers out and prices into escrow), received from others
+ * (transfers in and payments for its services), and earned as a service
+ * (payments out of escrow). Mints, burns and refunds are not trade.
+ */
+static int top_traders(const struct kc_flow *f, const struct kc_flow_totals *t,
+		       json_t *o)
+{
+	uint64_t *paid = calloc(t->vertices + 1u, sizeof(*paid));
+	uint64_t *got = calloc(t->vertices + 1u, sizeof(*got));
+	uint64_t *earned = calloc(t->vertices + 1u, sizeof(*earned));
+
+	if (paid == NULL || got == NULL || earned == NULL) {
+		free(paid);
+		free(got);
+		free(earned);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < t->edges; i++) {
+		const struct kc_flow_edge *e = kc_flow_edge(f, i);
+		uint32_t from = (uint32_t)kc_flow_vertex(f, e->from);
+		uint32_t to = (uint32_t)kc_flow_vertex(f, e->to);
+
+		if (e->kind == KC_FLOW_TRANSFER || e->kind == KC_FLOW_ESCROW)
+			paid[from] += e->value;
+		if (e->kind == KC_FLOW_TRANSFER || e->kind == KC_FLOW_PAY)
+			got[to] += e->value;
+		if (e->kind == KC_FLOW_PAY)
+			earned[to] += e->value;
+	}
+	json_object_set_new(o, "top_payers", leaders(f, paid, t->vertices));
+	json_object_set_new(o, "top_payees", leaders(f, got, t->vertices));
+	json_object_set_new(o, "top_services", leaders(f, earned,
+						       t->vertices));
+	free(paid);
+	free(got);
+	free(earned);
+	return 0;
+}
+
 json_t *kc_analytics_flows_json(const struct kc_analytics *a, uint32_t top,
 				int *rc)
 {
@@ -419,6 +492,12 @@ json_t *kc_analytics_flows_json(const struct kc_analytics *a, uint32_t top,
 		json_object_set_new(o, "vertices_total",
 				    json_integer(t.vertices));
 		json_object_set_new(o, "edges_total", json_integer(t.edges));
+	}
+	if (top_traders(f, &t, o) != 0) {
+		free(net);
+		free(bad);
+		free(in);
+		return fail(o, rc, -ENOMEM);
 	}
 	n = kc_flow_hidden(f, bad, t.vertices + 1u);
 	for (uint32_t i = 0; i < n && i <= t.vertices; i++)
@@ -643,7 +722,12 @@ static void *follow_main(void *arg)
 {
 	struct kc_analytics *a = arg;
 	struct follow_pos fp = { .next_seq = 0 };
+	const struct sched_param idle = { .sched_priority = 0 };
 
+	/* Only CPU time nobody else wants: the journal writer, the admin and
+	 * whatever shares the control CPUs go first; the graphs catch up
+	 * when they are idle. */
+	pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
 	while (!__atomic_load_n(&a->quit, __ATOMIC_ACQUIRE)) {
 		follow_round(a, &fp);
 		for (uint32_t i = 0; i < FOLLOW_PERIOD_MS / 20u &&

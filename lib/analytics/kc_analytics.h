@@ -91,7 +91,8 @@ const struct kc_opinion *kc_analytics_opinion(const struct kc_analytics *a);
  * the reason for people.
  *
  * flows: every vertex with its net flow, every edge, the value by kind,
- * the accounts with hidden money; with top > 0 only the top accounts by
+ * the accounts with hidden money, the ten top payers, payees and services
+ * by revenue (of the whole graph); with top > 0 only the top accounts by
  * value moved (in plus out) and the edges between them ("top" and
  * "vertices_total", "edges_total" then say so).
  */

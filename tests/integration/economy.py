@@ -110,6 +110,12 @@ def run(server, keys_path, admin, out):
     tally = {k: 0 for k in ("mint", "transfer", "burn", "escrow", "pay",
                             "refund")}
     owned = {a: [] for a in people}    # (coin, denomination)
+    # Trade by account: paid to others, received from others, earned as
+    # a service (docs/analytics.md, "top payers, payees and services").
+    paid, got, earned = {}, {}, {}
+
+    def add(d, a, v):
+        d[a] = d.get(a, 0) + v
     call_coins = {a: [] for a in people}
 
     # Money: every person gets coins of 1, 2, 5 and 10, and coins of 1
@@ -137,6 +143,8 @@ def run(server, keys_path, admin, out):
             owned[src].remove(g)
         owned[dst] += give
         tally["transfer"] += sum(d for _, d in give)
+        add(paid, src, sum(d for _, d in give))
+        add(got, dst, sum(d for _, d in give))
     for _ in range(BURNS):
         a = rnd.choice([a for a in people if owned[a]])
         coin = owned[a].pop(rnd.randrange(len(owned[a])))
@@ -173,11 +181,14 @@ def run(server, keys_path, admin, out):
             t = rnd.choice(list(SERVICES))
             coin = call_coins[a].pop()
             tally["escrow"] += 1
+            add(paid, a, 1)
             try:
                 r = cl[a].call_service(t, b"call %d" % i, [coin],
                                        deadline_ms=3000)
                 ok_call = r.service == SERVICES[t]
                 tally["pay"] += 1
+                add(got, SERVICES[t], 1)
+                add(earned, SERVICES[t], 1)
                 counts[t][0] += 1
                 if t == "delta":
                     cl[a].report(r.call_id, "wrong answer")
@@ -209,6 +220,12 @@ def run(server, keys_path, admin, out):
     json.dump({"tally": tally, "balances": balances, "counts": counts,
                "docs": docs}, open(out, "w"))
     check_economy(tally, balances, counts, docs)
+    for name, d in (("payers", paid), ("payees", got), ("services", earned)):
+        top = docs["flows"]["top_" + name]
+        want = sorted(d.values(), reverse=True)[:10]
+        ok("the top %s are the economy's (%s)" % (name, top[:3]),
+           [x["value"] for x in top] == want and
+           all(d[x["account"]] == x["value"] for x in top), want)
 
 
 def nets(flows):
@@ -260,7 +277,9 @@ def compare(a_path, b_path, kcq):
     if kcq:
         g = json.load(open(b_path))
         b = {"flows": {k: g[k] for k in ("vertices", "edges",
-                                         "value_by_kind", "hops",
+                                         "value_by_kind", "top_payers",
+                                         "top_payees", "top_services",
+                                         "hops",
                                          "hops_out_of_range", "over_caps",
                                          "hidden_money")},
              "rank": {"rank": g["rank"], "outcomes_of_unknown_calls":

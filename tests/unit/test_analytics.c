@@ -443,6 +443,20 @@ static void test_documents(void **state)
 	assert_int_equal(FIELD(json_object_get(d, "value_by_kind"),
 			       "transfer"), 116);
 	assert_null(json_object_get(d, "top"));
+	/* Paid to others: 1 61, 2 50, 3 5; received: 2 65, 3 50, 4 1; no
+	 * service earned anything. */
+	v = json_object_get(d, "top_payers");
+	assert_int_equal(json_array_size(v), 3);
+	assert_int_equal(FIELD(json_array_get(v, 0), "account"), 1);
+	assert_int_equal(FIELD(json_array_get(v, 0), "value"), 61);
+	assert_int_equal(FIELD(json_array_get(v, 2), "account"), 3);
+	v = json_object_get(d, "top_payees");
+	assert_int_equal(json_array_size(v), 3);
+	assert_int_equal(FIELD(json_array_get(v, 0), "account"), 2);
+	assert_int_equal(FIELD(json_array_get(v, 0), "value"), 65);
+	assert_int_equal(FIELD(json_array_get(v, 2), "value"), 1);
+	assert_int_equal(json_array_size(json_object_get(d, "top_services")),
+			 0);
 	json_decref(d);
 	/* The 3 accounts that moved most (2: 115, 1: 161, 3: 65; the bank
 	 * 110, 4 only 1): 1, 2 and the bank, and the edges between them. */
