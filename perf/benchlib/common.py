@@ -182,6 +182,12 @@ class Appliance:
     def counters(self):
         return self.stats()["counters"]
 
+    def api(self, path):
+        """Any document of the admin API, /api/v1/PATH."""
+        with urllib.request.urlopen("http://127.0.0.1:%d/api/v1/%s"
+                                    % (ADMIN_PORT, path), timeout=30) as r:
+            return json.load(r)
+
     def latency(self):
         """/api/v1/latency: the lcores' service-time histogram (RX burst
         to the REPLY's TX) since start, with its percentiles."""

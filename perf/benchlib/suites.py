@@ -275,7 +275,40 @@ def durable(ctx):
         "durable", memif_port(), durability="batch", memory_mb=2048,
         journal=QUEUES_JOURNAL + "  max_pending: 4096\n",
         extra=QUEUES_YAML + "ledger:\n  enabled: true\n  max_coins: 131072\n")
-    runs = {"publish": [], "transfer": [], "redis": [], "postgresql": []}
+    # The same TRANSFER run without the live analytics (the kc-analytics
+    # thread following the journal, docs/analytics.md): an A/B pair in the
+    # same run, order alternating, for what building the graph costs.
+    yaml_off = yaml + "analytics:\n  enabled: false\n"
+    runs = {"publish": [], "transfer": [], "transfer_no_analytics": [],
+            "redis": [], "postgresql": []}
+
+    def transfer_run(y, key):
+        with Appliance(ctx, "durable", y, jdir) as a:
+            c0 = a.counters()
+            r = loadgen(ctx, ["--op", "transfer", "--window", "2048",
+                              "--coins", "4096", "--duration", str(t),
+                              "--idle-us", "20"], name="durable-" + key)
+            time.sleep(1.1)
+            d = delta(c0, a.counters())
+            r["cycles_per_request"] = d["busy_cycles"] / max(1, d["kcp_requests"])
+            if key == "transfer":
+                # The graph was built while the load ran: every MINT and
+                # TRANSFER hop is in it.
+                # The graph was built from the run's journal: every
+                # TRANSFER hop gets into it (how long after the run's end
+                # it is complete is "analytics_behind_s").
+                t_end = time.monotonic()
+                while True:
+                    g = a.api("analytics/flows?top=1")
+                    if g["caught_up"] and g["hops"] >= r.get("ok", 1):
+                        break
+                    if time.monotonic() - t_end > 60:
+                        raise BenchError("the live analytics did not "
+                                         "follow the run: %s" % g)
+                    time.sleep(0.1)
+                r["analytics_hops"] = g["hops"]
+                r["analytics_behind_s"] = round(time.monotonic() - t_end, 2)
+            runs[key].append(r)
     for i in range(ctx.runs):
         with Appliance(ctx, "durable", yaml, jdir) as a:
             def journal_rate():
@@ -294,15 +327,9 @@ def durable(ctx):
             r["journal_mb_per_s"] = r["during"]
             r["cycles_per_request"] = d["busy_cycles"] / max(1, d["kcp_requests"])
             runs["publish"].append(r)
-        with Appliance(ctx, "durable", yaml, jdir) as a:
-            c0 = a.counters()
-            r = loadgen(ctx, ["--op", "transfer", "--window", "2048",
-                              "--coins", "4096", "--duration", str(t),
-                              "--idle-us", "20"], name="durable-transfer")
-            time.sleep(1.1)
-            d = delta(c0, a.counters())
-            r["cycles_per_request"] = d["busy_cycles"] / max(1, d["kcp_requests"])
-            runs["transfer"].append(r)
+        pair = [(yaml, "transfer"), (yaml_off, "transfer_no_analytics")]
+        for y, key in (pair if i % 2 == 0 else pair[::-1]):
+            transfer_run(y, key)
         runs["redis"].append(peers.redis_xadd(os.path.join(ctx.work, "redis"),
                                               50, 16, t, 64))
         runs["postgresql"].append(peers.pgbench_tpcb(
@@ -342,6 +369,13 @@ def durable(ctx):
                "cycles", "durable PUBLISH: the lcore's busy TSC cycles over "
                "the requests it took in (the group commit is the I/O "
                "thread's, on the other CPU)"),
+        figure("transfer_analytics_ratio",
+               round(tr / max(1, med([r["achieved_per_s"] for r in
+                                      runs["transfer_no_analytics"]])), 3),
+               "ratio", "durable TRANSFERs a second with the live analytics "
+               "(the kc-analytics thread building the money-flow graph from "
+               "the journal) over the same run without them, interleaved",
+               target=(0.95, "unchanged within noise")),
         figure("transfer_cycles_per_request",
                round(med([r["cycles_per_request"] for r in runs["transfer"]])),
                "cycles", "durable TRANSFER: the lcore's busy TSC cycles over "
