@@ -13,6 +13,9 @@ then holds the admin API's /api/v1/analytics/ documents against it.
                                           restart)
     economy.py compare A B [--kcq]        A's documents equal B's (B from
                                           kcq graph with --kcq)
+    economy.py journal A DUMP             A's value by kind equals the sum of
+                                          the LEDGER records of DUMP (kcq
+                                          dump --json)
 
 Each check prints "ok: ..." or "FAIL: ..."; the exit status is the count
 of failures (at most 100).
@@ -303,6 +306,27 @@ def compare(a_path, b_path, kcq):
     ok("/api/v1/analytics/rank equals %s's" % what, same)
 
 
+def journal(a_path, dump_path):
+    """The value each kind of hop moved, summed from the journal's LEDGER
+    records themselves: a MINT's coins made, the coins a TRANSFER, BURN,
+    PAY or REFUND moved, the coins an ESCROW took (a price of 1 paid with
+    a coin of 1 here, so no change comes back)."""
+    a = json.load(open(a_path))["docs"]["flows"]["value_by_kind"]
+    sums = {k: 0 for k in a}
+    records = 0
+    for line in open(dump_path):
+        r = json.loads(line)
+        if r.get("type") != "LEDGER" and r.get("type") != "ledger":
+            continue
+        records += 1
+        k = r["kind"]
+        coins = r["out"] if k == "mint" else r["in"]
+        if k in sums:
+            sums[k] += sum(int(c["denomination"]) for c in coins)
+    ok("the API's value by kind is the sum of the journal's %d LEDGER "
+       "records" % records, records > 0 and sums == a, (sums, a))
+
+
 def main(argv):
     if argv[1] == "keys":
         cmd_keys(argv[2], int(argv[3]))
@@ -314,6 +338,8 @@ def main(argv):
                   open(argv[3], "w"))
     elif argv[1] == "compare":
         compare(argv[2], argv[3], "--kcq" in argv)
+    elif argv[1] == "journal":
+        journal(argv[2], argv[3])
     return min(failures, 100)
 
 

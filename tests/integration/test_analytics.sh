@@ -7,7 +7,8 @@
 # kc-analytics thread builds from the running journal, must equal the
 # economy's own tally (value by kind, every balance as a net flow, nets
 # adding up to minted minus burnt, the faulty services ranked below the
-# good ones), then `kcq graph` on the stopped appliance's journal, then
+# good ones), then `kcq graph` on the stopped appliance's journal and the
+# sums of its LEDGER records (kcq dump), then
 # the API's again after a restart (the graphs rebuilt from the journal).
 # Last, the same journal under caps it exceeds: the analyses refuse with
 # the reason and the data path goes on.
@@ -40,6 +41,11 @@ check "kcq graph on the journal" sh -c \
 	"'$KCQ' graph '$JOURNAL' --rank --kcore --scc --maxflow 0,291 >'$WORK/kcq.json'"
 check "the API's analytics equal kcq graph's" \
 	"$PY" "$ECON" compare "$WORK/api.json" "$WORK/kcq.json" --kcq
+sed 's/^/    /' "$WORK/check.out"
+check "kcq dump --json of the journal" sh -c \
+	"'$KCQ' dump '$JOURNAL' --json >'$WORK/dump.json'"
+check "the API's totals are the journal's LEDGER records'" \
+	"$PY" "$ECON" journal "$WORK/api.json" "$WORK/dump.json"
 sed 's/^/    /' "$WORK/check.out"
 
 # A restart: the graphs are rebuilt from the journal.
