@@ -16,39 +16,6 @@
 
 #include "kc_jrec.h"
 
-static void put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	put_le16(p, (uint16_t)v);
-	put_le16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	put_le32(p, (uint32_t)v);
-	put_le32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint16_t get_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (uint16_t)p[1] << 8);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return get_le16(p) | (uint32_t)get_le16(p + 2) << 16;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-	return get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
-}
-
 uint32_t kc_crc32c(const void *data, size_t len)
 {
 #if defined(RTE_ARCH_X86_64) && defined(__SSE4_2__)
@@ -104,8 +71,8 @@ void kc_jrec_encode(uint8_t *buf, const struct kc_jrec *h,
 
 void kc_jrec_seal(uint8_t *buf)
 {
-	put_le32(buf, kc_crc32c(buf + 4, KC_JREC_HDR_LEN - 4 +
-					 get_le32(buf + 4)));
+	kc_put_le32(buf, kc_crc32c(buf + 4, KC_JREC_HDR_LEN - 4 +
+					 kc_get_le32(buf + 4)));
 }
 
 void kc_jrec_encode_open(uint8_t *buf, const struct kc_jrec *h,
@@ -113,19 +80,19 @@ void kc_jrec_encode_open(uint8_t *buf, const struct kc_jrec *h,
 {
 	uint32_t size = kc_jrec_size(h->payload_len);
 
-	put_le32(buf + 4, h->payload_len);
-	put_le64(buf + 8, h->seq);
+	kc_put_le32(buf + 4, h->payload_len);
+	kc_put_le64(buf + 8, h->seq);
 	buf[16] = h->type;
 	buf[17] = h->op;
-	put_le16(buf + 18, h->status);
-	put_le32(buf + 20, h->client_id);
+	kc_put_le16(buf + 18, h->status);
+	kc_put_le32(buf + 20, h->client_id);
 	memcpy(buf + 24, h->msg_id, KC_MSG_ID_LEN);
-	put_le64(buf + 40, h->time_ns);
-	put_le32(buf + 48, h->client_ip);
-	put_le16(buf + 52, h->client_port);
+	kc_put_le64(buf + 40, h->time_ns);
+	kc_put_le32(buf + 48, h->client_ip);
+	kc_put_le16(buf + 52, h->client_port);
 	buf[54] = h->shard;
 	buf[55] = h->flags;
-	put_le64(buf + 56, h->ref);
+	kc_put_le64(buf + 56, h->ref);
 	if (h->payload_len != 0)
 		memcpy(buf + KC_JREC_HDR_LEN, payload, h->payload_len);
 	memset(buf + KC_JREC_HDR_LEN + h->payload_len, 0,
@@ -148,20 +115,20 @@ enum kc_jrec_check kc_jrec_decode(const uint8_t *buf, size_t avail,
 							    KC_JREC_SHORT;
 	if (all_zero(buf, KC_JREC_HDR_LEN))
 		return KC_JREC_ZERO;
-	h->crc = get_le32(buf);
-	h->payload_len = get_le32(buf + 4);
-	h->seq = get_le64(buf + 8);
+	h->crc = kc_get_le32(buf);
+	h->payload_len = kc_get_le32(buf + 4);
+	h->seq = kc_get_le64(buf + 8);
 	h->type = buf[16];
 	h->op = buf[17];
-	h->status = get_le16(buf + 18);
-	h->client_id = get_le32(buf + 20);
+	h->status = kc_get_le16(buf + 18);
+	h->client_id = kc_get_le32(buf + 20);
 	memcpy(h->msg_id, buf + 24, KC_MSG_ID_LEN);
-	h->time_ns = get_le64(buf + 40);
-	h->client_ip = get_le32(buf + 48);
-	h->client_port = get_le16(buf + 52);
+	h->time_ns = kc_get_le64(buf + 40);
+	h->client_ip = kc_get_le32(buf + 48);
+	h->client_port = kc_get_le16(buf + 52);
 	h->shard = buf[54];
 	h->flags = buf[55];
-	h->ref = get_le64(buf + 56);
+	h->ref = kc_get_le64(buf + 56);
 	if (h->payload_len > KC_JREC_PAYLOAD_MAX)
 		return KC_JREC_BAD_LENGTH;
 	if (kc_jrec_size(h->payload_len) > avail)
@@ -219,25 +186,25 @@ const char *kc_jrec_type_name(unsigned int type)
 
 void kc_jseg_encode(uint8_t out[KC_JSEG_PAYLOAD_LEN], const struct kc_jseg *s)
 {
-	put_le64(out, s->magic);
-	put_le16(out + 8, s->version);
-	put_le16(out + 10, s->shard);
-	put_le32(out + 12, 0);
-	put_le64(out + 16, s->index);
-	put_le64(out + 24, s->segment_bytes);
-	put_le64(out + 32, s->created_ns);
+	kc_put_le64(out, s->magic);
+	kc_put_le16(out + 8, s->version);
+	kc_put_le16(out + 10, s->shard);
+	kc_put_le32(out + 12, 0);
+	kc_put_le64(out + 16, s->index);
+	kc_put_le64(out + 24, s->segment_bytes);
+	kc_put_le64(out + 32, s->created_ns);
 }
 
 bool kc_jseg_decode(const uint8_t *p, uint32_t len, struct kc_jseg *s)
 {
 	if (len != KC_JSEG_PAYLOAD_LEN)
 		return false;
-	s->magic = get_le64(p);
-	s->version = get_le16(p + 8);
-	s->shard = get_le16(p + 10);
-	s->index = get_le64(p + 16);
-	s->segment_bytes = get_le64(p + 24);
-	s->created_ns = get_le64(p + 32);
+	s->magic = kc_get_le64(p);
+	s->version = kc_get_le16(p + 8);
+	s->shard = kc_get_le16(p + 10);
+	s->index = kc_get_le64(p + 16);
+	s->segment_bytes = kc_get_le64(p + 24);
+	s->created_ns = kc_get_le64(p + 32);
 	return s->magic == KC_JSEG_MAGIC;
 }
 
@@ -294,9 +261,9 @@ enum kc_parse kc_jrec_kcp_decode(const struct kc_jrec *h,
 
 void kc_jsnap_encode(uint8_t out[KC_JSNAP_HDR_LEN], const struct kc_jsnap *s)
 {
-	put_le32(out, s->part);
-	put_le32(out + 4, s->parts);
-	put_le32(out + 8, s->total_len);
+	kc_put_le32(out, s->part);
+	kc_put_le32(out + 4, s->parts);
+	kc_put_le32(out + 8, s->total_len);
 	out[12] = s->kind;
 	out[13] = out[14] = out[15] = 0;
 }
@@ -305,9 +272,9 @@ bool kc_jsnap_decode(const uint8_t *p, uint32_t len, struct kc_jsnap *s)
 {
 	if (len < KC_JSNAP_HDR_LEN)
 		return false;
-	s->part = get_le32(p);
-	s->parts = get_le32(p + 4);
-	s->total_len = get_le32(p + 8);
+	s->part = kc_get_le32(p);
+	s->parts = kc_get_le32(p + 4);
+	s->total_len = kc_get_le32(p + 8);
 	s->kind = p[12];
 	return s->parts != 0 && s->part < s->parts &&
 	       len - KC_JSNAP_HDR_LEN <= s->total_len;

@@ -149,6 +149,40 @@ static inline uint32_t kc_jrec_size(uint32_t payload_len)
 
 #define KC_JREC_MAX_SIZE (KC_JREC_HDR_LEN + KC_JREC_PAYLOAD_MAX)
 
+/* The journal's own fields are little-endian (docs/journal-format.md). */
+static inline void kc_put_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void kc_put_le32(uint8_t *p, uint32_t v)
+{
+	kc_put_le16(p, (uint16_t)v);
+	kc_put_le16(p + 2, (uint16_t)(v >> 16));
+}
+
+static inline void kc_put_le64(uint8_t *p, uint64_t v)
+{
+	kc_put_le32(p, (uint32_t)v);
+	kc_put_le32(p + 4, (uint32_t)(v >> 32));
+}
+
+static inline uint16_t kc_get_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | (uint16_t)p[1] << 8);
+}
+
+static inline uint32_t kc_get_le32(const uint8_t *p)
+{
+	return kc_get_le16(p) | (uint32_t)kc_get_le16(p + 2) << 16;
+}
+
+static inline uint64_t kc_get_le64(const uint8_t *p)
+{
+	return kc_get_le32(p) | (uint64_t)kc_get_le32(p + 4) << 32;
+}
+
 /* CRC32C (Castagnoli) as usually defined: initial ~0, final inversion. */
 uint32_t kc_crc32c(const void *data, size_t len);
 
