@@ -263,8 +263,10 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 	    g->ops.restore(g->arg, p + SNAP_HDR_LEN,
 			   buf->len - SNAP_HDR_LEN) != 0)
 		return RAFT_MALFORMED;
+	/* Where the journal already is (kc_cglue_start_at) stays. */
 	for (uint32_t s = 0; s < KC_CGLUE_SHARDS_MAX; s++)
-		g->next_seq[s] = kc_get_le64(p + 16 + 8 * s);
+		if (kc_get_le64(p + 16 + 8 * s) > g->next_seq[s])
+			g->next_seq[s] = kc_get_le64(p + 16 + 8 * s);
 	/* Ours now (raft frees it only on failure). */
 	raft_free(buf->base);
 	return 0;
@@ -347,6 +349,11 @@ struct raft_fsm *kc_cglue_fsm(struct kc_cglue *g)
 void kc_cglue_attach(struct kc_cglue *g, struct raft *r)
 {
 	g->r = r;
+}
+
+void kc_cglue_set_stale(struct kc_cglue *g)
+{
+	g->stale = true;
 }
 
 void kc_cglue_start_at(struct kc_cglue *g, uint16_t shard, uint64_t next_seq)

@@ -98,8 +98,12 @@ void kc_cglue_free(struct kc_cglue *g);
 struct raft_fsm *kc_cglue_fsm(struct kc_cglue *g);
 void kc_cglue_attach(struct kc_cglue *g, struct raft *r);
 /* Before the log is applied: the journal already holds shard's records
- * below next_seq, so batches that end below it are skipped. */
+ * below next_seq, so batches that end below it are skipped (a snapshot
+ * restored later never moves it back). */
 void kc_cglue_start_at(struct kc_cglue *g, uint16_t shard, uint64_t next_seq);
+/* The caller executed a batch it could not submit: as after a lost one,
+ * the node's state is no longer the log's (info.stale). */
+void kc_cglue_set_stale(struct kc_cglue *g);
 
 /*
  * The leader: replicate a batch (copied). 0; -ENOTCONN: not the leader
