@@ -421,6 +421,14 @@ static int load_config(const char *path, struct kc_config *cfg,
 		fprintf(stderr, "kingcobra: config error: %s\n", err);
 		return -1;
 	}
+	if (cfg->cluster.enabled) {
+		/* Parsed and checked, but not run yet: a node that took it
+		 * and ran alone would lose what a cluster keeps. */
+		fprintf(stderr, "kingcobra: config error: %s: cluster mode "
+			"is not built yet (docs/cluster.md, issue 19): remove "
+			"the cluster section to run one node\n", cfg->source);
+		return -1;
+	}
 	*keys = kc_keyring_load(cfg->kcp.keys_file, err, sizeof(err));
 	if (*keys == NULL) {
 		fprintf(stderr, "kingcobra: keys file error: %s\n", err);

@@ -49,6 +49,7 @@ enum ftype {
 	F_STR_LIST,	/* [s, ...] -> char[n][KC_CFG_ARG_MAX] + count at aux */
 	F_SECTION,	/* a mapping described by sub */
 	F_PORTS,	/* the list of ports */
+	F_NODES,	/* the cluster's nodes */
 };
 
 enum charset {
@@ -132,8 +133,10 @@ enum { LG_ENABLED, LG_MINT_AUTHORITY, LG_MAX_ACCOUNTS, LG_MAX_COINS, LG_REAP_AFT
 enum { SV_ENABLED, SV_MAX_SERVICES, SV_MAX_TYPES, SV_MAX_CALLS, SV_MAX_PAYLOAD, SV_MAX_DEADLINE_MS, SV_REPORT_WINDOW_S, SV_SETTLE_HOLD_S };
 enum { AR_QUARANTINE_BELOW, AR_MIN_CALLS, AR_QUARANTINE_S };
 enum { AN_ENABLED, AN_MAX_VERTICES, AN_MAX_EDGES };
+enum { CL_NODE_ID, CL_NODES, CL_ELECTION_TIMEOUT_MS, CL_HEARTBEAT_MS, CL_SNAPSHOT_THRESHOLD, CL_SNAPSHOT_TRAILING, CL_INSTALL_SNAPSHOT_TIMEOUT_MS, CL_DIR };
+enum { ND_ID, ND_ADDRESS };
 enum { AD_ENABLED, AD_LISTEN, AD_PORT, AD_TLS_CERTIFICATE, AD_TOKEN_FILE, AD_THREADS };
-enum { TOP_PRODUCTION, TOP_LOG_LEVEL, TOP_EAL, TOP_PORTS, TOP_PIPELINE, TOP_MEMPOOL, TOP_KCP, TOP_QUEUES, TOP_JOURNAL, TOP_IDEMPOTENCY, TOP_LEDGER, TOP_SERVICES, TOP_ARBITER, TOP_ANALYTICS, TOP_ADMIN, TOP_CONTROL };
+enum { TOP_PRODUCTION, TOP_LOG_LEVEL, TOP_EAL, TOP_PORTS, TOP_PIPELINE, TOP_MEMPOOL, TOP_KCP, TOP_QUEUES, TOP_JOURNAL, TOP_IDEMPOTENCY, TOP_LEDGER, TOP_SERVICES, TOP_ARBITER, TOP_ANALYTICS, TOP_CLUSTER, TOP_ADMIN, TOP_CONTROL };
 
 #define C(m) offsetof(struct kc_config, m)
 #define P(m) offsetof(struct kc_port_cfg, m)
@@ -141,6 +144,7 @@ enum { TOP_PRODUCTION, TOP_LOG_LEVEL, TOP_EAL, TOP_PORTS, TOP_PIPELINE, TOP_MEMP
 	.cs = cs_
 #define PSTR(m, cs_) .off = P(m), .size = sizeof(((struct kc_port_cfg *)0)->m), \
 	.cs = cs_
+#define N(m) offsetof(struct kc_cluster_node_cfg, m)
 
 static const struct field eal_fields[] = {
 	[EAL_LCORES] = { "lcores", F_EAL_LCORES, STR(eal.lcores, CS_ARG),
@@ -416,6 +420,46 @@ static const struct field analytics_fields[] = {
 	[AN_MAX_EDGES + 1] = { NULL },
 };
 
+static const struct field node_fields[] = {
+	[ND_ID] = { "id", F_U32, .off = N(id), .min = 1, .max = 1u << 30,
+	  .required = true, .expect = "the node's id, 1..1073741824" },
+	[ND_ADDRESS] = { "address", F_STR, .off = N(address),
+	  .size = sizeof(((struct kc_cluster_node_cfg *)0)->address),
+	  .cs = CS_ARG, .required = true,
+	  .expect = "its replication address, a.b.c.d:port" },
+	[ND_ADDRESS + 1] = { NULL },
+};
+
+static const struct field cluster_fields[] = {
+	[CL_NODE_ID] = { "node_id", F_U32, .off = C(cluster.node_id),
+	  .min = 1, .max = 1u << 30, .required = true,
+	  .expect = "this node's id, one of nodes' ids" },
+	[CL_NODES] = { "nodes", F_NODES, .required = true,
+	  .expect = "a list of 1.." KC_STR(KC_CFG_CLUSTER_NODES_MAX)
+		    " nodes, each with id and address" },
+	[CL_ELECTION_TIMEOUT_MS] = { "election_timeout_ms", F_U32,
+	  .off = C(cluster.election_timeout_ms), .min = 50, .max = 60000,
+	  .expect = "ms without a leader before a node stands, 50..60000" },
+	[CL_HEARTBEAT_MS] = { "heartbeat_ms", F_U32,
+	  .off = C(cluster.heartbeat_ms), .min = 5, .max = 30000,
+	  .expect = "ms between a leader's heartbeats, 5..30000, under "
+		    "election_timeout_ms" },
+	[CL_SNAPSHOT_THRESHOLD] = { "snapshot_threshold", F_U32,
+	  .off = C(cluster.snapshot_threshold), .min = 16, .max = 1u << 24,
+	  .expect = "batches between two snapshots of the Raft log, 16.." },
+	[CL_SNAPSHOT_TRAILING] = { "snapshot_trailing", F_U32,
+	  .off = C(cluster.snapshot_trailing), .min = 0, .max = 1u << 24,
+	  .expect = "batches kept in the log after a snapshot, 0.." },
+	[CL_INSTALL_SNAPSHOT_TIMEOUT_MS] = { "install_snapshot_timeout_ms",
+	  F_U32, .off = C(cluster.install_snapshot_timeout_ms), .min = 100,
+	  .max = 3600000,
+	  .expect = "ms before a snapshot a follower did not take is sent "
+		    "again, 100..3600000" },
+	[CL_DIR] = { "dir", F_PATH, STR(cluster.dir, CS_PATH),
+	  .expect = "the Raft log's directory (default: journal.dir/raft)" },
+	[CL_DIR + 1] = { NULL },
+};
+
 static const struct field admin_fields[] = {
 	[AD_ENABLED] = { "enabled", F_BOOL, .off = C(admin.enabled) },
 	[AD_LISTEN] = { "listen", F_STR, STR(admin.listen, CS_ARG),
@@ -456,6 +500,7 @@ static const struct field top_fields[] = {
 	[TOP_SERVICES] = { "services", F_SECTION, .sub = services_fields },
 	[TOP_ARBITER] = { "arbiter", F_SECTION, .sub = arbiter_fields },
 	[TOP_ANALYTICS] = { "analytics", F_SECTION, .sub = analytics_fields },
+	[TOP_CLUSTER] = { "cluster", F_SECTION, .sub = cluster_fields },
 	[TOP_ADMIN] = { "admin", F_SECTION, .sub = admin_fields },
 	[TOP_CONTROL] = { "control", F_SECTION, .sub = control_fields },
 	[TOP_CONTROL + 1] = { NULL },
@@ -479,7 +524,9 @@ struct parser {
 	struct kc_config *cfg;
 	const yaml_node_t *root;
 	struct seen top, eal, pipeline, mempool, journal, ledger, services;
-	struct seen arbiter, analytics, admin;
+	struct seen arbiter, analytics, cluster, admin;
+	const yaml_node_t *node_map[KC_CFG_CLUSTER_NODES_MAX];
+	struct seen node[KC_CFG_CLUSTER_NODES_MAX];
 	const yaml_node_t *port_map[KC_PORTS_MAX];
 	struct seen port[KC_PORTS_MAX];
 };
@@ -943,6 +990,8 @@ static int walk_mapping(struct parser *ps, const yaml_node_t *n,
 			void *base, struct seen *seen);
 static int walk_ports(struct parser *ps, const yaml_node_t *n,
 		      const struct field *f);
+static int walk_nodes(struct parser *ps, const yaml_node_t *n,
+		      const struct field *f);
 
 static int parse_value(struct parser *ps, const yaml_node_t *n,
 		       const struct field *f, void *base, struct seen *sub)
@@ -1000,6 +1049,8 @@ static int parse_value(struct parser *ps, const yaml_node_t *n,
 		return walk_mapping(ps, n, f->sub, f->key, base, sub);
 	case F_PORTS:
 		return walk_ports(ps, n, f);
+	case F_NODES:
+		return walk_nodes(ps, n, f);
 	}
 	return FAIL(ps, n, "internal error: key '%s' has no parser", f->key);
 }
@@ -1022,6 +1073,8 @@ static struct seen *section_seen(struct parser *ps, const struct field *f)
 		return &ps->arbiter;
 	if (f->sub == analytics_fields)
 		return &ps->analytics;
+	if (f->sub == cluster_fields)
+		return &ps->cluster;
 	if (f->sub == admin_fields)
 		return &ps->admin;
 	return NULL;
@@ -1259,6 +1312,80 @@ static int walk_ports(struct parser *ps, const yaml_node_t *n,
 	}
 	if (cfg->port_count == 0)
 		return FAIL(ps, n, "'ports' is empty (expected %s)", f->expect);
+	return 0;
+}
+
+/* "a.b.c.d:port", port 1..65535. */
+static bool ipv4_port(const char *s)
+{
+	char ip[16], *end;
+	const char *colon = strrchr(s, ':');
+	struct in_addr a;
+	unsigned long port;
+
+	if (colon == NULL || (size_t)(colon - s) >= sizeof(ip))
+		return false;
+	memcpy(ip, s, (size_t)(colon - s));
+	ip[colon - s] = '\0';
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	return inet_pton(AF_INET, ip, &a) == 1 && colon[1] >= '0' &&
+	       colon[1] <= '9' && *end == '\0' && errno == 0 && port >= 1 &&
+	       port <= 65535;
+}
+
+static int walk_nodes(struct parser *ps, const yaml_node_t *n,
+		      const struct field *f)
+{
+	struct kc_config *cfg = ps->cfg;
+	char b[80];
+
+	if (n->type != YAML_SEQUENCE_NODE)
+		return FAIL(ps, n, "wrong type for 'cluster.nodes': got %s "
+			    "(expected %s)", got(n, b, sizeof(b)), f->expect);
+	cfg->cluster.nb_nodes = 0;
+	for (yaml_node_item_t *it = n->data.sequence.items.start;
+	     it < n->data.sequence.items.top; it++) {
+		const yaml_node_t *nn = node_at(ps, *it);
+		uint32_t i = cfg->cluster.nb_nodes;
+		struct kc_cluster_node_cfg *nc = &cfg->cluster.nodes[i];
+		char where[32];
+
+		if (i >= KC_CFG_CLUSTER_NODES_MAX)
+			return FAIL(ps, nn, "too many cluster nodes (expected "
+				    "at most %u)", KC_CFG_CLUSTER_NODES_MAX);
+		memset(nc, 0, sizeof(*nc));
+		snprintf(where, sizeof(where), "cluster.nodes[%u]", i);
+		if (nn->type != YAML_MAPPING_NODE)
+			return FAIL(ps, nn, "wrong type for %s: got %s "
+				    "(expected a mapping with id and address)",
+				    where, got(nn, b, sizeof(b)));
+		ps->node_map[i] = nn;
+		if (walk_mapping(ps, nn, node_fields, where, nc,
+				 &ps->node[i]) != 0)
+			return -EINVAL;
+		if (!ipv4_port(nc->address))
+			return FAIL(ps, ps->node[i].val[ND_ADDRESS], "bad "
+				    "address '%s' in %s (expected a.b.c.d:port, "
+				    "port 1..65535)", nc->address, where);
+		for (uint32_t k = 0; k < i; k++) {
+			if (cfg->cluster.nodes[k].id == nc->id)
+				return FAIL(ps, ps->node[i].val[ND_ID],
+					    "duplicate cluster node id %u "
+					    "(also cluster.nodes[%u])", nc->id,
+					    k);
+			if (strcmp(cfg->cluster.nodes[k].address,
+				   nc->address) == 0)
+				return FAIL(ps, ps->node[i].val[ND_ADDRESS],
+					    "duplicate cluster node address "
+					    "%s (also cluster.nodes[%u])",
+					    nc->address, k);
+		}
+		cfg->cluster.nb_nodes++;
+	}
+	if (cfg->cluster.nb_nodes == 0)
+		return FAIL(ps, n, "'cluster.nodes' is empty (expected %s)",
+			    f->expect);
 	return 0;
 }
 
@@ -1580,6 +1707,36 @@ static int check_services(struct parser *ps)
 	return 0;
 }
 
+static int check_cluster(struct parser *ps)
+{
+	struct kc_config *cfg = ps->cfg;
+	const struct seen *cl = &ps->cluster;
+	bool member = false;
+
+	cfg->cluster.enabled = ps->top.val[TOP_CLUSTER] != NULL;
+	if (!cfg->cluster.enabled)
+		return 0;
+	for (uint32_t i = 0; i < cfg->cluster.nb_nodes; i++)
+		member |= cfg->cluster.nodes[i].id == cfg->cluster.node_id;
+	if (!member)
+		return FAIL(ps, cl->val[CL_NODE_ID], "cluster.node_id %u is "
+			    "not one of cluster.nodes' ids (expected this "
+			    "node's entry among them)", cfg->cluster.node_id);
+	if (cfg->cluster.heartbeat_ms >= cfg->cluster.election_timeout_ms)
+		return FAIL(ps, set_or(cl, CL_HEARTBEAT_MS,
+				       set_or(cl, CL_ELECTION_TIMEOUT_MS,
+					      ps->top.key[TOP_CLUSTER])),
+			    "cluster.heartbeat_ms %u is not under "
+			    "election_timeout_ms %u (a leader must be heard "
+			    "from before followers stand)",
+			    cfg->cluster.heartbeat_ms,
+			    cfg->cluster.election_timeout_ms);
+	if (cfg->journal.dir[0] == '\0')
+		return FAIL(ps, ps->top.key[TOP_CLUSTER], "the cluster "
+			    "replicates the journal: set journal.dir");
+	return 0;
+}
+
 static int check_admin(struct parser *ps)
 {
 	struct in_addr a;
@@ -1749,6 +1906,11 @@ static void defaults(struct kc_config *cfg)
 	cfg->arbiter.quarantine_below_ppm = 500000;
 	cfg->arbiter.min_calls = 20;
 	cfg->arbiter.quarantine_s = 300;
+	cfg->cluster.election_timeout_ms = 1000;
+	cfg->cluster.heartbeat_ms = 100;
+	cfg->cluster.snapshot_threshold = 1024;
+	cfg->cluster.snapshot_trailing = 2048;
+	cfg->cluster.install_snapshot_timeout_ms = 10000;
 	cfg->analytics.enabled = true;
 	cfg->analytics.max_vertices = 65536;
 	cfg->analytics.max_edges = 262144;
@@ -1842,6 +2004,8 @@ int kc_config_parse(const char *text, size_t len, const char *source,
 		rc = check_journal(ps);
 	if (rc == 0)
 		rc = check_services(ps);
+	if (rc == 0)
+		rc = check_cluster(ps);
 	if (rc == 0)
 		rc = check_admin(ps);
 	if (rc == 0)

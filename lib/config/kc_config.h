@@ -21,6 +21,7 @@
  * lcores, workers, burst) are lib/limits/kc_limits.h's. */
 #define KC_CFG_PATH_MAX 256u
 #define KC_CFG_NAME_MAX 32u
+#define KC_CFG_CLUSTER_NODES_MAX 7u
 #define KC_CFG_EAL_EXTRA_MAX 16u
 #define KC_CFG_ARG_MAX 256u
 #define KC_CFG_ERR_MAX 512u
@@ -216,6 +217,22 @@ struct kc_config {
 		uint32_t min_calls;
 		uint32_t quarantine_s;
 	} arbiter;
+
+	struct {
+		bool enabled;		    /* the section is there */
+		uint32_t node_id;	    /* this node's */
+		uint32_t nb_nodes;
+		struct kc_cluster_node_cfg {
+			uint32_t id;	    /* 1.. */
+			char address[KC_CFG_NAME_MAX]; /* "a.b.c.d:port" */
+		} nodes[KC_CFG_CLUSTER_NODES_MAX]; /* every voter, this too */
+		uint32_t election_timeout_ms;
+		uint32_t heartbeat_ms;
+		uint32_t snapshot_threshold; /* entries (batches) */
+		uint32_t snapshot_trailing;
+		uint32_t install_snapshot_timeout_ms;
+		char dir[KC_CFG_PATH_MAX];  /* the Raft log; "": journal.dir/raft */
+	} cluster;
 
 	struct {
 		bool enabled;		    /* the live graphs (docs/analytics.md);

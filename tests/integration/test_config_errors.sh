@@ -20,6 +20,19 @@ check "missing file: exit 2 naming it" sh -c \
 check "--check-config accepts the default config" \
 	"$KINGCOBRA" --check-config --config "$SRC/config/default.yaml"
 check "--check-config accepts the embedded default" "$KINGCOBRA" --check-config
+# A cluster section is checked, and refused until cluster mode is built
+# (docs/cluster.md): a node that ran alone on it would lose what a
+# cluster keeps.
+{ sed "s#keys_file: .*#keys_file: $SRC/config/dev.keys#" "$SRC/config/default.yaml"
+  printf 'cluster:\n  node_id: 1\n  nodes:\n    - id: 1\n      address: 10.1.0.1:7000\n'
+} >"$WORK/cluster.yaml"
+"$KINGCOBRA" --check-config --config "$WORK/cluster.yaml" >"$WORK/out5" 2>&1
+check "a cluster section is refused: cluster mode is not built yet" sh -c \
+	"test $? -eq 2 && grep -q 'cluster mode is not built yet' '$WORK/out5'"
+sed 's/^  node_id: 1$/  node_id: 9/' "$WORK/cluster.yaml" >"$WORK/cluster-bad.yaml"
+"$KINGCOBRA" --check-config --config "$WORK/cluster-bad.yaml" >"$WORK/out6" 2>&1
+check "a bad cluster section names file, line and column" sh -c \
+	"test $? -eq 2 && grep -q 'cluster-bad.yaml:[0-9]*:[0-9]*: cluster.node_id 9 is not one of' '$WORK/out6'"
 sed 's/^production: false/production: true/' "$SRC/config/default.yaml" \
 	>"$SRC/config/.kc-itest-prod-$$.yaml"
 on_exit "rm -f '$SRC/config/.kc-itest-prod-$$.yaml'"

@@ -683,6 +683,79 @@ static void test_admin_listen_production(void **state)
 			       "  enabled: false\n  listen: 0.0.0.0\n"), 0);
 }
 
+/* The cluster section (docs/cluster.md): its nodes, each error at its
+ * line and column. */
+static void test_cluster_section(void **state)
+{
+#define NODES3                                \
+	"  nodes:\n"                          \
+	"    - id: 1\n"                       \
+	"      address: 10.1.0.1:7000\n"      \
+	"    - id: 2\n"                       \
+	"      address: 10.1.0.2:7000\n"      \
+	"    - id: 3\n"                       \
+	"      address: 10.1.0.3:7000\n"
+	(void)state;
+	assert_int_equal(parse(MINIMAL), 0);
+	assert_false(cfg.cluster.enabled);
+	assert_int_equal(parse(MINIMAL "cluster:\n  node_id: 2\n" NODES3
+			       "  election_timeout_ms: 300\n"
+			       "  heartbeat_ms: 50\n  dir: raft\n"), 0);
+	assert_true(cfg.cluster.enabled);
+	assert_int_equal(cfg.cluster.node_id, 2);
+	assert_int_equal(cfg.cluster.nb_nodes, 3);
+	assert_int_equal(cfg.cluster.nodes[2].id, 3);
+	assert_string_equal(cfg.cluster.nodes[2].address, "10.1.0.3:7000");
+	assert_int_equal(cfg.cluster.election_timeout_ms, 300);
+	assert_int_equal(cfg.cluster.heartbeat_ms, 50);
+	assert_int_equal(cfg.cluster.snapshot_threshold, 1024);
+	assert_int_equal(cfg.cluster.install_snapshot_timeout_ms, 10000);
+	assert_string_equal(cfg.cluster.dir, "/etc/kc/raft");
+	expect_error(MINIMAL "cluster:\n  node_id: 4\n" NODES3, 8, 12,
+		     "cluster.node_id 4 is not one of cluster.nodes' ids");
+	expect_error(MINIMAL "cluster:\n  node_id: 1\n" NODES3
+		     "    - id: 2\n      address: 10.1.0.4:7000\n", 16, 11,
+		     "duplicate cluster node id 2 (also cluster.nodes[1])");
+	expect_error(MINIMAL "cluster:\n  node_id: 1\n" NODES3
+		     "    - id: 4\n      address: 10.1.0.3:7000\n", 17, 16,
+		     "duplicate cluster node address 10.1.0.3:7000");
+	expect_error(MINIMAL "cluster:\n  node_id: 1\n  nodes:\n"
+		     "    - id: 1\n      address: 10.1.0.1\n", 11, 16,
+		     "bad address '10.1.0.1' in cluster.nodes[0]");
+	expect_error(MINIMAL "cluster:\n  node_id: 1\n  nodes:\n"
+		     "    - id: 1\n      address: host:7000\n", 11, 16,
+		     "expected a.b.c.d:port");
+	expect_error(MINIMAL "cluster:\n  node_id: 1\n  nodes:\n"
+		     "    - id: 1\n      address: 10.1.0.1:70000\n", 11, 16,
+		     "port 1..65535");
+	expect_error(MINIMAL "cluster:\n  node_id: 1\n  nodes:\n"
+		     "    - id: 1\n", 10, 7, "missing key 'address' in "
+		     "cluster.nodes[0]");
+	expect_error(MINIMAL "cluster:\n  node_id: 1\n  nodes: []\n", 9, 10,
+		     "'cluster.nodes' is empty");
+	expect_error(MINIMAL "cluster:\n  nodes:\n    - id: 1\n"
+		     "      address: 10.1.0.1:7000\n", 8, 3,
+		     "missing key 'node_id' in cluster");
+	expect_error(MINIMAL "cluster:\n  node_id: 1\n" NODES3
+		     "  heartbeat_ms: 1000\n", 16, 17,
+		     "cluster.heartbeat_ms 1000 is not under "
+		     "election_timeout_ms 1000");
+	expect_error(MINIMAL "cluster:\n  node_id: 1\n" NODES3
+		     "  election_timeout_ms: 10\n", 16, 24,
+		     "election_timeout_ms");
+	expect_error(MINIMAL "cluster:\n  node_id: 1\n  nodes:\n"
+		     "    - id: 1\n      address: 10.1.0.1:7001\n"
+		     "    - id: 2\n      address: 10.1.0.1:7002\n"
+		     "    - id: 3\n      address: 10.1.0.1:7003\n"
+		     "    - id: 4\n      address: 10.1.0.1:7004\n"
+		     "    - id: 5\n      address: 10.1.0.1:7005\n"
+		     "    - id: 6\n      address: 10.1.0.1:7006\n"
+		     "    - id: 7\n      address: 10.1.0.1:7007\n"
+		     "    - id: 8\n      address: 10.1.0.1:7008\n", 24, 7,
+		     "too many cluster nodes (expected at most 7)");
+#undef NODES3
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -709,6 +782,7 @@ int main(void)
 		cmocka_unit_test(test_error_yaml_syntax),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_admin_listen_production),
+		cmocka_unit_test(test_cluster_section),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
