@@ -47,6 +47,8 @@
 #define SPARE_RETRY_NS (200ull * 1000 * 1000)
 #define IDLE_SLEEP_MIN_US 10u
 #define IDLE_SLEEP_MAX_US 1000u
+#define REPL_GROUPS 4096u	/* groups sent, not yet in the file */
+#define COMMIT_QUEUE 1024u	/* committed batches for the file */
 
 struct kc_journal {
 	/* Set at open, read-only after. */
@@ -106,6 +108,29 @@ struct kc_journal {
 	int spare_fd;
 	int spare_ready;
 	uint64_t spare_index;
+
+	/*
+	 * Cluster mode (cfg->repl; docs/cluster.md): the I/O thread hands
+	 * the lcore's groups to repl.replicate (up to sent) and writes to
+	 * the file only batches the log committed, which the Raft thread
+	 * queues with kc_journal_commit (cq, single producer, single
+	 * consumer). The lcore's buffer is freed (written) once its records
+	 * are in the file, through the groups sent, oldest first.
+	 */
+	struct kc_journal_repl repl;
+	bool clustered;
+	struct kc_jcommitted {
+		uint8_t *p;
+		uint32_t len;
+		uint64_t first_seq, last_seq;
+	} *cq;
+	uint64_t cq_head, cq_tail;	/* consumer's, producer's */
+	struct {
+		uint64_t sent;			/* stream position */
+		struct { uint64_t last_seq, pos; } groups[REPL_GROUPS];
+		uint32_t g_head, g_nb;
+		uint64_t file_seq;		/* last seq in the file */
+	} rp;
 
 	struct kc_journal_stats st;
 	pthread_t thread;
@@ -430,31 +455,52 @@ static int roll(struct kc_journal *j, int *old_fd)
 	return 0;
 }
 
-/*
- * Write the published records from written up to at most head as one
- * group (group_max records), fdatasync, publish. 0 or a negative errno.
- */
-static int write_group(struct kc_journal *j, uint64_t head)
+/* Where the records of a group come from: the lcore's ring buffer (its
+ * skip marks jumped), or a committed batch's bytes in a row. */
+struct src {
+	const uint8_t *base;
+	uint64_t pos, end;
+	uint64_t mask;		/* ring: buffer size - 1; 0: in a row */
+};
+
+/* The next record of s (its bytes and size), false at the end. */
+static bool src_next(struct src *s, uint8_t **p, uint32_t *size)
 {
-	const uint64_t mask = j->buf_size - 1;
-	struct group g = { .nb_iov = 0, .file_off = j->io.seg_off };
-	uint64_t pos = j->written, last_seq = 0, t0;
-	uint32_t records = 0;
-	int old_fd = -1, rc;
+	while (s->pos < s->end) {
+		uint64_t off = s->mask ? s->pos & s->mask : s->pos;
+		uint64_t rem = s->mask ? s->mask + 1 - off : s->end - s->pos;
+		uint32_t plen;
 
-	while (pos < head && records < j->group_max &&
-	       g.nb_iov < (int)IOV_MAX_GROUP) {
-		uint8_t *p = j->buf + (pos & mask);
-		uint64_t rem = j->buf_size - (pos & mask);
-		uint32_t plen, size;
-
-		memcpy(&plen, p + 4, sizeof(plen));
-		if (rem < KC_JREC_HDR_LEN || plen == SKIP_MARK) {
-			pos += rem;
+		*p = (uint8_t *)s->base + off;
+		memcpy(&plen, *p + 4, sizeof(plen));
+		if (s->mask && (rem < KC_JREC_HDR_LEN || plen == SKIP_MARK)) {
+			s->pos += rem;
 			continue;
 		}
-		plen = rte_le_to_cpu_32(plen);
-		size = kc_jrec_size(plen);
+		*size = kc_jrec_size(rte_le_to_cpu_32(plen));
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Write the records of s (at most group_max, one roll-over) as one group,
+ * fdatasync. The seq of the last written goes to *last_seq (0: none);
+ * with ring, the buffer up to where it stopped is freed before the sync.
+ * 0 or a negative errno.
+ */
+static int write_records(struct kc_journal *j, struct src *s, bool ring,
+			 uint64_t *last_seq)
+{
+	struct group g = { .nb_iov = 0, .file_off = j->io.seg_off };
+	uint32_t records = 0, size;
+	int old_fd = -1, rc;
+	uint64_t t0;
+	uint8_t *p;
+
+	*last_seq = 0;
+	while (records < j->group_max && g.nb_iov < (int)IOV_MAX_GROUP &&
+	       src_next(s, &p, &size)) {
 		if (j->io.seg_off + size > j->seg_bytes) {
 			if (old_fd >= 0)
 				break; /* one roll per group */
@@ -466,8 +512,8 @@ static int write_group(struct kc_journal *j, uint64_t head)
 			g.file_off = j->io.seg_off;
 		}
 		group_add(&g, p, size);
-		memcpy(&last_seq, p + 8, sizeof(last_seq));
-		last_seq = rte_le_to_cpu_64(last_seq);
+		memcpy(last_seq, p + 8, sizeof(*last_seq));
+		*last_seq = rte_le_to_cpu_64(*last_seq);
 		{
 			struct kc_jseg_info *cur =
 				&j->io.segs[j->io.nb_segs - 1];
@@ -475,19 +521,20 @@ static int write_group(struct kc_journal *j, uint64_t head)
 
 			memcpy(&t, p + 40, sizeof(t));
 			if (cur->first_seq == 0)
-				cur->first_seq = last_seq;
-			cur->last_seq = last_seq;
+				cur->first_seq = *last_seq;
+			cur->last_seq = *last_seq;
 			cur->last_time_ns = rte_le_to_cpu_64(t);
 		}
 		j->io.seg_off += size;
-		pos += size;
+		s->pos += size;
 		records++;
 	}
 	rc = group_flush(j, &g);
 	if (rc != 0)
 		return rc;
 	/* The buffer up to pos may be reused: it is in the page cache. */
-	__atomic_store_n(&j->written, pos, __ATOMIC_RELEASE);
+	if (ring)
+		__atomic_store_n(&j->written, s->pos, __ATOMIC_RELEASE);
 	t0 = now_ns();
 	if (old_fd >= 0 && (rc = sync_fd(old_fd)) != 0)
 		return rc;
@@ -499,13 +546,172 @@ static int write_group(struct kc_journal *j, uint64_t head)
 	j->st.fsyncs += old_fd >= 0 ? 2 : 1;
 	if (old_fd >= 0)
 		close(old_fd);
-	if (records != 0)
-		__atomic_store_n(&j->durable_seq, last_seq, __ATOMIC_RELEASE);
 	j->st.groups++;
 	j->st.group_records_last = records;
 	if (records > j->st.group_records_max)
 		j->st.group_records_max = records;
+	return 0;
+}
+
+/*
+ * Write the published records from written up to at most head as one
+ * group (group_max records), fdatasync, publish. 0 or a negative errno.
+ */
+static int write_group(struct kc_journal *j, uint64_t head)
+{
+	struct src s = { .base = j->buf, .pos = j->written, .end = head,
+			 .mask = j->buf_size - 1 };
+	uint64_t last_seq;
+	int rc = write_records(j, &s, true, &last_seq);
+
+	if (rc != 0)
+		return rc;
+	if (last_seq != 0)
+		__atomic_store_n(&j->durable_seq, last_seq, __ATOMIC_RELEASE);
 	update_room(j);
+	return 0;
+}
+
+/* ---- cluster mode ------------------------------------------------------ */
+
+/*
+ * Hand the next group of published records, from sent up to at most
+ * head, to repl.replicate. 0 (sent, or nothing to send), -EAGAIN (not
+ * taken now), or another negative errno.
+ */
+static int send_group(struct kc_journal *j, uint64_t head)
+{
+	struct src s = { .base = j->buf, .pos = j->rp.sent, .end = head,
+			 .mask = j->buf_size - 1 };
+	struct iovec iov[IOV_MAX_GROUP];
+	uint64_t first = 0, last = 0, bytes = 0;
+	uint32_t records = 0, size;
+	int nb = 0, rc;
+	uint8_t *p;
+
+	if (j->rp.g_nb == REPL_GROUPS)
+		return -EAGAIN;
+	while (records < j->group_max && src_next(&s, &p, &size)) {
+		if (nb != 0 && (uint8_t *)iov[nb - 1].iov_base +
+		    iov[nb - 1].iov_len == p) {
+			iov[nb - 1].iov_len += size;
+		} else {
+			if (nb == (int)IOV_MAX_GROUP)
+				break;
+			iov[nb++] = (struct iovec){ p, size };
+		}
+		memcpy(&last, p + 8, sizeof(last));
+		last = rte_le_to_cpu_64(last);
+		if (first == 0)
+			first = last;
+		bytes += size;
+		s.pos += size;
+		records++;
+	}
+	if (records == 0) {
+		j->rp.sent = s.pos;	/* a skip mark at the end */
+		return 0;
+	}
+	rc = j->repl.replicate(j->repl.arg, j->shard, first, last, iov, nb,
+			       bytes);
+	if (rc != 0)
+		return rc;
+	j->rp.groups[(j->rp.g_head + j->rp.g_nb) % REPL_GROUPS] =
+		(typeof(j->rp.groups[0])){ .last_seq = last, .pos = s.pos };
+	j->rp.g_nb++;
+	j->rp.sent = s.pos;
+	return 0;
+}
+
+/* Write one committed batch to the file; the lcore's groups it holds free
+ * their buffer. 0 or a negative errno. */
+static int write_committed(struct kc_journal *j, struct kc_jcommitted *c)
+{
+	struct src s = { .base = c->p, .pos = 0, .end = c->len, .mask = 0 };
+	uint64_t last = 0, first;
+	uint8_t *p;
+	uint32_t size;
+	int rc;
+
+	/* The batch goes on from the file's last record. */
+	if (!src_next(&s, &p, &size))
+		return -EBADMSG;
+	memcpy(&first, p + 8, sizeof(first));
+	first = rte_le_to_cpu_64(first);
+	if (first != c->first_seq || first != j->rp.file_seq + 1)
+		return -EBADMSG;
+	while (s.pos < s.end) {
+		rc = write_records(j, &s, false, &last);
+		if (rc != 0)
+			return rc;
+	}
+	if (last != c->last_seq)
+		return -EBADMSG;
+	j->rp.file_seq = last;
+	__atomic_store_n(&j->durable_seq, last, __ATOMIC_RELEASE);
+	/* The lcore's own groups now in the file. */
+	while (j->rp.g_nb != 0 &&
+	       j->rp.groups[j->rp.g_head].last_seq <= last) {
+		__atomic_store_n(&j->written, j->rp.groups[j->rp.g_head].pos,
+				 __ATOMIC_RELEASE);
+		j->rp.g_head = (j->rp.g_head + 1) % REPL_GROUPS;
+		j->rp.g_nb--;
+	}
+	update_room(j);
+	return 0;
+}
+
+/* One turn of the I/O thread in cluster mode: true if it did anything. */
+static bool cluster_turn(struct kc_journal *j, uint64_t head)
+{
+	uint64_t tail = __atomic_load_n(&j->cq_tail, __ATOMIC_ACQUIRE);
+	bool did = false;
+	int rc;
+
+	while (j->cq_head != tail) {
+		struct kc_jcommitted *c = &j->cq[j->cq_head % COMMIT_QUEUE];
+
+		rc = write_committed(j, c);
+		free(c->p);
+		c->p = NULL;
+		__atomic_store_n(&j->cq_head, j->cq_head + 1,
+				 __ATOMIC_RELEASE);
+		if (rc != 0) {
+			fail(j, -rc);
+			return true;
+		}
+		did = true;
+	}
+	if (j->rp.sent != head) {
+		rc = send_group(j, head);
+		if (rc == 0)
+			did = true;
+		else if (rc != -EAGAIN)
+			fail(j, -rc);
+	}
+	return did;
+}
+
+int kc_journal_commit(struct kc_journal *j, const uint8_t *records,
+		      uint32_t len, uint64_t first_seq, uint64_t last_seq)
+{
+	uint64_t tail = j->cq_tail;
+	struct kc_jcommitted *c;
+
+	if (!j->clustered)
+		return -EINVAL;
+	if (tail - __atomic_load_n(&j->cq_head, __ATOMIC_ACQUIRE) ==
+	    COMMIT_QUEUE)
+		return -EAGAIN;
+	c = &j->cq[tail % COMMIT_QUEUE];
+	c->p = malloc(len ? len : 1);
+	if (c->p == NULL)
+		return -ENOMEM;
+	memcpy(c->p, records, len);
+	c->len = len;
+	c->first_seq = first_seq;
+	c->last_seq = last_seq;
+	__atomic_store_n(&j->cq_tail, tail + 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -546,6 +752,20 @@ static void *io_main(void *arg)
 			if (quit)
 				break;
 			sleep_us(IDLE_SLEEP_MAX_US);
+			continue;
+		}
+		if (j->clustered) {
+			if (!cluster_turn(j, head)) {
+				if (quit)
+					break;
+				update_room(j);
+				retire(j);
+				sleep_us(j->io.idle_us);
+				if (j->io.idle_us < IDLE_SLEEP_MAX_US)
+					j->io.idle_us *= 2;
+			} else {
+				j->io.idle_us = IDLE_SLEEP_MIN_US;
+			}
 			continue;
 		}
 		if (head == j->written) {
@@ -745,6 +965,16 @@ struct kc_journal *kc_journal_open(const struct kc_journal_cfg *cfg,
 	j->spare_index = j->io.seg_index + 1;
 	j->lc.last_seq = end->next_seq == 0 ? 0 : end->next_seq - 1;
 	j->durable_seq = j->lc.last_seq;
+	if (cfg->repl != NULL) {
+		j->repl = *cfg->repl;
+		j->clustered = true;
+		j->rp.file_seq = j->lc.last_seq;
+		j->cq = calloc(COMMIT_QUEUE, sizeof(*j->cq));
+		if (j->cq == NULL) {
+			snprintf(err, err_len, "out of memory");
+			goto fail;
+		}
+	}
 	j->st.current_segment = j->io.seg_index;
 	update_room(j);
 	return j;
@@ -796,6 +1026,9 @@ void kc_journal_close(struct kc_journal *j)
 	if (j->io.dir_fd >= 0)
 		close(j->io.dir_fd);
 	free(j->io.segs);
+	for (uint64_t i = j->cq_head; j->cq != NULL && i != j->cq_tail; i++)
+		free(j->cq[i % COMMIT_QUEUE].p);
+	free(j->cq);
 	rte_free(j->buf);
 	rte_free(j);
 }

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "kc_jrec.h"
 #include "kc_limits.h"
@@ -209,6 +210,20 @@ enum kc_durability {
 	KC_DURABILITY_BATCH,	/* REPLY leaves after its group is on disk */
 };
 
+/*
+ * Cluster mode (docs/cluster.md): the I/O thread hands each group of the
+ * lcore's records to replicate instead of writing it; the file gets only
+ * what the Raft log committed (kc_journal_commit). replicate copies what
+ * it needs: 0, -EAGAIN (not now: again on the next turn), or another
+ * negative errno (the journal fails).
+ */
+struct kc_journal_repl {
+	int (*replicate)(void *arg, uint16_t shard, uint64_t first_seq,
+			 uint64_t last_seq, const struct iovec *iov, int nb_iov,
+			 uint64_t bytes);
+	void *arg;
+};
+
 struct kc_journal_cfg {
 	const char *dir;		/* the journal directory (all shards) */
 	uint16_t shard;
@@ -228,6 +243,7 @@ struct kc_journal_cfg {
 	uint32_t retention_age_s;
 	uint32_t keep_age_s;
 	int socket_id;
+	const struct kc_journal_repl *repl;	/* NULL: one node */
 };
 
 /* The writer's state, as the data path sees it. */
@@ -291,8 +307,18 @@ uint64_t kc_journal_append(struct kc_journal *j, struct kc_jrec *h,
 uint64_t kc_journal_append_open(struct kc_journal *j, struct kc_jrec *h,
 				const void *payload, uint8_t **rec);
 void kc_journal_publish(struct kc_journal *j);
-/* Last seq known to be on disk (every record up to it). */
+/* Last seq known to be on disk (every record up to it); in cluster mode,
+ * committed by the log and in this node's file. */
 uint64_t kc_journal_durable_seq(const struct kc_journal *j);
+/*
+ * Cluster mode, from the Raft thread: a batch the log committed, records
+ * first_seq..last_seq (len bytes, as the journal writes them; copied),
+ * for the I/O thread to write to the file. It must go on from the file's
+ * last record (the journal fails otherwise). 0, -EAGAIN (queue full),
+ * -ENOMEM, -EINVAL (not in cluster mode).
+ */
+int kc_journal_commit(struct kc_journal *j, const uint8_t *records,
+		      uint32_t len, uint64_t first_seq, uint64_t last_seq);
 /* Last seq appended. */
 uint64_t kc_journal_last_seq(const struct kc_journal *j);
 /* Bytes appended so far (a position in the record stream). */

@@ -1162,6 +1162,134 @@ static void test_journal_lock(void **state)
 	close(fd);
 }
 
+/* ---- cluster mode ---------------------------------------------------- */
+
+/* A log standing in for Raft: the groups handed over, in order; refuses
+ * the first few to show they are offered again. */
+#define REPL_MAX 4096u
+static struct {
+	uint8_t *p[REPL_MAX];
+	uint32_t len[REPL_MAX];
+	uint64_t first[REPL_MAX], last[REPL_MAX];
+	uint32_t nb;
+	uint32_t refuse;
+} repl_log;
+
+static int fake_replicate(void *arg, uint16_t shard, uint64_t first_seq,
+			  uint64_t last_seq, const struct iovec *iov,
+			  int nb_iov, uint64_t bytes)
+{
+	uint32_t i = repl_log.nb, off = 0;
+
+	(void)arg;
+	assert_int_equal(shard, 0);
+	if (repl_log.refuse != 0) {
+		repl_log.refuse--;
+		return -EAGAIN;
+	}
+	assert_true(i < REPL_MAX);
+	repl_log.p[i] = malloc(bytes);
+	for (int k = 0; k < nb_iov; k++) {
+		memcpy(repl_log.p[i] + off, iov[k].iov_base, iov[k].iov_len);
+		off += (uint32_t)iov[k].iov_len;
+	}
+	assert_int_equal(off, bytes);
+	repl_log.len[i] = off;
+	repl_log.first[i] = first_seq;
+	repl_log.last[i] = last_seq;
+	__atomic_store_n(&repl_log.nb, i + 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/*
+ * The lcore's groups go to the log, not the file; the file gets what the
+ * log commits, in order, and durable (the REPLYs' release) follows the
+ * commits; the buffer is freed only once its records are in the file, so
+ * the lcore is held back while nothing is committed. A batch that does
+ * not go on from the file's last record fails the journal.
+ */
+static void test_cluster_mode(void **state)
+{
+	const struct kc_journal_repl repl = { .replicate = fake_replicate };
+	struct kc_journal_cfg c = cfg_of(KC_JSEG_BYTES_MIN);
+	struct kc_jreader_end end;
+	uint8_t payload[512];
+	struct kc_journal *j;
+	uint64_t n = 1, deadline;
+	uint32_t done = 0;
+	char err[256];
+
+	(void)state;
+	memset(&repl_log, 0, sizeof(repl_log));
+	repl_log.refuse = 3;
+	c.repl = &repl;
+	c.buffer_bytes = 1u << 16;	/* 64 KiB: the lcore must wait */
+	read_all(&end, 0);
+	j = kc_journal_open(&c, &end, err, sizeof(err));
+	assert_non_null(j);
+	assert_int_equal(kc_journal_start(j), 0);
+	deadline = rte_get_timer_cycles() + 20 * rte_get_timer_hz();
+	/* 3,000 records (about 1 MB) through a 64 KiB buffer: it fills,
+	 * and empties only as the log commits. */
+	while (n <= 3000) {
+		struct kc_jrec h = record(n, payload);
+
+		assert_true(rte_get_timer_cycles() < deadline);
+		if (kc_journal_room(j, kc_jrec_size(h.payload_len), false)) {
+			assert_int_equal(kc_journal_append(j, &h, payload), n);
+			n++;
+			if (n % 16 == 0)
+				kc_journal_publish(j);
+			continue;
+		}
+		kc_journal_publish(j);
+		/* Nothing is durable beyond what was committed. */
+		assert_true(kc_journal_durable_seq(j) <=
+			    (done ? repl_log.last[done - 1] : 0));
+		/* Commit one batch handed over, as the log would. */
+		if (done < __atomic_load_n(&repl_log.nb, __ATOMIC_ACQUIRE)) {
+			assert_int_equal(kc_journal_commit(j, repl_log.p[done],
+				repl_log.len[done], repl_log.first[done],
+				repl_log.last[done]), 0);
+			done++;
+		}
+		rte_delay_us_sleep(50);
+	}
+	kc_journal_publish(j);
+	while (kc_journal_durable_seq(j) < 3000) {
+		assert_true(rte_get_timer_cycles() < deadline);
+		if (done < __atomic_load_n(&repl_log.nb, __ATOMIC_ACQUIRE)) {
+			assert_int_equal(kc_journal_commit(j, repl_log.p[done],
+				repl_log.len[done], repl_log.first[done],
+				repl_log.last[done]), 0);
+			done++;
+		}
+		rte_delay_us_sleep(50);
+	}
+	assert_int_equal(kc_journal_state(j), KC_JOURNAL_OK);
+	assert_true(done > 16);		/* many groups, not one */
+	for (uint32_t i = 1; i < done; i++)
+		assert_int_equal(repl_log.first[i], repl_log.last[i - 1] + 1);
+	/* A batch that skips seqs: the journal fails, the file keeps what
+	 * it had. */
+	assert_int_equal(kc_journal_commit(j, repl_log.p[1], repl_log.len[1],
+					   repl_log.first[1],
+					   repl_log.last[1]), 0);
+	for (int t = 0; t < 2000 && kc_journal_state(j) == KC_JOURNAL_OK; t++)
+		rte_delay_us_sleep(1000);
+	assert_int_equal(kc_journal_state(j), KC_JOURNAL_FAILED);
+	kc_journal_close(j);
+	for (uint32_t i = 0; i < repl_log.nb; i++)
+		free(repl_log.p[i]);
+	/* The file is what the log committed: every record, in order. */
+	assert_int_equal(read_all(&end, 0), 3000);
+	assert_int_equal(end.how, KC_JEND_CLEAN);
+	/* One node: not in cluster mode. */
+	j = open_journal(KC_JSEG_BYTES_MIN);
+	assert_int_equal(kc_journal_commit(j, payload, 8, 3001, 3001), -EINVAL);
+	kc_journal_close(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1170,6 +1298,8 @@ int main(void)
 		cmocka_unit_test(test_segment_names),
 		cmocka_unit_test_setup_teardown(test_write_read_and_reopen,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_mode, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_roll_over, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_cut_at_every_byte, setup,
