@@ -738,6 +738,17 @@ static uint32_t pending_records(const struct kc_journal *j, uint64_t head)
 	return n;
 }
 
+/* Nothing to write: the spare may have become ready (room grows), old
+ * segments may go; sleep a little longer each time. */
+static void idle(struct kc_journal *j)
+{
+	update_room(j);
+	retire(j);
+	sleep_us(j->io.idle_us);
+	if (j->io.idle_us < IDLE_SLEEP_MAX_US)
+		j->io.idle_us *= 2;
+}
+
 static void *io_main(void *arg)
 {
 	struct kc_journal *j = arg;
@@ -755,28 +766,18 @@ static void *io_main(void *arg)
 			continue;
 		}
 		if (j->clustered) {
-			if (!cluster_turn(j, head)) {
-				if (quit)
-					break;
-				update_room(j);
-				retire(j);
-				sleep_us(j->io.idle_us);
-				if (j->io.idle_us < IDLE_SLEEP_MAX_US)
-					j->io.idle_us *= 2;
-			} else {
+			if (cluster_turn(j, head))
 				j->io.idle_us = IDLE_SLEEP_MIN_US;
-			}
+			else if (quit)
+				break;
+			else
+				idle(j);
 			continue;
 		}
 		if (head == j->written) {
 			if (quit)
 				break;
-			/* The spare may have become ready: room grows. */
-			update_room(j);
-			retire(j);
-			sleep_us(j->io.idle_us);
-			if (j->io.idle_us < IDLE_SLEEP_MAX_US)
-				j->io.idle_us *= 2;
+			idle(j);
 			continue;
 		}
 		j->io.idle_us = IDLE_SLEEP_MIN_US;
