@@ -63,8 +63,8 @@ struct kc_ledger {
 	uint64_t min_origin;
 };
 
-static struct rte_hash *table(const char *name, const char *what,
-			      uint32_t entries, uint32_t key_len, int socket)
+struct rte_hash *kc_ledger_table(const char *name, const char *what,
+				 uint32_t entries, uint32_t key_len, int socket)
 {
 	char n[RTE_HASH_NAMESIZE];
 	struct rte_hash_parameters p = {
@@ -97,8 +97,8 @@ struct kc_ledger *kc_ledger_create(const char *name,
 		return NULL;
 	l->lim = *lim;
 	l->next_coin = 1;
-	l->coin_h = table(name, "c", nc, sizeof(uint64_t), socket_id);
-	l->acct_h = table(name, "a", na, sizeof(uint32_t), socket_id);
+	l->coin_h = kc_ledger_table(name, "c", nc, sizeof(uint64_t), socket_id);
+	l->acct_h = kc_ledger_table(name, "a", na, sizeof(uint32_t), socket_id);
 	l->coins = rte_zmalloc_socket("kc_coins", sizeof(*l->coins) * nc,
 				      RTE_CACHE_LINE_SIZE, socket_id);
 	l->accts = rte_zmalloc_socket("kc_accts", sizeof(*l->accts) * na,

@@ -36,6 +36,16 @@ struct kc_ledger_limits {
 };
 
 struct kc_ledger;
+struct rte_hash;
+
+/*
+ * A table of the ledger's kind, also the services' (kc_services.c): an
+ * rte_hash named NAME_WHAT with extendable buckets, so every one of
+ * entries keys fits however they collide and "full" means exactly that
+ * many. NULL with rte_errno set.
+ */
+struct rte_hash *kc_ledger_table(const char *name, const char *what,
+				 uint32_t entries, uint32_t key_len, int socket);
 
 /* NULL with rte_errno set. name must be unique in the process. */
 struct kc_ledger *kc_ledger_create(const char *name,

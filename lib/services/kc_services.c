@@ -102,24 +102,6 @@ struct kc_services {
 
 /* ---- set-up ------------------------------------------------------------- */
 
-static struct rte_hash *table(const char *name, const char *what,
-			      uint32_t entries, uint32_t key_len, int socket)
-{
-	char n[RTE_HASH_NAMESIZE];
-	struct rte_hash_parameters p = {
-		.name = n,
-		.entries = entries < 16 ? 16 : entries,
-		.key_len = key_len,
-		.hash_func = rte_hash_crc,
-		.socket_id = socket,
-		/* Every one of entries keys fits, however they collide. */
-		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
-	};
-
-	snprintf(n, sizeof(n), "%s_%s", name, what);
-	return rte_hash_create(&p);
-}
-
 static uint32_t buf_len(const struct kc_services_limits *lim)
 {
 	/* The payload of a call, then the REPLY built from the response. */
@@ -144,8 +126,9 @@ struct kc_services *kc_services_create(const char *name,
 		return NULL;
 	s->lim = *lim;
 	s->buf_len = buf_len(lim);
-	s->type_h = table(name, "t", lim->max_types, KC_NAME_MAX, socket_id);
-	s->call_h = table(name, "c", nc, KC_CALL_ID_LEN, socket_id);
+	s->type_h = kc_ledger_table(name, "t", lim->max_types, KC_NAME_MAX,
+				    socket_id);
+	s->call_h = kc_ledger_table(name, "c", nc, KC_CALL_ID_LEN, socket_id);
 	s->nb_slots = nc;
 	s->svcs = rte_zmalloc_socket("kc_svcs", sizeof(*s->svcs) *
 				     RTE_MAX(lim->max_services, 1u),
