@@ -1673,6 +1673,28 @@ static int check_journal(struct parser *ps)
 				"ledger.max_coins" : "ledger.max_coins",
 			    (unsigned long long)(cfg->journal.segment_bytes -
 						 seg_room + pair));
+	/* So is a queue's, whole (kc_snapshot.c): a full queue's must fit
+	 * one segment too. */
+	if (kc_jsnap_bytes_max(snap_max) > seg_room)
+		return FAIL(ps, ps->top.key[TOP_QUEUES] != NULL ?
+				ps->top.key[TOP_QUEUES] :
+				blame(ps, &ps->journal, JR_SEGMENT_BYTES,
+				      TOP_JOURNAL),
+			    "a full queue's snapshot (up to %llu bytes in the "
+			    "journal with queues.max_bytes_per_queue %u and "
+			    "max_messages_per_queue %u) must fit one journal "
+			    "segment, or it would wait forever and the journal "
+			    "could never be trimmed: segment_bytes %llu takes "
+			    "at most %llu (expected smaller queue limits, or "
+			    "journal.segment_bytes of at least %llu)",
+			    (unsigned long long)kc_jsnap_bytes_max(snap_max),
+			    cfg->queues.max_bytes_per_queue,
+			    cfg->queues.max_messages_per_queue,
+			    (unsigned long long)cfg->journal.segment_bytes,
+			    (unsigned long long)seg_room,
+			    (unsigned long long)(cfg->journal.segment_bytes -
+						 seg_room +
+						 kc_jsnap_bytes_max(snap_max)));
 	if (cfg->journal.reserve_bytes > cfg->journal.segment_bytes / 2)
 		return FAIL(ps, blame(ps, &ps->journal, JR_RESERVE_BYTES,
 				      TOP_JOURNAL),

@@ -683,6 +683,25 @@ static void test_admin_listen_production(void **state)
 			       "  enabled: false\n  listen: 0.0.0.0\n"), 0);
 }
 
+/* A full queue's snapshot is appended whole: it must fit one segment. */
+static void test_queue_snapshot_fits_a_segment(void **state)
+{
+#define NO_LEDGER "ledger:\n  enabled: false\n"
+	(void)state;
+	expect_error(MINIMAL NO_LEDGER "queues:\n  max_bytes_per_queue: "
+		     "2097152\njournal:\n  segment_bytes: 1048576\n"
+		     "  buffer_bytes: 8388608\n", 9, 1, "a full queue's "
+		     "snapshot (up to 2321115 bytes in the journal with "
+		     "queues.max_bytes_per_queue 2097152");
+	/* No queues section: blamed on the segments. */
+	expect_error(MINIMAL NO_LEDGER "journal:\n  segment_bytes: 1048576\n",
+		     10, 18, "journal.segment_bytes of at least");
+	assert_int_equal(parse(MINIMAL NO_LEDGER "queues:\n  "
+			       "max_bytes_per_queue: 524288\njournal:\n"
+			       "  segment_bytes: 1048576\n"), 0);
+#undef NO_LEDGER
+}
+
 /* The cluster section (docs/cluster.md): its nodes, each error at its
  * line and column. */
 static void test_cluster_section(void **state)
@@ -783,6 +802,7 @@ int main(void)
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_admin_listen_production),
 		cmocka_unit_test(test_cluster_section),
+		cmocka_unit_test(test_queue_snapshot_fits_a_segment),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
