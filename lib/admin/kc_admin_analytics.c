@@ -16,6 +16,8 @@
 #include "kc_admin_priv.h"
 #include "kc_analytics.h"
 
+#define LOCK_MS 2000u
+
 /* A query parameter as an account (a u32), false if absent or bad. */
 static bool account_var(const char *query, const char *name, uint32_t *out,
 			bool *present)
@@ -111,7 +113,12 @@ json_t *kc_admin_analytics_json(struct kc_admin *a, const char *what,
 		*why = "no such analysis (flows, maxflow, kcore, scc, rank)";
 		return NULL;
 	}
-	kc_analytics_lock(an);
+	if (kc_analytics_lock_within(an, LOCK_MS) != 0) {
+		*status = 503;
+		*why = "the analytics thread is busy (catching up on a busy "
+		       "machine); try again";
+		return NULL;
+	}
 	kc_analytics_info(an, &info);
 	if (strcmp(what, "flows") == 0) {
 		doc = kc_analytics_flows_json(an, top, &rc);

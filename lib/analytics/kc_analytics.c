@@ -21,6 +21,7 @@
 
 #define FOLLOW_PERIOD_MS 200u
 #define FEED_CHUNK 4096u	/* records fed under one hold of the lock */
+#define CHUNK_BYTES (4u << 20)	/* their payloads, at most */
 #define REPORTS_KEPT 4096u	/* problem REPORTs waiting for their REPLY */
 #define RANK_MAX (1u << 16)
 
@@ -180,9 +181,13 @@ static void call_accepted(struct kc_analytics *a, const struct kc_jrec *h,
 	k->caller = h->client_id;
 	k->service = kc_get_u32(p + KC_HDR_LEN);
 	k->time_ns = h->time_ns;
-	if (*(struct call_key **)tsearch(k, &a->calls, ccmp) != k) {
-		free(k);	/* accepted twice: a replay */
-		return;
+	{
+		struct call_key **t = tsearch(k, &a->calls, ccmp);
+
+		if (t == NULL || *t != k) {
+			free(k);	/* out of memory, or accepted twice */
+			return;
+		}
 	}
 	a->fifo[(a->fifo_head + a->fifo_nb) % a->fifo_cap] = k;
 	a->fifo_nb++;
@@ -634,6 +639,20 @@ void kc_analytics_lock(struct kc_analytics *a)
 	pthread_mutex_lock(&a->lock);
 }
 
+int kc_analytics_lock_within(struct kc_analytics *a, uint32_t ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000u;
+	ts.tv_nsec += (long)(ms % 1000u) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return -pthread_mutex_timedlock(&a->lock, &ts);
+}
+
 void kc_analytics_unlock(struct kc_analytics *a)
 {
 	pthread_mutex_unlock(&a->lock);
@@ -653,24 +672,44 @@ struct follow_pos {
 	bool warned;
 };
 
+/* Records read off the lock, then fed under it in one go: the admin's
+ * handlers wait at most one chunk's feeding, never the reading. */
+struct chunk {
+	struct kc_jrec h[FEED_CHUNK];
+	uint32_t off[FEED_CHUNK];
+	uint32_t n;
+	uint32_t used;
+	uint8_t bytes[CHUNK_BYTES];
+};
+
+static void feed(struct kc_analytics *a, struct chunk *ch)
+{
+	kc_analytics_lock(a);
+	for (uint32_t i = 0; i < ch->n; i++)
+		kc_analytics_record(a, &ch->h[i], ch->bytes + ch->off[i]);
+	kc_analytics_unlock(a);
+	ch->n = 0;
+	ch->used = 0;
+}
+
 /*
  * Read on from fp: every durable record into the graphs. The reader is
  * opened anew each round (it lists the segment files once), seeks to
  * where the last round stopped, or, when retention deleted that segment,
  * reads from the first and skips what was fed.
  */
-static void follow_round(struct kc_analytics *a, struct follow_pos *fp)
+static void follow_round(struct kc_analytics *a, struct follow_pos *fp,
+			 struct chunk *ch)
 {
 	char err[256];
 	struct kc_jreader *r = kc_jreader_open(a->dir, err, sizeof(err));
 	uint64_t durable = kc_journal_durable_seq(a->j);
-	uint64_t skip_below = 0;
+	uint64_t skip_below = 0, fed = a->next_seq;
 	const struct kc_jreader_end *end;
 	bool stopped = false;
 	struct kc_jrec h;
 	const uint8_t *p;
 	struct kc_jpos pos;
-	uint32_t n = 0;
 
 	if (r == NULL) {
 		if (!fp->warned)
@@ -680,7 +719,6 @@ static void follow_round(struct kc_analytics *a, struct follow_pos *fp)
 	}
 	if (fp->next_seq != 0 && !kc_jreader_seek(r, &fp->pos, fp->next_seq))
 		skip_below = fp->next_seq;
-	kc_analytics_lock(a);
 	while (!__atomic_load_n(&a->quit, __ATOMIC_ACQUIRE) &&
 	       kc_jreader_next(r, &h, &p, &pos)) {
 		if (h.seq < skip_below)
@@ -692,29 +730,36 @@ static void follow_round(struct kc_analytics *a, struct follow_pos *fp)
 			stopped = true;
 			break;
 		}
-		kc_analytics_record(a, &h, p);
-		if (++n % FEED_CHUNK == 0) {
-			/* Let the admin's handlers in. */
-			kc_analytics_unlock(a);
-			kc_analytics_lock(a);
-		}
+		if (ch->n == FEED_CHUNK ||
+		    ch->used + h.payload_len > CHUNK_BYTES)
+			feed(a, ch);
+		ch->h[ch->n] = h;
+		ch->off[ch->n] = ch->used;
+		memcpy(ch->bytes + ch->used, p, h.payload_len);
+		ch->used += (h.payload_len + 7u) & ~7u;
+		ch->n++;
+		fed = h.seq + 1;
 	}
+	feed(a, ch);
 	end = kc_jreader_end(r);
-	if (!stopped && end->next_seq != 0 && a->next_seq != 0) {
+	if (!stopped && end->next_seq != 0 && fed != 0) {
 		fp->pos = end->pos;
 		fp->next_seq = end->next_seq;
 	}
-	if (!stopped && end->how != KC_JEND_CLEAN && end->how != KC_JEND_TORN &&
-	    !fp->warned) {
-		fprintf(stderr, "kingcobra: analytics: the journal cannot be "
-			"read on: %s\n", end->detail);
+	if (!stopped && end->how != KC_JEND_CLEAN && end->how != KC_JEND_TORN) {
+		if (!fp->warned)
+			fprintf(stderr, "kingcobra: analytics: the journal "
+				"cannot be read on: %s\n", end->detail);
 		fp->warned = true;
+	} else {
+		fp->warned = false;
 	}
 	if (!__atomic_load_n(&a->quit, __ATOMIC_ACQUIRE)) {
+		kc_analytics_lock(a);
 		a->sample_ns = wall_ns();
 		a->caught_up = true;
+		kc_analytics_unlock(a);
 	}
-	kc_analytics_unlock(a);
 	kc_jreader_close(r);
 }
 
@@ -723,17 +768,25 @@ static void *follow_main(void *arg)
 	struct kc_analytics *a = arg;
 	struct follow_pos fp = { .next_seq = 0 };
 	const struct sched_param idle = { .sched_priority = 0 };
+	struct chunk *ch = malloc(sizeof(*ch));
+
+	if (ch == NULL) {
+		fprintf(stderr, "kingcobra: analytics: out of memory\n");
+		return NULL;
+	}
+	ch->n = ch->used = 0;
 
 	/* Only CPU time nobody else wants: the journal writer, the admin and
 	 * whatever shares the control CPUs go first; the graphs catch up
 	 * when they are idle. */
 	pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
 	while (!__atomic_load_n(&a->quit, __ATOMIC_ACQUIRE)) {
-		follow_round(a, &fp);
+		follow_round(a, &fp, ch);
 		for (uint32_t i = 0; i < FOLLOW_PERIOD_MS / 20u &&
 		     !__atomic_load_n(&a->quit, __ATOMIC_ACQUIRE); i++)
 			usleep(20 * 1000);
 	}
+	free(ch);
 	return NULL;
 }
 

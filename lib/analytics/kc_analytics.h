@@ -11,8 +11,9 @@
  * into the graphs: at start it reads the journal from its first record
  * (the graphs are rebuilt at every recovery), then it reads on every 200
  * ms. It reads files only, never the ledger or anything of an lcore: the
- * data path pays nothing for it. The admin's handlers take the object's
- * lock to answer, which holds up only this thread.
+ * data path pays nothing for it. It reads records off the lock and feeds
+ * them in chunks under it; the admin's handlers take the lock to answer
+ * (giving up after 2 s), which holds up only this thread.
  *
  * Not thread-safe without kc_analytics_lock; control threads and kcq only,
  * never an lcore.
@@ -114,6 +115,9 @@ int kc_analytics_follow(struct kc_analytics *a, const char *shard_dir,
 /* The lock the follower holds while it feeds records: hold it around
  * kc_analytics_info and the documents while a follower runs. */
 void kc_analytics_lock(struct kc_analytics *a);
+/* The same, giving up after ms: 0 or -ETIMEDOUT (the follower runs at
+ * SCHED_IDLE: on a busy control CPU it may hold the lock a while). */
+int kc_analytics_lock_within(struct kc_analytics *a, uint32_t ms);
 void kc_analytics_unlock(struct kc_analytics *a);
 
 #endif /* KC_ANALYTICS_H */
