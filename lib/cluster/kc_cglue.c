@@ -19,6 +19,8 @@ struct inflight {
 	struct raft_apply req;
 	struct kc_cbatch b;	/* records: NULL (the entry has them) */
 	bool applied;		/* the FSM applied it */
+	bool done;		/* its callback came, with status */
+	int status;
 };
 
 struct kc_cglue {
@@ -32,6 +34,8 @@ struct kc_cglue {
 	bool serving, barrier_pending, failed;
 	bool stale;		/* lost batches it executed: restart */
 	struct raft_barrier barrier;
+	struct raft_transfer transfer;
+	bool transferring;
 	uint64_t term;
 	/* Per shard: the seq the next committed batch must start at, and
 	 * the one this leader's next submission must. 0: none yet. */
@@ -110,6 +114,29 @@ static bool same_batch(const struct kc_cbatch *a, const struct kc_cbatch *b)
 	       a->last_seq == b->last_seq && a->origin == b->origin;
 }
 
+/* Drop the records of b below seq: 0, or -EBADMSG if b's records do not
+ * say so (seqs and sizes as the journal writes them, kc_jrec.h). */
+static int trim(struct kc_cbatch *b, uint64_t seq)
+{
+	uint32_t off = 0;
+
+	while (off + KC_JREC_HDR_LEN <= b->len) {
+		uint64_t s = kc_get_le64(b->records + off + 8);
+		uint32_t size = kc_jrec_size(kc_get_le32(b->records + off + 4));
+
+		if (s == seq) {
+			b->records += off;
+			b->len -= off;
+			b->first_seq = seq;
+			return 0;
+		}
+		if (s > seq || size > b->len - off)
+			break;
+		off += size;
+	}
+	return -EBADMSG;
+}
+
 static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf,
 		     void **result)
 {
@@ -130,6 +157,11 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf,
 		g->skipped++;
 		return 0;
 	}
+	/* One the journal holds part of (its tail torn in a crash): the
+	 * rest of it. */
+	if (g->next_seq[b.shard] != 0 && b.first_seq < g->next_seq[b.shard] &&
+	    trim(&b, g->next_seq[b.shard]) != 0)
+		goto fail;
 	if (g->next_seq[b.shard] != 0 &&
 	    b.first_seq != g->next_seq[b.shard]) {
 fail:
@@ -153,28 +185,37 @@ fail:
 	return 0;
 }
 
-/* The leader's callback of a batch: committed (and applied), or not. */
+/* The leader's callback of a batch: committed (and applied), or not.
+ * libraft calls them in log order, except that a failed disk write of
+ * the leader's calls back just the request it was for: each is marked
+ * where it is, and the ring is settled from its oldest, in order. */
 static void apply_done(struct raft_apply *req, int status, void *result)
 {
 	struct kc_cglue *g = req->data;
-	struct inflight *in = &g->ring[g->head];
+	struct inflight *in = (struct inflight *)(void *)
+		((uint8_t *)req - offsetof(struct inflight, req));
 
 	(void)result;
-	/* In submission order: the oldest in flight. */
-	if (g->nb == 0 || req != &in->req)
-		return;
-	if (status == 0 && in->applied) {
-		g->released++;
-		g->ops.released(g->arg, in->b.shard, in->b.last_seq);
-	} else {
+	in->done = true;
+	in->status = status;
+	if (status != 0)
 		/* Executed here, and now the next leader's to commit or
 		 * not: this node's state may differ from the log's. */
-		g->lost++;
 		g->stale = true;
-		g->ops.lost(g->arg, &in->b);
+	while (g->nb != 0 && g->ring[g->head].done) {
+		in = &g->ring[g->head];
+		if (in->status == 0 && in->applied && !g->stale) {
+			g->released++;
+			g->ops.released(g->arg, in->b.shard, in->b.last_seq);
+		} else {
+			g->lost++;
+			g->stale = true;
+			g->ops.lost(g->arg, &in->b);
+		}
+		in->done = false;
+		g->head = (g->head + 1) % g->cap;
+		g->nb--;
 	}
-	g->head = (g->head + 1) % g->cap;
-	g->nb--;
 }
 
 int kc_cglue_submit(struct kc_cglue *g, const struct kc_cbatch *b)
@@ -202,15 +243,23 @@ int kc_cglue_submit(struct kc_cglue *g, const struct kc_cbatch *b)
 	in->b.origin = g->self;
 	in->b.records = NULL;
 	in->applied = false;
+	in->done = false;
 	kc_centry_encode(&(struct kc_cbatch){ .shard = b->shard,
 		.first_seq = b->first_seq, .last_seq = b->last_seq,
 		.origin = g->self, .len = b->len, .records = b->records },
 		buf.base);
 	in->req.data = g;
 	rc = raft_apply(g->r, &in->req, &buf, 1, apply_done);
-	if (rc != 0) {
+	if (rc == RAFT_NOTLEADER) {
 		raft_free(buf.base);
-		return rc == RAFT_NOTLEADER ? -ENOTCONN : -EIO;
+		return -ENOTCONN;
+	}
+	if (rc != 0) {
+		/* libraft may have taken the entry into its log, and freed
+		 * the buffer, before it failed: leave the buffer alone, and
+		 * the batch, executed here, may or may not be committed. */
+		g->stale = true;
+		return -EIO;
 	}
 	g->nb++;
 	g->submitted++;
@@ -226,9 +275,14 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[],
 {
 	struct kc_cglue *g = fsm->data;
 	size_t len = 0;
-	void *state = g->ops.snapshot(g->arg, &len);
+	void *state;
 	uint8_t *p;
 
+	/* libraft snapshots even after an apply failed: a node whose state
+	 * is not the log's must not save it. */
+	if (g->failed || g->stale)
+		return RAFT_BUSY;
+	state = g->ops.snapshot(g->arg, &len);
 	if (state == NULL)
 		return RAFT_NOMEM;
 	*bufs = raft_malloc(sizeof(**bufs));
@@ -290,9 +344,25 @@ static void barrier_done(struct raft_barrier *req, int status)
 	g->ops.serving(g->arg, true, g->term);
 }
 
+static void transfer_done(struct raft_transfer *req)
+{
+	struct kc_cglue *g = req->data;
+
+	g->transferring = false;
+}
+
 void kc_cglue_poll(struct kc_cglue *g)
 {
 	int state = raft_state(g->r);
+
+	/* A leader that can serve no more hands the leadership on, so the
+	 * others need not wait for it to restart. */
+	if (state == RAFT_LEADER && (g->failed || g->stale) &&
+	    !g->transferring) {
+		g->transfer.data = g;
+		if (raft_transfer(g->r, &g->transfer, 0, transfer_done) == 0)
+			g->transferring = true;
+	}
 
 	if (g->serving && (state != RAFT_LEADER || g->failed || g->stale ||
 			   g->r->current_term != g->term)) {

@@ -47,6 +47,8 @@ struct kc_cluster {
 	pthread_mutex_t qlock;
 	struct queued *q;
 	uint32_t qcap, qhead, qnb;
+	bool closed;		/* stopping: no more hand-overs, no wake-up */
+	bool tr_up, io_up;	/* what start made, for abandon */
 	int quit;
 	/* Published by the loop. */
 	uint64_t released[KC_CGLUE_SHARDS_MAX];
@@ -262,8 +264,10 @@ static void abandon(struct kc_cluster *c, bool raft_up)
 	if (raft_up) {
 		raft_close(&c->r, on_raft_closed);
 	} else {
-		raft_uv_close(&c->io);
-		raft_uv_tcp_close(&c->tr);
+		if (c->io_up)
+			raft_uv_close(&c->io);
+		if (c->tr_up)
+			raft_uv_tcp_close(&c->tr);
 		uv_close((uv_handle_t *)&c->wake, on_handle_closed);
 		uv_close((uv_handle_t *)&c->check, on_handle_closed);
 		uv_close((uv_handle_t *)&c->timer, on_handle_closed);
@@ -327,11 +331,14 @@ struct kc_cluster *kc_cluster_start(const struct kc_cluster_cfg *cfg,
 	uv_timer_init(&c->loop, &c->timer);
 	c->wake.data = c->check.data = c->timer.data = c;
 	rc = raft_uv_tcp_init(&c->tr, &c->loop);
+	c->tr_up = rc == 0;
 	if (rc == 0)
 		rc = raft_uv_init(&c->io, &c->loop, cfg->dir, &c->tr);
+	c->io_up = c->tr_up && rc == 0;
 	if (rc != 0) {
 		snprintf(err, err_len, "the Raft log in %s: %s", cfg->dir,
-			 c->io.errmsg[0] ? c->io.errmsg : raft_strerror(rc));
+			 c->tr_up && c->io.errmsg[0] ? c->io.errmsg :
+			 raft_strerror(rc));
 		abandon(c, false);
 		return NULL;
 	}
@@ -399,6 +406,11 @@ void kc_cluster_stop(struct kc_cluster *c)
 {
 	if (c == NULL)
 		return;
+	/* No hand-over from here on may wake a loop that is closing. */
+	pthread_mutex_lock(&c->qlock);
+	c->closed = true;
+	__atomic_store_n(&c->serving, 0, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&c->qlock);
 	__atomic_store_n(&c->quit, 1, __ATOMIC_RELEASE);
 	uv_async_send(&c->wake);
 	pthread_join(c->thread, NULL);
@@ -417,18 +429,22 @@ int kc_cluster_submit(struct kc_cluster *c, const struct kc_cbatch *b)
 		return -ENOMEM;
 	memcpy(copy, b->records, b->len);
 	pthread_mutex_lock(&c->qlock);
-	if (c->qnb == c->qcap) {
+	if (c->closed || c->qnb == c->qcap) {
+		int rc = c->closed ? -ENOTCONN : -EAGAIN;
+
 		pthread_mutex_unlock(&c->qlock);
 		free(copy);
-		return -EAGAIN;
+		return rc;
 	}
 	t = &c->q[(c->qhead + c->qnb) % c->qcap];
 	t->b = *b;
 	t->b.records = copy;
 	t->copy = copy;
 	c->qnb++;
-	pthread_mutex_unlock(&c->qlock);
+	/* Under the lock: kc_cluster_stop closes the handle only after it
+	 * has set closed under it. */
 	uv_async_send(&c->wake);
+	pthread_mutex_unlock(&c->qlock);
 	return 0;
 }
 

@@ -64,7 +64,9 @@ struct kc_cluster;
 struct kc_cluster *kc_cluster_start(const struct kc_cluster_cfg *cfg,
 				    const struct kc_cluster_hooks *hooks,
 				    char *err, size_t err_len);
-/* Close the node (its pending batches are not submitted) and free. */
+/* Close the node (its pending batches are not submitted) and free. Stop
+ * the journals that hand it batches first; after it returns nothing may
+ * call kc_cluster_submit (until then a hand-over answers -ENOTCONN). */
 void kc_cluster_stop(struct kc_cluster *c);
 
 /*
