@@ -122,6 +122,7 @@ struct kc_journal {
 	struct kc_jcommitted {
 		uint8_t *p;
 		uint32_t len;
+		uint32_t done;		/* bytes of it in the file */
 		uint64_t first_seq, last_seq;
 	} *cq;
 	uint64_t cq_head, cq_tail;	/* consumer's, producer's */
@@ -472,13 +473,15 @@ static bool src_next(struct src *s, uint8_t **p, uint32_t *size)
 		uint32_t plen;
 
 		*p = (uint8_t *)s->base + off;
+		if (!s->mask && rem < KC_JREC_HDR_LEN)
+			return false;	/* a committed batch cut short */
 		memcpy(&plen, *p + 4, sizeof(plen));
 		if (s->mask && (rem < KC_JREC_HDR_LEN || plen == SKIP_MARK)) {
 			s->pos += rem;
 			continue;
 		}
 		*size = kc_jrec_size(rte_le_to_cpu_32(plen));
-		return true;
+		return s->mask || *size <= rem;
 	}
 	return false;
 }
@@ -623,35 +626,52 @@ static int send_group(struct kc_journal *j, uint64_t head)
 	return 0;
 }
 
-/* Write one committed batch to the file; the lcore's groups it holds free
- * their buffer. 0 or a negative errno. */
+/*
+ * Write one committed batch to the file; the lcore's groups it holds free
+ * their buffer. A batch may take more than one segment: when the spare
+ * segment is not ready for the next one yet, -EAGAIN, and the next turn
+ * goes on where this one stopped (c->done). 0 or a negative errno.
+ */
 static int write_committed(struct kc_journal *j, struct kc_jcommitted *c)
 {
-	struct src s = { .base = c->p, .pos = 0, .end = c->len, .mask = 0 };
+	struct src s = { .base = c->p, .pos = c->done, .end = c->len,
+			 .mask = 0 };
 	uint64_t last = 0, first;
 	uint8_t *p;
 	uint32_t size;
 	int rc;
 
 	/* The batch goes on from the file's last record. */
-	if (!src_next(&s, &p, &size))
-		return -EBADMSG;
-	memcpy(&first, p + 8, sizeof(first));
-	first = rte_le_to_cpu_64(first);
-	if (first != c->first_seq || first != j->rp.file_seq + 1)
-		return -EBADMSG;
+	if (c->done == 0) {
+		if (!src_next(&s, &p, &size))
+			return -EBADMSG;
+		memcpy(&first, p + 8, sizeof(first));
+		first = rte_le_to_cpu_64(first);
+		if (first != c->first_seq || first != j->rp.file_seq + 1)
+			return -EBADMSG;
+	}
 	while (s.pos < s.end) {
+		uint64_t from = s.pos;
+
+		if (!src_next(&s, &p, &size))
+			return -EBADMSG;
 		rc = write_records(j, &s, false, &last);
+		c->done = (uint32_t)s.pos;
+		if (last != 0)
+			j->rp.file_seq = last;
+		if (rc == -ENOSPC && s.pos == from)
+			return -EAGAIN;	/* no spare yet: later */
+		if (rc == -ENOSPC)
+			continue;	/* part written: the roll again */
 		if (rc != 0)
 			return rc;
 	}
-	if (last != c->last_seq)
+	if (j->rp.file_seq != c->last_seq)
 		return -EBADMSG;
-	j->rp.file_seq = last;
-	__atomic_store_n(&j->durable_seq, last, __ATOMIC_RELEASE);
+	__atomic_store_n(&j->durable_seq, c->last_seq, __ATOMIC_RELEASE);
 	/* The lcore's own groups now in the file. */
 	while (j->rp.g_nb != 0 &&
-	       j->rp.groups[j->rp.g_head].last_seq <= last) {
+	       j->rp.groups[j->rp.g_head].last_seq <= c->last_seq) {
 		__atomic_store_n(&j->written, j->rp.groups[j->rp.g_head].pos,
 				 __ATOMIC_RELEASE);
 		j->rp.g_head = (j->rp.g_head + 1) % REPL_GROUPS;
@@ -672,6 +692,8 @@ static bool cluster_turn(struct kc_journal *j, uint64_t head)
 		struct kc_jcommitted *c = &j->cq[j->cq_head % COMMIT_QUEUE];
 
 		rc = write_committed(j, c);
+		if (rc == -EAGAIN)
+			break;		/* the spare segment, next turn */
 		free(c->p);
 		c->p = NULL;
 		__atomic_store_n(&j->cq_head, j->cq_head + 1,
@@ -682,6 +704,8 @@ static bool cluster_turn(struct kc_journal *j, uint64_t head)
 		}
 		did = true;
 	}
+	if (did)
+		retire(j);
 	if (j->rp.sent != head) {
 		rc = send_group(j, head);
 		if (rc == 0)
@@ -709,6 +733,7 @@ int kc_journal_commit(struct kc_journal *j, const uint8_t *records,
 		return -ENOMEM;
 	memcpy(c->p, records, len);
 	c->len = len;
+	c->done = 0;
 	c->first_seq = first_seq;
 	c->last_seq = last_seq;
 	__atomic_store_n(&j->cq_tail, tail + 1, __ATOMIC_RELEASE);

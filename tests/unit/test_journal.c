@@ -35,6 +35,7 @@ static char dir[64];
  * fallocate_eintr calls fail with EINTR, as a signal can make them.
  */
 static int fallocate_eintr;
+static int fallocate_enospc;	/* the next calls fail with ENOSPC */
 int __real_posix_fallocate64(int fd, off_t off, off_t len);
 int __wrap_posix_fallocate64(int fd, off_t off, off_t len);
 
@@ -43,6 +44,10 @@ int __wrap_posix_fallocate64(int fd, off_t off, off_t len)
 	if (fallocate_eintr > 0) {
 		fallocate_eintr--;
 		return EINTR;
+	}
+	if (fallocate_enospc > 0) {
+		fallocate_enospc--;
+		return ENOSPC;
 	}
 	return __real_posix_fallocate64(fd, off, len);
 }
@@ -1290,6 +1295,56 @@ static void test_cluster_mode(void **state)
 	kc_journal_close(j);
 }
 
+/*
+ * A committed batch larger than a segment, while the spare segment cannot
+ * be made for a while (the disk full, then room again): the I/O thread
+ * waits for the spare and goes on where it stopped; the file ends up with
+ * every record, in order, and the journal did not fail.
+ */
+static void test_cluster_commit_waits_for_spare(void **state)
+{
+	const struct kc_journal_repl repl = { .replicate = fake_replicate };
+	struct kc_journal_cfg c = cfg_of(KC_JSEG_BYTES_MIN);
+	struct kc_jreader_end end;
+	uint8_t payload[512];
+	struct kc_journal *j;
+	uint64_t deadline;
+	char err[256];
+	uint8_t *batch = malloc(4u << 20);
+	uint32_t len = 0;
+
+	(void)state;
+	assert_non_null(batch);
+	memset(&repl_log, 0, sizeof(repl_log));
+	c.repl = &repl;
+	read_all(&end, 0);
+	j = kc_journal_open(&c, &end, err, sizeof(err));
+	assert_non_null(j);
+	/* Every spare refused for the first few tries (200 ms apart). */
+	fallocate_enospc = 3;
+	assert_int_equal(kc_journal_start(j), 0);
+	/* 5,000 records, about 1.6 MB: more than one 1 MiB segment. */
+	for (uint64_t n = 1; n <= 5000; n++) {
+		struct kc_jrec h = record(n, payload);
+
+		h.seq = n;
+		kc_jrec_encode(batch + len, &h, payload);
+		len += kc_jrec_size(h.payload_len);
+	}
+	assert_int_equal(kc_journal_commit(j, batch, len, 1, 5000), 0);
+	deadline = rte_get_timer_cycles() + 20 * rte_get_timer_hz();
+	while (kc_journal_durable_seq(j) < 5000) {
+		assert_true(rte_get_timer_cycles() < deadline);
+		assert_int_not_equal(kc_journal_state(j), KC_JOURNAL_FAILED);
+		rte_delay_us_sleep(1000);
+	}
+	assert_int_equal(fallocate_enospc, 0);
+	kc_journal_close(j);
+	free(batch);
+	assert_int_equal(read_all(&end, 0), 5000);
+	assert_int_equal(end.how, KC_JEND_CLEAN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1300,6 +1355,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_mode, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_cluster_commit_waits_for_spare, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_roll_over, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_cut_at_every_byte, setup,
