@@ -11,7 +11,6 @@
  * (10 s each), not fixed sleeps.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -27,6 +26,7 @@
 #include <cmocka.h>
 
 #include "kc_cluster.h"
+#include "kc_test_tmpdir.h"
 
 #define NODES 3u
 #define LOG_MAX 256u
@@ -176,15 +176,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int rm_one(const char *path, const struct stat *sb, int flag,
-		  struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int teardown(void **state)
 {
 	(void)state;
@@ -192,7 +183,7 @@ static int teardown(void **state)
 		kc_cluster_stop(nodes[i].c);
 		pthread_mutex_destroy(&nodes[i].lock);
 	}
-	nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	kc_test_rm_tree(root);
 	return 0;
 }
 
