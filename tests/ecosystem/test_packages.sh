@@ -19,7 +19,10 @@ for p in kingcobra kingcobra-dkms; do
 	fi
 done
 B=$WORK/pkg
-mkdir -p "$B/src"
+mkdir -p "$B/src" "$B/tmp"
+# The tools' own temporary files (lintian's mldbm-elf-*, which it leaves
+# behind) go with this run's directory, not /tmp.
+export TMPDIR=$B/tmp
 # The tree as it is (not a git archive: a test run sees what it tests).
 tar -C "$SRC" --exclude=./.git --exclude='./build*' --exclude='./obj-*' \
 	--exclude='./debian/.debhelper' -cf - . | tar -C "$B/src" -xf -
