@@ -81,7 +81,7 @@ json_t *kc_admin_analytics_json(struct kc_admin *a, const char *what,
 	json_t *doc = NULL, *v = NULL;
 	const char *key = NULL;
 	uint32_t from = 0, to = 0, top = 0;
-	bool has_from, has_to, has_top;
+	bool present;
 	int rc = 0;
 
 	*status = 200;
@@ -92,8 +92,8 @@ json_t *kc_admin_analytics_json(struct kc_admin *a, const char *what,
 		return NULL;
 	}
 	if (strcmp(what, "maxflow") == 0) {
-		bool ok = account_var(query, "from", &from, &has_from) &&
-			  account_var(query, "to", &to, &has_to);
+		bool ok = account_var(query, "from", &from, &present) &&
+			  account_var(query, "to", &to, &present);
 
 		if (!ok) {
 			*status = 400;
@@ -102,7 +102,7 @@ json_t *kc_admin_analytics_json(struct kc_admin *a, const char *what,
 			return NULL;
 		}
 	} else if (strcmp(what, "flows") == 0) {
-		if (!account_var(query, "top", &top, &has_top) && has_top) {
+		if (!account_var(query, "top", &top, &present) && present) {
 			*status = 400;
 			*why = "flows?top=N: N a number of accounts (0: all)";
 			return NULL;

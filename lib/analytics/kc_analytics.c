@@ -325,14 +325,14 @@ static uint64_t *traffic(const struct kc_flow *f, uint32_t nb_v,
 	return t;
 }
 
-static const uint64_t *sort_by;
-
-static int by_traffic(const void *x, const void *y)
+/* Most value moved first (tr[] the vertices' traffic), then by vertex. */
+static int by_traffic(const void *x, const void *y, void *arg)
 {
+	const uint64_t *tr = arg;
 	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
 
-	if (sort_by[a] != sort_by[b])
-		return sort_by[a] > sort_by[b] ? -1 : 1;
+	if (tr[a] != tr[b])
+		return tr[a] > tr[b] ? -1 : 1;
 	return a < b ? -1 : a > b;
 }
 
@@ -359,9 +359,7 @@ static bool *shown(const struct kc_flow *f, const struct kc_flow_totals *t,
 	}
 	for (uint32_t v = 0; v < t->vertices; v++)
 		order[v] = v;
-	/* Control threads only, one document at a time under the lock. */
-	sort_by = tr;
-	qsort(order, t->vertices, sizeof(*order), by_traffic);
+	qsort_r(order, t->vertices, sizeof(*order), by_traffic, tr);
 	for (uint32_t i = 0; i < top; i++)
 		in[order[i]] = true;
 	free(order);
