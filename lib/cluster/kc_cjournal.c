@@ -10,31 +10,21 @@
 
 #include "kc_cjournal.h"
 
-/* The I/O thread's group: gathered and handed to the node, which copies
- * it. -EAGAIN when its queue is full; -ENOTCONN when it is not a serving
- * leader: this node executed records the log will never have (the
- * journal fails, and the node must restart). */
+/* The I/O thread's group to the node, which copies it. -EAGAIN when its
+ * queue is full (or out of memory: again later); -ENOTCONN when it is
+ * not a serving leader: this node executed records the log will never
+ * have (the journal fails, and the node must restart). */
 static int replicate(void *arg, uint16_t shard, uint64_t first_seq,
 		     uint64_t last_seq, const struct iovec *iov, int nb_iov,
 		     uint64_t bytes)
 {
 	struct kc_cjournal *link = arg;
-	uint8_t *p = malloc(bytes ? bytes : 1);
-	struct kc_cbatch b = { .shard = shard, .first_seq = first_seq,
-			       .last_seq = last_seq, .len = (uint32_t)bytes,
-			       .records = p };
-	uint64_t off = 0;
-	int rc;
+	const struct kc_cbatch b = { .shard = shard, .first_seq = first_seq,
+				     .last_seq = last_seq,
+				     .len = (uint32_t)bytes };
+	int rc = kc_cluster_submitv(link->node, &b, iov, nb_iov);
 
-	if (p == NULL)
-		return -EAGAIN;
-	for (int i = 0; i < nb_iov; i++) {
-		memcpy(p + off, iov[i].iov_base, iov[i].iov_len);
-		off += iov[i].iov_len;
-	}
-	rc = kc_cluster_submit(link->node, &b);
-	free(p);
-	return rc;
+	return rc == -ENOMEM ? -EAGAIN : rc;
 }
 
 struct kc_journal_repl kc_cjournal_repl(struct kc_cjournal *link)

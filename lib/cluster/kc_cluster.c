@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 #include <raft.h>
 #include <raft/uv.h>
@@ -419,15 +420,27 @@ void kc_cluster_stop(struct kc_cluster *c)
 
 int kc_cluster_submit(struct kc_cluster *c, const struct kc_cbatch *b)
 {
+	const struct iovec one = { (void *)(uintptr_t)b->records, b->len };
+
+	return kc_cluster_submitv(c, b, &one, 1);
+}
+
+int kc_cluster_submitv(struct kc_cluster *c, const struct kc_cbatch *b,
+		       const struct iovec *iov, int nb_iov)
+{
 	struct queued *t;
 	uint8_t *copy;
+	size_t off = 0;
 
 	if (!__atomic_load_n(&c->serving, __ATOMIC_ACQUIRE))
 		return -ENOTCONN;
 	copy = malloc(b->len ? b->len : 1);
 	if (copy == NULL)
 		return -ENOMEM;
-	memcpy(copy, b->records, b->len);
+	for (int i = 0; i < nb_iov && off + iov[i].iov_len <= b->len; i++) {
+		memcpy(copy + off, iov[i].iov_base, iov[i].iov_len);
+		off += iov[i].iov_len;
+	}
 	pthread_mutex_lock(&c->qlock);
 	if (c->closed || c->qnb == c->qcap) {
 		int rc = c->closed ? -ENOTCONN : -EAGAIN;

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "kc_cglue.h"
 
@@ -75,6 +76,10 @@ void kc_cluster_stop(struct kc_cluster *c);
  * Its fate comes back as the shard's released seq or as a lost batch.
  */
 int kc_cluster_submit(struct kc_cluster *c, const struct kc_cbatch *b);
+/* The same with the records in pieces (b->records unused; the pieces
+ * make b->len bytes): the journal's group as its I/O thread has it. */
+int kc_cluster_submitv(struct kc_cluster *c, const struct kc_cbatch *b,
+		       const struct iovec *iov, int nb_iov);
 
 /* Any thread, no lock: the last seq of shard whose batch is committed
  * on this leader (0: none). */
